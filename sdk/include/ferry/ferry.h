@@ -201,7 +201,7 @@ typedef struct ferry_host {
     int64_t (*cfg_size)(const ferry_config_t *cfg, const char *name); /* bytes */
     /* List items; returns the count and sets *items (owned by cfg). */
     size_t (*cfg_list)(const ferry_config_t *cfg, const char *name, const char *const **items);
-    /* Map entries; returns the count and sets *keys/*values (owned by cfg). */
+    /* Map entries; returns the count and sets *keys and *values (owned by cfg). */
     size_t (*cfg_map)(const ferry_config_t *cfg, const char *name, const char *const **keys,
                       const char *const **values);
     /* 1 if the user set the option (rather than it taking its default). */

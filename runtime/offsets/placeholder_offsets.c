@@ -1,0 +1,1 @@
+/* placeholder */ typedef int ferry_placeholder_t;
