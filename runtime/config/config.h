@@ -85,6 +85,7 @@ typedef struct worker_config {
     connector_spec_t *connectors; /* in file order */
     size_t connector_count;
     cfg_node_t *root;         /* owned: the whole parsed document */
+    const cfg_node_t *rest;   /* worker.rest mapping as written (inside root), or NULL; read by the REST subsystem */
 } worker_config_t;
 
 /* Loads and validates FILE's YAML and worker section. Returns NULL when

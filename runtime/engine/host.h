@@ -37,7 +37,8 @@ struct ferry_task {
      * life (a snapshot taken before open), or NULL. Not owned. */
     const offset_map_t *offsets;
     pthread_mutex_t *offsets_lock; /* guards offsets when shared, may be NULL */
-    char *offset_copy;      /* last string returned by offset_get (owned) */
+    char **offset_copies;   /* strings returned by offset_get (owned; freed with the task) */
+    size_t offset_copy_count;
     task_metric_t metrics[TASK_METRICS_MAX];
     atomic_int metric_count;
 };
@@ -66,4 +67,30 @@ void batch_add_message(ferry_batch_t *batch, rd_kafka_message_t *msg);
 /* Sinks: the topic/partition of record index (from its message). */
 int32_t batch_record_partition(const ferry_batch_t *batch, size_t index);
 
+
+
+/* ---- task sets (task_configs) and flush limits ------------------------------ */
+typedef struct taskset_entry {
+    char **keys, **values; /* owned */
+    size_t count;
+} taskset_entry_t;
+
+struct ferry_taskset {
+    taskset_entry_t *tasks; /* owned */
+    int count;
+    int max;                /* tasks.max: taskset_add refuses beyond it */
+};
+void taskset_clear(ferry_taskset_t *set);
+
+typedef struct flush_limit_entry {
+    char *topic;            /* owned */
+    int32_t partition;
+    int64_t next_offset;
+} flush_limit_entry_t;
+
+struct ferry_flush {
+    flush_limit_entry_t *limits; /* owned */
+    size_t count;
+};
+void flush_limits_clear(ferry_flush_t *fl);
 #endif

@@ -35,7 +35,7 @@ char *offsets_json_compact(const char *json, size_t len);
 char *offsets_json_canonical(const char *json, size_t len);
 
 /* Kafka's murmur2 (as in Java's Utils.murmur2) and the default partitioner:
- * (murmur2(key) & 0x7fffffff) % partition_count. */
+ * (murmur2(key) & 0x7fffffff) % partition_count; -1 when partition_count <= 0. */
 uint32_t offsets_murmur2(const void *data, size_t len);
 int32_t offsets_partition_for_key(const void *key, size_t len, int32_t partition_count);
 
@@ -49,10 +49,15 @@ void offset_map_put(offset_map_t *map, const char *connector, const char *partit
                     const char *offset_json);
 /* The stored offset (compact, as written), or NULL. Owned by the map. */
 const char *offset_map_get(const offset_map_t *map, const char *connector, const char *partition_json);
-/* Applies one raw record (as read from the topic or file). Returns 0, or -1
- * when the key is malformed (the record is then ignored by the caller, with a warning). */
+/* Applies one raw record (as read from the topic or file). A value that is
+ * NULL, empty or the JSON literal null is a reset (removes the entry).
+ * Returns 0, or -1 when the key is malformed or the value is neither an
+ * object nor null (the record is then ignored by the caller, with a warning). */
 int offset_map_apply(offset_map_t *map, const void *key, size_t klen, const void *value, size_t vlen);
-/* Iteration in insertion order. Returns 0 at the end. Pointers owned by the map. */
+/* Iteration in insertion order (an overwrite keeps the entry's position; a
+ * reset removes it and shifts later indexes down). offset_map_entry returns 1,
+ * or 0 at the end. partition_json is compact in the field order last written.
+ * Pointers owned by the map, valid until the next change. */
 size_t offset_map_count(const offset_map_t *map);
 int offset_map_entry(const offset_map_t *map, size_t index, const char **connector,
                      const char **partition_json, const char **offset_json);
@@ -62,7 +67,9 @@ char *offset_map_to_json(const offset_map_t *map, const char *connector);
 
 /* ---- file store (offsets.store: file) --------------------------------------- */
 /* File format: one record per line, "<key>\t<value>\n" (value "null" = reset),
- * so the same records as the topic. A missing file is an empty store. */
+ * so the same records as the topic. A missing file is an empty store. On a
+ * malformed line returns -1 with err naming path:line; the map then holds the
+ * records before that line. Errors name the path and strerror. */
 int offsets_file_load(const char *path, offset_map_t *map, char *err, size_t errlen);
 /* Writes the whole map to path.tmp, fsyncs, renames over path, fsyncs the dir. */
 int offsets_file_save(const char *path, const offset_map_t *map, char *err, size_t errlen);
@@ -76,7 +83,8 @@ int offsets_kafka_load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *m
                        char *err, size_t errlen);
 /* Encodes (connector, partition, offset) into a Kafka record: key and value
  * malloc'd (value NULL for a reset); *partition from murmur2 over
- * partition_count. Returns 0, or -1 if partition_json is not an object. */
+ * partition_count (-1 when partition_count <= 0). Returns 0, or -1 if
+ * partition_json is not an object or offset_json is given and is not one. */
 int offsets_record_encode(const char *connector, const char *partition_json, const char *offset_json,
                           int32_t partition_count, char **key, size_t *klen, char **value,
                           size_t *vlen, int32_t *partition);
@@ -94,13 +102,18 @@ typedef struct offset_tracker offset_tracker_t;
 offset_tracker_t *offset_tracker_new(void);
 void offset_tracker_free(offset_tracker_t *tr);
 /* Returns a non-zero handle for the delivery report. partition/offset may be
- * NULL (a record without an offset): its ack is then a no-op. Copies strings. */
+ * NULL (a record without an offset): its ack is then a no-op. A record with a
+ * partition but a NULL offset still holds back later offsets of that
+ * partition until acked. Partitions are compared byte-wise, so pass them in
+ * canonical form (as ferry_record_t carries them). Copies strings. */
 uint64_t offset_tracker_add(offset_tracker_t *tr, const char *partition_json, const char *offset_json);
+/* Unknown or repeated handles are ignored. */
 void offset_tracker_ack(offset_tracker_t *tr, uint64_t handle);
 /* Records added and not yet acknowledged. */
 size_t offset_tracker_pending(const offset_tracker_t *tr);
 /* The committable offsets that changed since the previous call. *out points
- * to an array owned by the tracker, valid until the next call. */
+ * to an array owned by the tracker, valid until the next call (add/ack in
+ * between do not invalidate it). */
 size_t offset_tracker_take(offset_tracker_t *tr, const ferry_offset_t **out);
 
 #endif

@@ -49,5 +49,8 @@ void plugin_registry_print_markdown(const plugin_registry_t *reg, FILE *out);
 
 /* Option-table helpers shared with config and docs. */
 const char *plugin_opt_type_name(ferry_opt_type_t type); /* "string", "duration", ... */
+/* One option table as a Markdown table (e.g. the framework or worker
+ * options in docs); secret defaults shown as "[hidden]". */
+void plugin_options_print_markdown(const ferry_option_t *options, FILE *out);
 
 #endif

@@ -1,0 +1,535 @@
+/*
+ * pg_conn.c — connections to PostgreSQL, turning failures into clear
+ * messages, and the catalog lookups the connector needs (wal_level, slot,
+ * publication, tables, primary keys, non-built-in types).
+ *
+ * Every query here works for a role with only LOGIN REPLICATION and SELECT on
+ * the captured tables: pg_replication_slots, pg_publication, pg_class,
+ * pg_index and pg_type are readable by everyone. Only creating a missing
+ * publication needs more, and that failure says so.
+ */
+#include "pg_conn.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Session settings the value formatter relies on (pgoutput.h). Passed as
+ * startup options so the walsender, which formats pgoutput's text values,
+ * uses them too. */
+static const char session_options[] = "-c DateStyle=ISO -c IntervalStyle=iso_8601 -c TimeZone=UTC "
+                                      "-c extra_float_digits=3 -c bytea_output=hex";
+
+#define PG_CONNECT_TIMEOUT_MS 15000
+
+char *pg_quote_ident(PGconn *conn, const char *s)
+{
+    char *q = conn ? PQescapeIdentifier(conn, s, strlen(s)) : NULL;
+    char *r = q ? strdup(q) : NULL;
+    PQfreemem(q);
+    return r;
+}
+
+char *pg_quote_literal(PGconn *conn, const char *s)
+{
+    char *q = conn ? PQescapeLiteral(conn, s, strlen(s)) : NULL;
+    char *r = q ? strdup(q) : NULL;
+    PQfreemem(q);
+    return r;
+}
+
+/* Copies msg without trailing newlines and with inner newlines as spaces, so
+ * an error stays one log line. */
+static void one_line(char *dst, size_t size, const char *msg)
+{
+    size_t n = 0;
+    for (; msg && *msg && n + 1 < size; msg++)
+        dst[n++] = (*msg == '\n' || *msg == '\t') ? ' ' : *msg;
+    while (n > 0 && dst[n - 1] == ' ')
+        n--;
+    dst[n] = '\0';
+}
+
+ferry_status_t pg_fail(pg_ctx_t *ctx, PGconn *conn, PGresult *res, const char *what, ferry_error_t *err)
+{
+    char msg[400];
+    const char *raw = res ? PQresultErrorMessage(res) : conn ? PQerrorMessage(conn) : "not connected";
+    one_line(msg, sizeof(msg), raw && *raw ? raw : "unknown error");
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *hint = "";
+    ferry_status_t st = FERRY_ERROR;
+
+    if (!conn || PQstatus(conn) == CONNECTION_BAD) {
+        st = FERRY_RETRY; /* the connection is gone; most causes are transient */
+        if (strstr(msg, "password authentication failed") || strstr(msg, "no password supplied") ||
+            strstr(msg, "pg_hba.conf") || strstr(msg, "authentication failed")) {
+            st = FERRY_ERROR;
+            hint = " (check the user and password in conninfo, and pg_hba.conf)";
+        } else if (strstr(msg, "must be superuser or replication role") ||
+                   strstr(msg, "permission denied to start WAL sender")) {
+            st = FERRY_ERROR;
+            hint = " (grant it: ALTER ROLE <user> REPLICATION)";
+        } else if (strstr(msg, "does not exist") || strstr(msg, "could not translate host name") ||
+                   strstr(msg, "invalid connection option") || strstr(msg, "missing \"=\"") ||
+                   strstr(msg, "invalid URI")) {
+            st = FERRY_ERROR;
+        } else if (strstr(msg, "Connection refused") && !ctx->ever_connected) {
+            st = FERRY_ERROR;
+            hint = " (is PostgreSQL running and listening on that host and port?)";
+        }
+    } else if (state) {
+        if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 || strncmp(state, "53", 2) == 0 ||
+            strncmp(state, "40", 2) == 0 || strcmp(state, "55006") == 0)
+            st = FERRY_RETRY;
+        else if (strcmp(state, "42501") == 0)
+            hint = " (missing privilege: the role needs REPLICATION LOGIN and SELECT on the captured tables; "
+                   "a missing publication must be created by the tables' owner)";
+        else if (strncmp(state, "28", 2) == 0)
+            hint = " (check the user and password in conninfo)";
+    }
+    if (res)
+        PQclear(res);
+    return ferry_error_set(err, st, "%s: %s%s", what, msg, hint);
+}
+
+PGresult *pg_query(pg_ctx_t *ctx, PGconn *conn, const char *sql, int nparams, const char *const *params,
+                   ExecStatusType want, const char *what, ferry_status_t *st, ferry_error_t *err)
+{
+    if (!conn) {
+        *st = ferry_error_set(err, FERRY_RETRY, "%s: not connected", what);
+        return NULL;
+    }
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (res && PQresultStatus(res) == want) {
+        *st = FERRY_OK;
+        return res;
+    }
+    *st = pg_fail(ctx, conn, res, what, err);
+    return NULL;
+}
+
+/* The user's own startup options (if any) come first; ours win on conflicts
+ * because PostgreSQL applies them in order. */
+static char *build_options(const char *conninfo)
+{
+    const char *user_opts = NULL;
+    PQconninfoOption *parsed = PQconninfoParse(conninfo, NULL);
+    for (PQconninfoOption *o = parsed; o && o->keyword; o++)
+        if (strcmp(o->keyword, "options") == 0 && o->val && *o->val)
+            user_opts = o->val;
+    size_t n = (user_opts ? strlen(user_opts) + 1 : 0) + sizeof(session_options);
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s%s%s", user_opts ? user_opts : "", user_opts ? " " : "", session_options);
+    PQconninfoFree(parsed);
+    return s;
+}
+
+ferry_status_t pg_connect(pg_ctx_t *ctx, int repl, PGconn **out, ferry_error_t *err)
+{
+    const char *what = repl ? "replication connection" : "connection";
+    char *opts = build_options(ctx->conninfo);
+    if (!opts)
+        return ferry_error_set(err, FERRY_ERROR, "out of memory");
+    /* dbname is expanded as a connection string or URI; keywords after it
+     * override what it sets. */
+    const char *keys[6], *vals[6];
+    int n = 0;
+    keys[n] = "dbname", vals[n++] = ctx->conninfo;
+    keys[n] = "options", vals[n++] = opts;
+    keys[n] = "fallback_application_name", vals[n++] = "ferry";
+    if (repl)
+        keys[n] = "replication", vals[n++] = "database";
+    keys[n] = NULL, vals[n] = NULL;
+
+    PGconn *conn = PQconnectStartParams(keys, vals, 1);
+    free(opts);
+    if (!conn)
+        return ferry_error_set(err, FERRY_RETRY, "%s: out of memory", what);
+    /* Asynchronous so that stop() interrupts a connection attempt to a host
+     * that does not answer. */
+    int64_t deadline = pg_now_ms() + PG_CONNECT_TIMEOUT_MS;
+    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+    while (PQstatus(conn) != CONNECTION_BAD && ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
+        if (atomic_load(&ctx->stop) || ctx->host->should_stop(ctx->task)) {
+            PQfinish(conn);
+            return ferry_error_set(err, FERRY_RETRY, "%s: interrupted by stop", what);
+        }
+        if (pg_now_ms() > deadline) {
+            PQfinish(conn);
+            return ferry_error_set(err, FERRY_RETRY, "%s: timed out after %d s", what,
+                                   PG_CONNECT_TIMEOUT_MS / 1000);
+        }
+        struct pollfd pfd = {.fd = PQsocket(conn), .events = ps == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        if (pfd.fd >= 0) {
+            int rc = poll(&pfd, 1, 100);
+            if (rc == 0)
+                continue;
+            if (rc < 0 && errno != EINTR)
+                break;
+        }
+        ps = PQconnectPoll(conn);
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+        ferry_status_t st = pg_fail(ctx, conn, NULL, what, err);
+        PQfinish(conn);
+        return st;
+    }
+    if (PQserverVersion(conn) < 130000) {
+        PQfinish(conn);
+        return ferry_error_set(err, FERRY_ERROR, "%s: PostgreSQL %d is too old; postgres-cdc needs 13 or later",
+                               what, PQserverVersion(conn) / 10000);
+    }
+    if (!repl && PQdb(conn))
+        snprintf(ctx->dbname, sizeof(ctx->dbname), "%s", PQdb(conn));
+    ctx->ever_connected = 1;
+    *out = conn;
+    return FERRY_OK;
+}
+
+void pg_disconnect(pg_ctx_t *ctx)
+{
+    if (ctx->repl)
+        PQfinish(ctx->repl);
+    if (ctx->sql)
+        PQfinish(ctx->sql);
+    ctx->repl = ctx->sql = NULL;
+    ctx->streaming = 0;
+}
+
+ferry_status_t pg_check_server(pg_ctx_t *ctx, ferry_error_t *err)
+{
+    ferry_status_t st;
+    PGresult *res = pg_query(ctx, ctx->sql, "SHOW wal_level", 0, NULL, PGRES_TUPLES_OK, "SHOW wal_level", &st, err);
+    if (!res)
+        return st;
+    char level[32];
+    snprintf(level, sizeof(level), "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "?");
+    PQclear(res);
+    if (strcmp(level, "logical") != 0)
+        return ferry_error_set(err, FERRY_ERROR,
+                               "wal_level is '%s' on the server: logical decoding needs wal_level = logical "
+                               "(ALTER SYSTEM SET wal_level = logical, then restart PostgreSQL)",
+                               level);
+    return FERRY_OK;
+}
+
+void pg_free_names(char **names, size_t n)
+{
+    for (size_t i = 0; names && i < 2 * n; i++)
+        free(names[i]);
+    free(names);
+}
+
+ferry_status_t pg_list_tables(pg_ctx_t *ctx, PGconn *conn, int with_outbox, char ***names, size_t *n,
+                              ferry_error_t *err)
+{
+    ferry_status_t st;
+    PGresult *res = pg_query(ctx, conn,
+                             "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON "
+                             "n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' "
+                             "AND n.nspname !~ '^pg_' ORDER BY 1, 2",
+                             0, NULL, PGRES_TUPLES_OK, "listing tables", &st, err);
+    *names = NULL;
+    *n = 0;
+    if (!res)
+        return st;
+    int rows = PQntuples(res);
+    char **v = calloc((size_t)rows * 2 + 1, sizeof(*v));
+    size_t k = 0;
+    for (int i = 0; v && i < rows; i++) {
+        const char *schema = PQgetvalue(res, i, 0), *table = PQgetvalue(res, i, 1);
+        int kind = pg_table_kind(ctx, schema, table);
+        if (kind == 1 || (kind == 2 && with_outbox)) {
+            v[2 * k] = strdup(schema);
+            v[2 * k + 1] = strdup(table);
+            k++;
+        }
+    }
+    PQclear(res);
+    if (!v)
+        return ferry_error_set(err, FERRY_ERROR, "out of memory");
+    *names = v;
+    *n = k;
+    return FERRY_OK;
+}
+
+/* Appends "schema"."table" pairs, comma separated, for a publication. */
+static int append_table_list(pg_ctx_t *ctx, pg_buf_t *sql, char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *s = pg_quote_ident(ctx->sql, names[2 * i]), *t = pg_quote_ident(ctx->sql, names[2 * i + 1]);
+        if (!s || !t) {
+            free(s);
+            free(t);
+            return -1;
+        }
+        pg_buf_printf(sql, "%s%s.%s", i ? ", " : "", s, t);
+        free(s);
+        free(t);
+    }
+    return 0;
+}
+
+ferry_status_t pg_ensure_publication(pg_ctx_t *ctx, ferry_error_t *err)
+{
+    ferry_status_t st;
+    const char *params[1] = {ctx->publication};
+    PGresult *res = pg_query(ctx, ctx->sql, "SELECT puballtables FROM pg_publication WHERE pubname = $1", 1,
+                             params, PGRES_TUPLES_OK, "looking up the publication", &st, err);
+    if (!res)
+        return st;
+    int exists = PQntuples(res) > 0;
+    int all = exists && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (exists && (all || ctx->pub_mode != PG_PUB_FILTERED))
+        return FERRY_OK;
+    if (!exists && ctx->pub_mode == PG_PUB_DISABLED)
+        return ferry_error_set(err, FERRY_ERROR,
+                               "publication \"%s\" does not exist and publication.autocreate is disabled: "
+                               "create it (CREATE PUBLICATION %s FOR TABLE ...) as the tables' owner",
+                               ctx->publication, ctx->publication);
+
+    char **names = NULL;
+    size_t n = 0;
+    if ((st = pg_list_tables(ctx, ctx->sql, 1, &names, &n, err)) != FERRY_OK)
+        return st;
+    char *pub = pg_quote_ident(ctx->sql, ctx->publication);
+    pg_buf_t sql = {0};
+    if (!exists) {
+        if (ctx->pub_mode == PG_PUB_ALL_TABLES) {
+            pg_buf_printf(&sql, "CREATE PUBLICATION %s FOR ALL TABLES", pub ? pub : "");
+        } else {
+            pg_buf_printf(&sql, "CREATE PUBLICATION %s%s", pub ? pub : "", n ? " FOR TABLE " : "");
+            append_table_list(ctx, &sql, names, n);
+        }
+    } else {
+        /* Filtered and existing: add captured tables it lacks (tables
+         * created after the publication). */
+        const char *q = "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1";
+        res = pg_query(ctx, ctx->sql, q, 1, params, PGRES_TUPLES_OK, "reading the publication", &st, err);
+        if (!res) {
+            pg_free_names(names, n);
+            free(pub);
+            return st;
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            int found = 0;
+            for (int r = 0; r < PQntuples(res) && !found; r++)
+                found = strcmp(PQgetvalue(res, r, 0), names[2 * i]) == 0 &&
+                        strcmp(PQgetvalue(res, r, 1), names[2 * i + 1]) == 0;
+            if (!found) {
+                /* Move the missing pair to the front (k <= i). */
+                char *s = names[2 * i], *t = names[2 * i + 1];
+                names[2 * i] = names[2 * k];
+                names[2 * i + 1] = names[2 * k + 1];
+                names[2 * k] = s;
+                names[2 * k + 1] = t;
+                k++;
+            }
+        }
+        PQclear(res);
+        if (k) {
+            pg_buf_printf(&sql, "ALTER PUBLICATION %s ADD TABLE ", pub ? pub : "");
+            append_table_list(ctx, &sql, names, k);
+        }
+    }
+    st = FERRY_OK;
+    if (sql.len && pub) {
+        res = PQexec(ctx->sql, sql.data);
+        if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+            ctx->host->log(ctx->task, FERRY_LOG_INFO, "%s", sql.data);
+            PQclear(res);
+        } else if (exists) {
+            char msg[300];
+            one_line(msg, sizeof(msg), PQresultErrorMessage(res));
+            ctx->host->log(ctx->task, FERRY_LOG_WARN,
+                           "publication %s lacks captured tables and could not be extended (%s): their "
+                           "changes will not be streamed until its owner runs: %s",
+                           ctx->publication, msg, sql.data);
+            PQclear(res);
+        } else {
+            char what[200];
+            snprintf(what, sizeof(what), "creating publication \"%s\"", ctx->publication);
+            st = pg_fail(ctx, ctx->sql, res, what, err);
+        }
+    }
+    pg_buf_free(&sql);
+    pg_free_names(names, n);
+    free(pub);
+    return st;
+}
+
+ferry_status_t pg_slot_state(pg_ctx_t *ctx, int *exists, uint64_t *confirmed, ferry_error_t *err)
+{
+    ferry_status_t st;
+    const char *params[1] = {ctx->slot};
+    PGresult *res = pg_query(ctx, ctx->sql,
+                             "SELECT plugin, slot_type, database, confirmed_flush_lsn::text, wal_status "
+                             "FROM pg_replication_slots WHERE slot_name = $1",
+                             1, params, PGRES_TUPLES_OK, "looking up the replication slot", &st, err);
+    if (!res)
+        return st;
+    *exists = PQntuples(res) > 0;
+    *confirmed = 0;
+    st = FERRY_OK;
+    if (*exists) {
+        const char *plugin = PQgetvalue(res, 0, 0), *type = PQgetvalue(res, 0, 1), *db = PQgetvalue(res, 0, 2);
+        const char *wal_status = PQgetvalue(res, 0, 4);
+        if (strcmp(type, "logical") != 0 || strcmp(plugin, "pgoutput") != 0)
+            st = ferry_error_set(err, FERRY_ERROR,
+                                 "replication slot \"%s\" is a %s slot with plugin '%s', not a logical pgoutput "
+                                 "slot: choose another slot.name or drop it",
+                                 ctx->slot, type, plugin);
+        else if (strcmp(db, ctx->dbname) != 0)
+            st = ferry_error_set(err, FERRY_ERROR,
+                                 "replication slot \"%s\" belongs to database \"%s\", not \"%s\": choose "
+                                 "another slot.name",
+                                 ctx->slot, db, ctx->dbname);
+        else if (strcmp(wal_status, "lost") == 0)
+            st = ferry_error_set(err, FERRY_ERROR,
+                                 "replication slot \"%s\" was invalidated (wal_status = lost: the server removed "
+                                 "WAL it still needed, see max_slot_wal_keep_size), so changes were lost: drop "
+                                 "the slot (SELECT pg_drop_replication_slot('%s')) and the stored offsets "
+                                 "(ferry offsets ...) to re-snapshot",
+                                 ctx->slot, ctx->slot);
+        else if (!PQgetisnull(res, 0, 3))
+            pg_lsn_parse(PQgetvalue(res, 0, 3), confirmed);
+    }
+    PQclear(res);
+    return st;
+}
+
+/* ---- primary keys ------------------------------------------------------------- */
+
+const pg_keyinfo_t *pg_keyinfo(pg_ctx_t *ctx, uint32_t oid)
+{
+    for (size_t i = 0; i < ctx->nkeys; i++)
+        if (ctx->keycache[i].oid == oid)
+            return &ctx->keycache[i];
+    char oidbuf[16];
+    snprintf(oidbuf, sizeof(oidbuf), "%u", oid);
+    const char *params[1] = {oidbuf};
+    ferry_status_t st;
+    ferry_error_t err;
+    PGresult *res = pg_query(ctx, ctx->sql,
+                             "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                             "AND a.attnum = ANY (i.indkey) WHERE i.indrelid = $1::oid AND i.indisprimary "
+                             "ORDER BY array_position(i.indkey::int2[], a.attnum)",
+                             1, params, PGRES_TUPLES_OK, "looking up a primary key", &st, &err);
+    if (!res) {
+        ctx->host->log(ctx->task, FERRY_LOG_WARN, "%s", err.msg);
+        ctx->lookup_failed = 1;
+        return NULL;
+    }
+    if (ctx->nkeys == ctx->capkeys) {
+        size_t cap = ctx->capkeys ? ctx->capkeys * 2 : 16;
+        pg_keyinfo_t *nk = realloc(ctx->keycache, cap * sizeof(*nk));
+        if (!nk) {
+            PQclear(res);
+            ctx->lookup_failed = 1;
+            return NULL;
+        }
+        ctx->keycache = nk;
+        ctx->capkeys = cap;
+    }
+    pg_keyinfo_t *ki = &ctx->keycache[ctx->nkeys];
+    ki->oid = oid;
+    ki->count = (size_t)PQntuples(res);
+    ki->names = ki->count ? calloc(ki->count, sizeof(char *)) : NULL;
+    for (size_t i = 0; ki->names && i < ki->count; i++)
+        ki->names[i] = strdup(PQgetvalue(res, (int)i, 0));
+    if (ki->count && !ki->names)
+        ki->count = 0;
+    PQclear(res);
+    ctx->nkeys++;
+    return ki;
+}
+
+void pg_keyinfo_forget(pg_ctx_t *ctx, uint32_t oid)
+{
+    for (size_t i = 0; i < ctx->nkeys; i++) {
+        if (ctx->keycache[i].oid != oid)
+            continue;
+        for (size_t j = 0; j < ctx->keycache[i].count; j++)
+            free(ctx->keycache[i].names[j]);
+        free(ctx->keycache[i].names);
+        ctx->keycache[i] = ctx->keycache[--ctx->nkeys];
+        return;
+    }
+}
+
+/* ---- non-built-in types ------------------------------------------------------ */
+
+static char resolve_type(void *vctx, uint32_t oid, uint32_t *base_oid, uint32_t *elem_oid)
+{
+    pg_ctx_t *ctx = vctx;
+    for (size_t i = 0; i < ctx->ntypes; i++) {
+        if (ctx->typecache[i].oid == oid) {
+            *base_oid = ctx->typecache[i].base;
+            *elem_oid = ctx->typecache[i].elem;
+            return ctx->typecache[i].kind;
+        }
+    }
+    char oidbuf[16];
+    snprintf(oidbuf, sizeof(oidbuf), "%u", oid);
+    const char *params[1] = {oidbuf};
+    ferry_status_t st;
+    ferry_error_t err;
+    PGresult *res = pg_query(ctx, ctx->sql,
+                             "SELECT typtype, typbasetype, typelem, typcategory FROM pg_type WHERE oid = $1::oid",
+                             1, params, PGRES_TUPLES_OK, "looking up a type", &st, &err);
+    if (!res) {
+        ctx->host->log(ctx->task, FERRY_LOG_WARN, "%s", err.msg);
+        ctx->lookup_failed = 1;
+        return 0;
+    }
+    pg_typeinfo_t ti = {.oid = oid};
+    if (PQntuples(res) > 0) {
+        char typtype = PQgetvalue(res, 0, 0)[0], category = PQgetvalue(res, 0, 3)[0];
+        uint32_t base = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+        uint32_t elem = (uint32_t)strtoul(PQgetvalue(res, 0, 2), NULL, 10);
+        if (typtype == 'e') {
+            ti.kind = 'e';
+        } else if (typtype == 'd') {
+            ti.kind = 'd';
+            ti.base = base;
+        } else if (category == 'A' && elem) {
+            ti.kind = 'a';
+            ti.elem = elem;
+        }
+    }
+    PQclear(res);
+    if (ctx->ntypes == ctx->captypes) {
+        size_t cap = ctx->captypes ? ctx->captypes * 2 : 16;
+        pg_typeinfo_t *nt = realloc(ctx->typecache, cap * sizeof(*nt));
+        if (nt) {
+            ctx->typecache = nt;
+            ctx->captypes = cap;
+        }
+    }
+    if (ctx->ntypes < ctx->captypes)
+        ctx->typecache[ctx->ntypes++] = ti;
+    *base_oid = ti.base;
+    *elem_oid = ti.elem;
+    return ti.kind;
+}
+
+void pg_caches_init(pg_ctx_t *ctx)
+{
+    ctx->types.resolve = resolve_type;
+    ctx->types.ctx = ctx;
+}
+
+void pg_caches_free(pg_ctx_t *ctx)
+{
+    while (ctx->nkeys)
+        pg_keyinfo_forget(ctx, ctx->keycache[0].oid);
+    free(ctx->keycache);
+    free(ctx->typecache);
+    ctx->keycache = NULL;
+    ctx->typecache = NULL;
+    ctx->ntypes = ctx->captypes = ctx->capkeys = 0;
+}

@@ -1,0 +1,724 @@
+/*
+ * pg_types.c — turns one datum in PostgreSQL's text output format into a JSON
+ * value (the mapping is documented at pg_value_json in pgoutput.h).
+ *
+ * Invariant: whatever the input bytes, the output is exactly one valid JSON
+ * value. Every typed conversion (number, bool, base64, ISO date, embedded
+ * JSON, array) first checks that the text has the shape PostgreSQL prints;
+ * when it does not, the formatter rolls the buffer back to where it started
+ * and emits the original text as a JSON string instead. A value is never
+ * guessed: a string the consumer can still read beats a wrong number.
+ *
+ * The session settings that make the text predictable (DateStyle=ISO,
+ * IntervalStyle=iso_8601, TimeZone=UTC, extra_float_digits=3,
+ * bytea_output=hex) are the connector's job; the formatter still copes with
+ * the other common forms (offsets other than +00, bytea escape format).
+ */
+#include "pgoutput.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Resolving domains/arrays through the resolver may loop on a broken
+ * catalog; these bound the work. PostgreSQL arrays have at most 6 dimensions. */
+#define MAX_TYPE_DEPTH 16
+#define MAX_ARRAY_DIMS 6
+
+#define DEFAULT_TOAST_PLACEHOLDER "__debezium_unavailable_value"
+
+typedef enum fmt {
+    FMT_STRING,
+    FMT_INT,
+    FMT_FLOAT,
+    FMT_BOOL,
+    FMT_BYTEA,
+    FMT_DATE,
+    FMT_TIMESTAMP,
+    FMT_TIMESTAMPTZ,
+    FMT_JSON,
+    FMT_ARRAY
+} fmt_t;
+
+/* The formatter for a built-in oid; for built-in array types *elem is set.
+ * Returns -1 for an oid that is not built in (ask the resolver). Text-like
+ * types (text, varchar, numeric, uuid, inet, interval, time, ...) are strings. */
+static int builtin_fmt(uint32_t oid, uint32_t *elem, char *delim)
+{
+    *delim = ',';
+    switch (oid) {
+    case 16: return FMT_BOOL;
+    case 17: return FMT_BYTEA;
+    case 20: case 21: case 23: case 26: return FMT_INT;
+    case 114: case 3802: return FMT_JSON;
+    case 700: case 701: return FMT_FLOAT;
+    case 1082: return FMT_DATE;
+    case 1114: return FMT_TIMESTAMP;
+    case 1184: return FMT_TIMESTAMPTZ;
+    case 18: case 19: case 22: case 24: case 25: case 27: case 28: case 29: case 30:
+    case 142: case 600: case 601: case 602: case 603: case 604: case 628: case 650: case 718:
+    case 774: case 790: case 829: case 869: case 1042: case 1043: case 1083: case 1186:
+    case 1266: case 1560: case 1562: case 1700: case 2205: case 2206: case 2950: case 2970:
+    case 3220: case 3614: case 3615: case 3904: case 3906: case 3908: case 3910: case 3912:
+    case 3926: case 4072: case 5038: case 5069:
+        return FMT_STRING;
+    default: break;
+    }
+    static const struct { uint16_t arr, elem; } arrays[] = {
+        {1000, 16},   {1001, 17},   {1002, 18},   {1003, 19},   {1005, 21},   {1006, 22},
+        {1007, 23},   {1008, 24},   {1009, 25},   {1010, 27},   {1011, 28},   {1012, 29},
+        {1013, 30},   {1014, 1042}, {1015, 1043}, {1016, 20},   {1017, 600},  {1018, 601},
+        {1019, 602},  {1020, 603},  {1021, 700},  {1022, 701},  {1027, 604},  {1028, 26},
+        {1040, 829},  {1041, 869},  {651, 650},   {629, 628},   {719, 718},   {775, 774},
+        {791, 790},   {199, 114},   {143, 142},   {1115, 1114}, {1182, 1082}, {1183, 1083},
+        {1185, 1184}, {1187, 1186}, {1231, 1700}, {1270, 1266}, {1561, 1560}, {1563, 1562},
+        {2951, 2950}, {3807, 3802}, {2210, 2205}, {2211, 2206}, {2949, 2970}, {3221, 3220},
+        {3643, 3614}, {3645, 3615}, {3905, 3904}, {3907, 3906}, {3909, 3908}, {3911, 3910},
+        {3913, 3912}, {3927, 3926}, {4073, 4072}, {5039, 5038}, {271, 5069},
+    };
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++) {
+        if (arrays[i].arr == oid) {
+            *elem = arrays[i].elem;
+            if (oid == 1020) /* box uses ';' because its text contains commas */
+                *delim = ';';
+            return FMT_ARRAY;
+        }
+    }
+    return -1;
+}
+
+/* ---- shape checks ----------------------------------------------------------------- */
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Digits from s[*i]; returns how many were consumed. */
+static size_t skip_digits(const char *s, size_t len, size_t *i)
+{
+    size_t start = *i;
+    while (*i < len && is_digit(s[*i]))
+        (*i)++;
+    return *i - start;
+}
+
+/* RFC 8259 number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int is_json_number(const char *s, size_t len)
+{
+    size_t i = 0;
+    if (i < len && s[i] == '-')
+        i++;
+    if (i >= len || !is_digit(s[i]))
+        return 0;
+    if (s[i] == '0')
+        i++;
+    else
+        skip_digits(s, len, &i);
+    if (i < len && s[i] == '.') {
+        i++;
+        if (!skip_digits(s, len, &i))
+            return 0;
+    }
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (!skip_digits(s, len, &i))
+            return 0;
+    }
+    return i == len;
+}
+
+static int is_json_integer(const char *s, size_t len)
+{
+    size_t i = 0;
+    if (i < len && s[i] == '-')
+        i++;
+    if (i >= len || (s[i] == '0' && len - i > 1))
+        return 0;
+    return skip_digits(s, len, &i) > 0 && i == len;
+}
+
+static int json_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* A JSON string starting at s[*i] == '"'; control characters must be
+ * escaped and the UTF-8 must be valid. */
+static int json_skip_string(const char *s, size_t len, size_t *i)
+{
+    (*i)++;
+    while (*i < len) {
+        unsigned char c = (unsigned char)s[*i];
+        if (c == '"') {
+            (*i)++;
+            return 1;
+        }
+        if (c < 0x20)
+            return 0;
+        if (c == '\\') {
+            if (++*i >= len)
+                return 0;
+            char e = s[*i];
+            if (e == 'u') {
+                if (len - *i < 5)
+                    return 0;
+                for (int k = 1; k <= 4; k++)
+                    if (hexval(s[*i + (size_t)k]) < 0)
+                        return 0;
+                *i += 5;
+            } else if (strchr("\"\\/bfnrt", e) && e) {
+                (*i)++;
+            } else {
+                return 0;
+            }
+        } else if (c >= 0x80) {
+            size_t n = pg_utf8_seq_len(s + *i, len - *i);
+            if (n == 0)
+                return 0;
+            *i += n;
+        } else {
+            (*i)++;
+        }
+    }
+    return 0;
+}
+
+/* Validates one JSON document (RFC 8259, any top-level value, surrounding
+ * whitespace allowed). Iterative, with an explicit stack of open containers,
+ * so nesting depth cannot exhaust the C stack. */
+int pg_json_valid(const char *s, size_t len)
+{
+    pg_buf_t stack = {0};
+    size_t i = 0;
+    int ok = 0;
+    for (;;) {
+        /* Expecting a value. */
+        while (i < len && json_ws(s[i]))
+            i++;
+        if (i >= len)
+            goto done;
+        char c = s[i];
+        if (c == '{' || c == '[') {
+            pg_buf_append(&stack, &c, 1);
+            i++;
+            while (i < len && json_ws(s[i]))
+                i++;
+            if (i < len && s[i] == (c == '{' ? '}' : ']')) {
+                stack.len--;
+                i++;
+            } else if (c == '{') {
+                if (i >= len || s[i] != '"' || !json_skip_string(s, len, &i))
+                    goto done;
+                while (i < len && json_ws(s[i]))
+                    i++;
+                if (i >= len || s[i] != ':')
+                    goto done;
+                i++;
+                continue;
+            } else {
+                continue;
+            }
+        } else if (c == '"') {
+            if (!json_skip_string(s, len, &i))
+                goto done;
+        } else if (c == '-' || is_digit(c)) {
+            size_t j = i;
+            while (j < len && (is_digit(s[j]) || strchr("+-.eE", s[j])) && s[j])
+                j++;
+            if (!is_json_number(s + i, j - i))
+                goto done;
+            i = j;
+        } else if (len - i >= 4 && !memcmp(s + i, "true", 4)) {
+            i += 4;
+        } else if (len - i >= 5 && !memcmp(s + i, "false", 5)) {
+            i += 5;
+        } else if (len - i >= 4 && !memcmp(s + i, "null", 4)) {
+            i += 4;
+        } else {
+            goto done;
+        }
+        /* After a value: close containers or move to the next member. */
+        for (;;) {
+            while (i < len && json_ws(s[i]))
+                i++;
+            if (stack.len == 0) {
+                ok = i == len;
+                goto done;
+            }
+            if (i >= len)
+                goto done;
+            char top = stack.data[stack.len - 1];
+            if (s[i] == (top == '{' ? '}' : ']')) {
+                stack.len--;
+                i++;
+                continue;
+            }
+            if (s[i] != ',')
+                goto done;
+            i++;
+            if (top == '{') {
+                while (i < len && json_ws(s[i]))
+                    i++;
+                if (i >= len || s[i] != '"' || !json_skip_string(s, len, &i))
+                    goto done;
+                while (i < len && json_ws(s[i]))
+                    i++;
+                if (i >= len || s[i] != ':')
+                    goto done;
+                i++;
+            }
+            break;
+        }
+    }
+done:
+    pg_buf_free(&stack);
+    return ok;
+}
+
+/* ---- bytea ------------------------------------------------------------------------- */
+
+static void base64_append(pg_buf_t *out, const unsigned char *p, size_t n)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char q[4];
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = ((uint32_t)p[i] << 16) | ((uint32_t)p[i + 1] << 8) | p[i + 2];
+        q[0] = tbl[v >> 18];
+        q[1] = tbl[(v >> 12) & 63];
+        q[2] = tbl[(v >> 6) & 63];
+        q[3] = tbl[v & 63];
+        pg_buf_append(out, q, 4);
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)p[i + 1] << 8;
+        q[0] = tbl[v >> 18];
+        q[1] = tbl[(v >> 12) & 63];
+        q[2] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+        q[3] = '=';
+        pg_buf_append(out, q, 4);
+    }
+}
+
+/* Decodes bytea text output (hex "\x0a0b", or the old escape format with
+ * "\\" and "\ooo") into raw bytes. */
+static int bytea_decode(const char *s, size_t len, pg_buf_t *raw)
+{
+    if (len >= 2 && s[0] == '\\' && s[1] == 'x') {
+        if ((len - 2) % 2)
+            return -1;
+        for (size_t i = 2; i < len; i += 2) {
+            int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            unsigned char b = (unsigned char)(hi << 4 | lo);
+            pg_buf_append(raw, &b, 1);
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < len;) {
+        unsigned char b = (unsigned char)s[i];
+        if (b != '\\') {
+            pg_buf_append(raw, &b, 1);
+            i++;
+        } else if (i + 1 < len && s[i + 1] == '\\') {
+            pg_buf_append(raw, "\\", 1);
+            i += 2;
+        } else if (i + 3 < len && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
+                   s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+            b = (unsigned char)((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+            pg_buf_append(raw, &b, 1);
+            i += 4;
+        } else {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int bytea_json(pg_buf_t *out, const char *s, size_t len)
+{
+    pg_buf_t raw = {0};
+    int rc = bytea_decode(s, len, &raw);
+    if (rc == 0) {
+        pg_buf_append(out, "\"", 1);
+        base64_append(out, (const unsigned char *)raw.data, raw.len);
+        pg_buf_append(out, "\"", 1);
+    }
+    pg_buf_free(&raw);
+    return rc;
+}
+
+/* ---- dates and timestamps ------------------------------------------------------------- */
+
+/* ISO-8601 text for PostgreSQL's ISO DateStyle output: the space between date
+ * and time becomes 'T'; for timestamptz an offset "+00" becomes "Z" and "+hh"
+ * becomes "+hh:00". BC years use astronomical numbering as ISO-8601 does
+ * (1 BC = "0000", 44 BC = "-0043"). "infinity"/"-infinity" stay as they are. */
+static int datetime_json(pg_buf_t *out, const char *s, size_t len, fmt_t f)
+{
+    char tmp[96];
+    size_t n = 0;
+    if ((len == 8 && !memcmp(s, "infinity", 8)) || (len == 9 && !memcmp(s, "-infinity", 9))) {
+        pg_buf_json_string(out, s, len);
+        return 0;
+    }
+    if (len > 64)
+        return -1;
+    int bc = len > 3 && !memcmp(s + len - 3, " BC", 3);
+    if (bc)
+        len -= 3;
+    size_t i = 0;
+    size_t ydigits = skip_digits(s, len, &i);
+    if (ydigits < 4 || ydigits > 9 || i >= len || s[i] != '-')
+        return -1;
+    if (bc) {
+        long year = 0;
+        for (size_t k = 0; k < ydigits; k++)
+            year = year * 10 + (s[k] - '0');
+        if (year < 1)
+            return -1;
+        n = (size_t)snprintf(tmp, sizeof tmp, year == 1 ? "%04ld" : "-%04ld", year - 1);
+    } else {
+        memcpy(tmp, s, ydigits);
+        n = ydigits;
+    }
+    /* "-MM-DD" */
+    if (len - i < 6 || !is_digit(s[i + 1]) || !is_digit(s[i + 2]) || s[i + 3] != '-' ||
+        !is_digit(s[i + 4]) || !is_digit(s[i + 5]))
+        return -1;
+    memcpy(tmp + n, s + i, 6);
+    n += 6;
+    i += 6;
+    if (f == FMT_DATE) {
+        if (i != len)
+            return -1;
+        pg_buf_json_string(out, tmp, n);
+        return 0;
+    }
+    /* " HH:MM:SS[.ffffff]" */
+    if (len - i < 9 || s[i] != ' ' || !is_digit(s[i + 1]) || !is_digit(s[i + 2]) || s[i + 3] != ':' ||
+        !is_digit(s[i + 4]) || !is_digit(s[i + 5]) || s[i + 6] != ':' || !is_digit(s[i + 7]) ||
+        !is_digit(s[i + 8]))
+        return -1;
+    tmp[n++] = 'T';
+    memcpy(tmp + n, s + i + 1, 8);
+    n += 8;
+    i += 9;
+    if (i < len && s[i] == '.') {
+        size_t start = i++;
+        if (!skip_digits(s, len, &i))
+            return -1;
+        memcpy(tmp + n, s + start, i - start);
+        n += i - start;
+    }
+    if (f == FMT_TIMESTAMP) {
+        if (i != len)
+            return -1;
+        pg_buf_json_string(out, tmp, n);
+        return 0;
+    }
+    /* Offset: [+-]HH[:MM[:SS]] */
+    if (i >= len || (s[i] != '+' && s[i] != '-'))
+        return -1;
+    size_t start = i++;
+    if (skip_digits(s, len, &i) != 2)
+        return -1;
+    while (i < len && s[i] == ':') {
+        i++;
+        if (skip_digits(s, len, &i) != 2)
+            return -1;
+    }
+    if (i != len)
+        return -1;
+    size_t olen = i - start;
+    if (olen == 3 && !memcmp(s + start + 1, "00", 2)) {
+        tmp[n++] = 'Z';
+    } else {
+        memcpy(tmp + n, s + start, olen);
+        n += olen;
+        if (olen == 3) {
+            memcpy(tmp + n, ":00", 3);
+            n += 3;
+        }
+    }
+    pg_buf_json_string(out, tmp, n);
+    return 0;
+}
+
+/* ---- arrays ------------------------------------------------------------------------------ */
+
+static int value_json(pg_buf_t *out, uint32_t oid, const char *s, size_t len,
+                      const pg_type_resolver_t *types, int depth);
+
+static int array_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+typedef struct array_ctx {
+    const char *s;
+    size_t len, i;
+    uint32_t elem;
+    char delim;
+    const pg_type_resolver_t *types;
+    int depth;
+    pg_buf_t elem_text; /* unescaped text of the current element */
+} array_ctx_t;
+
+/* One element (quoted or not) → elem_text; *is_null for an unquoted NULL. */
+static int array_element(array_ctx_t *a, int *is_null)
+{
+    pg_buf_reset(&a->elem_text);
+    *is_null = 0;
+    if (a->s[a->i] == '"') {
+        a->i++;
+        for (;;) {
+            if (a->i >= a->len)
+                return -1;
+            char c = a->s[a->i++];
+            if (c == '"')
+                return 0;
+            if (c == '\\') {
+                if (a->i >= a->len)
+                    return -1;
+                c = a->s[a->i++];
+            }
+            pg_buf_append(&a->elem_text, &c, 1);
+        }
+    }
+    /* Unquoted: up to the delimiter or '}', trailing whitespace dropped
+     * unless escaped. */
+    size_t keep = 0;
+    int escaped = 0;
+    while (a->i < a->len) {
+        char c = a->s[a->i];
+        if (c == a->delim || c == '}')
+            break;
+        if (c == '{' || c == '"')
+            return -1;
+        a->i++;
+        if (c == '\\') {
+            if (a->i >= a->len)
+                return -1;
+            c = a->s[a->i++];
+            escaped = 1;
+            pg_buf_append(&a->elem_text, &c, 1);
+            keep = a->elem_text.len;
+            continue;
+        }
+        pg_buf_append(&a->elem_text, &c, 1);
+        if (!array_ws(c))
+            keep = a->elem_text.len;
+    }
+    a->elem_text.len = keep;
+    if (a->elem_text.data)
+        a->elem_text.data[keep] = '\0';
+    if (keep == 0)
+        return -1; /* PostgreSQL quotes empty elements */
+    if (!escaped && keep == 4) {
+        const char *t = a->elem_text.data;
+        *is_null = (t[0] | 0x20) == 'n' && (t[1] | 0x20) == 'u' && (t[2] | 0x20) == 'l' &&
+                   (t[3] | 0x20) == 'l';
+    }
+    return 0;
+}
+
+/* "{...}" at a->s[a->i] (leading whitespace already skipped). */
+static int array_level(array_ctx_t *a, pg_buf_t *out, int dims)
+{
+    if (dims > MAX_ARRAY_DIMS || a->i >= a->len || a->s[a->i] != '{')
+        return -1;
+    a->i++;
+    pg_buf_append(out, "[", 1);
+    while (a->i < a->len && array_ws(a->s[a->i]))
+        a->i++;
+    if (a->i < a->len && a->s[a->i] == '}') {
+        a->i++;
+        pg_buf_append(out, "]", 1);
+        return 0;
+    }
+    for (int first = 1;; first = 0) {
+        while (a->i < a->len && array_ws(a->s[a->i]))
+            a->i++;
+        if (a->i >= a->len)
+            return -1;
+        if (!first)
+            pg_buf_append(out, ",", 1);
+        if (a->s[a->i] == '{') {
+            if (array_level(a, out, dims + 1) < 0)
+                return -1;
+        } else {
+            int is_null;
+            if (array_element(a, &is_null) < 0)
+                return -1;
+            if (is_null)
+                pg_buf_append(out, "null", 4);
+            else if (value_json(out, a->elem, a->elem_text.data ? a->elem_text.data : "",
+                                a->elem_text.len, a->types, a->depth + 1) < 0)
+                return -1;
+        }
+        while (a->i < a->len && array_ws(a->s[a->i]))
+            a->i++;
+        if (a->i >= a->len)
+            return -1;
+        char c = a->s[a->i++];
+        if (c == '}')
+            break;
+        if (c != a->delim)
+            return -1;
+    }
+    pg_buf_append(out, "]", 1);
+    return 0;
+}
+
+static int array_json(pg_buf_t *out, uint32_t elem, char delim, const char *s, size_t len,
+                      const pg_type_resolver_t *types, int depth)
+{
+    array_ctx_t a = {.s = s, .len = len, .elem = elem, .delim = delim, .types = types, .depth = depth};
+    while (a.i < len && array_ws(s[a.i]))
+        a.i++;
+    /* Optional dimension decoration "[1:2][0:1]=" (non-default lower bounds);
+     * JSON arrays have no lower bound, so it is checked and dropped. */
+    if (a.i < len && s[a.i] == '[') {
+        while (a.i < len && s[a.i] == '[') {
+            a.i++;
+            if (a.i < len && s[a.i] == '-')
+                a.i++;
+            if (!skip_digits(s, len, &a.i) || a.i >= len || s[a.i++] != ':')
+                return -1;
+            if (a.i < len && s[a.i] == '-')
+                a.i++;
+            if (!skip_digits(s, len, &a.i) || a.i >= len || s[a.i++] != ']')
+                return -1;
+        }
+        if (a.i >= len || s[a.i++] != '=')
+            return -1;
+        while (a.i < len && array_ws(s[a.i]))
+            a.i++;
+    }
+    int rc = array_level(&a, out, 1);
+    while (rc == 0 && a.i < len && array_ws(s[a.i]))
+        a.i++;
+    if (rc == 0 && a.i != len)
+        rc = -1;
+    pg_buf_free(&a.elem_text);
+    return rc;
+}
+
+/* ---- dispatch --------------------------------------------------------------------------- */
+
+/* Appends the JSON for one value; returns -1 (with out unchanged) when the
+ * text does not have the type's shape, so the caller can fall back. */
+static int value_json(pg_buf_t *out, uint32_t oid, const char *s, size_t len,
+                      const pg_type_resolver_t *types, int depth)
+{
+    size_t mark = out->len;
+    uint32_t elem = 0;
+    char delim = ',';
+    int f = builtin_fmt(oid, &elem, &delim);
+    if (f < 0) {
+        char cat = 0;
+        uint32_t base = 0;
+        if (types && types->resolve && depth < MAX_TYPE_DEPTH)
+            cat = types->resolve(types->ctx, oid, &base, &elem);
+        if (cat == 'd')
+            return value_json(out, base, s, len, types, depth + 1);
+        f = cat == 'a' ? FMT_ARRAY : FMT_STRING;
+    }
+    if (depth > MAX_TYPE_DEPTH)
+        f = FMT_STRING;
+    int rc = 0;
+    switch ((fmt_t)f) {
+    case FMT_INT:
+        if (is_json_integer(s, len))
+            pg_buf_append(out, s, len);
+        else
+            rc = -1;
+        break;
+    case FMT_FLOAT:
+        /* NaN, Infinity and -Infinity are not JSON numbers: strings. */
+        if (is_json_number(s, len))
+            pg_buf_append(out, s, len);
+        else
+            pg_buf_json_string(out, s, len);
+        break;
+    case FMT_BOOL:
+        if (len == 1 && s[0] == 't')
+            pg_buf_append(out, "true", 4);
+        else if (len == 1 && s[0] == 'f')
+            pg_buf_append(out, "false", 5);
+        else
+            rc = -1;
+        break;
+    case FMT_BYTEA: rc = bytea_json(out, s, len); break;
+    case FMT_DATE:
+    case FMT_TIMESTAMP:
+    case FMT_TIMESTAMPTZ: rc = datetime_json(out, s, len, (fmt_t)f); break;
+    case FMT_JSON:
+        if (pg_json_valid(s, len))
+            pg_buf_append(out, s, len);
+        else
+            rc = -1;
+        break;
+    case FMT_ARRAY: rc = array_json(out, elem, delim, s, len, types, depth); break;
+    case FMT_STRING: pg_buf_json_string(out, s, len); break;
+    }
+    if (rc < 0) {
+        out->len = mark;
+        if (out->data)
+            out->data[mark] = '\0';
+    }
+    return rc;
+}
+
+void pg_value_json(pg_buf_t *out, uint32_t type_oid, const char *text, size_t len,
+                   const pg_type_resolver_t *types)
+{
+    if (!text) {
+        pg_buf_append(out, "null", 4);
+        return;
+    }
+    if (value_json(out, type_oid, text, len, types, 0) < 0)
+        pg_buf_json_string(out, text, len);
+}
+
+void pg_datum_json(pg_buf_t *out, uint32_t type_oid, const pg_datum_t *datum,
+                   const char *toast_placeholder, const pg_type_resolver_t *types)
+{
+    if (!datum) {
+        pg_buf_append(out, "null", 4);
+        return;
+    }
+    switch (datum->kind) {
+    case PG_DATUM_TEXT: pg_value_json(out, type_oid, datum->data ? datum->data : "", datum->len, types); break;
+    case PG_DATUM_UNCHANGED_TOAST:
+        if (!toast_placeholder)
+            toast_placeholder = DEFAULT_TOAST_PLACEHOLDER;
+        pg_buf_json_string(out, toast_placeholder, strlen(toast_placeholder));
+        break;
+    case PG_DATUM_BINARY:
+        /* Binary send format is type-specific; keep the bytes, as base64. */
+        pg_buf_append(out, "\"", 1);
+        base64_append(out, (const unsigned char *)datum->data, datum->data ? datum->len : 0);
+        pg_buf_append(out, "\"", 1);
+        break;
+    case PG_DATUM_NULL:
+    default: pg_buf_append(out, "null", 4); break;
+    }
+}

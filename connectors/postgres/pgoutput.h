@@ -1,0 +1,173 @@
+/*
+ * pgoutput.h — decoding PostgreSQL's logical replication protocol (pgoutput,
+ * proto_version 1 and 2) and turning row images into JSON values.
+ *
+ * This is the contract between the decoder (pgoutput_decode.c, pg_types.c,
+ * pg_envelope.c) and the connector (postgres.c, pg_stream.c, pg_snapshot.c).
+ * Everything here is pure: no I/O, no libpq; callers own every buffer.
+ * Threads: a decoder is used by one task thread only.
+ */
+#ifndef FERRY_PG_PGOUTPUT_H
+#define FERRY_PG_PGOUTPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Growing byte buffer (NUL-terminated for convenience). */
+typedef struct pg_buf {
+    char *data;
+    size_t len, cap;
+} pg_buf_t;
+void pg_buf_append(pg_buf_t *b, const void *data, size_t len);
+void pg_buf_puts(pg_buf_t *b, const char *s);
+void pg_buf_printf(pg_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pg_buf_reset(pg_buf_t *b); /* len = 0, keeps memory */
+void pg_buf_free(pg_buf_t *b);
+/* Appends s as a JSON string literal (quotes, escapes; UTF-8 kept raw). */
+void pg_buf_json_string(pg_buf_t *b, const char *s, size_t len);
+
+/* ---- relations (cached per relation id) --------------------------------- */
+typedef struct pg_column {
+    char *name;
+    uint32_t type_oid;
+    int32_t typmod;
+    int is_key;          /* part of the replica identity (flag 1 in the Relation message) */
+} pg_column_t;
+
+typedef struct pg_relation {
+    uint32_t oid;
+    char *schema, *table;
+    char replident;      /* 'd' default, 'n' nothing, 'f' full, 'i' index */
+    int ncols;
+    pg_column_t *cols;
+} pg_relation_t;
+
+/* ---- row images ------------------------------------------------------------ */
+typedef enum pg_datum_kind {
+    PG_DATUM_NULL = 'n',
+    PG_DATUM_UNCHANGED_TOAST = 'u',
+    PG_DATUM_TEXT = 't',
+    PG_DATUM_BINARY = 'b'
+} pg_datum_kind_t;
+
+typedef struct pg_datum {
+    pg_datum_kind_t kind;
+    const char *data; /* points into the message buffer; not NUL-terminated */
+    uint32_t len;
+} pg_datum_t;
+
+typedef struct pg_tuple {
+    int ncols;
+    pg_datum_t *cols; /* owned by the message (see pgoutput_msg_t) */
+} pg_tuple_t;
+
+/* ---- messages ---------------------------------------------------------------- */
+typedef enum pgoutput_kind {
+    PGO_BEGIN = 'B', PGO_COMMIT = 'C', PGO_ORIGIN = 'O', PGO_RELATION = 'R', PGO_TYPE = 'Y',
+    PGO_INSERT = 'I', PGO_UPDATE = 'U', PGO_DELETE = 'D', PGO_TRUNCATE = 'T', PGO_MESSAGE = 'M',
+    PGO_STREAM_START = 'S', PGO_STREAM_STOP = 'E', PGO_STREAM_COMMIT = 'c', PGO_STREAM_ABORT = 'A'
+} pgoutput_kind_t;
+
+typedef struct pgoutput_msg {
+    pgoutput_kind_t kind;
+    uint32_t xid;              /* Begin, and every message inside a streamed transaction (v2); else 0 */
+    /* Begin/Commit */
+    uint64_t final_lsn;        /* Begin: LSN of the commit record */
+    uint64_t commit_lsn, end_lsn; /* Commit */
+    int64_t commit_ts_us;      /* Begin/Commit: microseconds since the Unix epoch (converted from the PG epoch) */
+    /* Relation (also the cached relation for Insert/Update/Delete) */
+    const pg_relation_t *rel;  /* owned by the decoder's cache */
+    /* Insert: new; Update: old (kind 'K' key or 'O' old tuple, or none) + new; Delete: old */
+    char old_kind;             /* 'K', 'O' or 0 */
+    pg_tuple_t old_tuple, new_tuple;
+    /* Truncate */
+    int ntruncated;
+    const pg_relation_t **truncated; /* owned by the msg */
+    uint8_t truncate_flags;    /* 1 cascade, 2 restart identity */
+    /* Origin */
+    const char *origin_name; uint64_t origin_lsn;
+    /* Type */
+    uint32_t type_oid; const char *type_schema, *type_name;
+    /* Message (pg_logical_emit_message) */
+    int transactional; uint64_t message_lsn; const char *prefix; const char *content; uint32_t content_len;
+    /* Stream commit/abort (v2) */
+    uint32_t sub_xid;
+} pgoutput_msg_t;
+
+typedef struct pgoutput_decoder pgoutput_decoder_t;
+pgoutput_decoder_t *pgoutput_decoder_new(int proto_version);
+void pgoutput_decoder_free(pgoutput_decoder_t *dec);
+/* Decodes one XLogData payload (the bytes after the 'w' header). Relation
+ * messages update the cache (schema changes replace the entry). Returns 0, or
+ * -1 with err filled ("pgoutput: truncated Insert message at byte 12", "unknown
+ * relation id 16384", ...). msg stays valid until the next decode call. */
+int pgoutput_decode(pgoutput_decoder_t *dec, const uint8_t *buf, size_t len, pgoutput_msg_t *msg,
+                    char *err, size_t errlen);
+/* Looks up a cached relation. A relation pointer (here, in msg->rel or
+ * msg->truncated) stays valid until a Relation message for the same oid is
+ * decoded (it replaces and frees the entry) or the decoder is freed. */
+const pg_relation_t *pgoutput_relation(const pgoutput_decoder_t *dec, uint32_t oid);
+/* 1 between a Stream Start and its Stream Stop (proto v2), else 0. */
+int pgoutput_in_stream(const pgoutput_decoder_t *dec);
+
+/* ---- values ------------------------------------------------------------------------ */
+/* Type information beyond built-in oids (enums, domains, arrays of those). The
+ * connector fills it from pg_type; the formatter asks it. May be NULL. */
+typedef struct pg_type_resolver {
+    /* Returns the category for a non-built-in oid: 'e' enum (→ string), 'd'
+     * domain (then *base_oid set), 'a' array (then *elem_oid set), 0 unknown
+     * (→ string). */
+    char (*resolve)(void *ctx, uint32_t oid, uint32_t *base_oid, uint32_t *elem_oid);
+    void *ctx;
+} pg_type_resolver_t;
+
+/* Appends the JSON value for one datum in PostgreSQL text output format.
+ * The session must use DateStyle=ISO, IntervalStyle=iso_8601, TimeZone=UTC,
+ * extra_float_digits=3, bytea_output=hex. Mapping: int2/int4/int8/oid →
+ * number; float4/float8 → number, NaN/Infinity/-Infinity → string; numeric →
+ * string with exact digits ("NaN" string too); bool → true/false; bytea →
+ * base64 string; date "2024-01-02"; time "13:14:15.5"; timetz; timestamp
+ * "2024-01-02T03:04:05.123456"; timestamptz "2024-01-02T03:04:05.123456Z";
+ * interval ISO-8601 ("P1Y2M3DT4H5M6S") as PG prints it; uuid, text, varchar,
+ * char, name, inet, etc. → string; json/jsonb → embedded JSON as is; arrays →
+ * JSON arrays of the element type's values (NULL elements → null, nested
+ * arrays nested); enums → string; domains → as their base type; unknown →
+ * string. NULL datum → null. An unchanged TOAST datum → the placeholder string
+ * given (never a wrong value). */
+void pg_value_json(pg_buf_t *out, uint32_t type_oid, const char *text, size_t len,
+                   const pg_type_resolver_t *types);
+void pg_datum_json(pg_buf_t *out, uint32_t type_oid, const pg_datum_t *datum,
+                   const char *toast_placeholder, const pg_type_resolver_t *types);
+
+/* ---- Debezium envelope ------------------------------------------------------------------- */
+typedef struct pg_event_source {
+    const char *version;   /* connector version */
+    const char *name;      /* topic.prefix (Debezium's "name"/server name) */
+    const char *db;        /* database name */
+    int64_t ts_ms;         /* commit time in ms */
+    const char *snapshot;  /* "true", "last", "false" (Debezium writes "first"/"true"/"last"/"false") */
+    uint32_t txid;
+    uint64_t lsn;
+} pg_event_source_t;
+
+/* Appends a row image {"col":value,...} (all columns of the tuple, using the
+ * relation's column names and types); key_only: only key columns. */
+void pg_row_json(pg_buf_t *out, const pg_relation_t *rel, const pg_tuple_t *tuple, int key_only,
+                 const char *toast_placeholder, const pg_type_resolver_t *types);
+/* Appends Debezium's change-event value:
+ * {"before":..,"after":..,"source":{"version","connector":"postgresql","name","ts_ms","snapshot","db","sequence"?,"schema","table","txId","lsn"},"op":"c|u|d|r|t","ts_ms":now}
+ * before/after: row JSON or null. op 't' (truncate) has before/after null. */
+void pg_envelope_json(pg_buf_t *out, char op, const pg_relation_t *rel, const char *before_json,
+                      const char *after_json, const pg_event_source_t *src, int64_t now_ms);
+
+/* LSN text form "16/B374D848" <-> integer. */
+int pg_lsn_parse(const char *s, uint64_t *out);
+void pg_lsn_format(uint64_t lsn, char buf[32]);
+
+/* ---- helpers shared by the decoder's files ------------------------------------------------ */
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid/truncated. */
+size_t pg_utf8_seq_len(const char *s, size_t len);
+/* 1 if s is exactly one valid JSON document (RFC 8259, UTF-8), else 0. */
+int pg_json_valid(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,376 @@
+/*
+ * config_connector.c — validating a flat set of options against option
+ * tables (the engine behind connector configs and the worker section), the
+ * framework options every connector has, and the per-connector librdkafka
+ * override allow-list.
+ *
+ * The engine reports every problem it finds instead of stopping at the
+ * first, so that `ferry validate` shows a user all of them in one run.
+ */
+#include "config/config_internal.h"
+#include "util/strutil.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LISTED_OPTIONS 10
+
+/* ---- framework options ---------------------------------------------------------- */
+
+#define FRAMEWORK_COMMON                                                                           \
+    {"connector", FERRY_OPT_STRING, NULL, FERRY_OPT_REQUIRED, 0, 0, NULL,                          \
+     "Name of the connector implementation (alias: connector.class)."},                           \
+    {"tasks.max", FERRY_OPT_INT, "1", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 1, 1024, NULL,        \
+     "Maximum number of tasks the connector may run."},                                           \
+    {"errors.retry.timeout", FERRY_OPT_DURATION, "0", FERRY_OPT_HAS_MIN, 0, 0, NULL,               \
+     "How long to keep retrying a failed operation; 0 = no retries (as in Kafka Connect)."},      \
+    {"errors.retry.delay.max", FERRY_OPT_DURATION, "60s", FERRY_OPT_HAS_MIN, 0, 0, NULL,           \
+     "Upper bound of the exponential backoff between retries."},                                  \
+    {"batch.max.records", FERRY_OPT_INT, "2000", FERRY_OPT_HAS_MIN, 1, 0, NULL,                    \
+     "Maximum number of records per batch."},                                                     \
+    {"batch.max.bytes", FERRY_OPT_SIZE, "1MiB", FERRY_OPT_HAS_MIN, 1, 0, NULL,                     \
+     "Maximum size of a batch."}
+
+static const ferry_option_t source_options[] = {FRAMEWORK_COMMON, FERRY_OPTIONS_END};
+
+static const ferry_option_t sink_options[] = {
+    FRAMEWORK_COMMON,
+    {"topics", FERRY_OPT_LIST, NULL, FERRY_OPT_REQUIRED | FERRY_OPT_HAS_MIN, 1, 0, NULL,
+     "Kafka topics to consume (a list or a comma-separated string)."},
+    {"flush.interval", FERRY_OPT_DURATION, "5s", FERRY_OPT_HAS_MIN, 1, 0, NULL,
+     "How often the sink is asked to make its data durable before consumer offsets are committed."},
+    FERRY_OPTIONS_END};
+
+const ferry_option_t *config_framework_options(ferry_kind_t kind)
+{
+    return kind == FERRY_SINK ? sink_options : source_options;
+}
+
+/* librdkafka properties that are safe per connector: tuning only. Anything
+ * that names files, commands or engines to load (plugin.library.paths,
+ * sasl.kerberos.kinit.cmd, ssl.engine.location, ...) or that the runtime
+ * owns (bootstrap.servers, group.id, enable.auto.commit, transactional.id)
+ * stays in the worker's kafka: section. */
+static const char *const override_allow[] = {
+    "batch.size", "linger.ms", "compression.type", "compression.codec", "acks",
+    "request.required.acks", "message.max.bytes", "queue.buffering.max.messages",
+    "queue.buffering.max.kbytes", "queue.buffering.max.ms", "batch.num.messages",
+    "max.in.flight.requests.per.connection", "retries", "retry.backoff.ms", "request.timeout.ms",
+    "message.timeout.ms", "delivery.timeout.ms", "fetch.min.bytes", "fetch.max.bytes",
+    "fetch.wait.max.ms", "max.partition.fetch.bytes", "fetch.message.max.bytes",
+    "max.poll.interval.ms", "session.timeout.ms", "heartbeat.interval.ms", "auto.offset.reset",
+    "isolation.level", "client.id", "partition.assignment.strategy", "queued.min.messages",
+    "queued.max.messages.kbytes", "statistics.interval.ms", "socket.timeout.ms", NULL};
+
+int config_override_allowed(const char *property)
+{
+    if (!property) return 0;
+    for (const char *const *p = override_allow; *p; p++)
+        if (strcmp(*p, property) == 0) return 1;
+    return 0;
+}
+
+/* ---- the engine ------------------------------------------------------------------ */
+
+void cfg_build_error(cfg_build_ctx_t *ctx, int line, int col, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    const char *label = ctx->label ? ctx->label : "";
+    if (!ctx->file)
+        cfg_errors_add(ctx->errs, "%s%s", label, msg);
+    else if (line > 0)
+        cfg_errors_add(ctx->errs, "%s:%d:%d: %s%s", ctx->file, line, col, label, msg);
+    else
+        cfg_errors_add(ctx->errs, "%s: %s%s", ctx->file, label, msg);
+    ctx->errors++;
+}
+
+/* The merged view of the tables: one option per name, in display order. */
+typedef struct optset {
+    const ferry_option_t **opts;
+    size_t *origin; /* index of the table each option came from */
+    size_t count;
+} optset_t;
+
+static optset_t optset_merge(const ferry_option_t *const *tables, size_t ntables)
+{
+    optset_t set = {0};
+    size_t cap = 0;
+    for (size_t t = 0; t < ntables; t++)
+        for (const ferry_option_t *o = tables[t]; o && o->name; o++) cap++;
+    set.opts = xcalloc(cap ? cap : 1, sizeof(*set.opts));
+    set.origin = xcalloc(cap ? cap : 1, sizeof(*set.origin));
+    for (size_t t = 0; t < ntables; t++) {
+        for (const ferry_option_t *o = tables[t]; o && o->name; o++) {
+            size_t i;
+            for (i = 0; i < set.count; i++)
+                if (strcmp(set.opts[i]->name, o->name) == 0) break;
+            if (i == set.count) set.count++;
+            set.opts[i] = o; /* a later table redefines an option in place */
+            set.origin[i] = t;
+        }
+    }
+    return set;
+}
+
+static size_t optset_find(const optset_t *set, const char *name)
+{
+    for (size_t i = 0; i < set->count; i++)
+        if (strcmp(set->opts[i]->name, name) == 0) return i;
+    return (size_t)-1;
+}
+
+static void report_unknown(cfg_build_ctx_t *ctx, const optset_t *set, const cfg_input_t *in)
+{
+    const char **names = xcalloc(set->count ? set->count : 1, sizeof(*names));
+    for (size_t i = 0; i < set->count; i++) names[i] = set->opts[i]->name;
+    const char *hint = config_did_you_mean(in->key, names, set->count);
+    if (hint) {
+        cfg_build_error(ctx, in->line, in->col, "unknown %s '%s' (did you mean '%s'?)", ctx->noun,
+                        in->key, hint);
+    } else {
+        char list[768];
+        size_t off = 0;
+        list[0] = '\0';
+        /* Most specific first: the options of the last table (the
+         * connector's own) are what a user most likely meant. */
+        size_t shown = 0, last = set->count ? set->origin[set->count - 1] : 0;
+        for (size_t pass = 0; pass < 2; pass++) {
+            for (size_t i = 0; i < set->count; i++) {
+                if ((set->origin[i] == last) != (pass == 0)) continue;
+                if (shown == MAX_LISTED_OPTIONS || off >= sizeof(list)) break;
+                off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", shown ? ", " : "",
+                                        names[i]);
+                shown++;
+            }
+        }
+        cfg_build_error(ctx, in->line, in->col, "unknown %s '%s' (valid options: %s%s)", ctx->noun,
+                        in->key, list, set->count > shown ? ", ..." : "");
+    }
+    free(names);
+}
+
+/* The value as it may appear in a message, or NULL when it must not. */
+static const char *shown_value(const ferry_option_t *opt, const cfg_input_t *in)
+{
+    if (opt->type == FERRY_OPT_SECRET) return NULL;
+    if (in->node) {
+        if (in->node->kind != CFG_SCALAR || in->node->secret_subst) return NULL;
+        return in->node->scalar;
+    }
+    return in->str;
+}
+
+static int value_line(const cfg_input_t *in) { return in->node ? in->node->line : in->line; }
+static int value_col(const cfg_input_t *in) { return in->node ? in->node->col : in->col; }
+
+static void apply_input(cfg_build_ctx_t *ctx, const ferry_option_t *opt, cfg_entry_t *e,
+                        const cfg_input_t *in)
+{
+    char err[512];
+    if (cfg_value_parse(opt, in->node, in->str, e, err, sizeof(err)) < 0) {
+        const char *v = shown_value(opt, in);
+        if (v && opt->type != FERRY_OPT_LIST && opt->type != FERRY_OPT_MAP)
+            cfg_build_error(ctx, value_line(in), value_col(in), "%s '%s': invalid value '%s': %s",
+                            ctx->noun, opt->name, v, err);
+        else
+            cfg_build_error(ctx, value_line(in), value_col(in), "%s '%s': invalid value: %s",
+                            ctx->noun, opt->name, err);
+        cfg_entry_clear_value(e);
+        return;
+    }
+    e->is_set = 1;
+    if (cfg_value_check_bounds(opt, e, shown_value(opt, in) != NULL, err, sizeof(err)) < 0)
+        cfg_build_error(ctx, value_line(in), value_col(in), "%s '%s': %s", ctx->noun, opt->name, err);
+}
+
+static void apply_default(cfg_build_ctx_t *ctx, const ferry_option_t *opt, cfg_entry_t *e)
+{
+    if ((opt->flags & FERRY_OPT_REQUIRED) || !opt->default_value) return;
+    char err[512];
+    if (cfg_value_parse(opt, NULL, opt->default_value, e, err, sizeof(err)) < 0) {
+        /* A bug in the option table, but the user should hear about it
+         * before the task fails in a confusing way. */
+        cfg_build_error(ctx, ctx->line, ctx->col, "%s '%s': invalid default in the option table: %s",
+                        ctx->noun, opt->name, err);
+        cfg_entry_clear_value(e);
+    }
+}
+
+/* producer.override.X / consumer.override.X: kept as raw strings. Returns 1
+ * when the key had such a prefix (handled, maybe with an error). */
+static int apply_override(cfg_build_ctx_t *ctx, ferry_config_t *cfg, const cfg_input_t *in)
+{
+    if (ctx->wrong_override_prefix &&
+        strncmp(in->key, ctx->wrong_override_prefix, strlen(ctx->wrong_override_prefix)) == 0) {
+        cfg_build_error(ctx, in->line, in->col, "'%s' does not apply to a %s connector (use '%s...')",
+                        in->key, cfg->kind == FERRY_SINK ? "sink" : "source", ctx->override_prefix);
+        return 1;
+    }
+    if (!ctx->override_prefix) return 0;
+    size_t plen = strlen(ctx->override_prefix);
+    if (strncmp(in->key, ctx->override_prefix, plen) != 0) return 0;
+    const char *property = in->key + plen;
+    if (!config_override_allowed(property)) {
+        cfg_build_error(ctx, in->line, in->col, "property %s may not be overridden per connector",
+                        property);
+        return 1;
+    }
+    const char *value = in->node ? in->node->scalar : in->str;
+    if (in->node && in->node->kind != CFG_SCALAR) {
+        cfg_build_error(ctx, value_line(in), value_col(in), "'%s' must be a single value", in->key);
+        return 1;
+    }
+    if (!value) return 1; /* null = unset */
+    if (cfg_config_find(cfg, in->key)) {
+        cfg_build_error(ctx, in->line, in->col, "'%s' is set twice", in->key);
+        return 1;
+    }
+    cfg_entry_t *e = cfg_config_add(cfg, in->key);
+    e->text = str_dup(value);
+    e->is_set = 1;
+    e->subst = in->node ? in->node->secret_subst : 0;
+    return 1;
+}
+
+static int input_is_null(const cfg_input_t *in)
+{
+    return in->node ? (in->node->kind == CFG_SCALAR && !in->node->scalar) : !in->str;
+}
+
+ferry_config_t *cfg_build(cfg_build_ctx_t *ctx, const char *name, ferry_kind_t kind,
+                          const ferry_option_t *const *tables, size_t ntables,
+                          const cfg_input_t *inputs, size_t ninputs)
+{
+    optset_t set = optset_merge(tables, ntables);
+    ferry_config_t *cfg = cfg_config_new(name, kind);
+    /* Which input set each option, to report aliases given twice. */
+    const cfg_input_t **given = xcalloc(set.count ? set.count : 1, sizeof(*given));
+    for (size_t i = 0; i < set.count; i++) {
+        cfg_entry_t *e = cfg_config_add(cfg, set.opts[i]->name);
+        e->type = set.opts[i]->type;
+        e->declared = 1;
+    }
+    for (size_t k = 0; k < ninputs; k++) {
+        const cfg_input_t *in = &inputs[k];
+        const char *key = in->key;
+        /* Kafka Connect spells it connector.class; accept that too. */
+        if (strcmp(key, "connector.class") == 0 && optset_find(&set, "connector.class") == (size_t)-1)
+            key = "connector";
+        size_t idx = optset_find(&set, key);
+        if (idx == (size_t)-1) {
+            if (!apply_override(ctx, cfg, in)) report_unknown(ctx, &set, in);
+            continue;
+        }
+        if (given[idx]) {
+            if (strcmp(given[idx]->key, in->key) != 0)
+                cfg_build_error(ctx, in->line, in->col, "both '%s' and '%s' are set; use only one",
+                                given[idx]->key, in->key);
+            else
+                cfg_build_error(ctx, in->line, in->col, "%s '%s' is set twice", ctx->noun, in->key);
+            continue;
+        }
+        given[idx] = in;
+        if (input_is_null(in)) continue; /* YAML null: unset, the default applies */
+        apply_input(ctx, set.opts[idx], &cfg->entries[idx], in);
+    }
+    for (size_t i = 0; i < set.count; i++) {
+        const ferry_option_t *opt = set.opts[i];
+        cfg_entry_t *e = &cfg->entries[i];
+        if (e->is_set || (given[i] && !input_is_null(given[i]))) continue; /* set (or failed) */
+        if (opt->flags & FERRY_OPT_REQUIRED)
+            cfg_build_error(ctx, ctx->line, ctx->col, "missing required %s '%s'", ctx->noun, opt->name);
+        else
+            apply_default(ctx, opt, e);
+    }
+    free(given);
+    free(set.opts);
+    free(set.origin);
+    return cfg;
+}
+
+/* ---- connector configs -------------------------------------------------------------- */
+
+static ferry_config_t *connector_build(cfg_build_ctx_t *ctx, const char *name,
+                                       const ferry_connector_t *desc, const ferry_host_t *host,
+                                       const cfg_input_t *inputs, size_t ninputs)
+{
+    ferry_kind_t kind = desc ? desc->kind : FERRY_SOURCE;
+    const ferry_option_t *tables[2] = {config_framework_options(kind), desc ? desc->options : NULL};
+    ctx->noun = "option";
+    ctx->override_prefix = kind == FERRY_SINK ? "consumer.override." : "producer.override.";
+    ctx->wrong_override_prefix = kind == FERRY_SINK ? "producer.override." : "consumer.override.";
+    ferry_config_t *cfg = cfg_build(ctx, name, kind, tables, 2, inputs, ninputs);
+    if (ctx->errors == 0 && desc && desc->validate) {
+        ferry_error_t err;
+        memset(&err, 0, sizeof(err));
+        ferry_status_t st = desc->validate(host, cfg, &err);
+        if (st != FERRY_OK) {
+            /* The plugin wrote the message; make sure it does not echo a secret. */
+            char *msg = cfg_config_scrub(cfg, err.msg[0] ? err.msg : "validation failed");
+            cfg_build_error(ctx, ctx->line, ctx->col, "%s", msg);
+            free(msg);
+        }
+    }
+    if (ctx->errors) {
+        config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+ferry_config_t *connector_config_build(const char *file, const connector_spec_t *spec,
+                                       const ferry_connector_t *desc, const ferry_host_t *host,
+                                       cfg_errors_t *errs)
+{
+    if (!spec) return NULL;
+    char *label = str_printf("connector %s: ", spec->name ? spec->name : "?");
+    cfg_build_ctx_t ctx = {.file = file, .label = label, .line = spec->line, .col = spec->col, .errs = errs};
+    const cfg_node_t *map = spec->node;
+    cfg_input_t *inputs = NULL;
+    size_t n = 0;
+    if (!map || map->kind != CFG_MAP) {
+        cfg_build_error(&ctx, spec->line, spec->col, "expected a mapping of options");
+        free(label);
+        return NULL;
+    }
+    inputs = xcalloc(map->count ? map->count : 1, sizeof(*inputs));
+    for (size_t i = 0; i < map->count; i++) {
+        inputs[n].key = map->keys[i];
+        inputs[n].node = map->items[i];
+        inputs[n].line = map->key_lines[i];
+        inputs[n].col = map->key_cols[i];
+        n++;
+    }
+    ferry_config_t *cfg = connector_build(&ctx, spec->name, desc, host, inputs, n);
+    free(inputs);
+    free(label);
+    return cfg;
+}
+
+ferry_config_t *connector_config_from_kv(const char *name, const char *const *keys,
+                                         const char *const *values, size_t count,
+                                         const ferry_connector_t *desc, const ferry_host_t *host,
+                                         cfg_errors_t *errs)
+{
+    char *label = str_printf("connector %s: ", name ? name : "?");
+    cfg_build_ctx_t ctx = {.file = NULL, .label = label, .errs = errs};
+    cfg_input_t *inputs = xcalloc(count ? count : 1, sizeof(*inputs));
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!keys[i]) continue;
+        inputs[n].key = keys[i];
+        inputs[n].str = values ? values[i] : NULL;
+        n++;
+    }
+    ferry_config_t *cfg = connector_build(&ctx, name, desc, host, inputs, n);
+    free(inputs);
+    free(label);
+    return cfg;
+}

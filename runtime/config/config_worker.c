@@ -1,0 +1,315 @@
+/*
+ * config_worker.c — the top level of a pipeline file: the `worker:` section
+ * and the raw `connectors:` entries.
+ *
+ * The worker section is validated by the same engine as connector configs:
+ * nested mappings are flattened into dotted names first, so
+ * `offsets: {flush.interval: 5s}` and `offsets.flush.interval: 5s` mean the
+ * same and both match the documented name "offsets.flush.interval".
+ */
+#include "config/config_internal.h"
+#include "util/strutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const store_values[] = {"kafka", "file", NULL};
+static const char *const level_values[] = {"error", "warn", "info", "debug", NULL};
+
+static const ferry_option_t worker_options[] = {
+    {"kafka", FERRY_OPT_MAP, NULL, 0, 0, 0, NULL,
+     "librdkafka properties passed through to every client, e.g. bootstrap.servers "
+     "(\"embedded\", the default, starts an in-process mock broker)."},
+    {"offsets.store", FERRY_OPT_ENUM, "kafka", 0, 0, 0, store_values,
+     "Where source offsets are kept: a compacted Kafka topic or a local file (standalone)."},
+    {"offsets.topic", FERRY_OPT_STRING, "ferry-offsets", 0, 0, 0, NULL,
+     "The offsets topic (store: kafka)."},
+    {"offsets.file", FERRY_OPT_STRING, "ferry-offsets.dat", 0, 0, 0, NULL,
+     "The offsets file (store: file)."},
+    {"offsets.flush.interval", FERRY_OPT_DURATION, "5s", FERRY_OPT_HAS_MIN, 1, 0, NULL,
+     "How often acknowledged source offsets are written to the store."},
+    {"offsets.partitions", FERRY_OPT_INT, "25", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 1, 100000, NULL,
+     "Partitions of the offsets topic when ferry creates it."},
+    {"offsets.replication.factor", FERRY_OPT_INT, "-1", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, -1,
+     32767, NULL, "Replication factor of the offsets topic; -1 = the broker's default."},
+    {"plugin.path", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "Directories searched for connector plugins (a list or a comma-separated string)."},
+    {"shutdown.timeout", FERRY_OPT_DURATION, "30s", FERRY_OPT_HAS_MIN, 0, 0, NULL,
+     "How long a graceful shutdown may take before the worker gives up."},
+    {"progress.interval", FERRY_OPT_DURATION, "10s", FERRY_OPT_HAS_MIN, 0, 0, NULL,
+     "How often progress is logged; 0 = never."},
+    {"log.level", FERRY_OPT_ENUM, "info", 0, 0, 0, level_values, "Log threshold."},
+    {"rest", FERRY_OPT_MAP, NULL, 0, 0, 0, NULL, "Admin REST API settings."},
+    FERRY_OPTIONS_END};
+
+const ferry_option_t *config_worker_options(void) { return worker_options; }
+
+static int is_option_prefix(const char *prefix)
+{
+    size_t n = strlen(prefix);
+    for (const ferry_option_t *o = worker_options; o->name; o++)
+        if (strncmp(o->name, prefix, n) == 0 && o->name[n] == '.') return 1;
+    return 0;
+}
+
+static int is_option(const char *name)
+{
+    for (const ferry_option_t *o = worker_options; o->name; o++)
+        if (strcmp(o->name, name) == 0) return 1;
+    return 0;
+}
+
+typedef struct flat {
+    cfg_input_t *inputs;
+    char **owned_keys;
+    size_t count;
+} flat_t;
+
+static void flat_add(flat_t *flat, char *key, const cfg_node_t *node, int line, int col)
+{
+    flat->inputs = xrealloc(flat->inputs, (flat->count + 1) * sizeof(*flat->inputs));
+    flat->owned_keys = xrealloc(flat->owned_keys, (flat->count + 1) * sizeof(*flat->owned_keys));
+    flat->owned_keys[flat->count] = key;
+    flat->inputs[flat->count] = (cfg_input_t){.key = key, .node = node, .line = line, .col = col};
+    flat->count++;
+}
+
+/* Flattens map into dotted keys. A nested mapping is descended into only
+ * when its dotted name is a prefix of some option ("offsets"); options whose
+ * value is itself a mapping ("kafka") are kept whole. */
+static void worker_flatten(flat_t *flat, const char *prefix, const cfg_node_t *map)
+{
+    for (size_t i = 0; i < map->count; i++) {
+        char *key = prefix ? str_printf("%s.%s", prefix, map->keys[i]) : str_dup(map->keys[i]);
+        const cfg_node_t *val = map->items[i];
+        if (val->kind == CFG_MAP && !is_option(key) && is_option_prefix(key)) {
+            worker_flatten(flat, key, val);
+            free(key);
+        } else {
+            flat_add(flat, key, val, map->key_lines[i], map->key_cols[i]);
+        }
+    }
+}
+
+static void worker_defaults(worker_config_t *wc)
+{
+    wc->offsets_store = OFFSETS_STORE_KAFKA;
+    wc->offsets_topic = str_dup("ferry-offsets");
+    wc->offsets_file = str_dup("ferry-offsets.dat");
+    wc->offsets_flush_ms = 5000;
+    wc->offsets_partitions = 25;
+    wc->offsets_replication = -1;
+    wc->shutdown_timeout_ms = 30000;
+    wc->progress_interval_ms = 10000;
+    wc->log_level = str_dup("info");
+}
+
+static char **copy_strings(const char *const *src, size_t n)
+{
+    if (!n) return NULL;
+    char **dst = xcalloc(n, sizeof(*dst));
+    for (size_t i = 0; i < n; i++) dst[i] = str_dup(src[i]);
+    return dst;
+}
+
+static void worker_section(worker_config_t *wc, const cfg_node_t *section, cfg_errors_t *errs)
+{
+    cfg_build_ctx_t ctx = {.file = wc->path, .label = "", .noun = "worker option", .errs = errs};
+    if (section->kind != CFG_MAP) {
+        if (section->kind == CFG_SCALAR && !section->scalar) return; /* `worker:` left empty */
+        cfg_build_error(&ctx, section->line, section->col, "'worker' must be a mapping");
+        return;
+    }
+    ctx.line = section->line;
+    ctx.col = section->col;
+    flat_t flat = {0};
+    worker_flatten(&flat, NULL, section);
+    /* `rest` belongs to the REST subsystem, which reads the raw node. */
+    size_t n = 0;
+    for (size_t i = 0; i < flat.count; i++) {
+        if (strcmp(flat.inputs[i].key, "rest") == 0) {
+            const cfg_node_t *rest = flat.inputs[i].node;
+            if (rest->kind == CFG_MAP)
+                wc->rest = rest;
+            else if (rest->kind != CFG_SCALAR || rest->scalar)
+                cfg_build_error(&ctx, rest->line, rest->col, "worker option 'rest' must be a mapping");
+            continue;
+        }
+        flat.inputs[n++] = flat.inputs[i];
+    }
+    const ferry_option_t *tables[1] = {worker_options};
+    ferry_config_t *cfg = cfg_build(&ctx, "worker", FERRY_SOURCE, tables, 1, flat.inputs, n);
+
+    const char *const *keys, *const *values;
+    size_t count = config_map(cfg, "kafka", &keys, &values);
+    wc->kafka_keys = copy_strings(keys, count);
+    wc->kafka_values = copy_strings(values, count);
+    wc->kafka_count = count;
+    const char *store = config_string(cfg, "offsets.store");
+    wc->offsets_store = store && strcmp(store, "file") == 0 ? OFFSETS_STORE_FILE : OFFSETS_STORE_KAFKA;
+    if (config_string(cfg, "offsets.topic")) {
+        free(wc->offsets_topic);
+        wc->offsets_topic = str_dup(config_string(cfg, "offsets.topic"));
+    }
+    if (config_string(cfg, "offsets.file")) {
+        free(wc->offsets_file);
+        wc->offsets_file = str_dup(config_string(cfg, "offsets.file"));
+    }
+    if (config_string(cfg, "offsets.flush.interval"))
+        wc->offsets_flush_ms = config_duration_ms(cfg, "offsets.flush.interval");
+    if (config_string(cfg, "offsets.partitions"))
+        wc->offsets_partitions = (int)config_int(cfg, "offsets.partitions");
+    if (config_string(cfg, "offsets.replication.factor")) {
+        wc->offsets_replication = (int)config_int(cfg, "offsets.replication.factor");
+        if (wc->offsets_replication == 0) {
+            const cfg_node_t *node = NULL;
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(flat.inputs[i].key, "offsets.replication.factor") == 0) node = flat.inputs[i].node;
+            cfg_build_error(&ctx, node ? node->line : 0, node ? node->col : 0,
+                            "worker option 'offsets.replication.factor': must be -1 (broker default) or at least 1");
+            wc->offsets_replication = -1;
+        }
+    }
+    const char *const *items;
+    count = config_list(cfg, "plugin.path", &items);
+    wc->plugin_path = copy_strings(items, count);
+    wc->plugin_path_count = count;
+    if (config_string(cfg, "shutdown.timeout"))
+        wc->shutdown_timeout_ms = config_duration_ms(cfg, "shutdown.timeout");
+    if (config_string(cfg, "progress.interval"))
+        wc->progress_interval_ms = config_duration_ms(cfg, "progress.interval");
+    if (config_string(cfg, "log.level")) {
+        free(wc->log_level);
+        wc->log_level = str_dup(config_string(cfg, "log.level"));
+    }
+    config_free(cfg);
+    for (size_t i = 0; i < flat.count; i++) free(flat.owned_keys[i]);
+    free(flat.owned_keys);
+    free(flat.inputs);
+}
+
+static int valid_connector_name(const char *name)
+{
+    if (!*name) return 0;
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Fills spec->connector from `connector` or its alias `connector.class`. */
+static void connector_class(worker_config_t *wc, connector_spec_t *spec, cfg_errors_t *errs)
+{
+    const cfg_node_t *map = spec->node;
+    const cfg_node_t *a = cfg_node_get(map, "connector"), *b = cfg_node_get(map, "connector.class");
+    if (a && b) {
+        size_t i = 0;
+        while (strcmp(map->keys[i], "connector.class") != 0) i++;
+        cfg_errors_add(errs, "%s:%d:%d: connector %s: both 'connector' and 'connector.class' are set; use only one",
+                       wc->path, map->key_lines[i], map->key_cols[i], spec->name);
+    }
+    const cfg_node_t *node = a ? a : b;
+    if (!node || (node->kind == CFG_SCALAR && !node->scalar)) {
+        cfg_errors_add(errs, "%s:%d:%d: connector %s: missing required option 'connector'", wc->path,
+                       spec->line, spec->col, spec->name);
+        return;
+    }
+    if (node->kind != CFG_SCALAR || !node->scalar[0]) {
+        cfg_errors_add(errs, "%s:%d:%d: connector %s: option 'connector' must be a connector name",
+                       wc->path, node->line, node->col, spec->name);
+        return;
+    }
+    spec->connector = str_dup(node->scalar);
+}
+
+static void connectors_section(worker_config_t *wc, const cfg_node_t *section, cfg_errors_t *errs)
+{
+    if (section->kind == CFG_SCALAR && !section->scalar) return; /* `connectors:` left empty */
+    if (section->kind != CFG_MAP) {
+        cfg_errors_add(errs, "%s:%d:%d: 'connectors' must be a mapping of connector name to options",
+                       wc->path, section->line, section->col);
+        return;
+    }
+    wc->connectors = xcalloc(section->count ? section->count : 1, sizeof(*wc->connectors));
+    for (size_t i = 0; i < section->count; i++) {
+        const char *name = section->keys[i];
+        const cfg_node_t *node = section->items[i];
+        int line = section->key_lines[i], col = section->key_cols[i];
+        if (!valid_connector_name(name)) {
+            cfg_errors_add(errs, "%s:%d:%d: invalid connector name '%s' (use letters, digits, '.', '_' and '-')",
+                           wc->path, line, col, name);
+            continue;
+        }
+        if (node->kind != CFG_MAP) {
+            cfg_errors_add(errs, "%s:%d:%d: connector %s: expected a mapping of options", wc->path,
+                           node->line, node->col, name);
+            continue;
+        }
+        connector_spec_t *spec = &wc->connectors[wc->connector_count++];
+        spec->name = str_dup(name);
+        spec->line = line;
+        spec->col = col;
+        spec->node = node;
+        connector_class(wc, spec, errs);
+    }
+}
+
+worker_config_t *worker_config_load(const char *path, cfg_errors_t *errs)
+{
+    cfg_node_t *root = cfg_yaml_load_file(path, errs);
+    if (!root) return NULL;
+    worker_config_t *wc = xcalloc(1, sizeof(*wc));
+    wc->path = str_dup(path);
+    wc->root = root;
+    worker_defaults(wc);
+    if (root->kind != CFG_MAP) {
+        cfg_errors_add(errs, "%s:%d:%d: expected a mapping with 'worker' and 'connectors'", path,
+                       root->line, root->col);
+        return wc;
+    }
+    static const char *const top[] = {"worker", "connectors"};
+    for (size_t i = 0; i < root->count; i++) {
+        const char *key = root->keys[i];
+        if (strcmp(key, "worker") == 0) {
+            worker_section(wc, root->items[i], errs);
+        } else if (strcmp(key, "connectors") == 0) {
+            connectors_section(wc, root->items[i], errs);
+        } else {
+            const char *hint = config_did_you_mean(key, top, 2);
+            if (hint)
+                cfg_errors_add(errs, "%s:%d:%d: unknown top-level key '%s' (did you mean '%s'?)", path,
+                               root->key_lines[i], root->key_cols[i], key, hint);
+            else
+                cfg_errors_add(errs, "%s:%d:%d: unknown top-level key '%s' (expected 'worker' or 'connectors')",
+                               path, root->key_lines[i], root->key_cols[i], key);
+        }
+    }
+    return wc;
+}
+
+void worker_config_free(worker_config_t *wc)
+{
+    if (!wc) return;
+    for (size_t i = 0; i < wc->kafka_count; i++) {
+        free(wc->kafka_keys[i]);
+        free(wc->kafka_values[i]);
+    }
+    free(wc->kafka_keys);
+    free(wc->kafka_values);
+    free(wc->offsets_topic);
+    free(wc->offsets_file);
+    for (size_t i = 0; i < wc->plugin_path_count; i++) free(wc->plugin_path[i]);
+    free(wc->plugin_path);
+    free(wc->log_level);
+    for (size_t i = 0; i < wc->connector_count; i++) {
+        free(wc->connectors[i].name);
+        free(wc->connectors[i].connector);
+    }
+    free(wc->connectors);
+    cfg_node_free(wc->root);
+    free(wc->path);
+    free(wc);
+}

@@ -1,0 +1,266 @@
+/* kafka.c — see kafka.h. */
+#include "kafka/kafka.h"
+
+#include <librdkafka/rdkafka_mock.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/strutil.h"
+
+struct kafka_env {
+    char **keys, **values; /* owned: worker.kafka minus bootstrap.servers */
+    size_t count;
+    char *bootstrap;       /* owned */
+    rd_kafka_t *mock_rk;   /* owner of the embedded cluster, or NULL */
+    rd_kafka_mock_cluster_t *mcluster;
+    rd_kafka_t *meta_rk;   /* lazily created producer for metadata/admin */
+};
+
+/* librdkafka's log lines go through ours, at a level one step quieter:
+ * its "warnings" are mostly transient connection noise. */
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    ferry_log_level_t lvl = level <= 3 ? FERRY_LOG_WARN : level <= 5 ? FERRY_LOG_INFO : FERRY_LOG_DEBUG;
+    if (level <= 4) lvl = FERRY_LOG_WARN;
+    if ((int)lvl <= log_level_current) log_write(lvl, "kafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
+}
+
+static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    /* Transport errors are retried by librdkafka; only say so at debug level
+     * unless the error is fatal. */
+    rd_kafka_resp_err_t e = (rd_kafka_resp_err_t)err;
+    if (e == RD_KAFKA_RESP_ERR__FATAL)
+        log_error("kafka: %s: fatal: %s", rd_kafka_name(rk), reason);
+    else if (e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        log_warn("kafka: %s: all brokers down (%s): waiting", rd_kafka_name(rk), reason);
+    else
+        log_debug("kafka: %s: %s", rd_kafka_name(rk), reason);
+}
+
+static rd_kafka_mock_cluster_t *mock_start(int brokers, rd_kafka_t **rk_out, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen);
+    if (!rk) return NULL;
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, brokers);
+    if (!mc) {
+        snprintf(err, errlen, "could not start the embedded Kafka broker");
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    *rk_out = rk;
+    return mc;
+}
+
+kafka_env_t *kafka_env_new(const char *const *keys, const char *const *values, size_t count, char *err,
+                           size_t errlen)
+{
+    kafka_env_t *env = xcalloc(1, sizeof(*env));
+    const char *bootstrap = NULL;
+    env->keys = xcalloc(count + 1, sizeof(char *));
+    env->values = xcalloc(count + 1, sizeof(char *));
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(keys[i], "bootstrap.servers") == 0 || strcmp(keys[i], "metadata.broker.list") == 0) {
+            bootstrap = values[i];
+            continue;
+        }
+        env->keys[env->count] = str_dup(keys[i]);
+        env->values[env->count] = str_dup(values[i] ? values[i] : "");
+        env->count++;
+    }
+    if (!bootstrap || !*bootstrap || strcmp(bootstrap, "embedded") == 0) {
+        env->mcluster = mock_start(1, &env->mock_rk, err, errlen);
+        if (!env->mcluster) {
+            kafka_env_free(env);
+            return NULL;
+        }
+        env->bootstrap = str_dup(rd_kafka_mock_cluster_bootstraps(env->mcluster));
+        log_info("embedded Kafka broker (for development and tests only) at %s", env->bootstrap);
+    } else {
+        env->bootstrap = str_dup(bootstrap);
+    }
+    return env;
+}
+
+void kafka_env_free(kafka_env_t *env)
+{
+    if (!env) return;
+    if (env->meta_rk) rd_kafka_destroy(env->meta_rk);
+    if (env->mcluster) rd_kafka_mock_cluster_destroy(env->mcluster);
+    if (env->mock_rk) rd_kafka_destroy(env->mock_rk);
+    for (size_t i = 0; i < env->count; i++) {
+        free(env->keys[i]);
+        free(env->values[i]);
+    }
+    free(env->keys);
+    free(env->values);
+    free(env->bootstrap);
+    free(env);
+}
+
+const char *kafka_env_bootstrap(const kafka_env_t *env) { return env->bootstrap; }
+int kafka_env_is_embedded(const kafka_env_t *env) { return env->mcluster != NULL; }
+
+static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err, size_t errlen)
+{
+    char rderr[256];
+    if (rd_kafka_conf_set(conf, key, value, rderr, sizeof(rderr)) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "kafka property '%s': %s", key, rderr);
+        return -1;
+    }
+    return 0;
+}
+
+rd_kafka_conf_t *kafka_conf_new(const kafka_env_t *env, kafka_client_kind_t kind,
+                                const char *const *okeys, const char *const *ovalues, size_t ocount,
+                                char *err, size_t errlen)
+{
+    static const char *const prefixes[] = {"producer.", "consumer.", "admin."};
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (conf_set(conf, "bootstrap.servers", env->bootstrap, err, errlen) != 0) goto fail;
+    for (size_t i = 0; i < env->count; i++) {
+        const char *key = env->keys[i];
+        int skip = 0;
+        for (int k = 0; k < 3; k++) {
+            size_t pl = strlen(prefixes[k]);
+            if (strncmp(key, prefixes[k], pl) == 0) {
+                if (k != (int)kind) skip = 1;
+                else key += pl;
+                break;
+            }
+        }
+        if (skip) continue;
+        if (conf_set(conf, key, env->values[i], err, errlen) != 0) goto fail;
+    }
+    for (size_t i = 0; i < ocount; i++)
+        if (conf_set(conf, okeys[i], ovalues[i], err, errlen) != 0) goto fail;
+    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+    rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+static rd_kafka_t *meta_handle(kafka_env_t *env, char *err, size_t errlen)
+{
+    if (env->meta_rk) return env->meta_rk;
+    rd_kafka_conf_t *conf = kafka_conf_new(env, KAFKA_ADMIN, NULL, NULL, 0, err, errlen);
+    if (!conf) return NULL;
+    env->meta_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen);
+    return env->meta_rk;
+}
+
+int kafka_partition_count(kafka_env_t *env, const char *topic, int timeout_ms, char *err, size_t errlen)
+{
+    rd_kafka_t *rk = meta_handle(env, err, errlen);
+    if (!rk) return -1;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    int result = -1;
+    int64_t deadline = clock_ms() + timeout_ms;
+    /* A freshly created topic may take a moment to show up with partitions. */
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err == 0 &&
+            md->topics[0].partition_cnt > 0) {
+            result = md->topics[0].partition_cnt;
+            break;
+        }
+        const char *why = e ? rd_kafka_err2str(e)
+                            : (md && md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "no metadata");
+        if (md) rd_kafka_metadata_destroy(md);
+        md = NULL;
+        if (clock_ms() >= deadline) {
+            snprintf(err, errlen, "topic '%s': cannot read its partitions: %s", topic, why);
+            break;
+        }
+        usleep(100 * 1000);
+    }
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return result;
+}
+
+int kafka_ensure_topic(kafka_env_t *env, const char *topic, int partitions, int replication, int compact,
+                       char *err, size_t errlen)
+{
+    if (env->mcluster) {
+        rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(env->mcluster, topic, partitions, 1);
+        if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            snprintf(err, errlen, "topic '%s': %s", topic, rd_kafka_err2str(e));
+            return -1;
+        }
+        return 0;
+    }
+    rd_kafka_t *rk = meta_handle(env, err, errlen);
+    if (!rk) return -1;
+    char rderr[256];
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, replication, rderr, sizeof(rderr));
+    if (!nt) {
+        snprintf(err, errlen, "topic '%s': %s", topic, rderr);
+        return -1;
+    }
+    if (compact) rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
+    int rc = 0;
+    rd_kafka_resp_err_t e = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && ev) {
+        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+        size_t n = 0;
+        const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &n);
+        if (n == 1) e = rd_kafka_topic_result_error(tr[0]);
+    }
+    if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        if (compact)
+            log_info("offsets topic '%s' exists; make sure it has cleanup.policy=compact", topic);
+    } else if (e) {
+        /* Brokers without CreateTopics (e.g. `ferry dev-kafka`) auto-create
+         * on metadata requests; compaction cannot be checked there. */
+        log_warn("topic '%s': could not create it (%s); relying on auto-creation%s", topic,
+                 rd_kafka_err2str(e), compact ? ", could not verify cleanup.policy=compact" : "");
+        if (kafka_partition_count(env, topic, 10000, err, errlen) < 0) rc = -1;
+    }
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    return rc;
+}
+
+int kafka_dev_broker_run(int brokers, const char *const *topics, size_t topic_count, volatile sig_atomic_t *stop)
+{
+    char err[512];
+    rd_kafka_t *rk = NULL;
+    rd_kafka_mock_cluster_t *mc = mock_start(brokers, &rk, err, sizeof(err));
+    if (!mc) {
+        log_error("dev-kafka: %s", err);
+        return 1;
+    }
+    for (size_t i = 0; i < topic_count; i++) {
+        char name[256];
+        int parts = 4;
+        snprintf(name, sizeof(name), "%s", topics[i]);
+        char *colon = strrchr(name, ':');
+        if (colon) {
+            *colon = '\0';
+            parts = atoi(colon + 1);
+            if (parts < 1) parts = 1;
+        }
+        rd_kafka_mock_topic_create(mc, name, parts, 1);
+    }
+    printf("%s\n", rd_kafka_mock_cluster_bootstraps(mc));
+    fflush(stdout);
+    log_info("dev-kafka: %d broker(s) at %s (in memory; for development and tests only)", brokers,
+             rd_kafka_mock_cluster_bootstraps(mc));
+    while (!*stop) usleep(100 * 1000);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(rk);
+    return 0;
+}

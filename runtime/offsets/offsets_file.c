@@ -1,0 +1,146 @@
+/*
+ * offsets_file.c — the standalone offset store (offsets.store: file).
+ *
+ * One record per line, "<key>\t<value>\n", the same bytes as the offsets
+ * topic (compact JSON never contains a raw tab or newline: both are escaped
+ * inside strings). save() rewrites the whole file: write path.tmp, fsync,
+ * rename over path, fsync the directory, so after a crash the file is either
+ * the old or the new version, never a mix.
+ */
+#include "offsets.h"
+#include "offsets_internal.h"
+
+#include "util/strutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+int offsets_file_load(const char *path, offset_map_t *map, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        if (errno == ENOENT) return 0; /* first run: an empty store */
+        snprintf(err, errlen, "offsets file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t n;
+    int rc = 0;
+    errno = 0;
+    while ((n = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        size_t len = (size_t)n;
+        if (len && line[len - 1] == '\n') len--;
+        if (len && line[len - 1] == '\r') len--;
+        if (len == 0) continue;
+        const char *tab = memchr(line, '\t', len);
+        if (!tab) {
+            snprintf(err, errlen, "offsets file %s:%zu: expected <key><TAB><value>", path, lineno);
+            rc = -1;
+            break;
+        }
+        size_t klen = (size_t)(tab - line);
+        if (offset_map_apply(map, line, klen, tab + 1, len - klen - 1) != 0) {
+            snprintf(err, errlen,
+                     "offsets file %s:%zu: malformed record (key must be [\"connector\",{...}], "
+                     "value {...} or null)",
+                     path, lineno);
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && ferror(fp)) {
+        snprintf(err, errlen, "offsets file %s: read: %s", path, strerror(errno ? errno : EIO));
+        rc = -1;
+    }
+    free(line);
+    fclose(fp);
+    return rc;
+}
+
+/* fsync the directory holding path, so that the rename itself is durable. */
+static int sync_dir(const char *path, char *err, size_t errlen)
+{
+    char *dir = str_dup(path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) {
+        free(dir);
+        dir = str_dup(".");
+    } else if (slash == dir) {
+        slash[1] = '\0'; /* "/file" lives in "/" */
+    } else {
+        *slash = '\0';
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = 0;
+    if (fd < 0 || fsync(fd) != 0) {
+        snprintf(err, errlen, "offsets file %s: fsync directory %s: %s", path, dir, strerror(errno));
+        rc = -1;
+    }
+    if (fd >= 0) close(fd);
+    free(dir);
+    return rc;
+}
+
+static int write_records(FILE *fp, const offset_map_t *map)
+{
+    for (size_t i = 0; i < offset_map_count(map); i++) {
+        const char *connector, *partition, *offset;
+        offset_map_entry(map, i, &connector, &partition, &offset);
+        char *key = offsets_key_encode(connector, partition);
+        if (!key) continue; /* cannot happen: the map only holds objects */
+        int ok = fprintf(fp, "%s\t%s\n", key, offset) >= 0;
+        free(key);
+        if (!ok) return -1;
+    }
+    return 0;
+}
+
+int offsets_file_save(const char *path, const offset_map_t *map, char *err, size_t errlen)
+{
+    char *tmp = str_printf("%s.tmp", path);
+    int rc = -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "offsets file %s: %s", tmp, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    FILE *fp = fdopen(fd, "w");
+    if (!fp) {
+        snprintf(err, errlen, "offsets file %s: %s", tmp, strerror(errno));
+        close(fd);
+        goto out;
+    }
+    if (write_records(fp, map) != 0 || fflush(fp) != 0) {
+        snprintf(err, errlen, "offsets file %s: write: %s", tmp, strerror(errno));
+        fclose(fp);
+        goto out;
+    }
+    if (fsync(fd) != 0) {
+        snprintf(err, errlen, "offsets file %s: fsync: %s", tmp, strerror(errno));
+        fclose(fp);
+        goto out;
+    }
+    if (fclose(fp) != 0) {
+        snprintf(err, errlen, "offsets file %s: close: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (rename(tmp, path) != 0) {
+        snprintf(err, errlen, "offsets file %s: rename from %s: %s", path, tmp, strerror(errno));
+        goto out;
+    }
+    rc = sync_dir(path, err, errlen);
+    free(tmp);
+    return rc;
+out:
+    unlink(tmp);
+    free(tmp);
+    return rc;
+}

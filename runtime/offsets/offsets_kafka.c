@@ -1,0 +1,213 @@
+/*
+ * offsets_kafka.c — reading the offsets topic (offsets.store: kafka).
+ *
+ * At startup the worker replays the whole compacted topic into an offset map:
+ * last record per key wins, a tombstone removes the key. We read with a
+ * plain assign()ed consumer from the beginning of every partition up to the
+ * high watermark captured before reading, the same way Kafka Connect's
+ * KafkaBasedLog "reads to end". The consumer never joins a group or commits;
+ * it still needs a group.id because rd_kafka_consumer_poll() requires one, so
+ * it gets a throwaway unique name that no other member shares.
+ *
+ * Called from the main thread during startup; blocks up to timeout_ms.
+ */
+#include "offsets.h"
+
+#include "util/log.h"
+#include "util/strutil.h"
+
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static atomic_uint reader_seq; /* makes group ids unique within the process */
+
+typedef struct part_state {
+    int32_t id;
+    int64_t high; /* read up to here (exclusive) */
+    int done;
+} part_state_t;
+
+static int conf_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+                    size_t errlen)
+{
+    char errstr[256];
+    if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "offsets topic: consumer config %s=%s: %s", name, value, errstr);
+        return -1;
+    }
+    return 0;
+}
+
+static int64_t remaining_ms(int64_t deadline)
+{
+    int64_t left = deadline - clock_ms();
+    return left > 0 ? left : 0;
+}
+
+/* Fetches the topic's partition ids. Returns 1 with *parts set, 0 when the
+ * topic does not exist, -1 on error or timeout. */
+static int fetch_partitions(rd_kafka_t *rk, const char *topic, int64_t deadline, part_state_t **parts,
+                            int *count, char *err, size_t errlen)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
+    int rc = -1;
+    if (!rkt) {
+        snprintf(err, errlen, "offsets topic %s: %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
+    for (;;) {
+        const struct rd_kafka_metadata *md = NULL;
+        int64_t left = remaining_ms(deadline);
+        last = rd_kafka_metadata(rk, 0, rkt, &md, (int)(left > 0 ? left : 1));
+        if (last == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            const struct rd_kafka_metadata_topic *t = md->topic_cnt == 1 ? &md->topics[0] : NULL;
+            last = t ? t->err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+            if (last == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                last == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+                rc = 0; /* never written: an empty store */
+            } else if (last == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                *count = t->partition_cnt;
+                *parts = xcalloc((size_t)(t->partition_cnt ? t->partition_cnt : 1), sizeof(**parts));
+                for (int i = 0; i < t->partition_cnt; i++) (*parts)[i].id = t->partitions[i].id;
+                rc = 1;
+            }
+            rd_kafka_metadata_destroy(md);
+            if (rc >= 0) break;
+        }
+        /* Transient (e.g. LEADER_NOT_AVAILABLE right after creation): retry. */
+        if (remaining_ms(deadline) <= 0) {
+            snprintf(err, errlen, "offsets topic %s: no metadata within the timeout: %s", topic,
+                     rd_kafka_err2str(last));
+            break;
+        }
+        usleep(100 * 1000);
+    }
+    rd_kafka_topic_destroy(rkt);
+    return rc;
+}
+
+/* Consumes the assigned partitions until each one reached its high watermark
+ * (or reported EOF), applying records in order. */
+static int consume_to_end(rd_kafka_t *rk, const char *topic, part_state_t *parts, int count,
+                          offset_map_t *map, int64_t deadline, char *err, size_t errlen)
+{
+    int left = 0;
+    rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int i = 0; i < count; i++) left += !parts[i].done;
+    while (left > 0) {
+        int64_t wait = remaining_ms(deadline);
+        if (wait <= 0) {
+            snprintf(err, errlen, "offsets topic %s: timed out reading to the end (%d partition%s left%s%s)",
+                     topic, left, left == 1 ? "" : "s", last ? ", last error: " : "",
+                     last ? rd_kafka_err2str(last) : "");
+            return -1;
+        }
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, (int)(wait < 100 ? wait : 100));
+        if (!msg) continue;
+        part_state_t *ps = NULL;
+        for (int i = 0; i < count; i++) {
+            if (parts[i].id == msg->partition) ps = &parts[i];
+        }
+        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (ps && !ps->done) {
+                ps->done = 1;
+                left--;
+            }
+        } else if (msg->err) {
+            last = msg->err;
+            if (msg->err == RD_KAFKA_RESP_ERR__FATAL ||
+                msg->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+                snprintf(err, errlen, "offsets topic %s: %s", topic, rd_kafka_message_errstr(msg));
+                rd_kafka_message_destroy(msg);
+                return -1;
+            }
+            log_debug("offsets topic %s: %s (retrying)", topic, rd_kafka_message_errstr(msg));
+        } else if (ps && !ps->done) {
+            if (offset_map_apply(map, msg->key, msg->key_len, msg->payload, msg->len) != 0) {
+                log_warn("offsets topic %s [%" PRId32 "] offset %" PRId64
+                         ": ignoring malformed record (key %.*s)",
+                         topic, msg->partition, msg->offset, (int)(msg->key_len > 200 ? 200 : msg->key_len),
+                         msg->key ? (const char *)msg->key : "(null)");
+            }
+            if (msg->offset + 1 >= ps->high) {
+                ps->done = 1;
+                left--;
+            }
+        }
+        rd_kafka_message_destroy(msg);
+    }
+    return 0;
+}
+
+int offsets_kafka_load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *map, int timeout_ms,
+                       char *err, size_t errlen)
+{
+    char group[96], errstr[512];
+    int64_t deadline = clock_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    snprintf(group, sizeof(group), "ferry-offsets-reader-%ld-%u", (long)getpid(),
+             atomic_fetch_add(&reader_seq, 1u));
+    if (conf_set(conf, "group.id", group, err, errlen) || conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
+        conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
+        conf_set(conf, "enable.partition.eof", "true", err, errlen) ||
+        conf_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
+        conf_set(conf, "allow.auto.create.topics", "false", err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf); /* rd_kafka_new() only takes it on success */
+        snprintf(err, errlen, "offsets topic %s: cannot create consumer: %s", topic, errstr);
+        return -1;
+    }
+
+    part_state_t *parts = NULL;
+    int count = 0, rc = fetch_partitions(rk, topic, deadline, &parts, &count, err, errlen);
+    if (rc <= 0) goto out; /* 0: no topic, an empty store */
+
+    rd_kafka_topic_partition_list_t *assign = rd_kafka_topic_partition_list_new(count);
+    for (int i = 0; i < count; i++) {
+        int64_t lo = 0, hi = 0;
+        int64_t left = remaining_ms(deadline);
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, parts[i].id, &lo, &hi,
+                                                                 (int)(left > 0 ? left : 1));
+        if (e) {
+            snprintf(err, errlen, "offsets topic %s [%" PRId32 "]: watermarks: %s", topic, parts[i].id,
+                     rd_kafka_err2str(e));
+            rd_kafka_topic_partition_list_destroy(assign);
+            rc = -1;
+            goto out;
+        }
+        parts[i].high = hi;
+        parts[i].done = hi <= lo; /* empty (or fully deleted): nothing to read */
+        if (!parts[i].done)
+            rd_kafka_topic_partition_list_add(assign, topic, parts[i].id)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rc = 0;
+    if (assign->cnt > 0) {
+        rd_kafka_resp_err_t e = rd_kafka_assign(rk, assign);
+        if (e) {
+            snprintf(err, errlen, "offsets topic %s: assign: %s", topic, rd_kafka_err2str(e));
+            rc = -1;
+        } else {
+            rc = consume_to_end(rk, topic, parts, count, map, deadline, err, errlen);
+            rd_kafka_assign(rk, NULL);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(assign);
+    if (rc == 0) {
+        log_debug("offsets topic %s: loaded %zu offsets from %d partitions", topic,
+                  offset_map_count(map), count);
+    }
+out:
+    free(parts);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rc < 0 ? -1 : 0;
+}

@@ -1,1 +1,0 @@
-/* placeholder */ typedef int ferry_placeholder_t;

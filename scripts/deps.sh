@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ferry needs (only the missing ones).
+#   scripts/deps.sh          build + run dependencies
+#   scripts/deps.sh --test   plus what the test suite and benchmarks use
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config librdkafka-dev libyaml-dev libjansson-dev libpq-dev
+      libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev libzstd-dev)
+if [ "${1:-}" = "--test" ]; then
+    pkgs+=(libcmocka-dev kcat python3-confluent-kafka python3-kafka postgresql-15 postgresql-client-15
+           procps iproute2)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}" >&2
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

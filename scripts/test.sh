@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds the dev preset (Debug +
+# ASan/UBSan, warnings as errors) and runs the whole suite with ctest. The
+# tests start the services they need themselves (dev-kafka, PostgreSQL).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh --test
+cmake --preset dev >/dev/null
+cmake --build --preset dev -j"$(nproc)"
+cd build/dev
+# ASan: librdkafka and dlopen'd plugins are instrumented; leaks are errors.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+ctest --output-on-failure -j2 "$@"

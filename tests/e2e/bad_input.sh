@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Bad configurations: each error class gets a clear message naming the input
+# (FILE:LINE:COL), `validate` and `run` exit 2, and nothing crashes.
+source "$TESTLIB"
+
+# expect_error NAME PATTERN: `ferry validate` on $WORK/NAME.yaml exits 2 and
+# prints PATTERN (extended regex); `ferry run` does the same.
+expect_error() {
+    local name=$1 pattern=$2 rc=0
+    "$FERRY" validate "$WORK/$name.yaml" >"$WORK/$name.out" 2>&1 || rc=$?
+    [ "$rc" = 2 ] || fail "$name: validate exited $rc, expected 2: $(cat "$WORK/$name.out")"
+    grep -Eq -- "$pattern" "$WORK/$name.out" || fail "$name: expected /$pattern/ in: $(cat "$WORK/$name.out")"
+    rc=0
+    timeout 30 "$FERRY" run "$WORK/$name.yaml" >"$WORK/$name.run" 2>&1 || rc=$?
+    [ "$rc" = 2 ] || fail "$name: run exited $rc, expected 2"
+    log "ok: $name"
+}
+
+printf 'connectors:\n  a: {connector: datagen, topic: t\n' >"$WORK/malformed.yaml"
+expect_error malformed "malformed.yaml:[0-9]+:[0-9]+"
+
+printf 'connectors:\n  a:\n    connector: datagen\n    topic: t\n    topic: u\n' >"$WORK/dupkey.yaml"
+expect_error dupkey "dupkey.yaml:5:[0-9]+: .*duplicate key 'topic'"
+
+printf 'connectors:\n  a:\n    connector: datagen\n    topik: t\n' >"$WORK/unknown.yaml"
+expect_error unknown "unknown.yaml:4:5: connector a: unknown option 'topik' \\(did you mean 'topic'\\?\\)"
+
+printf 'connectors:\n  a:\n    connector: datagen\n' >"$WORK/required.yaml"
+expect_error required "required.yaml:[0-9]+:[0-9]+: connector a: .*'topic'"
+
+printf 'connectors:\n  a:\n    connector: datagn\n    topic: t\n' >"$WORK/noconn.yaml"
+expect_error noconn "noconn.yaml:[0-9]+:[0-9]+: connector a: unknown connector 'datagn' \\(did you mean 'datagen'\\?\\)"
+
+printf 'connectors:\n  a:\n    connector: datagen\n    topic: t\n    count: lots\n' >"$WORK/badint.yaml"
+expect_error badint "badint.yaml:5:[0-9]+: connector a: .*count"
+
+printf 'worker:\n  offsets:\n    flush.interval: soon\nconnectors: {}\n' >"$WORK/badduration.yaml"
+expect_error badduration "badduration.yaml:3:[0-9]+: .*flush.interval.*(250ms|5s)"
+
+printf 'connectors:\n  a:\n    connector: datagen\n    topic: ${env:FERRY_TEST_SURELY_UNSET}\n' >"$WORK/badenv.yaml"
+expect_error badenv "badenv.yaml:4:[0-9]+: .*FERRY_TEST_SURELY_UNSET"
+
+printf 'connectors:\n  a:\n    connector: datagen\n    topic: t\n    tasks.max: 0\n' >"$WORK/bounds.yaml"
+expect_error bounds "bounds.yaml:5:[0-9]+: connector a: .*tasks.max"
+
+# Several errors at once: all reported.
+printf 'connectors:\n  a:\n    connector: datagen\n    topik: t\n  b:\n    connector: file-sink\n    topics: x\n    pth: /tmp/x\n' >"$WORK/many.yaml"
+expect_error many "topik"
+grep -q "pth" "$WORK/many.out" || fail "second error not reported: $(cat "$WORK/many.out")"
+
+# A missing plugin directory names the directory.
+printf 'worker:\n  plugin.path: [%s/nope]\nconnectors:\n  a: {connector: datagen, topic: t}\n' "$WORK" >"$WORK/noplugins.yaml"
+rc=0
+FERRY_PLUGIN_PATH= "$FERRY" validate "$WORK/noplugins.yaml" >"$WORK/noplugins.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "missing plugin dir: exit $rc"
+grep -q "$WORK/nope" "$WORK/noplugins.out" || fail "missing plugin dir not named: $(cat "$WORK/noplugins.out")"
+
+# A missing file.
+rc=0
+"$FERRY" validate "$WORK/does-not-exist.yaml" >"$WORK/nofile.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q "does-not-exist.yaml" "$WORK/nofile.out" || fail "missing file: exit $rc: $(cat "$WORK/nofile.out")"
+
+# Secrets never appear in errors.
+export FERRY_TEST_SECRET=hunter2-very-secret
+printf 'connectors:\n  a:\n    connector: datagen\n    topic: t\n    count: ${env:FERRY_TEST_SECRET}\n' >"$WORK/secret.yaml"
+rc=0
+"$FERRY" validate "$WORK/secret.yaml" >"$WORK/secret.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "secret: exit $rc"
+! grep -q hunter2 "$WORK/secret.out" || fail "a substituted secret was printed: $(cat "$WORK/secret.out")"
+log "PASS"
