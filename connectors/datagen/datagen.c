@@ -21,7 +21,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -34,12 +34,12 @@
 typedef struct datagen {
     ferry_task_t *task;
     const ferry_host_t *host;
-    const char *topic;   /* owned by the config, which outlives the task */
-    int64_t count;       /* 0 = unbounded */
-    double rate;         /* records per second; 0 = as fast as possible */
+    const char *topic; /* owned by the config, which outlives the task */
+    int64_t count;     /* 0 = unbounded */
+    double rate;       /* records per second; 0 = as fast as possible */
     size_t value_size;
 
-    int64_t next_seq;    /* sequence number of the next record */
+    int64_t next_seq; /* sequence number of the next record */
     int finished_logged;
 
     /* Token bucket for `rate`: tokens accumulate at `rate` per second, capped
@@ -49,9 +49,9 @@ typedef struct datagen {
     double bucket_max;
     int64_t last_refill_ns;
 
-    char partition[48];  /* {"task":N}, the same for every record */
-    char *value;         /* value_size bytes (owned); padding pre-filled */
-    size_t dirty_end;    /* bytes of `value` overwritten by something other than padding */
+    char partition[48]; /* {"task":N}, the same for every record */
+    char *value;        /* value_size bytes (owned); padding pre-filled */
+    size_t dirty_end;   /* bytes of `value` overwritten by something other than padding */
 } datagen_t;
 
 static const ferry_option_t datagen_options[] = {
@@ -77,7 +77,8 @@ static int64_t datagen_now_ns(clockid_t clock)
 
 static void datagen_sleep_ns(int64_t ns)
 {
-    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000LL), .tv_nsec = (long)(ns % 1000000000LL)};
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000LL),
+                          .tv_nsec = (long)(ns % 1000000000LL)};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
 }

@@ -28,8 +28,8 @@ typedef struct file_sink {
     const ferry_host_t *host;
     const char *path; /* owned by the config */
     int fd;
-    char *buf;        /* FILE_SINK_BUFFER_SIZE bytes (owned) */
-    size_t len;       /* bytes buffered, not yet written */
+    char *buf;  /* FILE_SINK_BUFFER_SIZE bytes (owned) */
+    size_t len; /* bytes buffered, not yet written */
 } file_sink_t;
 
 ferry_status_t file_sink_open(ferry_task_t *task, const ferry_host_t *host,
@@ -57,8 +57,8 @@ ferry_status_t file_sink_open(ferry_task_t *task, const ferry_host_t *host,
         int e = errno;
         host->free(sink->buf);
         host->free(sink);
-        return ferry_error_set(err, FERRY_ERROR, "file-sink: cannot open %s for appending: %s", path,
-                               strerror(e));
+        return ferry_error_set(err, FERRY_ERROR, "file-sink: cannot open %s for appending: %s",
+                               path, strerror(e));
     }
     host->log(task, FERRY_LOG_INFO, "file-sink: appending to %s", path);
     *state = sink;
@@ -134,8 +134,9 @@ ferry_status_t file_sink_put(void *state, const ferry_batch_t *batch, ferry_erro
             struct iovec iov[2] = {{.iov_base = (void *)rec->value, .iov_len = rec->value_len},
                                    {.iov_base = "\n", .iov_len = 1}};
             if (file_sink_writev_all(sink->fd, iov, 2) != 0) {
-                status = ferry_error_set(err, FERRY_ERROR, "file-sink: cannot write %zu bytes to %s: %s",
-                                         need, sink->path, strerror(errno));
+                status =
+                    ferry_error_set(err, FERRY_ERROR, "file-sink: cannot write %zu bytes to %s: %s",
+                                    need, sink->path, strerror(errno));
                 break;
             }
         } else {

@@ -22,7 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -43,13 +43,13 @@ typedef struct file_source {
     int fd;
     size_t max_line;
     int64_t poll_interval_ns;
-    char *partition;   /* {"filename":"<path>"} (owned) */
+    char *partition; /* {"filename":"<path>"} (owned) */
 
-    char *buf;         /* cap bytes (owned) */
+    char *buf; /* cap bytes (owned) */
     size_t cap;
-    size_t start, end; /* unconsumed bytes */
-    size_t scan;       /* no '\n' in buf[start, scan): where the next search begins */
-    int64_t pos;       /* file position of buf[start] */
+    size_t start, end;    /* unconsumed bytes */
+    size_t scan;          /* no '\n' in buf[start, scan): where the next search begins */
+    int64_t pos;          /* file position of buf[start] */
     int64_t eof_until_ns; /* at EOF: do not read again before this (monotonic); 0 = read now */
 } file_source_t;
 
@@ -62,7 +62,8 @@ static int64_t file_source_now_ns(void)
 
 static void file_source_sleep_ns(int64_t ns)
 {
-    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000LL), .tv_nsec = (long)(ns % 1000000000LL)};
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000LL),
+                          .tv_nsec = (long)(ns % 1000000000LL)};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
 }
@@ -135,7 +136,8 @@ ferry_status_t file_source_open(ferry_task_t *task, const ferry_host_t *host,
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        return ferry_error_set(err, FERRY_ERROR, "file-source: cannot stat %s: %s", path, strerror(e));
+        return ferry_error_set(err, FERRY_ERROR, "file-source: cannot stat %s: %s", path,
+                               strerror(e));
     }
     if (S_ISDIR(st.st_mode)) {
         close(fd);
@@ -162,8 +164,9 @@ ferry_status_t file_source_open(ferry_task_t *task, const ferry_host_t *host,
     fs->partition = file_source_partition_json(host, path);
     if (fs->buf == NULL || fs->partition == NULL) {
         file_source_close(fs);
-        return ferry_error_set(err, FERRY_ERROR, "file-source: %s: out of memory (buffer of %zu bytes)",
-                               path, fs->cap);
+        return ferry_error_set(err, FERRY_ERROR,
+                               "file-source: %s: out of memory (buffer of %zu bytes)", path,
+                               fs->cap);
     }
 
     /* Resume at the stored position, unless the file is now shorter than
@@ -179,7 +182,8 @@ ferry_status_t file_source_open(ferry_task_t *task, const ferry_host_t *host,
             pos = 0;
         } else if (pos > (int64_t)st.st_size) {
             host->log(task, FERRY_LOG_WARN,
-                      "file-source: %s is %" PRId64 " bytes, shorter than the stored position %" PRId64
+                      "file-source: %s is %" PRId64
+                      " bytes, shorter than the stored position %" PRId64
                       ": it was truncated or replaced; reading from the start",
                       path, (int64_t)st.st_size, pos);
             pos = 0;
@@ -188,8 +192,9 @@ ferry_status_t file_source_open(ferry_task_t *task, const ferry_host_t *host,
     if (pos > 0 && lseek(fd, (off_t)pos, SEEK_SET) == (off_t)-1) {
         int e = errno;
         file_source_close(fs);
-        return ferry_error_set(err, FERRY_ERROR, "file-source: cannot seek %s to byte %" PRId64 ": %s",
-                               path, pos, strerror(e));
+        return ferry_error_set(err, FERRY_ERROR,
+                               "file-source: cannot seek %s to byte %" PRId64 ": %s", path, pos,
+                               strerror(e));
     }
     file_source_reset_buffer(fs, pos);
     host->log(task, FERRY_LOG_INFO, "file-source: reading %s from byte %" PRId64, path, pos);
@@ -300,9 +305,9 @@ ferry_status_t file_source_poll(void *state, ferry_batch_t *batch, ferry_error_t
                 break; /* batch full; the line stays pending */
             }
             if (st != FERRY_OK) {
-                status = ferry_error_set(err, FERRY_ERROR,
-                                         "file-source: %s: batch_add failed at byte offset %" PRId64,
-                                         fs->path, fs->pos);
+                status = ferry_error_set(
+                    err, FERRY_ERROR, "file-source: %s: batch_add failed at byte offset %" PRId64,
+                    fs->path, fs->pos);
                 break;
             }
             fs->start += line_len + 1;
@@ -323,9 +328,9 @@ ferry_status_t file_source_poll(void *state, ferry_batch_t *batch, ferry_error_t
             break; /* deliver what we have; the next poll reads again */
         }
         if (n < 0) {
-            status = ferry_error_set(err, FERRY_ERROR, "file-source: cannot read %s at byte %" PRId64 ": %s",
-                                     fs->path, fs->pos + (int64_t)(fs->end - fs->start),
-                                     strerror(errno));
+            status = ferry_error_set(
+                err, FERRY_ERROR, "file-source: cannot read %s at byte %" PRId64 ": %s", fs->path,
+                fs->pos + (int64_t)(fs->end - fs->start), strerror(errno));
             break;
         }
         if (n == 0) {
@@ -334,8 +339,9 @@ ferry_status_t file_source_poll(void *state, ferry_batch_t *batch, ferry_error_t
             if (added == 0) {
                 /* Idle: spend part of the interval here rather than have the
                  * host call again at once. */
-                int64_t wait = fs->poll_interval_ns < FILE_SOURCE_MAX_WAIT_NS ? fs->poll_interval_ns
-                                                                              : FILE_SOURCE_MAX_WAIT_NS;
+                int64_t wait = fs->poll_interval_ns < FILE_SOURCE_MAX_WAIT_NS
+                                   ? fs->poll_interval_ns
+                                   : FILE_SOURCE_MAX_WAIT_NS;
                 file_source_sleep_ns(wait);
             }
             break;

@@ -190,6 +190,7 @@ ferry_status_t pg_list_tables(pg_ctx_t *ctx, PGconn *conn, int with_outbox, char
 void pg_free_names(char **names, size_t n);
 const pg_keyinfo_t *pg_keyinfo(pg_ctx_t *ctx, uint32_t oid);
 void pg_keyinfo_forget(pg_ctx_t *ctx, uint32_t oid);
+void pg_caches_init(pg_ctx_t *ctx); /* installs the pg_type resolver */
 void pg_caches_free(pg_ctx_t *ctx);
 char *pg_quote_ident(PGconn *conn, const char *s);  /* malloc'd; NULL on failure */
 char *pg_quote_literal(PGconn *conn, const char *s); /* malloc'd; NULL on failure */

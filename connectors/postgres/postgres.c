@@ -406,6 +406,7 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
     ctx->host = host;
     ctx->cfg = cfg;
     atomic_init(&ctx->stop, 0);
+    pg_caches_init(ctx);
     ctx->conninfo = host->cfg_string(cfg, "conninfo");
     ctx->prefix = host->cfg_string(cfg, "topic.prefix");
     ctx->toast_placeholder = host->cfg_string(cfg, "toast.unchanged.placeholder");

@@ -115,7 +115,9 @@ int config_override_allowed(const char *property);
 ferry_config_t *connector_config_build(const char *file, const connector_spec_t *spec,
                                        const ferry_connector_t *desc, const ferry_host_t *host,
                                        cfg_errors_t *errs);
-/* Same from flat key/value strings (REST, tests). */
+/* Same from flat key/value strings (REST, tests). A NULL value means unset;
+ * lists are comma-separated, maps are "k=v,k2=v2". Messages have no
+ * position: "connector NAME: message". */
 ferry_config_t *connector_config_from_kv(const char *name, const char *const *keys,
                                          const char *const *values, size_t count,
                                          const ferry_connector_t *desc, const ferry_host_t *host,

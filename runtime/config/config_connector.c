@@ -25,7 +25,7 @@
     {"tasks.max", FERRY_OPT_INT, "1", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 1, 1024, NULL,        \
      "Maximum number of tasks the connector may run."},                                           \
     {"errors.retry.timeout", FERRY_OPT_DURATION, "0", FERRY_OPT_HAS_MIN, 0, 0, NULL,               \
-     "How long to keep retrying a failed operation; 0 = no retries (as in Kafka Connect)."},      \
+     "How long a callback that returns RETRY is retried (exponential backoff with jitter) before the task fails; 0 = without limit, like a RetriableException in Kafka Connect."},      \
     {"errors.retry.delay.max", FERRY_OPT_DURATION, "60s", FERRY_OPT_HAS_MIN, 0, 0, NULL,           \
      "Upper bound of the exponential backoff between retries."},                                  \
     {"batch.max.records", FERRY_OPT_INT, "2000", FERRY_OPT_HAS_MIN, 1, 0, NULL,                    \

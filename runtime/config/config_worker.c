@@ -39,7 +39,7 @@ static const ferry_option_t worker_options[] = {
     {"progress.interval", FERRY_OPT_DURATION, "10s", FERRY_OPT_HAS_MIN, 0, 0, NULL,
      "How often progress is logged; 0 = never."},
     {"log.level", FERRY_OPT_ENUM, "info", 0, 0, 0, level_values, "Log threshold."},
-    {"rest", FERRY_OPT_MAP, NULL, 0, 0, 0, NULL, "Admin REST API settings."},
+    {"rest", FERRY_OPT_MAP, NULL, 0, 0, 0, NULL, "Reserved for the admin REST API (accepted, not used yet)."},
     FERRY_OPTIONS_END};
 
 const ferry_option_t *config_worker_options(void) { return worker_options; }

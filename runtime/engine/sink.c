@@ -110,6 +110,28 @@ static void sink_note_position(sink_ctx_t *ctx, const ferry_record_t *rec)
     p->offset = rec->kafka_offset + 1;
 }
 
+/* put() the batch; on success remember the positions. 0, or -1 (failed). */
+static int sink_put_batch(sink_ctx_t *ctx, ferry_error_t *err)
+{
+    task_rt_t *t = ctx->t;
+    size_t n = batch_size(ctx->batch);
+    if (n == 0) return 0;
+    ferry_status_t st = engine_call_retrying(t, "put", call_put, ctx->batch, err);
+    if (st != FERRY_OK) {
+        /* A put interrupted by shutdown is not a failure: nothing of the
+         * batch is committed and the records come again. */
+        if (st != FERRY_RETRY || !engine_stopping(t)) engine_task_fail(t, st, "put", err);
+        ctx->failed = 1;
+        batch_reset(ctx->batch);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) sink_note_position(ctx, batch_record(ctx->batch, i));
+    atomic_fetch_add(&t->records, n);
+    ctx->dirty = 1;
+    batch_reset(ctx->batch);
+    return 0;
+}
+
 void *sink_task_main(void *arg)
 {
     task_rt_t *t = arg;
@@ -174,24 +196,27 @@ void *sink_task_main(void *arg)
             }
             batch_add_message(ctx.batch, msg);
         }
-        size_t n = batch_size(ctx.batch);
-        if (n > 0) {
-            st = engine_call_retrying(t, "put", call_put, ctx.batch, &err);
-            if (st != FERRY_OK) {
-                if (!engine_stopping(t)) engine_task_fail(t, st, "put", &err);
-                ctx.failed = 1;
-                batch_reset(ctx.batch);
-                break;
-            }
-            for (size_t i = 0; i < n; i++) sink_note_position(&ctx, batch_record(ctx.batch, i));
-            atomic_fetch_add(&t->records, n);
-            ctx.dirty = 1;
-            batch_reset(ctx.batch);
-        }
+        if (sink_put_batch(&ctx, &err) != 0) break;
         if (clock_ms() >= next_flush) {
             sink_flush_commit(&ctx);
             next_flush = clock_ms() + flush_ms;
         }
+    }
+    /* The embedded broker's data dies with the process: consume what the
+     * (already stopped) sources delivered before the final flush. */
+    if (!ctx.failed && kafka_env_is_embedded(w->kenv)) {
+        int64_t drain_end = clock_ms() + (w->shutdown_deadline_ms - clock_ms()) / 2;
+        while (clock_ms() < drain_end && !ctx.failed) {
+            rd_kafka_message_t *msg = rd_kafka_consumer_poll(ctx.rk, 300);
+            if (!msg) break;
+            if (msg->err) {
+                rd_kafka_message_destroy(msg);
+                continue;
+            }
+            batch_add_message(ctx.batch, msg);
+            if (batch_size(ctx.batch) >= max_records) sink_put_batch(&ctx, &err);
+        }
+        sink_put_batch(&ctx, &err);
     }
     if (!ctx.failed) sink_flush_commit(&ctx);
 
@@ -212,6 +237,5 @@ out:
     if (atomic_load(&t->status) < TASK_FAILED) atomic_store(&t->status, TASK_STOPPED);
     log_info("[%s] sink task %s", t->task->prefix, atomic_load(&t->status) == TASK_STOPPED ? "stopped" : "failed");
     atomic_store(&t->done, 1);
-    (void)w;
     return NULL;
 }

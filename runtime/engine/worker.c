@@ -348,32 +348,38 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop)
     w->shutdown_deadline_ms = clock_ms() + timeout;
     atomic_store(&w->stopping, 1);
     log_info("shutting down (timeout %lld ms)", (long long)timeout);
-    for (size_t i = 0; i < w->nconns; i++)
-        for (int j = 0; j < w->conns[i].ntasks; j++) {
-            task_rt_t *t = &w->conns[i].tasks[j];
-            atomic_store(&t->task->stop, 1);
-            if (t->conn->desc->stop && atomic_load_explicit(&t->opened, memory_order_acquire))
-                t->conn->desc->stop(t->state);
-        }
+    /* Sources stop first; sinks after them, so that with the embedded broker
+     * (which dies with the process) sinks can drain what sources delivered. */
     int clean = 1;
-    for (size_t i = 0; i < w->nconns; i++)
-        for (int j = 0; j < w->conns[i].ntasks; j++) {
-            task_rt_t *t = &w->conns[i].tasks[j];
-            if (!t->thread_started) continue;
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            int64_t left = w->shutdown_deadline_ms - clock_ms();
-            if (left < 0) left = 0;
-            ts.tv_sec += left / 1000;
-            ts.tv_nsec += (left % 1000) * 1000000;
-            if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
-            if (pthread_timedjoin_np(t->thread, NULL, &ts) != 0) {
-                log_error("[%s] did not stop within shutdown.timeout", t->task->prefix);
-                clean = 0;
-            } else {
-                t->thread_started = 0;
+    for (int phase = 0; phase < 2; phase++) {
+        ferry_kind_t kind = phase == 0 ? FERRY_SOURCE : FERRY_SINK;
+        for (size_t i = 0; i < w->nconns; i++)
+            for (int j = 0; j < w->conns[i].ntasks; j++) {
+                task_rt_t *t = &w->conns[i].tasks[j];
+                if (t->conn->desc->kind != kind) continue;
+                atomic_store(&t->task->stop, 1);
+                if (t->conn->desc->stop && atomic_load_explicit(&t->opened, memory_order_acquire))
+                    t->conn->desc->stop(t->state);
             }
-        }
+        for (size_t i = 0; i < w->nconns; i++)
+            for (int j = 0; j < w->conns[i].ntasks; j++) {
+                task_rt_t *t = &w->conns[i].tasks[j];
+                if (t->conn->desc->kind != kind || !t->thread_started) continue;
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                int64_t left = w->shutdown_deadline_ms - clock_ms();
+                if (left < 0) left = 0;
+                ts.tv_sec += left / 1000;
+                ts.tv_nsec += (left % 1000) * 1000000;
+                if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
+                if (pthread_timedjoin_np(t->thread, NULL, &ts) != 0) {
+                    log_error("[%s] did not stop within shutdown.timeout", t->task->prefix);
+                    clean = 0;
+                } else {
+                    t->thread_started = 0;
+                }
+            }
+    }
     if (!clean) return 1;
     log_info("stopped cleanly");
     return 0;

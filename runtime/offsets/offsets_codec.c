@@ -246,29 +246,30 @@ json_t *offsets_json_parse_object(const void *data, size_t len)
     return v;
 }
 
-static char *dump(const json_t *v, int sorted)
+char *offsets_json_dump(const json_t *v, int sorted)
 {
     obuf_t buf = {0};
     offsets_json_append(&buf, v, sorted);
     return obuf_take(&buf);
 }
 
-char *offsets_json_compact(const char *json, size_t len)
+static char *reencode_object(const char *json, size_t len, int sorted)
 {
     json_t *v = offsets_json_parse_object(json, len);
     if (!v) return NULL;
-    char *s = dump(v, 0);
+    char *s = offsets_json_dump(v, sorted);
     json_decref(v);
     return s;
 }
 
+char *offsets_json_compact(const char *json, size_t len)
+{
+    return reencode_object(json, len, 0);
+}
+
 char *offsets_json_canonical(const char *json, size_t len)
 {
-    json_t *v = offsets_json_parse_object(json, len);
-    if (!v) return NULL;
-    char *s = dump(v, 1);
-    json_decref(v);
-    return s;
+    return reencode_object(json, len, 1);
 }
 
 /* ---- keys ---------------------------------------------------------------------------- */
@@ -300,8 +301,8 @@ int offsets_key_parse(const void *key, size_t len, char **connector, char **part
         if (json_is_string(name) && json_is_object(part) &&
             strlen(json_string_value(name)) == json_string_length(name)) {
             if (connector) *connector = str_dup(json_string_value(name));
-            if (partition_compact) *partition_compact = dump(part, 0);
-            if (partition_canonical) *partition_canonical = dump(part, 1);
+            if (partition_compact) *partition_compact = offsets_json_dump(part, 0);
+            if (partition_canonical) *partition_canonical = offsets_json_dump(part, 1);
             rc = 0;
         }
     }
@@ -356,9 +357,9 @@ int32_t offsets_partition_for_key(const void *key, size_t len, int32_t partition
     return (int32_t)((offsets_murmur2(key, len) & 0x7fffffffu) % (uint32_t)partition_count);
 }
 
-int offsets_record_encode(const char *connector, const char *partition_json, const char *offset_json,
-                          int32_t partition_count, char **key, size_t *klen, char **value,
-                          size_t *vlen, int32_t *partition)
+int offsets_record_encode(const char *connector, const char *partition_json,
+                          const char *offset_json, int32_t partition_count, char **key,
+                          size_t *klen, char **value, size_t *vlen, int32_t *partition)
 {
     char *k = offsets_key_encode(connector, partition_json);
     char *v = NULL;

@@ -80,7 +80,8 @@ static int sync_dir(const char *path, char *err, size_t errlen)
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = 0;
     if (fd < 0 || fsync(fd) != 0) {
-        snprintf(err, errlen, "offsets file %s: fsync directory %s: %s", path, dir, strerror(errno));
+        snprintf(err, errlen, "offsets file %s: fsync directory %s: %s", path, dir,
+                 strerror(errno));
         rc = -1;
     }
     if (fd >= 0) close(fd);

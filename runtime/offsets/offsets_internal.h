@@ -27,6 +27,8 @@ void obuf_free(obuf_t *buf);
 void offsets_json_append_string(obuf_t *buf, const char *s, size_t len);
 /* Appends v compact; sorted != 0 sorts object keys (bytewise) at every level. */
 void offsets_json_append(obuf_t *buf, const json_t *v, int sorted);
+/* offsets_json_append() into a new malloc'd string. */
+char *offsets_json_dump(const json_t *v, int sorted);
 /* Parses exactly [data, data+len) as one JSON object; NULL otherwise. */
 json_t *offsets_json_parse_object(const void *data, size_t len);
 

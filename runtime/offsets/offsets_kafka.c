@@ -50,14 +50,15 @@ static int64_t remaining_ms(int64_t deadline)
 
 /* Fetches the topic's partition ids. Returns 1 with *parts set, 0 when the
  * topic does not exist, -1 on error or timeout. */
-static int fetch_partitions(rd_kafka_t *rk, const char *topic, int64_t deadline, part_state_t **parts,
-                            int *count, char *err, size_t errlen)
+static int fetch_partitions(rd_kafka_t *rk, const char *topic, int64_t deadline,
+                            part_state_t **parts, int *count, char *err, size_t errlen)
 {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
     int rc = -1;
     if (!rkt) {
-        snprintf(err, errlen, "offsets topic %s: %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
+        snprintf(err, errlen, "offsets topic %s: %s", topic,
+                 rd_kafka_err2str(rd_kafka_last_error()));
         return -1;
     }
     for (;;) {
@@ -72,7 +73,8 @@ static int fetch_partitions(rd_kafka_t *rk, const char *topic, int64_t deadline,
                 rc = 0; /* never written: an empty store */
             } else if (last == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 *count = t->partition_cnt;
-                *parts = xcalloc((size_t)(t->partition_cnt ? t->partition_cnt : 1), sizeof(**parts));
+                *parts =
+                    xcalloc((size_t)(t->partition_cnt ? t->partition_cnt : 1), sizeof(**parts));
                 for (int i = 0; i < t->partition_cnt; i++) (*parts)[i].id = t->partitions[i].id;
                 rc = 1;
             }
@@ -102,7 +104,8 @@ static int consume_to_end(rd_kafka_t *rk, const char *topic, part_state_t *parts
     while (left > 0) {
         int64_t wait = remaining_ms(deadline);
         if (wait <= 0) {
-            snprintf(err, errlen, "offsets topic %s: timed out reading to the end (%d partition%s left%s%s)",
+            snprintf(err, errlen,
+                     "offsets topic %s: timed out reading to the end (%d partition%s left%s%s)",
                      topic, left, left == 1 ? "" : "s", last ? ", last error: " : "",
                      last ? rd_kafka_err2str(last) : "");
             return -1;
@@ -132,7 +135,8 @@ static int consume_to_end(rd_kafka_t *rk, const char *topic, part_state_t *parts
             if (offset_map_apply(map, msg->key, msg->key_len, msg->payload, msg->len) != 0) {
                 log_warn("offsets topic %s [%" PRId32 "] offset %" PRId64
                          ": ignoring malformed record (key %.*s)",
-                         topic, msg->partition, msg->offset, (int)(msg->key_len > 200 ? 200 : msg->key_len),
+                         topic, msg->partition, msg->offset,
+                         (int)(msg->key_len > 200 ? 200 : msg->key_len),
                          msg->key ? (const char *)msg->key : "(null)");
             }
             if (msg->offset + 1 >= ps->high) {
@@ -152,7 +156,8 @@ int offsets_kafka_load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *m
     int64_t deadline = clock_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     snprintf(group, sizeof(group), "ferry-offsets-reader-%ld-%u", (long)getpid(),
              atomic_fetch_add(&reader_seq, 1u));
-    if (conf_set(conf, "group.id", group, err, errlen) || conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
+    if (conf_set(conf, "group.id", group, err, errlen) ||
+        conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
         conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
         conf_set(conf, "enable.partition.eof", "true", err, errlen) ||
         conf_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
@@ -178,16 +183,18 @@ int offsets_kafka_load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *m
         rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, parts[i].id, &lo, &hi,
                                                                  (int)(left > 0 ? left : 1));
         if (e) {
-            snprintf(err, errlen, "offsets topic %s [%" PRId32 "]: watermarks: %s", topic, parts[i].id,
-                     rd_kafka_err2str(e));
+            snprintf(err, errlen, "offsets topic %s [%" PRId32 "]: watermarks: %s", topic,
+                     parts[i].id, rd_kafka_err2str(e));
             rd_kafka_topic_partition_list_destroy(assign);
             rc = -1;
             goto out;
         }
         parts[i].high = hi;
         parts[i].done = hi <= lo; /* empty (or fully deleted): nothing to read */
-        if (!parts[i].done)
-            rd_kafka_topic_partition_list_add(assign, topic, parts[i].id)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        if (!parts[i].done) {
+            rd_kafka_topic_partition_list_add(assign, topic, parts[i].id)->offset =
+                RD_KAFKA_OFFSET_BEGINNING;
+        }
     }
     rc = 0;
     if (assign->cnt > 0) {

@@ -25,14 +25,14 @@ typedef struct map_entry {
     char *canonical; /* compact, sorted keys: the lookup key */
     char *offset;    /* compact, field order as written */
     uint32_t hash;
-    size_t index;    /* position in map->order */
+    size_t index;           /* position in map->order */
     struct map_entry *next; /* hash chain */
 } map_entry_t;
 
 struct offset_map {
     map_entry_t **buckets; /* nbuckets, a power of two */
     size_t nbuckets;
-    map_entry_t **order;   /* insertion order, count entries */
+    map_entry_t **order; /* insertion order, count entries */
     size_t count, cap;
 };
 
@@ -70,8 +70,8 @@ void offset_map_free(offset_map_t *map)
     free(map);
 }
 
-static map_entry_t **find_slot(const offset_map_t *map, const char *connector, const char *canonical,
-                               uint32_t hash)
+static map_entry_t **find_slot(const offset_map_t *map, const char *connector,
+                               const char *canonical, uint32_t hash)
 {
     map_entry_t **pp = &map->buckets[hash & (map->nbuckets - 1)];
     for (; *pp; pp = &(*pp)->next) {
@@ -110,7 +110,8 @@ static void remove_entry(offset_map_t *map, map_entry_t **slot)
 
 /* The core of put/apply. Takes ownership of every string argument; offset
  * NULL removes. partition is the compact as-written form. */
-static void map_set(offset_map_t *map, char *connector, char *partition, char *canonical, char *offset)
+static void map_set(offset_map_t *map, char *connector, char *partition, char *canonical,
+                    char *offset)
 {
     uint32_t hash = entry_hash(connector, canonical);
     map_entry_t **slot = find_slot(map, connector, canonical, hash);
@@ -173,14 +174,13 @@ void offset_map_put(offset_map_t *map, const char *connector, const char *partit
             return;
         }
     }
-    obuf_t compact = {0}, canonical = {0};
-    offsets_json_append(&compact, part, 0);
-    offsets_json_append(&canonical, part, 1);
+    char *compact = offsets_json_dump(part, 0), *canonical = offsets_json_dump(part, 1);
     json_decref(part);
-    map_set(map, str_dup(connector), obuf_take(&compact), obuf_take(&canonical), offset);
+    map_set(map, str_dup(connector), compact, canonical, offset);
 }
 
-const char *offset_map_get(const offset_map_t *map, const char *connector, const char *partition_json)
+const char *offset_map_get(const offset_map_t *map, const char *connector,
+                           const char *partition_json)
 {
     if (!map || !connector || !partition_json) return NULL;
     char *canonical = offsets_json_canonical(partition_json, strlen(partition_json));
@@ -207,7 +207,8 @@ static int value_is_reset(const void *value, size_t vlen)
     return b - a == 4 && memcmp(s + a, "null", 4) == 0;
 }
 
-int offset_map_apply(offset_map_t *map, const void *key, size_t klen, const void *value, size_t vlen)
+int offset_map_apply(offset_map_t *map, const void *key, size_t klen, const void *value,
+                     size_t vlen)
 {
     char *connector = NULL, *partition = NULL, *canonical = NULL, *offset = NULL;
     if (!map) return -1;
@@ -220,10 +221,8 @@ int offset_map_apply(offset_map_t *map, const void *key, size_t klen, const void
             free(canonical);
             return -1;
         }
-        obuf_t buf = {0};
-        offsets_json_append(&buf, v, 0);
+        offset = offsets_json_dump(v, 0);
         json_decref(v);
-        offset = obuf_take(&buf);
     }
     map_set(map, connector, partition, canonical, offset);
     return 0;

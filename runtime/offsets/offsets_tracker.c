@@ -32,33 +32,33 @@
 enum { SLOT_PENDING = 0, SLOT_ACKED = 1, SLOT_DONE = 2 };
 
 typedef struct tpart {
-    char *name;          /* source partition JSON, as given to add() */
+    char *name; /* source partition JSON, as given to add() */
     uint32_t hash;
-    struct tpart *next;  /* hash chain */
-    uint64_t *fifo;      /* pending handles in add order; ring of fcap (power of two) */
+    struct tpart *next; /* hash chain */
+    uint64_t *fifo;     /* pending handles in add order; ring of fcap (power of two) */
     size_t fhead, fcount, fcap;
-    char *committed;     /* committable offset newer than the last take(), or NULL */
-    char *taken;         /* what the last take() returned for this partition */
-    int dirty;           /* on tr->dirty */
+    char *committed; /* committable offset newer than the last take(), or NULL */
+    char *taken;     /* what the last take() returned for this partition */
+    int dirty;       /* on tr->dirty */
 } tpart_t;
 
 typedef struct slot {
-    tpart_t *part;       /* NULL: a record without a source partition */
-    char *offset;        /* owned until it becomes part->committed; may be NULL */
+    tpart_t *part; /* NULL: a record without a source partition */
+    char *offset;  /* owned until it becomes part->committed; may be NULL */
     int state;
 } slot_t;
 
 struct offset_tracker {
-    slot_t *slots;       /* ring of cap (power of two) slots, live for [base, next) */
+    slot_t *slots; /* ring of cap (power of two) slots, live for [base, next) */
     size_t cap;
     uint64_t base, next; /* handles: base = oldest not finished, next = next to hand out */
     size_t pending;      /* added and not yet acked */
 
-    tpart_t **buckets;   /* hash table of partitions, nbuckets a power of two */
+    tpart_t **buckets; /* hash table of partitions, nbuckets a power of two */
     size_t nbuckets, nparts;
-    tpart_t *last;       /* the partition of the previous add(): usually the next one's too */
+    tpart_t *last; /* the partition of the previous add(): usually the next one's too */
 
-    tpart_t **dirty;     /* partitions whose committed changed since take() */
+    tpart_t **dirty; /* partitions whose committed changed since take() */
     size_t ndirty, dirtycap;
     ferry_offset_t *out; /* take()'s result, valid until the next take() */
     size_t outcap;
@@ -168,7 +168,8 @@ static void grow_slots(offset_tracker_t *tr)
     tr->cap = cap;
 }
 
-uint64_t offset_tracker_add(offset_tracker_t *tr, const char *partition_json, const char *offset_json)
+uint64_t offset_tracker_add(offset_tracker_t *tr, const char *partition_json,
+                            const char *offset_json)
 {
     if (!tr) return 0;
     if (tr->next - tr->base == tr->cap) grow_slots(tr);

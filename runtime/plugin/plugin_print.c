@@ -20,7 +20,6 @@ static const char *kind_name(ferry_kind_t kind) { return kind == FERRY_SINK ? "s
 
 static const char *or_empty(const char *s) { return s ? s : ""; }
 
-/* Indices of reg's connectors sorted by name; malloc'd, *count set. */
 typedef struct sort_item {
     const char *name;
     size_t index;
@@ -31,6 +30,7 @@ static int compare_items(const void *a, const void *b)
     return strcmp(((const sort_item_t *)a)->name, ((const sort_item_t *)b)->name);
 }
 
+/* Indices of reg's connectors sorted by name; malloc'd, *count set. */
 static size_t *sorted_indices(const plugin_registry_t *reg, size_t *count)
 {
     *count = plugin_registry_count(reg);

@@ -67,7 +67,8 @@ ferry_config_t *harness_config(harness_t *h, const char *const *kv, char *errbuf
         values[n++] = kv[i + 1];
     }
     cfg_errors_t errs = {0};
-    ferry_config_t *cfg = connector_config_from_kv(HARNESS_NAME, keys, values, n, h->desc, h->host, &errs);
+    ferry_config_t *cfg =
+        connector_config_from_kv(HARNESS_NAME, keys, values, n, h->desc, h->host, &errs);
     if (errbuf != NULL && errlen > 0) {
         errbuf[0] = '\0';
         for (size_t i = 0; i < errs.count; i++) {

@@ -22,9 +22,9 @@ typedef struct harness {
     void *dl;                      /* dlopen handle (owned) */
     const ferry_connector_t *desc; /* owned by the plugin */
     const ferry_host_t *host;
-    ferry_config_t *cfg;           /* owned, NULL when closed */
-    ferry_task_t *task;            /* owned, NULL when closed */
-    void *state;                   /* the connector's, NULL when closed */
+    ferry_config_t *cfg; /* owned, NULL when closed */
+    ferry_task_t *task;  /* owned, NULL when closed */
+    void *state;         /* the connector's, NULL when closed */
 } harness_t;
 
 /* Loads `plugin`.so and finds connector `name` in it. */

@@ -68,8 +68,15 @@ static void put_str(const char *mode, const char *s)
 
 static void open_source(const offset_map_t *offsets, const char *max_line)
 {
-    const char *kv[] = {"path", path, "topic", "lines", "poll.interval", "20ms",
-                        max_line ? "max.line.size" : NULL, max_line, NULL};
+    const char *kv[] = {"path",
+                        path,
+                        "topic",
+                        "lines",
+                        "poll.interval",
+                        "20ms",
+                        max_line ? "max.line.size" : NULL,
+                        max_line,
+                        NULL};
     ferry_error_t err;
     ferry_status_t st = harness_open(&h, offsets, kv, &err);
     if (st != FERRY_OK) {
@@ -91,7 +98,8 @@ static size_t expect_lines(ferry_batch_t *batch, const char *const *expect, size
         for (size_t i = 0; i < batch_size(batch); i++) {
             const ferry_record_t *rec = batch_record(batch, i);
             if (got >= want) {
-                fail_msg("unexpected extra line %.*s", (int)rec->value_len, (const char *)rec->value);
+                fail_msg("unexpected extra line %.*s", (int)rec->value_len,
+                         (const char *)rec->value);
             }
             assert_string_equal(rec->topic, "lines");
             assert_null(rec->key);
@@ -114,7 +122,8 @@ static long long last_position(const ferry_batch_t *batch)
     size_t n = batch_size(batch);
     assert_true(n > 0);
     int64_t pos = -1;
-    assert_int_equal(h.host->json_get_int(batch_record(batch, n - 1)->source_offset, "position", &pos), 0);
+    assert_int_equal(
+        h.host->json_get_int(batch_record(batch, n - 1)->source_offset, "position", &pos), 0);
     return (long long)pos;
 }
 
@@ -208,7 +217,8 @@ static void test_many_lines_small_batches(void **state)
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     for (int i = 0; i < LINES; i++) {
-        fprintf(f, "line %d %.*s\n", i, i % 60, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+        fprintf(f, "line %d %.*s\n", i, i % 60,
+                "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
     }
     assert_int_equal(fclose(f), 0);
     open_source(NULL, "100");

@@ -32,7 +32,8 @@ static void test_counts_records_and_bytes(void **state)
     assert_int_equal(harness_open(&h, NULL, kv, &err), FERRY_OK);
 
     ferry_batch_t *batch = batch_new(10, 0);
-    ferry_record_t rec = {.topic = "in", .key = "k1", .key_len = 2, .value = "hello", .value_len = 5};
+    ferry_record_t rec = {
+        .topic = "in", .key = "k1", .key_len = 2, .value = "hello", .value_len = 5};
     assert_int_equal(h.host->batch_add(batch, &rec), FERRY_OK);
     harness_batch_add_value(&h, batch, NULL); /* tombstone: a record of 0 bytes */
     harness_batch_add_value(&h, batch, "abc");

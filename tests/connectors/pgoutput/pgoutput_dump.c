@@ -12,7 +12,9 @@
  *   {"kind":"M","transactional":b,"prefix":..,"content":..}
  *   {"kind":"Y"|"O"|"S"|"E"|"c"|"A", ...}
  *   {"kind":"envelope", ...}  with --envelope, after each row event
- * Usage: pgoutput_dump [--proto N] [--envelope] [FILE]   (stdin when no FILE)
+ * Usage: pgoutput_dump [--proto N] [--envelope] [--types TYPEFILE] [FILE]   (stdin when no FILE)
+ * TYPEFILE: lines "oid category base_oid elem_oid" (category e/d/a/0, as
+ * pg_type's typtype/typcategory give them) that feed the type resolver.
  * Exit status 1 on the first decode error (printed to stderr).
  */
 #include "pgoutput.h"
@@ -31,6 +33,48 @@ static int hexval(int c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+/* The test's type resolver: a small table loaded from --types. */
+typedef struct type_entry {
+    uint32_t oid, base, elem;
+    char cat;
+} type_entry_t;
+static type_entry_t *g_types;
+static size_t g_ntypes;
+
+static char resolve(void *ctx, uint32_t oid, uint32_t *base, uint32_t *elem)
+{
+    (void)ctx;
+    for (size_t i = 0; i < g_ntypes; i++) {
+        if (g_types[i].oid == oid) {
+            *base = g_types[i].base;
+            *elem = g_types[i].elem;
+            return g_types[i].cat == '0' ? 0 : g_types[i].cat;
+        }
+    }
+    return 0;
+}
+
+static const pg_type_resolver_t g_resolver = {.resolve = resolve, .ctx = NULL};
+static const pg_type_resolver_t *g_res;
+
+static int load_types(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    type_entry_t e;
+    while (fscanf(f, "%" SCNu32 " %c %" SCNu32 " %" SCNu32, &e.oid, &e.cat, &e.base, &e.elem) == 4) {
+        type_entry_t *n = realloc(g_types, (g_ntypes + 1) * sizeof *n);
+        if (!n)
+            abort();
+        g_types = n;
+        g_types[g_ntypes++] = e;
+    }
+    fclose(f);
+    g_res = &g_resolver;
+    return 0;
 }
 
 static void put_str(pg_buf_t *out, const char *s)
@@ -87,17 +131,17 @@ static void dump(pg_buf_t *out, const pgoutput_msg_t *msg, int envelope)
         }
         pg_buf_puts(out, ",\"old\":");
         if (msg->old_kind)
-            pg_row_json(out, msg->rel, &msg->old_tuple, 0, "__toast", NULL);
+            pg_row_json(out, msg->rel, &msg->old_tuple, 0, "__toast", g_res);
         else
             pg_buf_puts(out, "null");
         pg_buf_puts(out, ",\"key\":");
         if (msg->old_kind)
-            pg_row_json(out, msg->rel, &msg->old_tuple, 1, "__toast", NULL);
+            pg_row_json(out, msg->rel, &msg->old_tuple, 1, "__toast", g_res);
         else
             pg_buf_puts(out, "null");
         pg_buf_puts(out, ",\"new\":");
         if (msg->kind != PGO_DELETE)
-            pg_row_json(out, msg->rel, &msg->new_tuple, 0, "__toast", NULL);
+            pg_row_json(out, msg->rel, &msg->new_tuple, 0, "__toast", g_res);
         else
             pg_buf_puts(out, "null");
         break;
@@ -140,9 +184,9 @@ static void dump(pg_buf_t *out, const pgoutput_msg_t *msg, int envelope)
     if (envelope && (msg->kind == PGO_INSERT || msg->kind == PGO_UPDATE || msg->kind == PGO_DELETE)) {
         pg_buf_t before = {0}, after = {0};
         if (msg->old_kind)
-            pg_row_json(&before, msg->rel, &msg->old_tuple, 0, NULL, NULL);
+            pg_row_json(&before, msg->rel, &msg->old_tuple, 0, NULL, g_res);
         if (msg->kind != PGO_DELETE)
-            pg_row_json(&after, msg->rel, &msg->new_tuple, 0, NULL, NULL);
+            pg_row_json(&after, msg->rel, &msg->new_tuple, 0, NULL, g_res);
         pg_event_source_t src = {.version = "test", .name = "srv", .db = "postgres", .ts_ms = 1,
                                  .snapshot = "false", .txid = msg->xid, .lsn = 1};
         char op = msg->kind == PGO_INSERT ? 'c' : msg->kind == PGO_UPDATE ? 'u' : 'd';
@@ -160,7 +204,12 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--proto") && i + 1 < argc)
             proto = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--envelope"))
+        else if (!strcmp(argv[i], "--types") && i + 1 < argc) {
+            if (load_types(argv[++i]) < 0) {
+                perror(argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--envelope"))
             envelope = 1;
         else
             path = argv[i];
@@ -207,6 +256,7 @@ int main(int argc, char **argv)
     }
     free(line);
     free(bytes);
+    free(g_types);
     pg_buf_free(&out);
     pgoutput_decoder_free(dec);
     if (in != stdin)

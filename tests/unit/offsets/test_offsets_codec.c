@@ -36,28 +36,26 @@ static void assert_canonical(const char *in, const char *want)
     free(got);
 }
 
+static void assert_key(const char *connector, const char *partition, const char *want)
+{
+    char *got = offsets_key_encode(connector, partition);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
 static void test_key_encode_kafka_connect_bytes(void **state)
 {
     (void)state;
-    char *k = offsets_key_encode("shop-cdc", "{\"server\":\"shop\"}");
-    assert_string_equal(k, "[\"shop-cdc\",{\"server\":\"shop\"}]");
-    free(k);
+    assert_key("shop-cdc", "{\"server\":\"shop\"}", "[\"shop-cdc\",{\"server\":\"shop\"}]");
     /* Spacing in the input is not carried into the record. */
-    k = offsets_key_encode("shop-cdc", " {\n  \"server\" : \"shop\"\n} ");
-    assert_string_equal(k, "[\"shop-cdc\",{\"server\":\"shop\"}]");
-    free(k);
+    assert_key("shop-cdc", " {\n  \"server\" : \"shop\"\n} ", "[\"shop-cdc\",{\"server\":\"shop\"}]");
     /* FileStreamSourceTask: Jackson does not escape '/'. */
-    k = offsets_key_encode("fs", "{\"filename\":\"/tmp/a.txt\"}");
-    assert_string_equal(k, "[\"fs\",{\"filename\":\"/tmp/a.txt\"}]");
-    free(k);
+    assert_key("fs", "{\"filename\":\"/tmp/a.txt\"}", "[\"fs\",{\"filename\":\"/tmp/a.txt\"}]");
     /* Field order is the writer's, not sorted. */
-    k = offsets_key_encode("c", "{\"z\":1,\"a\":[1,true,null,\"x\"]}");
-    assert_string_equal(k, "[\"c\",{\"z\":1,\"a\":[1,true,null,\"x\"]}]");
-    free(k);
+    assert_key("c", "{\"z\":1,\"a\":[1,true,null,\"x\"]}", "[\"c\",{\"z\":1,\"a\":[1,true,null,\"x\"]}]");
     /* A connector name with characters that need escaping. */
-    k = offsets_key_encode("we\"ird\\name", "{}");
-    assert_string_equal(k, "[\"we\\\"ird\\\\name\",{}]");
-    free(k);
+    assert_key("we\"ird\\name", "{}", "[\"we\\\"ird\\\\name\",{}]");
 
     assert_null(offsets_key_encode("c", "[1]"));
     assert_null(offsets_key_encode("c", "\"s\""));
@@ -74,7 +72,8 @@ static void test_value_compact_keeps_order(void **state)
                    "{\"lsn\":24023128,\"txId\":755,\"ts_usec\":1700000000000000}");
     assert_compact("{\"position\":1234}", "{\"position\":1234}");
     assert_compact("{ }", "{}");
-    assert_compact("{\"a\":{\"y\":1,\"x\":2},\"b\":[ 1 , 2 ]}", "{\"a\":{\"y\":1,\"x\":2},\"b\":[1,2]}");
+    assert_compact("{\"a\":{\"y\":1,\"x\":2},\"b\":[ 1 , 2 ]}",
+                   "{\"a\":{\"y\":1,\"x\":2},\"b\":[1,2]}");
     assert_compact("{\"big\":9223372036854775807,\"neg\":-9223372036854775808}",
                    "{\"big\":9223372036854775807,\"neg\":-9223372036854775808}");
     assert_compact("{\"t\":true,\"f\":false,\"n\":null}", "{\"t\":true,\"f\":false,\"n\":null}");
@@ -149,23 +148,26 @@ static void test_canonical_sorts_recursively(void **state)
 static void test_key_decode(void **state)
 {
     (void)state;
+    static const struct {
+        const char *key, *connector, *canonical;
+    } good[] = {
+        {"[\"shop-cdc\",{\"server\":\"shop\"}]", "shop-cdc", "{\"server\":\"shop\"}"},
+        {" [ \"db\" , { \"table\" : \"t\", \"schema\" : \"public\" } ]\n", "db",
+         "{\"schema\":\"public\",\"table\":\"t\"}"},
+        {"[\"caf\\u00e9\",{\"b\":{\"y\":1,\"x\":2},\"a\":0}]", "caf\xc3\xa9",
+         "{\"a\":0,\"b\":{\"x\":2,\"y\":1}}"},
+    };
     char *conn = NULL, *part = NULL;
-    const char *k1 = "[\"shop-cdc\",{\"server\":\"shop\"}]";
-    assert_int_equal(offsets_key_decode(k1, strlen(k1), &conn, &part), 0);
-    assert_string_equal(conn, "shop-cdc");
-    assert_string_equal(part, "{\"server\":\"shop\"}");
-    free(conn);
-    free(part);
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        assert_int_equal(offsets_key_decode(good[i].key, strlen(good[i].key), &conn, &part), 0);
+        assert_string_equal(conn, good[i].connector);
+        assert_string_equal(part, good[i].canonical);
+        free(conn);
+        free(part);
+    }
 
-    const char *k2 = " [ \"db\" , { \"table\" : \"t\", \"schema\" : \"public\" } ]\n";
-    assert_int_equal(offsets_key_decode(k2, strlen(k2), &conn, &part), 0);
-    assert_string_equal(conn, "db");
-    assert_string_equal(part, "{\"schema\":\"public\",\"table\":\"t\"}");
-    free(conn);
-    free(part);
-
-    const char *bad[] = {"[\"x\"]", "[1,{}]", "[\"x\",[]]", "{\"a\":1}", "[\"x\",{},3]", "not json",
-                         "", "[\"x\",{}", "[\"a\\u0000b\",{}]", "[\"x\",null]"};
+    const char *bad[] = {"[\"x\"]",  "[1,{}]", "[\"x\",[]]", "{\"a\":1}",          "[\"x\",{},3]",
+                         "not json", "",       "[\"x\",{}",  "[\"a\\u0000b\",{}]", "[\"x\",null]"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         conn = part = NULL;
         assert_int_equal(offsets_key_decode(bad[i], strlen(bad[i]), &conn, &part), -1);
@@ -301,12 +303,14 @@ static void test_partition_matches_librdkafka(void **state)
     for (size_t i = 0; i < n; i++) {
         if (lens[i] == 0) continue; /* librdkafka treats an empty key as "no key" */
         for (int32_t cnt = 1; cnt <= 50; cnt += 7) {
-            assert_int_equal(offsets_partition_for_key(keys[i], lens[i], cnt),
-                             rd_kafka_msg_partitioner_murmur2(NULL, keys[i], lens[i], cnt, NULL, NULL));
+            assert_int_equal(
+                offsets_partition_for_key(keys[i], lens[i], cnt),
+                rd_kafka_msg_partitioner_murmur2(NULL, keys[i], lens[i], cnt, NULL, NULL));
         }
     }
     /* toPositive clears the sign bit: "21" hashes negative in Java. */
-    assert_int_equal(offsets_partition_for_key("21", 2, 7), (int32_t)((-973932308 & 0x7fffffff) % 7));
+    assert_int_equal(offsets_partition_for_key("21", 2, 7),
+                     (int32_t)((-973932308 & 0x7fffffff) % 7));
     assert_int_equal(offsets_partition_for_key("21", 2, 0), -1);
     assert_int_equal(offsets_partition_for_key("21", 2, -3), -1);
 }
@@ -317,10 +321,11 @@ static void test_record_encode(void **state)
     char *key = NULL, *value = NULL;
     size_t klen = 0, vlen = 0;
     int32_t partition = -2;
-    assert_int_equal(offsets_record_encode("shop-cdc", "{ \"server\": \"shop\" }",
-                                           "{\"lsn\":24023128, \"txId\":755,\"ts_usec\":1700000000000000}",
-                                           25, &key, &klen, &value, &vlen, &partition),
-                     0);
+    assert_int_equal(
+        offsets_record_encode("shop-cdc", "{ \"server\": \"shop\" }",
+                              "{\"lsn\":24023128, \"txId\":755,\"ts_usec\":1700000000000000}", 25,
+                              &key, &klen, &value, &vlen, &partition),
+        0);
     assert_string_equal(key, "[\"shop-cdc\",{\"server\":\"shop\"}]");
     assert_int_equal(klen, strlen(key));
     assert_string_equal(value, "{\"lsn\":24023128,\"txId\":755,\"ts_usec\":1700000000000000}");
@@ -330,8 +335,8 @@ static void test_record_encode(void **state)
     free(value);
 
     /* A reset: no value. */
-    assert_int_equal(offsets_record_encode("fs", "{\"filename\":\"/tmp/a.txt\"}", NULL, 25, &key, &klen,
-                                           &value, &vlen, &partition),
+    assert_int_equal(offsets_record_encode("fs", "{\"filename\":\"/tmp/a.txt\"}", NULL, 25, &key,
+                                           &klen, &value, &vlen, &partition),
                      0);
     assert_string_equal(key, "[\"fs\",{\"filename\":\"/tmp/a.txt\"}]");
     assert_null(value);
@@ -339,8 +344,10 @@ static void test_record_encode(void **state)
     free(key);
 
     key = value = NULL;
-    assert_int_equal(offsets_record_encode("fs", "[1]", "{}", 25, &key, &klen, &value, &vlen, &partition), -1);
-    assert_int_equal(offsets_record_encode("fs", "{}", "7", 25, &key, &klen, &value, &vlen, &partition), -1);
+    assert_int_equal(
+        offsets_record_encode("fs", "[1]", "{}", 25, &key, &klen, &value, &vlen, &partition), -1);
+    assert_int_equal(
+        offsets_record_encode("fs", "{}", "7", 25, &key, &klen, &value, &vlen, &partition), -1);
     assert_null(key);
     assert_null(value);
 }

@@ -32,8 +32,9 @@ static rd_kafka_conf_t *conf_with(const char *bootstraps)
 {
     char errstr[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    assert_int_equal(rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps, errstr, sizeof(errstr)),
-                     RD_KAFKA_CONF_OK);
+    assert_int_equal(
+        rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps, errstr, sizeof(errstr)),
+        RD_KAFKA_CONF_OK);
     rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
     return conf;
 }
@@ -48,9 +49,12 @@ static int setup_cluster(void **state)
     if (!cl->rk) return -1;
     cl->mcluster = rd_kafka_mock_cluster_new(cl->rk, 1);
     if (!cl->mcluster) return -1;
-    snprintf(cl->bootstraps, sizeof(cl->bootstraps), "%s", rd_kafka_mock_cluster_bootstraps(cl->mcluster));
-    if (rd_kafka_mock_topic_create(cl->mcluster, TOPIC, NPART, 1) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
-    cl->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf_with(cl->bootstraps), errstr, sizeof(errstr));
+    snprintf(cl->bootstraps, sizeof(cl->bootstraps), "%s",
+             rd_kafka_mock_cluster_bootstraps(cl->mcluster));
+    if (rd_kafka_mock_topic_create(cl->mcluster, TOPIC, NPART, 1) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    cl->producer =
+        rd_kafka_new(RD_KAFKA_PRODUCER, conf_with(cl->bootstraps), errstr, sizeof(errstr));
     if (!cl->producer) return -1;
     *state = cl;
     return 0;
@@ -68,15 +72,18 @@ static int teardown_cluster(void **state)
 
 /* Produces one offset record exactly as the engine will: encoded key/value
  * on the partition murmur2 picks. */
-static int32_t produce(cluster_t *cl, const char *connector, const char *partition, const char *offset)
+static int32_t produce(cluster_t *cl, const char *connector, const char *partition,
+                       const char *offset)
 {
     char *key = NULL, *value = NULL;
     size_t klen = 0, vlen = 0;
     int32_t p = -1;
-    assert_int_equal(offsets_record_encode(connector, partition, offset, NPART, &key, &klen, &value, &vlen, &p), 0);
-    rd_kafka_resp_err_t err = rd_kafka_producev(cl->producer, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_PARTITION(p),
-                                                RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE(value, vlen),
-                                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    assert_int_equal(
+        offsets_record_encode(connector, partition, offset, NPART, &key, &klen, &value, &vlen, &p),
+        0);
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        cl->producer, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_PARTITION(p), RD_KAFKA_V_KEY(key, klen),
+        RD_KAFKA_V_VALUE(value, vlen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     assert_int_equal(err, RD_KAFKA_RESP_ERR_NO_ERROR);
     free(key);
     free(value);
@@ -85,10 +92,11 @@ static int32_t produce(cluster_t *cl, const char *connector, const char *partiti
 
 static void produce_raw(cluster_t *cl, int32_t p, const char *key, const char *value)
 {
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        cl->producer, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_PARTITION(p), RD_KAFKA_V_KEY(key, strlen(key)),
-        RD_KAFKA_V_VALUE((void *)value, value ? strlen(value) : 0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(cl->producer, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_PARTITION(p),
+                          RD_KAFKA_V_KEY(key, strlen(key)),
+                          RD_KAFKA_V_VALUE((void *)value, value ? strlen(value) : 0),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     assert_int_equal(err, RD_KAFKA_RESP_ERR_NO_ERROR);
 }
 
@@ -97,7 +105,8 @@ static void test_load_last_wins_and_tombstones(void **state)
     cluster_t *cl = *state;
     char err[512] = "";
     int used[NPART] = {0};
-    used[produce(cl, "shop-cdc", "{\"server\":\"shop\"}", "{\"lsn\":1,\"txId\":1,\"ts_usec\":1}")] = 1;
+    used[produce(cl, "shop-cdc", "{\"server\":\"shop\"}", "{\"lsn\":1,\"txId\":1,\"ts_usec\":1}")] =
+        1;
     used[produce(cl, "fs", "{\"filename\":\"/tmp/a.txt\"}", "{\"position\":1234}")] = 1;
     used[produce(cl, "gone", "{\"p\":1}", "{\"o\":1}")] = 1;
     char part[64], off[64];
@@ -106,7 +115,8 @@ static void test_load_last_wins_and_tombstones(void **state)
         snprintf(off, sizeof(off), "{\"position\":%d}", i);
         used[produce(cl, "many", part, off)] = 1;
     }
-    produce(cl, "shop-cdc", "{\"server\":\"shop\"}", "{\"lsn\":24023128,\"txId\":755,\"ts_usec\":1700000000000000}");
+    produce(cl, "shop-cdc", "{\"server\":\"shop\"}",
+            "{\"lsn\":24023128,\"txId\":755,\"ts_usec\":1700000000000000}");
     produce(cl, "gone", "{\"p\":1}", NULL); /* tombstone */
     /* Garbage from some other writer is skipped with a warning. */
     produce_raw(cl, 0, "not a key", "{\"o\":1}");
@@ -114,10 +124,12 @@ static void test_load_last_wins_and_tombstones(void **state)
     assert_true(used[0] && used[1] && used[2]);
 
     offset_map_t *map = offset_map_new();
-    assert_int_equal(offsets_kafka_load(conf_with(cl->bootstraps), TOPIC, map, 15000, err, sizeof(err)), 0);
+    assert_int_equal(
+        offsets_kafka_load(conf_with(cl->bootstraps), TOPIC, map, 15000, err, sizeof(err)), 0);
     assert_string_equal(offset_map_get(map, "shop-cdc", "{\"server\":\"shop\"}"),
                         "{\"lsn\":24023128,\"txId\":755,\"ts_usec\":1700000000000000}");
-    assert_string_equal(offset_map_get(map, "fs", "{\"filename\":\"/tmp/a.txt\"}"), "{\"position\":1234}");
+    assert_string_equal(offset_map_get(map, "fs", "{\"filename\":\"/tmp/a.txt\"}"),
+                        "{\"position\":1234}");
     assert_null(offset_map_get(map, "gone", "{\"p\":1}"));
     assert_string_equal(offset_map_get(map, "many", "{\"file\":\"f29\"}"), "{\"position\":29}");
     assert_int_equal(offset_map_count(map), 32);
@@ -125,7 +137,8 @@ static void test_load_last_wins_and_tombstones(void **state)
 
     /* Loading twice (a second reader, a new throwaway group) gives the same. */
     map = offset_map_new();
-    assert_int_equal(offsets_kafka_load(conf_with(cl->bootstraps), TOPIC, map, 15000, err, sizeof(err)), 0);
+    assert_int_equal(
+        offsets_kafka_load(conf_with(cl->bootstraps), TOPIC, map, 15000, err, sizeof(err)), 0);
     assert_int_equal(offset_map_count(map), 32);
     offset_map_free(map);
 }
@@ -185,7 +198,9 @@ static void test_missing_topic_is_empty(void **state)
     cluster_t *cl = *state;
     char err[512] = "";
     offset_map_t *map = offset_map_new();
-    assert_int_equal(offsets_kafka_load(conf_with(cl->bootstraps), "no-such-topic", map, 10000, err, sizeof(err)), 0);
+    assert_int_equal(offsets_kafka_load(conf_with(cl->bootstraps), "no-such-topic", map, 10000, err,
+                                        sizeof(err)),
+                     0);
     assert_int_equal(offset_map_count(map), 0);
     offset_map_free(map);
 }
@@ -194,9 +209,12 @@ static void test_empty_topic_is_empty(void **state)
 {
     cluster_t *cl = *state;
     char err[512] = "";
-    assert_int_equal(rd_kafka_mock_topic_create(cl->mcluster, "empty-offsets", 5, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(rd_kafka_mock_topic_create(cl->mcluster, "empty-offsets", 5, 1),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
     offset_map_t *map = offset_map_new();
-    assert_int_equal(offsets_kafka_load(conf_with(cl->bootstraps), "empty-offsets", map, 10000, err, sizeof(err)), 0);
+    assert_int_equal(offsets_kafka_load(conf_with(cl->bootstraps), "empty-offsets", map, 10000, err,
+                                        sizeof(err)),
+                     0);
     assert_int_equal(offset_map_count(map), 0);
     offset_map_free(map);
 }
@@ -206,7 +224,8 @@ static void test_unreachable_broker_times_out(void **state)
     (void)state;
     char err[512] = "";
     offset_map_t *map = offset_map_new();
-    assert_int_equal(offsets_kafka_load(conf_with("127.0.0.1:1"), TOPIC, map, 1500, err, sizeof(err)), -1);
+    assert_int_equal(
+        offsets_kafka_load(conf_with("127.0.0.1:1"), TOPIC, map, 1500, err, sizeof(err)), -1);
     assert_non_null(strstr(err, TOPIC));
     print_message("error as reported: %s\n", err);
     offset_map_free(map);

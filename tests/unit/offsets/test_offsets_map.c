@@ -40,7 +40,8 @@ static void test_put_get_canonical_lookup(void **state)
 {
     (void)state;
     offset_map_t *map = offset_map_new();
-    offset_map_put(map, "db", "{\"table\":\"t\",\"schema\":\"public\"}", "{ \"lsn\": 1, \"txId\": 2 }");
+    offset_map_put(map, "db", "{\"table\":\"t\",\"schema\":\"public\"}",
+                   "{ \"lsn\": 1, \"txId\": 2 }");
     /* Another field order and spacing finds the same entry. */
     assert_string_equal(offset_map_get(map, "db", "{ \"schema\":\"public\", \"table\":\"t\" }"),
                         "{\"lsn\":1,\"txId\":2}");
@@ -78,7 +79,7 @@ static void test_overwrite_reset_and_order(void **state)
     assert_string_equal(part, "{\"p\":3}");
     assert_int_equal(offset_map_entry(map, 3, &conn, &part, &off), 0);
 
-    offset_map_put(map, "b", "{\"p\":2}", NULL); /* reset */
+    offset_map_put(map, "b", "{\"p\":2}", NULL);  /* reset */
     offset_map_put(map, "zz", "{\"p\":9}", NULL); /* reset of nothing */
     assert_int_equal(offset_map_count(map), 2);
     assert_null(offset_map_get(map, "b", "{\"p\":2}"));
@@ -133,7 +134,8 @@ static void test_apply_raw_records(void **state)
     const char *k2 = "[ \"db\", {\"table\": \"t\", \"schema\": \"s\"} ]";
     const char *v2 = "{ \"b\": 2, \"a\": 1 }";
     assert_int_equal(offset_map_apply(map, k2, strlen(k2), v2, strlen(v2)), 0);
-    assert_string_equal(offset_map_get(map, "db", "{\"schema\":\"s\",\"table\":\"t\"}"), "{\"b\":2,\"a\":1}");
+    assert_string_equal(offset_map_get(map, "db", "{\"schema\":\"s\",\"table\":\"t\"}"),
+                        "{\"b\":2,\"a\":1}");
     assert_int_equal(offset_map_count(map), 2);
 
     /* Tombstones: NULL, empty, the literal null. */
@@ -166,12 +168,16 @@ static void test_to_json(void **state)
     offset_map_put(map, "fs", "{\"filename\":\"/tmp/a.txt\"}", "{\"position\":1234}");
     offset_map_put(map, "shop-cdc", "{\"server\":\"other\"}", "{\"lsn\":5}");
     s = offset_map_to_json(map, NULL);
-    assert_string_equal(s, "[{\"connector\":\"shop-cdc\",\"partition\":{\"server\":\"shop\"},\"offset\":{\"lsn\":1,\"txId\":2}},"
-                           "{\"connector\":\"fs\",\"partition\":{\"filename\":\"/tmp/a.txt\"},\"offset\":{\"position\":1234}},"
-                           "{\"connector\":\"shop-cdc\",\"partition\":{\"server\":\"other\"},\"offset\":{\"lsn\":5}}]");
+    assert_string_equal(s, "[{\"connector\":\"shop-cdc\",\"partition\":{\"server\":\"shop\"},"
+                           "\"offset\":{\"lsn\":1,\"txId\":2}},"
+                           "{\"connector\":\"fs\",\"partition\":{\"filename\":\"/tmp/"
+                           "a.txt\"},\"offset\":{\"position\":1234}},"
+                           "{\"connector\":\"shop-cdc\",\"partition\":{\"server\":\"other\"},"
+                           "\"offset\":{\"lsn\":5}}]");
     free(s);
     s = offset_map_to_json(map, "fs");
-    assert_string_equal(s, "[{\"connector\":\"fs\",\"partition\":{\"filename\":\"/tmp/a.txt\"},\"offset\":{\"position\":1234}}]");
+    assert_string_equal(s, "[{\"connector\":\"fs\",\"partition\":{\"filename\":\"/tmp/"
+                           "a.txt\"},\"offset\":{\"position\":1234}}]");
     free(s);
     s = offset_map_to_json(map, "nope");
     assert_string_equal(s, "[]");
@@ -238,18 +244,20 @@ static void test_file_round_trip(void **state)
 
     /* Only live entries, the topic's bytes, one per line; no tmp file left. */
     char *text = read_all(fx->path);
-    assert_string_equal(text,
-                        "[\"shop-cdc\",{\"server\":\"shop\"}]\t{\"lsn\":24023128,\"txId\":755,\"ts_usec\":1700000000000000}\n"
-                        "[\"fs\",{\"filename\":\"/tmp/a\\tb.txt\"}]\t{\"position\":1234}\n"
-                        "[\"caf\xc3\xa9\",{\"k\":\"\xe6\x97\xa5\"}]\t{\"o\":0.5}\n");
+    assert_string_equal(text, "[\"shop-cdc\",{\"server\":\"shop\"}]\t{\"lsn\":24023128,\"txId\":"
+                              "755,\"ts_usec\":1700000000000000}\n"
+                              "[\"fs\",{\"filename\":\"/tmp/a\\tb.txt\"}]\t{\"position\":1234}\n"
+                              "[\"caf\xc3\xa9\",{\"k\":\"\xe6\x97\xa5\"}]\t{\"o\":0.5}\n");
     free(text);
     assert_int_equal(count_files(fx->dir), 1);
 
     offset_map_t *back = offset_map_new();
     assert_int_equal(offsets_file_load(fx->path, back, err, sizeof(err)), 0);
     assert_int_equal(offset_map_count(back), 3);
-    assert_string_equal(offset_map_get(back, "fs", "{\"filename\":\"/tmp/a\\tb.txt\"}"), "{\"position\":1234}");
-    assert_string_equal(offset_map_get(back, "caf\xc3\xa9", "{\"k\":\"\xe6\x97\xa5\"}"), "{\"o\":0.5}");
+    assert_string_equal(offset_map_get(back, "fs", "{\"filename\":\"/tmp/a\\tb.txt\"}"),
+                        "{\"position\":1234}");
+    assert_string_equal(offset_map_get(back, "caf\xc3\xa9", "{\"k\":\"\xe6\x97\xa5\"}"),
+                        "{\"o\":0.5}");
     char *a = offset_map_to_json(map, NULL), *b = offset_map_to_json(back, NULL);
     assert_string_equal(a, b);
     free(a);
