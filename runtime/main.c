@@ -217,7 +217,8 @@ static worker_t *prepare(const cli_opts_t *o, worker_config_t **wc_out, plugin_r
         apply_log_level(o, wc);
         if (load_plugins(reg, o, wc) > 0)
             cfg_errors_add(&errs, "%s: a plugin directory could not be read (see above)", o->file);
-        if (errs.count == 0) w = worker_new(wc, reg, &errs);
+        /* Connector errors are reported together with worker errors. */
+        w = worker_new(wc, reg, &errs);
     }
     if (errs.count > 0 || !w) {
         print_errors(&errs);

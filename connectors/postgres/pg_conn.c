@@ -417,7 +417,7 @@ const pg_keyinfo_t *pg_keyinfo(pg_ctx_t *ctx, uint32_t oid)
     PGresult *res = pg_query(ctx, ctx->sql,
                              "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
                              "AND a.attnum = ANY (i.indkey) WHERE i.indrelid = $1::oid AND i.indisprimary "
-                             "ORDER BY array_position(i.indkey::int2[], a.attnum)",
+                             "ORDER BY (SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY k(att, n) WHERE k.att = a.attnum)",
                              1, params, PGRES_TUPLES_OK, "looking up a primary key", &st, &err);
     if (!res) {
         ctx->host->log(ctx->task, FERRY_LOG_WARN, "%s", err.msg);

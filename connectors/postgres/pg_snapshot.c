@@ -241,7 +241,8 @@ static ferry_status_t table_load(pg_ctx_t *ctx, ferry_error_t *err)
     ferry_status_t st;
     PGresult *res = pg_query(ctx, ctx->sql,
                              "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
-                             "coalesce(array_position(i.indkey::int2[], a.attnum), 0), a.attrelid::oid "
+                             "coalesce((SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY k(att, n) WHERE k.att = a.attnum), 0), "
+                             "a.attrelid::oid "
                              "FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND "
                              "i.indisprimary WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT "
                              "a.attisdropped AND a.attgenerated = '' ORDER BY a.attnum",
