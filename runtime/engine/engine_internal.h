@@ -74,6 +74,8 @@ void engine_task_fail(task_rt_t *t, ferry_status_t st, const char *callback, con
 typedef ferry_status_t (*engine_call_fn)(task_rt_t *t, void *arg, ferry_error_t *err);
 ferry_status_t engine_call_retrying(task_rt_t *t, const char *what, engine_call_fn fn, void *arg,
                                     ferry_error_t *err);
+/* The plugin's open(); on success publishes t->state (see task_rt_t.opened). */
+ferry_status_t engine_call_open(task_rt_t *t, void *arg, ferry_error_t *err);
 /* Sleeps up to ms, waking early when the task is asked to stop. */
 void engine_sleep(const task_rt_t *t, int64_t ms);
 /* librdkafka overrides for this task's client kind ("producer.override." …). */

@@ -26,17 +26,6 @@ typedef struct sink_ctx {
     int failed;
 } sink_ctx_t;
 
-static ferry_status_t call_open(task_rt_t *t, void *arg, ferry_error_t *err)
-{
-    void *state = NULL;
-    ferry_status_t st = t->conn->desc->open(t->task, host_api(), t->cfg, &state, err);
-    if (st == FERRY_OK) {
-        t->state = state;
-        atomic_store_explicit(&t->opened, 1, memory_order_release);
-    }
-    return st;
-}
-
 static ferry_status_t call_put(task_rt_t *t, void *arg, ferry_error_t *err)
 {
     return t->conn->desc->put(t->state, (const ferry_batch_t *)arg, err);
@@ -157,7 +146,7 @@ void *sink_task_main(void *arg)
     }
     rd_kafka_poll_set_consumer(ctx.rk);
 
-    ferry_status_t st = engine_call_retrying(t, "open", call_open, NULL, &err);
+    ferry_status_t st = engine_call_retrying(t, "open", engine_call_open, NULL, &err);
     if (st != FERRY_OK) {
         if (!engine_stopping(t)) engine_task_fail(t, st, "open", &err);
         goto out;

@@ -107,24 +107,28 @@ static int source_produce(source_ctx_t *ctx, const ferry_record_t *rec, ferry_er
                 rd_kafka_header_add(hdrs, rec->headers[i].name, -1, rec->headers[i].value,
                                     (ssize_t)rec->headers[i].value_len);
         }
-        rd_kafka_resp_err_t e;
         int32_t part = rec->partition < 0 ? RD_KAFKA_PARTITION_UA : rec->partition;
+        /* With a cached topic handle librdkafka skips its lookup by name. */
+        rd_kafka_vu_t vus[8] = {
+            {.vtype = rkt ? RD_KAFKA_VTYPE_RKT : RD_KAFKA_VTYPE_TOPIC},
+            {.vtype = RD_KAFKA_VTYPE_PARTITION, .u.i32 = part},
+            {.vtype = RD_KAFKA_VTYPE_MSGFLAGS, .u.i = RD_KAFKA_MSG_F_COPY},
+            {.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {(void *)rec->key, rec->key_len}},
+            {.vtype = RD_KAFKA_VTYPE_VALUE, .u.mem = {(void *)rec->value, rec->value_len}},
+            {.vtype = RD_KAFKA_VTYPE_TIMESTAMP, .u.i64 = rec->timestamp_ms},
+            {.vtype = RD_KAFKA_VTYPE_OPAQUE, .u.ptr = (void *)(uintptr_t)handle},
+            {.vtype = RD_KAFKA_VTYPE_HEADERS, .u.headers = hdrs},
+        };
         if (rkt)
-            e = rd_kafka_producev(ctx->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(part),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_KEY((void *)rec->key, rec->key_len),
-                                  RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len),
-                                  RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms),
-                                  RD_KAFKA_V_OPAQUE((void *)(uintptr_t)handle),
-                                  RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+            vus[0].u.rkt = rkt;
         else
-            e = rd_kafka_producev(ctx->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                  RD_KAFKA_V_KEY((void *)rec->key, rec->key_len),
-                                  RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len),
-                                  RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms),
-                                  RD_KAFKA_V_OPAQUE((void *)(uintptr_t)handle),
-                                  RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+            vus[0].u.cstr = topic;
+        rd_kafka_error_t *error = rd_kafka_produceva(ctx->rk, vus, 8);
+        rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (error) {
+            e = rd_kafka_error_code(error);
+            rd_kafka_error_destroy(error);
+        }
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return 0;
         if (hdrs) rd_kafka_headers_destroy(hdrs);
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -237,17 +241,6 @@ static int source_flush_offsets(source_ctx_t *ctx, ferry_error_t *err)
     return 0;
 }
 
-static ferry_status_t call_open(task_rt_t *t, void *arg, ferry_error_t *err)
-{
-    void *state = NULL;
-    ferry_status_t st = t->conn->desc->open(t->task, host_api(), t->cfg, &state, err);
-    if (st == FERRY_OK) {
-        t->state = state;
-        atomic_store_explicit(&t->opened, 1, memory_order_release);
-    }
-    return st;
-}
-
 static ferry_status_t call_poll(task_rt_t *t, void *arg, ferry_error_t *err)
 {
     return t->conn->desc->poll(t->state, (ferry_batch_t *)arg, err);
@@ -296,7 +289,7 @@ void *source_task_main(void *arg)
     }
     if (w->wc->offsets_store == OFFSETS_STORE_KAFKA) ctx.offsets_rkt = rd_kafka_topic_new(ctx.rk, w->wc->offsets_topic, NULL);
 
-    ferry_status_t st = engine_call_retrying(t, "open", call_open, NULL, &err);
+    ferry_status_t st = engine_call_retrying(t, "open", engine_call_open, NULL, &err);
     if (st != FERRY_OK) {
         if (!engine_stopping(t)) engine_task_fail(t, st, "open", &err);
         goto out;

@@ -65,6 +65,17 @@ ferry_status_t engine_call_retrying(task_rt_t *t, const char *what, engine_call_
     }
 }
 
+ferry_status_t engine_call_open(task_rt_t *t, void *arg, ferry_error_t *err)
+{
+    void *state = NULL;
+    ferry_status_t st = t->conn->desc->open(t->task, host_api(), t->cfg, &state, err);
+    if (st == FERRY_OK) {
+        t->state = state;
+        atomic_store_explicit(&t->opened, 1, memory_order_release);
+    }
+    return st;
+}
+
 rd_kafka_conf_t *engine_client_conf(task_rt_t *t, kafka_client_kind_t kind, char *err, size_t errlen)
 {
     const char *prefix = kind == KAFKA_PRODUCER ? "producer.override." : "consumer.override.";

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Faults through the binary:
+#  1. a task that fails (file-source on a missing file) is restarted with
+#     backoff and recovers once the file exists;
+#  2. a broker that stops answering (SIGSTOP) makes the source wait with
+#     bounded memory (a small producer queue), and nothing is lost after it
+#     comes back.
+source "$TESTLIB"
+devkafka_start --topic rs:2 --topic bp:4
+
+# ---- 1: restart after failure ------------------------------------------------------
+cat >"$WORK/rs.yaml" <<YAML
+worker:
+  kafka: {bootstrap.servers: "$BROKER"}
+  offsets: {flush.interval: 500ms}
+connectors:
+  late:
+    connector: file-source
+    path: $WORK/late.txt
+    topic: rs
+YAML
+ferry_start rs "$WORK/rs.yaml"
+wait_until 20 grep -q "task failed in open: .*late.txt" "$WORK/rs.log" || fail "missing file did not fail the task clearly"
+wait_until 20 grep -q "restarting failed task" "$WORK/rs.log" || fail "failed task not scheduled for restart"
+seq 1 100 >"$WORK/late.txt"
+wait_until 60 bash -c "[ \$(kcat -b $BROKER -C -t rs -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 100 ]" \
+    || fail "restarted task did not deliver the file"
+ferry_stop "$FERRY_PID"
+
+# ---- 2: broker stalls ------------------------------------------------------------------
+N=20000
+cat >"$WORK/bp.yaml" <<YAML
+worker:
+  kafka: {bootstrap.servers: "$BROKER"}
+  offsets: {flush.interval: 500ms}
+  progress.interval: 1s
+connectors:
+  gen:
+    connector: datagen
+    topic: bp
+    count: $N
+    rate: 4000
+    value.size: 100
+    producer.override.queue.buffering.max.messages: 2000
+YAML
+ferry_start bp "$WORK/bp.yaml"
+wait_until 30 bash -c "[ \$(kcat -b $BROKER -C -t bp -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 2000 ]" \
+    || fail "no records before the stall"
+rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$FERRY_PID/status")
+kill -STOP "$DEVKAFKA_PID"
+max_rss=$rss_before
+for _ in $(seq 1 30); do
+    sleep 0.2
+    r=$(awk '/VmRSS/ {print $2}' "/proc/$FERRY_PID/status")
+    [ "$r" -gt "$max_rss" ] && max_rss=$r
+done
+kill -CONT "$DEVKAFKA_PID"
+log "RSS before the stall ${rss_before} kB, peak during it ${max_rss} kB"
+# 2000 queued records of ~100 B cannot account for more than a few MB.
+[ $((max_rss - rss_before)) -lt 65536 ] || fail "memory grew by $((max_rss - rss_before)) kB while the broker stalled"
+wait_until 90 bash -c "[ \$(kcat -b $BROKER -C -t bp -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge $N ]" \
+    || fail "records missing after the broker came back"
+ferry_stop "$FERRY_PID"
+kcat -b "$BROKER" -C -t bp -o beginning -e -q -f '%k\n' 2>/dev/null | sort -n | uniq >"$WORK/keys"
+[ "$(wc -l <"$WORK/keys")" = "$N" ] && [ "$(head -1 "$WORK/keys")" = 0 ] && [ "$(tail -1 "$WORK/keys")" = $((N - 1)) ] \
+    || fail "keys are not exactly 0..$((N - 1))"
+log "PASS"
