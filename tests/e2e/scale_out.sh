@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Scale-out on Kafka itself: two workers run the same sink connector (one
+# consumer group, ferry-dst) and the group divides the topic's partitions;
+# a third worker with tasks.max: 2 runs two group members in one process.
+# Together they write every record exactly once.
+source "$TESTLIB"
+devkafka_start --topic so:6
+N=6000
+cat >"$WORK/gen.yaml" <<YAML
+worker:
+  kafka: {bootstrap.servers: "$BROKER"}
+connectors:
+  gen: {connector: datagen, topic: so, count: $N, rate: 1000, value.size: 64}
+YAML
+sink_config() { # NAME OUT TASKS
+    cat >"$WORK/$1.yaml" <<YAML
+worker:
+  kafka:
+    bootstrap.servers: "$BROKER"
+    consumer.session.timeout.ms: "6000"
+    consumer.heartbeat.interval.ms: "500"
+connectors:
+  dst:
+    connector: file-sink
+    topics: so
+    path: $2
+    tasks.max: $3
+    flush.interval: 500ms
+YAML
+}
+sink_config w1 "$WORK/w1.out" 1
+sink_config w2 "$WORK/w2.out" 1
+sink_config w3 "$WORK/w3.out" 2
+ferry_start w1 "$WORK/w1.yaml"; W1=$FERRY_PID
+ferry_start w2 "$WORK/w2.yaml"; W2=$FERRY_PID
+ferry_start w3 "$WORK/w3.yaml"; W3=$FERRY_PID
+ferry_start gen "$WORK/gen.yaml"; GEN=$FERRY_PID
+total() { cat "$WORK"/w*.out 2>/dev/null | wc -l; }
+wait_until 120 bash -c "[ \$(cat $WORK/w*.out 2>/dev/null | wc -l) -ge $N ]" || fail "only $(total) of $N records arrived"
+sleep 1
+for p in $GEN $W1 $W2 $W3; do ferry_stop "$p"; done
+for w in w1 w2 w3; do
+    [ -s "$WORK/$w.out" ] || fail "$w received nothing: partitions were not divided"
+    log "$w wrote $(wc -l <"$WORK/$w.out") records"
+done
+grep -q "assigned" "$WORK/w3.log" || fail "no assignment logged"
+[ "$(grep -c 'sink task running' "$WORK/w3.log")" = 2 ] || fail "tasks.max: 2 did not start two sink tasks"
+cat "$WORK"/w*.out | /usr/bin/python3 -c '
+import json, sys
+seqs = [json.loads(l)["seq"] for l in sys.stdin]
+assert sorted(seqs) == list(range(int(sys.argv[1]))), f"{len(seqs)} records, {len(set(seqs))} distinct"
+' "$N" || fail "records lost or duplicated across the group"
+log "PASS"
