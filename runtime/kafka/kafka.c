@@ -190,6 +190,39 @@ int kafka_partition_count(kafka_env_t *env, const char *topic, int timeout_ms, c
     return result;
 }
 
+/* An existing offsets topic must be compacted, or old offsets vanish with
+ * retention. Brokers without DescribeConfigs get a warning that it could
+ * not be checked. */
+static void kafka_check_compacted(rd_kafka_t *rk, const char *topic)
+{
+    rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_DescribeConfigs(rk, &res, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
+    const char *policy = NULL;
+    rd_kafka_resp_err_t e = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+    if (!e) {
+        size_t nres = 0;
+        const rd_kafka_ConfigResource_t **rs =
+            rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &nres);
+        if (nres == 1 && !(e = rd_kafka_ConfigResource_error(rs[0]))) {
+            size_t nc = 0;
+            const rd_kafka_ConfigEntry_t **entries = rd_kafka_ConfigResource_configs(rs[0], &nc);
+            for (size_t i = 0; i < nc; i++)
+                if (strcmp(rd_kafka_ConfigEntry_name(entries[i]), "cleanup.policy") == 0)
+                    policy = rd_kafka_ConfigEntry_value(entries[i]);
+        }
+    }
+    if (e)
+        log_warn("offsets topic '%s': could not verify cleanup.policy=compact (%s)", topic, rd_kafka_err2str(e));
+    else if (!policy || !strstr(policy, "compact"))
+        log_warn("offsets topic '%s' has cleanup.policy=%s, not compact: stored offsets will expire; "
+                 "set cleanup.policy=compact on it", topic, policy ? policy : "(unset)");
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_ConfigResource_destroy(res);
+}
+
 int kafka_ensure_topic(kafka_env_t *env, const char *topic, int partitions, int replication, int compact,
                        char *err, size_t errlen)
 {
@@ -199,6 +232,7 @@ int kafka_ensure_topic(kafka_env_t *env, const char *topic, int partitions, int 
             snprintf(err, errlen, "topic '%s': %s", topic, rd_kafka_err2str(e));
             return -1;
         }
+        if (compact) log_info("topic '%s': the embedded broker does not compact (development only)", topic);
         return 0;
     }
     rd_kafka_t *rk = meta_handle(env, err, errlen);
@@ -222,8 +256,7 @@ int kafka_ensure_topic(kafka_env_t *env, const char *topic, int partitions, int 
         if (n == 1) e = rd_kafka_topic_result_error(tr[0]);
     }
     if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-        if (compact)
-            log_info("offsets topic '%s' exists; make sure it has cleanup.policy=compact", topic);
+        if (compact) kafka_check_compacted(rk, topic);
     } else if (e) {
         /* Brokers without CreateTopics (e.g. `ferry dev-kafka`) auto-create
          * on metadata requests; compaction cannot be checked there. */

@@ -1,0 +1,404 @@
+#!/usr/bin/env bash
+# kafka_bench.sh — throughput of ferry's Kafka data paths against librdkafka's
+# own rdkafka_performance, on the same `ferry dev-kafka` broker in the same run
+# (DESIGN.md §9). A benchmark, not a test: it prints figures, it asserts none.
+#
+#   bench/kafka_bench.sh [--records N] [--sizes "100 1024"] [--build DIR]
+#                        [--offsets-store kafka|file] [--keep]
+#
+# For every record size (default 100 B and 1 KiB):
+#   produce  raw:   rdkafka_performance -P -D (payload copied per message, as
+#                   ferry does with RD_KAFKA_MSG_F_COPY), enable.idempotence=true,
+#                   linger.ms=5 (ferry's producer defaults), no key, and
+#                   sticky.partitioning.linger.ms=0 so records spread over all
+#                   partitions like datagen's keyed records do.
+#            ferry: datagen (rate 0, count N, value.size SIZE) → topic.
+#   consume  raw:   rdkafka_performance -C -G <fresh group> -o beginning -c N
+#                   on the topic the raw producer filled.
+#            ferry: null-sink subscribed to that same topic (fresh group).
+#
+# How time is measured (start-up of either program is never counted):
+#   produce: both tools are timed the same way, from the broker's side. A
+#     watcher (/usr/bin/python3 + confluent_kafka) sums the high watermarks of
+#     the topic's partitions with one ListOffsets request about every 1 ms;
+#     the span runs from the first sample with any record in the topic to the
+#     first sample with all N. That is "first record acknowledged → last record
+#     acknowledged", with ~1 ms resolution. rdkafka_performance's own summary
+#     (first produce() → last delivery report) is printed alongside as
+#     "raw self"; the ratio uses the watcher figures for both.
+#   consume: raw is rdkafka_performance's own summary (first message received
+#     → N-th message). ferry runs with worker progress.interval 100ms; the span
+#     runs from the sink task's "assigned N partition(s)" log line (so it also
+#     contains the consumer's OffsetFetch/ListOffsets/first Fetch round trips,
+#     a few ms, which slightly favours raw) to the moment the progress counter
+#     reached N, interpolated linearly within the 100 ms progress interval in
+#     which it did, using the rate of the interval before.
+#   peak RSS: VmHWM of the ferry process (/proc/PID/status) just before it is
+#     stopped; for rdkafka_performance, "Maximum resident set size" of
+#     /usr/bin/time -v when available.
+#
+# Volumes: the mock broker keeps at most 5 MiB per partition (it drops the
+# oldest batches beyond that), and the consume runs must read every record
+# from offset 0, so each topic gets enough partitions to hold N records
+# within ~3.5 MiB per partition (rounded up to a multiple of 8, at least 8).
+# Default N: 1,000,000 records of 100 B and N/5 = 200,000 of 1 KiB (or the
+# --records value for 100 B and a fifth of it for sizes ≥ 1000 B).
+#
+# ferry runs with its default Kafka offset store; dev-kafka does not answer
+# CreateTopics, so every ferry start-up waits ~15 s for that request to time
+# out (not measured). --offsets-store file skips that wait.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$ROOT/build/release
+RECORDS=1000000
+SIZES="100 1024"
+OFFSETS_STORE=kafka
+KEEP=0
+while [ $# -gt 0 ]; do
+    case $1 in
+    --records) RECORDS=$2; shift 2 ;;
+    --sizes) SIZES=$2; shift 2 ;;
+    --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
+    --offsets-store) OFFSETS_STORE=$2; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown option: $1 (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+FERRY=$BUILD/ferry
+PLUGINS=$BUILD/plugins
+CACHE=$ROOT/build/bench
+PY=/usr/bin/python3
+[ -x "$FERRY" ] || { echo "no ferry binary at $FERRY (build a Release tree first, see bench/README.md)" >&2; exit 2; }
+[ -d "$PLUGINS" ] || { echo "no plugin directory at $PLUGINS" >&2; exit 2; }
+$PY -c 'import confluent_kafka' 2>/dev/null || { echo "needs python3-confluent-kafka for $PY" >&2; exit 2; }
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+
+# ---- rdkafka_performance, built once from the librdkafka-dev example --------
+# The example includes librdkafka's private rd.h/rdtime.h; a tiny shim header
+# (generated here, outside the source) provides the few things it uses.
+build_rdkafka_performance() {
+    local docdir=/usr/share/doc/librdkafka-dev/examples src
+    mkdir -p "$CACHE/shim/x" "$CACHE/shim/src"
+    if [ -f $docdir/rdkafka_performance.c ]; then
+        src=$docdir/rdkafka_performance.c
+    elif [ -f $docdir/rdkafka_performance.c.gz ]; then
+        src=$CACHE/rdkafka_performance.c
+        [ "$src" -nt $docdir/rdkafka_performance.c.gz ] || gunzip -c $docdir/rdkafka_performance.c.gz >"$src"
+    else
+        echo "rdkafka_performance.c not found in $docdir (apt-get install librdkafka-dev)" >&2
+        exit 2
+    fi
+    RDPERF=$CACHE/rdkafka_performance
+    [ "$RDPERF" -nt "$src" ] && return 0
+    cat >"$CACHE/shim/src/rd.h" <<'EOF'
+/* Generated by bench/kafka_bench.sh: the parts of librdkafka's private rd.h
+ * and rdtime.h that examples/rdkafka_performance.c uses. */
+#ifndef BENCH_RD_SHIM_H
+#define BENCH_RD_SHIM_H
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+typedef int64_t rd_ts_t;
+static inline rd_ts_t rd_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (rd_ts_t)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+#define rd_snprintf snprintf
+#define RD_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define RD_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define RD_UNUSED __attribute__((unused))
+#endif
+EOF
+    echo '#include "../src/rd.h"' >"$CACHE/shim/x/rd.h"
+    echo '#include "../src/rd.h"' >"$CACHE/shim/x/rdtime.h"
+    log "building $RDPERF"
+    # -I shim/x: "../src/rd.h" resolves to shim/src/rd.h, "rd.h"/"rdtime.h"
+    # to shim/x; the example includes "rdkafka.h" without its directory.
+    # shellcheck disable=SC2046
+    cc -O2 -D_GNU_SOURCE -w -I"$CACHE/shim/x" -I"$(pkg-config --variable=includedir rdkafka)/librdkafka" \
+        -o "$RDPERF.tmp" "$src" $(pkg-config --cflags --libs rdkafka) -lpthread -lm
+    mv "$RDPERF.tmp" "$RDPERF"
+}
+build_rdkafka_performance
+
+TIMEV=()
+if [ -x /usr/bin/time ] && /usr/bin/time -v true 2>/dev/null; then TIMEV=(/usr/bin/time -v); fi
+
+# ---- work dir, processes, cleanup ---------------------------------------------
+WORK=$(mktemp -d /tmp/ferry-bench.XXXXXX)
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true; done
+    sleep 0.3
+    for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    if [ $KEEP = 1 ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+records_for() { # SIZE → N
+    if [ "$1" -ge 1000 ]; then echo $((RECORDS / 5)); else echo "$RECORDS"; fi
+}
+partitions_for() { # SIZE N → partitions holding N records in ≤ ~3.5 MiB each
+    local per=$((($1 + 40) * $2)) cap=$((7 * 1024 * 1024 / 2))
+    local p=$(((per + cap - 1) / cap))
+    p=$((((p + 7) / 8) * 8))
+    [ $p -ge 8 ] || p=8
+    echo $p
+}
+
+declare -A NREC NPART
+TOPIC_ARGS=()
+for s in $SIZES; do
+    NREC[$s]=$(records_for "$s")
+    NPART[$s]=$(partitions_for "$s" "${NREC[$s]}")
+    TOPIC_ARGS+=(--topic "raw-$s:${NPART[$s]}" --topic "ferry-$s:${NPART[$s]}")
+done
+
+"$FERRY" dev-kafka "${TOPIC_ARGS[@]}" >"$WORK/devkafka.out" 2>"$WORK/devkafka.log" &
+PIDS+=($!)
+for _ in $(seq 100); do [ -s "$WORK/devkafka.out" ] && break; sleep 0.1; done
+BROKER=$(head -n1 "$WORK/devkafka.out")
+[ -n "$BROKER" ] || { echo "dev-kafka printed no address" >&2; exit 1; }
+log "dev-kafka at $BROKER; ferry $("$FERRY" version 2>/dev/null | head -n1); $(nproc) CPUs"
+
+# ---- helpers in Python --------------------------------------------------------
+cat >"$WORK/watch.py" <<'PY'
+# watch.py BROKER TOPIC PARTS N OUT: samples the sum of the high watermarks
+# (one ListOffsets for all partitions) until it reaches N; writes
+# "t_first t_all samples" (CLOCK_MONOTONIC seconds) to OUT.
+import sys, time
+from confluent_kafka import Consumer, TopicPartition
+broker, topic, parts, n, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+c = Consumer({"bootstrap.servers": broker, "group.id": "bench-watch", "enable.auto.commit": False})
+tps = [TopicPartition(topic, p, -1) for p in range(parts)]
+def total():
+    return sum(max(tp.offset, 0) for tp in c.offsets_for_times(tps, timeout=10))
+base = total()
+open(out + ".ready", "w").close()
+t_first = None
+samples = 0
+deadline = time.monotonic() + 600
+while time.monotonic() < deadline:
+    s = total() - base
+    now = time.monotonic()
+    samples += 1
+    if s > 0 and t_first is None:
+        t_first = now
+    if s >= n:
+        break
+    time.sleep(0.001)
+else:
+    sys.exit("watermarks never reached %d" % n)
+c.close()
+with open(out, "w") as f:
+    f.write("%.6f %.6f %d\n" % (t_first, now, samples))
+PY
+
+cat >"$WORK/marks.py" <<'PY'
+# marks.py BROKER TOPIC PARTS: prints "low_sum high_sum".
+import sys
+from confluent_kafka import Consumer, TopicPartition
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "bench-marks"})
+lo = hi = 0
+for p in range(int(sys.argv[3])):
+    l, h = c.get_watermark_offsets(TopicPartition(sys.argv[2], p), timeout=10)
+    lo += l; hi += h
+c.close()
+print(lo, hi)
+PY
+
+cat >"$WORK/sinklog.py" <<'PY'
+# sinklog.py LOG CONNECTOR N: from ferry's log, the seconds between the sink
+# task's first "assigned" line and the moment its progress counter reached N
+# (interpolated inside the 100 ms progress interval where it did).
+import re, sys, datetime
+path, conn, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def ts(line):
+    return datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f").timestamp()
+t_assign = None
+prog = []
+for line in open(path, errors="replace"):
+    if t_assign is None and re.search(r"\[%s/\d+\] assigned [1-9]\d* partition" % re.escape(conn), line):
+        t_assign = ts(line)
+    m = re.search(r"\[%s\] (\d+) records \(" % re.escape(conn), line)
+    if m:
+        prog.append((ts(line), int(m.group(1))))
+if t_assign is None:
+    sys.exit("no 'assigned' line")
+prog = [(t, c) for t, c in prog if t >= t_assign]
+prog.insert(0, (t_assign, 0))
+for i in range(1, len(prog)):
+    if prog[i][1] >= n:
+        t0, c0 = prog[i - 1]
+        t1, c1 = prog[i]
+        # rate of the interval before (if it was a full one), else of this one
+        if i >= 2 and prog[i - 1][1] > prog[i - 2][1]:
+            rate = (c0 - prog[i - 2][1]) / (t0 - prog[i - 2][0])
+        else:
+            rate = (c1 - c0) / (t1 - t0)
+        t_n = min(t1, t0 + (n - c0) / rate) if rate > 0 else t1
+        print("%.6f" % (t_n - t_assign))
+        break
+else:
+    sys.exit("progress never reached %d" % n)
+PY
+
+# ---- one measurement each -----------------------------------------------------
+
+# vmhwm_mb PID: peak RSS so far in MB (MiB).
+vmhwm_mb() { awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
+
+# time_rss_mb FILE: "Maximum resident set size" of /usr/bin/time -v, in MB.
+time_rss_mb() { awk -F: '/Maximum resident set size/ {printf "%.1f", $2 / 1024; f=1} END {if (!f) print "?"}' "$1"; }
+
+# watch_start TOPIC PARTS N NAME: starts the watermark watcher, waits until it
+# has its baseline; sets WATCH_PID.
+watch_start() {
+    $PY "$WORK/watch.py" "$BROKER" "$1" "$2" "$3" "$WORK/$4.watch" 2>"$WORK/$4.watch.err" &
+    WATCH_PID=$!
+    PIDS+=("$WATCH_PID")
+    for _ in $(seq 200); do [ -e "$WORK/$4.watch.ready" ] && return 0; sleep 0.05; done
+    echo "watermark watcher did not start: $(cat "$WORK/$4.watch.err")" >&2
+    exit 1
+}
+watch_rate() { # NAME N → msgs/s between first and last record
+    awk -v n="$2" '{ d = $2 - $1; if (d <= 0) d = 1e-6; printf "%.0f", n / d }' "$WORK/$1.watch"
+}
+
+ferry_config() { # FILE then connector YAML on stdin
+    {
+        cat <<YAML
+worker:
+  kafka: {bootstrap.servers: "$BROKER"}
+  plugin.path: $PLUGINS
+  progress.interval: 100ms
+  offsets.store: $OFFSETS_STORE
+  offsets.file: $WORK/offsets.dat
+connectors:
+YAML
+        cat
+    } >"$1"
+}
+
+# ferry_stop PID: SIGTERM and wait (up to 40 s).
+ferry_stop() {
+    kill -TERM "$1" 2>/dev/null || true
+    for _ in $(seq 400); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    wait "$1" 2>/dev/null || log "ferry exited $? (see $WORK)"
+}
+
+declare -A RES
+RUNID=$$-$RANDOM
+
+bench_produce_raw() { # SIZE
+    local s=$1 n=${NREC[$1]} p=${NPART[$1]}
+    watch_start "raw-$s" "$p" "$n" "praw$s"
+    "${TIMEV[@]}" "$RDPERF" -P -t "raw-$s" -b "$BROKER" -s "$s" -c "$n" -D \
+        -X enable.idempotence=true -X linger.ms=5 -X sticky.partitioning.linger.ms=0 \
+        >"$WORK/praw$s.out" 2>"$WORK/praw$s.err"
+    wait "$WATCH_PID" || { echo "watcher failed: $(cat "$WORK/praw$s.watch.err")" >&2; exit 1; }
+    RES[praw_self$s]=$(sed -n 's/.* delivered .* in [0-9]*ms: \([0-9]*\) msgs\/s.*/\1/p' "$WORK/praw$s.out" | tail -n1)
+    RES[praw$s]=$(watch_rate "praw$s" "$n")
+    RES[praw_rss$s]=$(time_rss_mb "$WORK/praw$s.err")
+    read -r lo hi < <($PY "$WORK/marks.py" "$BROKER" "raw-$s" "$p")
+    [ "$lo" = 0 ] && [ "$hi" = "$n" ] || log "WARNING: raw-$s holds offsets $lo..$hi, expected 0..$n (mock broker retention?)"
+    log "produce ${s}B raw: ${RES[praw$s]} msgs/s (self-reported ${RES[praw_self$s]})"
+}
+
+bench_produce_ferry() { # SIZE
+    local s=$1 n=${NREC[$1]} p=${NPART[$1]} cfg=$WORK/pferry$s.yaml name=gen$s
+    ferry_config "$cfg" <<YAML
+  $name:
+    connector: datagen
+    topic: ferry-$s
+    count: $n
+    rate: 0
+    value.size: $s
+YAML
+    watch_start "ferry-$s" "$p" "$n" "pferry$s"
+    "$FERRY" run "$cfg" >"$WORK/pferry$s.log" 2>&1 &
+    local fpid=$!
+    PIDS+=("$fpid")
+    wait "$WATCH_PID" || { echo "watcher failed: $(cat "$WORK/pferry$s.watch.err")" >&2; exit 1; }
+    RES[pferry_rss$s]=$(vmhwm_mb "$fpid")
+    ferry_stop "$fpid"
+    RES[pferry$s]=$(watch_rate "pferry$s" "$n")
+    log "produce ${s}B ferry: ${RES[pferry$s]} msgs/s, peak RSS ${RES[pferry_rss$s]} MB"
+}
+
+bench_consume_raw() { # SIZE
+    local s=$1 n=${NREC[$1]}
+    "${TIMEV[@]}" "$RDPERF" -C -t "raw-$s" -b "$BROKER" -G "bench-raw-$s-$RUNID" -o beginning -c "$n" \
+        >"$WORK/craw$s.out" 2>"$WORK/craw$s.err"
+    RES[craw$s]=$(sed -n 's/.* consumed in [0-9]*ms: \([0-9]*\) msgs\/s.*/\1/p' "$WORK/craw$s.out" | tail -n1)
+    RES[craw_rss$s]=$(time_rss_mb "$WORK/craw$s.err")
+    log "consume ${s}B raw: ${RES[craw$s]} msgs/s"
+}
+
+bench_consume_ferry() { # SIZE
+    local s=$1 n=${NREC[$1]} cfg=$WORK/cferry$s.yaml name=sink$s-${RUNID//-/_}
+    ferry_config "$cfg" <<YAML
+  $name:
+    connector: null-sink
+    topics: raw-$s
+YAML
+    "$FERRY" run "$cfg" >"$WORK/cferry$s.log" 2>&1 &
+    local fpid=$!
+    PIDS+=("$fpid")
+    local end=$((SECONDS + 300))
+    until grep -Eq "\[$name\] $n records" "$WORK/cferry$s.log"; do
+        if ! kill -0 "$fpid" 2>/dev/null || [ $SECONDS -ge $end ]; then
+            echo "ferry null-sink did not reach $n records; log: $WORK/cferry$s.log" >&2
+            KEEP=1
+            exit 1
+        fi
+        sleep 0.1
+    done
+    RES[cferry_rss$s]=$(vmhwm_mb "$fpid")
+    ferry_stop "$fpid"
+    local secs
+    secs=$($PY "$WORK/sinklog.py" "$WORK/cferry$s.log" "$name" "$n")
+    RES[cferry$s]=$(awk -v n="$n" -v d="$secs" 'BEGIN { printf "%.0f", n / d }')
+    log "consume ${s}B ferry: ${RES[cferry$s]} msgs/s, peak RSS ${RES[cferry_rss$s]} MB"
+}
+
+for s in $SIZES; do
+    log "size $s B: $(printf "%'d" "${NREC[$s]}" 2>/dev/null || echo "${NREC[$s]}") records over ${NPART[$s]} partitions"
+    bench_produce_raw "$s"
+    bench_produce_ferry "$s"
+    bench_consume_raw "$s"
+    bench_consume_ferry "$s"
+done
+
+# ---- table --------------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }'; }
+printf '\n%-8s %6s %9s %6s %12s %12s %12s %6s %9s %9s\n' path size records parts "raw msgs/s" "ferry msgs/s" "raw self" ratio "ferry MB" "raw MB"
+for s in $SIZES; do
+    printf '%-8s %6s %9s %6s %12s %12s %12s %6s %9s %9s\n' produce "$s" "${NREC[$s]}" "${NPART[$s]}" \
+        "${RES[praw$s]}" "${RES[pferry$s]}" "${RES[praw_self$s]}" "$(ratio "${RES[pferry$s]}" "${RES[praw$s]}")" \
+        "${RES[pferry_rss$s]}" "${RES[praw_rss$s]}"
+    printf '%-8s %6s %9s %6s %12s %12s %12s %6s %9s %9s\n' consume "$s" "${NREC[$s]}" "${NPART[$s]}" \
+        "${RES[craw$s]}" "${RES[cferry$s]}" "${RES[craw$s]}" "$(ratio "${RES[cferry$s]}" "${RES[craw$s]}")" \
+        "${RES[cferry_rss$s]}" "${RES[craw_rss$s]}"
+done
+cat <<EOF
+
+raw msgs/s: produce = broker watermarks (first → last record), consume = rdkafka_performance's summary.
+ferry msgs/s: produce = broker watermarks, consume = "assigned" log line → progress counter at N.
+raw self: rdkafka_performance's own summary. ratio = ferry / raw (DESIGN target ≥ 0.9).
+ferry MB: peak RSS (VmHWM) of the ferry worker; raw MB: rdkafka_performance's max RSS.
+EOF
