@@ -26,13 +26,18 @@
 #     acknowledged", with ~1 ms resolution. rdkafka_performance's own summary
 #     (first produce() → last delivery report) is printed alongside as
 #     "raw self"; the ratio uses the watcher figures for both.
-#   consume: raw is rdkafka_performance's own summary (first message received
-#     → N-th message). ferry runs with worker progress.interval 100ms; the span
-#     runs from the sink task's "assigned N partition(s)" log line (so it also
-#     contains the consumer's OffsetFetch/ListOffsets/first Fetch round trips,
-#     a few ms, which slightly favours raw) to the moment the progress counter
-#     reached N, interpolated linearly within the 100 ms progress interval in
-#     which it did, using the rate of the interval before.
+#   consume: both from "partitions assigned" to "N-th record consumed" (the
+#     consumer's OffsetFetch/ListOffsets/first Fetch after the assignment are
+#     inside the span for both; the group join before it is not).
+#     ferry: the sink task's "assigned N partition(s)" log line; progress.interval
+#     100ms, and the moment the counter reached N is interpolated linearly
+#     inside the progress interval where it did, at the rate of the interval
+#     before (resolution ~ a few ms).
+#     raw: its stdout/stderr lines are time-stamped; "Group rebalanced ...
+#     assigned" gives the start; -i 50 prints "M messages consumed in X ms"
+#     (X counted from its first message) every 50 ms, giving the time of its
+#     first message and so of its N-th. Its own summary (first → N-th message,
+#     which leaves out the ramp-up after assignment) is shown as "raw self".
 #   peak RSS: VmHWM of the ferry process (/proc/PID/status) just before it is
 #     stopped; for rdkafka_performance, "Maximum resident set size" of
 #     /usr/bin/time -v when available.
@@ -44,16 +49,18 @@
 # Default N: 1,000,000 records of 100 B and N/5 = 200,000 of 1 KiB (or the
 # --records value for 100 B and a fifth of it for sizes ≥ 1000 B).
 #
-# ferry runs with its default Kafka offset store; dev-kafka does not answer
-# CreateTopics, so every ferry start-up waits ~15 s for that request to time
-# out (not measured). --offsets-store file skips that wait.
+# ferry runs with offsets.store: file by default. The runs are shorter than
+# offsets.flush.interval (5 s), so the store is not written while measuring;
+# the Kafka store would only add a ~15 s wait to every ferry start-up
+# (dev-kafka does not answer CreateTopics; ferry waits for the timeout).
+# --offsets-store kafka uses it anyway.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build/release
 RECORDS=1000000
 SIZES="100 1024"
-OFFSETS_STORE=kafka
+OFFSETS_STORE=file
 KEEP=0
 while [ $# -gt 0 ]; do
     case $1 in
@@ -257,6 +264,38 @@ else:
     sys.exit("progress never reached %d" % n)
 PY
 
+cat >"$WORK/stamp.py" <<'PY'
+import sys, time
+for line in sys.stdin:
+    sys.stdout.write("%.6f %s" % (time.time(), line))
+    sys.stdout.flush()
+PY
+
+cat >"$WORK/rawcons.py" <<'PY'
+# rawcons.py OUT N: seconds from rdkafka_performance's "partition(s) assigned"
+# line to its N-th message. Its interval lines "% M messages ... consumed in
+# X ms" count X from its first message, so first = stamp - X (earliest such
+# estimate), and the N-th message came at first + X of the final line.
+import re, sys
+path, n = sys.argv[1], int(sys.argv[2])
+t_assign = None
+first = None
+total_ms = None
+for line in open(path, errors="replace"):
+    stamp, _, rest = line.partition(" ")
+    if t_assign is None and re.search(r"Group rebalanced .* [1-9]\d* new partition\(s\) assigned", rest):
+        t_assign = float(stamp)
+    m = re.search(r"% (\d+) messages \(\d+ bytes\) consumed in (\d+)ms", rest)
+    if m and int(m.group(1)) > 0:
+        est = float(stamp) - int(m.group(2)) / 1000.0
+        first = est if first is None else min(first, est)
+        if int(m.group(1)) >= n and total_ms is None:
+            total_ms = int(m.group(2))
+if t_assign is None or first is None or total_ms is None:
+    sys.exit("cannot parse " + path)
+print("%.6f" % (first + total_ms / 1000.0 - t_assign))
+PY
+
 # ---- one measurement each -----------------------------------------------------
 
 # vmhwm_mb PID: peak RSS so far in MB (MiB).
@@ -342,11 +381,17 @@ YAML
 
 bench_consume_raw() { # SIZE
     local s=$1 n=${NREC[$1]}
-    "${TIMEV[@]}" "$RDPERF" -C -t "raw-$s" -b "$BROKER" -G "bench-raw-$s-$RUNID" -o beginning -c "$n" \
-        >"$WORK/craw$s.out" 2>"$WORK/craw$s.err"
-    RES[craw$s]=$(sed -n 's/.* consumed in [0-9]*ms: \([0-9]*\) msgs\/s.*/\1/p' "$WORK/craw$s.out" | tail -n1)
-    RES[craw_rss$s]=$(time_rss_mb "$WORK/craw$s.err")
-    log "consume ${s}B raw: ${RES[craw$s]} msgs/s"
+    # Every output line time-stamped (stdbuf: line-buffered even into a pipe);
+    # -i 50 prints the running count every 50 ms, which pins down the time of
+    # its first message (see rawcons.py).
+    stdbuf -oL -eL "${TIMEV[@]}" "$RDPERF" -C -t "raw-$s" -b "$BROKER" -G "bench-raw-$s-$RUNID" \
+        -o beginning -c "$n" -i 50 2>&1 | $PY "$WORK/stamp.py" >"$WORK/craw$s.out"
+    RES[craw_self$s]=$(sed -n 's/.* '"$n"' messages .* consumed in [0-9]*ms: \([0-9]*\) msgs\/s.*/\1/p' "$WORK/craw$s.out" | tail -n1)
+    local secs
+    secs=$($PY "$WORK/rawcons.py" "$WORK/craw$s.out" "$n")
+    RES[craw$s]=$(awk -v n="$n" -v d="$secs" 'BEGIN { printf "%.0f", n / d }')
+    RES[craw_rss$s]=$(time_rss_mb "$WORK/craw$s.out")
+    log "consume ${s}B raw: ${RES[craw$s]} msgs/s (self-reported ${RES[craw_self$s]})"
 }
 
 bench_consume_ferry() { # SIZE
@@ -392,13 +437,13 @@ for s in $SIZES; do
         "${RES[praw$s]}" "${RES[pferry$s]}" "${RES[praw_self$s]}" "$(ratio "${RES[pferry$s]}" "${RES[praw$s]}")" \
         "${RES[pferry_rss$s]}" "${RES[praw_rss$s]}"
     printf '%-8s %6s %9s %6s %12s %12s %12s %6s %9s %9s\n' consume "$s" "${NREC[$s]}" "${NPART[$s]}" \
-        "${RES[craw$s]}" "${RES[cferry$s]}" "${RES[craw$s]}" "$(ratio "${RES[cferry$s]}" "${RES[craw$s]}")" \
+        "${RES[craw$s]}" "${RES[cferry$s]}" "${RES[craw_self$s]}" "$(ratio "${RES[cferry$s]}" "${RES[craw$s]}")" \
         "${RES[cferry_rss$s]}" "${RES[craw_rss$s]}"
 done
 cat <<EOF
 
-raw msgs/s: produce = broker watermarks (first → last record), consume = rdkafka_performance's summary.
-ferry msgs/s: produce = broker watermarks, consume = "assigned" log line → progress counter at N.
+produce (raw and ferry): broker high watermarks, first record → all N records.
+consume (raw and ferry): partitions assigned → N-th record consumed.
 raw self: rdkafka_performance's own summary. ratio = ferry / raw (DESIGN target ≥ 0.9).
 ferry MB: peak RSS (VmHWM) of the ferry worker; raw MB: rdkafka_performance's max RSS.
 EOF

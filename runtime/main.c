@@ -78,7 +78,8 @@ static const char *const usage_plugins =
     "when given) with its options, types, defaults and descriptions.\n";
 static const char *const usage_dev_kafka =
     "usage: ferry dev-kafka [--brokers N] [--topic NAME[:PARTITIONS]]...\n"
-    "Runs librdkafka's in-memory mock cluster. Prints the bootstrap address as the\n"
+    "Runs librdkafka's in-memory mock cluster with the topic ferry-offsets (25\n"
+    "partitions) and the given topics. Prints the bootstrap address as the\n"
     "first line of stdout and serves until SIGTERM/SIGINT. No persistence, no\n"
     "compaction, no CreateTopics: for development and tests only.\n";
 static const char *const usage_offsets =
@@ -254,12 +255,16 @@ static int cmd_run(int argc, char **argv)
     if (!w) return code;
     log_info("ferry %s starting %zu connector(s) from %s", FERRY_VERSION, wc->connector_count, o.file);
     if (worker_start(w) != 0) {
-        /* Tasks may have started; stop them before reporting. */
-        stop_requested = 1;
-        worker_run(w, &stop_requested);
+        /* worker_start fails before any task starts. */
         code = EXIT_RUNTIME;
     } else {
         code = worker_run(w, &stop_requested);
+        if (code != 0) {
+            /* A task is stuck inside a plugin: freeing (and unloading) what
+             * it still uses would be worse than leaving right away. */
+            log_error("exiting without a clean shutdown");
+            _exit(code);
+        }
     }
     worker_free(w);
     plugin_registry_free(reg);

@@ -197,8 +197,9 @@ char *pg_quote_literal(PGconn *conn, const char *s); /* malloc'd; NULL on failur
 
 /* ---- pg_stream.c --------------------------------------------------------- */
 ferry_status_t pg_stream_poll(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_t *err);
-/* Sends a standby status update with committed_lsn (if streaming). */
-int pg_stream_send_status(pg_ctx_t *ctx, int reply_requested);
+/* Sends a standby status update with committed_lsn as flush position (if
+ * streaming); a keepalive reply sends no flush position (see pg_stream.c). */
+int pg_stream_send_status(pg_ctx_t *ctx, int keepalive_reply);
 void pg_stream_reset(pg_ctx_t *ctx);
 
 /* ---- pg_snapshot.c ------------------------------------------------------- */

@@ -52,25 +52,36 @@ void pg_stream_reset(pg_ctx_t *ctx)
     ctx->streaming = 0;
 }
 
-int pg_stream_send_status(pg_ctx_t *ctx, int reply_requested)
+int pg_stream_send_status(pg_ctx_t *ctx, int keepalive_reply)
 {
     if (!ctx->repl || !ctx->streaming)
         return -1;
     /* flush/apply = the last LSN durable in the offset store: the slot must
-     * never move past what a restart can resume from. write = what we have
-     * received, for pg_stat_replication (it does not move the slot). */
-    uint64_t flush = ctx->committed_lsn;
-    uint64_t write = ctx->received_lsn > flush ? ctx->received_lsn : flush;
+     * never move past what a restart can resume from. write = the server's
+     * WAL end we have seen (it does not move the slot).
+     *
+     * Keepalive replies carry no flush position at all (InvalidXLogRecPtr,
+     * which the server ignores for the slot). The reason is shutdown: a
+     * walsender only exits once the client's flush position (or, when that
+     * is invalid, its write position) equals what it sent, and our durable
+     * position always trails the WAL end, so a PostgreSQL restart would hang
+     * until pg_ctl gives up. With an invalid flush the walsender compares the
+     * write position, which we report as the WAL end it announced. */
+    uint64_t flush = keepalive_reply ? 0 : ctx->committed_lsn;
+    uint64_t write = ctx->received_lsn > ctx->server_wal_end ? ctx->received_lsn : ctx->server_wal_end;
+    if (write < ctx->committed_lsn)
+        write = ctx->committed_lsn;
     uint8_t msg[34];
     msg[0] = 'r';
     put_be64(msg + 1, write);
     put_be64(msg + 9, flush);
     put_be64(msg + 17, flush);
     put_be64(msg + 25, (uint64_t)(wall_us() - PG_EPOCH_OFFSET_US));
-    msg[33] = reply_requested ? 1 : 0;
-    ctx->last_status_ms = pg_now_ms();
-    if (ctx->server_wal_end > flush)
-        ctx->host->metric_set(ctx->task, "slot_lag_bytes", (double)(ctx->server_wal_end - flush));
+    msg[33] = 0;
+    if (!keepalive_reply)
+        ctx->last_status_ms = pg_now_ms();
+    if (ctx->server_wal_end > ctx->committed_lsn)
+        ctx->host->metric_set(ctx->task, "slot_lag_bytes", (double)(ctx->server_wal_end - ctx->committed_lsn));
     else
         ctx->host->metric_set(ctx->task, "slot_lag_bytes", 0);
     if (PQputCopyData(ctx->repl, (const char *)msg, sizeof(msg)) != 1 || PQflush(ctx->repl) != 0)
@@ -433,7 +444,7 @@ static ferry_status_t on_copydata(pg_ctx_t *ctx, ferry_batch_t *batch, const uin
         if (wal_end > ctx->server_wal_end)
             ctx->server_wal_end = wal_end;
         if (buf[17])
-            pg_stream_send_status(ctx, 0);
+            pg_stream_send_status(ctx, 1);
         return FERRY_OK;
     }
     return ferry_error_set(err, FERRY_ERROR, "replication stream: unexpected message '%c' (%zu bytes)",

@@ -34,8 +34,14 @@ typedef struct task_rt {
     atomic_int status;       /* task_status_t */
     char error[FERRY_ERRMSG_SIZE]; /* last failure, written by the task thread before status */
     atomic_uint_fast64_t records; /* acked (source) or put (sink) */
-    int restarts;
+    pthread_mutex_t lock;    /* serializes the plugin's stop() (main thread) with close() */
+    int restarts;            /* main thread: consecutive restarts, for backoff */
     int64_t restart_at_ms;   /* main thread: when a failed task restarts */
+    int64_t started_ms;      /* main thread: when the task was last started */
+    /* Optional: called by engine_sleep every ~50 ms while a call is being
+     * retried (sinks keep their consumer polled). Task thread only. */
+    void (*tick)(void *arg);
+    void *tick_arg;
 } task_rt_t;
 
 struct conn {
@@ -74,6 +80,8 @@ void engine_task_fail(task_rt_t *t, ferry_status_t st, const char *callback, con
 typedef ferry_status_t (*engine_call_fn)(task_rt_t *t, void *arg, ferry_error_t *err);
 ferry_status_t engine_call_retrying(task_rt_t *t, const char *what, engine_call_fn fn, void *arg,
                                     ferry_error_t *err);
+/* The plugin's close() (if open), under the task lock; frees offset_get copies. */
+void engine_task_close(task_rt_t *t);
 /* The plugin's open(); on success publishes t->state (see task_rt_t.opened). */
 ferry_status_t engine_call_open(task_rt_t *t, void *arg, ferry_error_t *err);
 /* Sleeps up to ms, waking early when the task is asked to stop. */

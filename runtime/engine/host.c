@@ -33,28 +33,41 @@ struct ferry_batch {
     ferry_record_t *recs; /* owned; max_records entries */
     size_t count, max_records;
     size_t bytes, max_bytes;
-    arena_chunk_t *chunks; /* owned; head is the chunk being filled */
+    arena_chunk_t *chunks; /* owned, in allocation order; kept across resets */
+    arena_chunk_t *cur;    /* the chunk being filled */
     rd_kafka_message_t **msgs; /* sinks: owned messages, one per record */
     /* Interning: consecutive records usually share topic and partition. */
-    const char *last_topic_in, *last_topic;
-    const char *last_part_in, *last_part;
+    const char *last_topic;
+    const char *last_part;
 };
 
+/* Chunks are kept across resets and rewound, so a steady stream of batches
+ * allocates nothing; a chunk larger than usual (a huge record) is dropped at
+ * reset instead of being kept forever. */
 static void *arena_alloc(ferry_batch_t *batch, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
-    arena_chunk_t *c = batch->chunks;
-    if (!c || c->cap - c->used < n) {
-        /* Reuse a later, already allocated chunk if one is free and big
-         * enough; otherwise allocate. Chunks after the head are emptied by
-         * reset, so the list stays short. */
+    arena_chunk_t *c = batch->cur;
+    while (c && c->cap - c->used < n) {
+        c = c->next;
+        if (c) c->used = 0;
+    }
+    if (!c) {
         size_t cap = n > ARENA_CHUNK_MIN ? n : ARENA_CHUNK_MIN;
         c = xmalloc(sizeof(*c) + cap);
         c->cap = cap;
         c->used = 0;
-        c->next = batch->chunks;
-        batch->chunks = c;
+        c->next = NULL;
+        if (batch->cur) {
+            /* Append after the current chunk, keeping any later ones. */
+            c->next = batch->cur->next;
+            batch->cur->next = c;
+        } else {
+            c->next = batch->chunks;
+            batch->chunks = c;
+        }
     }
+    batch->cur = c;
     void *p = (char *)c->data + c->used;
     c->used += n;
     return p;
@@ -92,29 +105,34 @@ void batch_reset(ferry_batch_t *batch)
         for (size_t i = 0; i < batch->count; i++)
             if (batch->msgs[i]) rd_kafka_message_destroy(batch->msgs[i]);
     }
-    /* Keep one chunk (the largest is usually the head) to avoid churn. */
-    arena_chunk_t *c = batch->chunks;
-    if (c) {
-        arena_chunk_t *rest = c->next;
-        while (rest) {
-            arena_chunk_t *next = rest->next;
-            free(rest);
-            rest = next;
+    /* Rewind; free oversized chunks (a single huge record). */
+    arena_chunk_t **link = &batch->chunks;
+    while (*link) {
+        arena_chunk_t *c = *link;
+        if (c->cap > ARENA_CHUNK_MIN) {
+            *link = c->next;
+            free(c);
+            continue;
         }
-        c->next = NULL;
         c->used = 0;
+        link = &c->next;
     }
+    batch->cur = batch->chunks;
     batch->count = 0;
     batch->bytes = 0;
-    batch->last_topic_in = batch->last_topic = NULL;
-    batch->last_part_in = batch->last_part = NULL;
+    batch->last_topic = NULL;
+    batch->last_part = NULL;
 }
 
 void batch_free(ferry_batch_t *batch)
 {
     if (!batch) return;
     batch_reset(batch);
-    free(batch->chunks);
+    while (batch->chunks) {
+        arena_chunk_t *next = batch->chunks->next;
+        free(batch->chunks);
+        batch->chunks = next;
+    }
     free(batch->msgs);
     free(batch->recs);
     free(batch);
@@ -134,17 +152,14 @@ static size_t host_batch_room(const ferry_batch_t *batch)
     return batch->max_records - batch->count;
 }
 
-/* Copies a NUL-terminated string, reusing the previous copy when a plugin
- * passes the same pointer or an equal string (topics, partitions). */
-static const char *intern(ferry_batch_t *batch, const char *s, const char **last_in, const char **last)
+/* Copies a NUL-terminated string, reusing the previous copy when the string
+ * is equal (topics, partitions). Compared by content only: plugins reuse
+ * buffers, and malloc hands out the same address for different strings. */
+static const char *intern(ferry_batch_t *batch, const char *s, const char **last)
 {
     if (!s) return NULL;
-    if (*last && (s == *last_in || strcmp(s, *last) == 0)) {
-        *last_in = s;
-        return *last;
-    }
+    if (*last && strcmp(s, *last) == 0) return *last;
     const char *copy = arena_strndup(batch, s, strlen(s));
-    *last_in = s;
     *last = copy;
     return copy;
 }
@@ -154,8 +169,8 @@ static ferry_status_t host_batch_add(ferry_batch_t *batch, const ferry_record_t 
     if (!rec || host_batch_room(batch) == 0) return FERRY_RETRY;
     ferry_record_t *r = &batch->recs[batch->count];
     *r = *rec;
-    r->topic = intern(batch, rec->topic, &batch->last_topic_in, &batch->last_topic);
-    r->source_partition = intern(batch, rec->source_partition, &batch->last_part_in, &batch->last_part);
+    r->topic = intern(batch, rec->topic, &batch->last_topic);
+    r->source_partition = intern(batch, rec->source_partition, &batch->last_part);
     r->source_offset = rec->source_offset ? arena_strndup(batch, rec->source_offset, strlen(rec->source_offset)) : NULL;
     r->key = arena_memdup(batch, rec->key, rec->key_len);
     r->key_len = rec->key ? rec->key_len : 0;
@@ -244,11 +259,19 @@ ferry_task_t *host_task_new(const char *connector, int id, const offset_map_t *o
     return task;
 }
 
-void host_task_free(ferry_task_t *task)
+void host_task_release(ferry_task_t *task)
 {
     if (!task) return;
     for (size_t i = 0; i < task->offset_copy_count; i++) free(task->offset_copies[i]);
     free(task->offset_copies);
+    task->offset_copies = NULL;
+    task->offset_copy_count = 0;
+}
+
+void host_task_free(ferry_task_t *task)
+{
+    if (!task) return;
+    host_task_release(task);
     free(task->connector);
     free(task);
 }
@@ -332,7 +355,11 @@ static void host_metric_add(ferry_task_t *task, const char *name, double delta)
 {
     if (!task || !name) return;
     task_metric_t *m = metric_slot(task, name);
-    if (m) atomic_store(&m->value, atomic_load(&m->value) + delta);
+    if (!m) return;
+    /* Plugins may call this from threads of their own: add atomically. */
+    double cur = atomic_load(&m->value);
+    while (!atomic_compare_exchange_weak(&m->value, &cur, cur + delta)) {
+    }
 }
 
 static void host_metric_set(ferry_task_t *task, const char *name, double value)

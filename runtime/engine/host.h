@@ -33,8 +33,8 @@ struct ferry_task {
     int id;                 /* task index */
     char prefix[160];       /* "connector/id", for logs */
     atomic_int stop;        /* set by any thread; read via should_stop */
-    /* Committed source offsets for offset_get: read-only during the task's
-     * life (a snapshot taken before open), or NULL. Not owned. */
+    /* Committed source offsets for offset_get: the worker's shared map,
+     * guarded by offsets_lock, or NULL. Not owned. */
     const offset_map_t *offsets;
     pthread_mutex_t *offsets_lock; /* guards offsets when shared, may be NULL */
     char **offset_copies;   /* strings returned by offset_get (owned; freed with the task) */
@@ -47,6 +47,8 @@ struct ferry_task {
  * directly. offsets may be NULL. Free with host_task_free. */
 ferry_task_t *host_task_new(const char *connector, int id, const offset_map_t *offsets);
 void host_task_free(ferry_task_t *task);
+/* Frees the strings offset_get returned; call after the plugin's close(). */
+void host_task_release(ferry_task_t *task);
 /* Value of a metric, 0 when never set. */
 double host_task_metric(const ferry_task_t *task, const char *name);
 

@@ -28,11 +28,12 @@ typedef struct source_ctx {
     ferry_batch_t *batch;
     const char *default_topic;       /* the connector's `topic` option, may be NULL */
     struct {
-        const char *name;            /* interned by the batch; compared by content */
         char *copy;                  /* owned */
         rd_kafka_topic_t *rkt;
     } topics[TOPIC_CACHE];
     int ntopics;
+    int last_topic;                  /* index of the last hit, or -1 */
+    int64_t deadline_ms;             /* this task's shutdown deadline, once stopping */
     rd_kafka_topic_t *offsets_rkt;   /* Kafka store only */
     /* Offsets waiting to be written: taken from the tracker, not yet durable. */
     char **pend_part, **pend_off;    /* owned */
@@ -71,9 +72,13 @@ static void source_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *op
 
 static rd_kafka_topic_t *source_topic(source_ctx_t *ctx, const char *name)
 {
+    /* By content only: batch arenas are rewound, so equal addresses across
+     * batches say nothing. The last hit is tried first. */
+    if (ctx->last_topic >= 0 && strcmp(ctx->topics[ctx->last_topic].copy, name) == 0)
+        return ctx->topics[ctx->last_topic].rkt;
     for (int i = 0; i < ctx->ntopics; i++)
-        if (ctx->topics[i].name == name || strcmp(ctx->topics[i].copy, name) == 0) {
-            ctx->topics[i].name = name;
+        if (strcmp(ctx->topics[i].copy, name) == 0) {
+            ctx->last_topic = i;
             return ctx->topics[i].rkt;
         }
     if (ctx->ntopics == TOPIC_CACHE) {
@@ -81,11 +86,24 @@ static rd_kafka_topic_t *source_topic(source_ctx_t *ctx, const char *name)
         return NULL;
     }
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(ctx->rk, name, NULL);
-    ctx->topics[ctx->ntopics].name = name;
     ctx->topics[ctx->ntopics].copy = str_dup(name);
     ctx->topics[ctx->ntopics].rkt = rkt;
-    ctx->ntopics++;
+    ctx->last_topic = ctx->ntopics++;
     return rkt;
+}
+
+/* The task's own shutdown deadline: a little before the worker's, so that
+ * the final offsets can still be stored in time. Unbounded (INT64_MAX)
+ * while the task is not stopping. */
+static int64_t source_deadline(source_ctx_t *ctx)
+{
+    if (!engine_stopping(ctx->t)) return INT64_MAX;
+    if (!ctx->deadline_ms) {
+        int64_t left = ctx->w->shutdown_deadline_ms - clock_ms();
+        int64_t reserve = left / 10 > 500 ? left / 10 : 500;
+        ctx->deadline_ms = ctx->w->shutdown_deadline_ms - reserve;
+    }
+    return ctx->deadline_ms;
 }
 
 /* Produces one record, waiting while librdkafka's queue is full (this is
@@ -136,7 +154,7 @@ static int source_produce(source_ctx_t *ctx, const ferry_record_t *rec, ferry_er
             return -1;
         }
         rd_kafka_poll(ctx->rk, 50);
-        if (engine_stopping(ctx->t) && clock_ms() > ctx->w->shutdown_deadline_ms) {
+        if (engine_stopping(ctx->t) && clock_ms() > source_deadline(ctx)) {
             ferry_error_set(err, FERRY_ERROR, "shutdown timeout while the producer queue was full");
             return -1;
         }
@@ -171,6 +189,23 @@ static int source_flush_offsets(source_ctx_t *ctx, ferry_error_t *err)
     worker_t *w = ctx->w;
     source_take_offsets(ctx);
     if (ctx->npend == 0) return 0;
+    /* A connector bug (an offset or partition that is not a JSON object)
+     * must fail the task: storing nothing while confirming upstream would
+     * lose data, and retrying forever would hide it. */
+    for (size_t i = 0; i < ctx->npend; i++) {
+        char *p = offsets_json_canonical(ctx->pend_part[i], strlen(ctx->pend_part[i]));
+        char *o = ctx->pend_off[i] ? offsets_json_compact(ctx->pend_off[i], strlen(ctx->pend_off[i])) : NULL;
+        int ok = p && o;
+        free(p);
+        free(o);
+        if (!ok) {
+            ferry_error_set(err, FERRY_ERROR,
+                            "the connector gave source partition %s offset %s: both must be JSON objects",
+                            ctx->pend_part[i], ctx->pend_off[i] ? ctx->pend_off[i] : "(null)");
+            engine_task_fail(t, FERRY_FATAL, "poll", err);
+            return -1;
+        }
+    }
     ferry_offset_t *offs = xcalloc(ctx->npend, sizeof(*offs));
     for (size_t i = 0; i < ctx->npend; i++) {
         offs[i].source_partition = ctx->pend_part[i];
@@ -178,6 +213,8 @@ static int source_flush_offsets(source_ctx_t *ctx, ferry_error_t *err)
     }
     char msg[512] = "";
     int rc = 0;
+    int64_t deadline = clock_ms() + 30000;
+    if (deadline > source_deadline(ctx)) deadline = source_deadline(ctx);
     if (w->wc->offsets_store == OFFSETS_STORE_FILE) {
         rc = engine_offsets_store_file(w, t->task->connector, offs, ctx->npend, msg, sizeof(msg));
     } else {
@@ -186,19 +223,16 @@ static int source_flush_offsets(source_ctx_t *ctx, ferry_error_t *err)
             char *key = NULL, *val = NULL;
             size_t klen = 0, vlen = 0;
             int32_t part = 0;
-            if (offsets_record_encode(t->task->connector, offs[i].source_partition, offs[i].source_offset,
-                                      w->offsets_partitions, &key, &klen, &val, &vlen, &part) != 0) {
-                snprintf(msg, sizeof(msg), "source partition %s is not a JSON object", offs[i].source_partition);
-                rc = -1;
-                break;
-            }
+            offsets_record_encode(t->task->connector, offs[i].source_partition, offs[i].source_offset,
+                                  w->offsets_partitions, &key, &klen, &val, &vlen, &part);
             rd_kafka_resp_err_t e;
-            do {
+            for (;;) {
                 e = rd_kafka_producev(ctx->rk, RD_KAFKA_V_RKT(ctx->offsets_rkt), RD_KAFKA_V_PARTITION(part),
                                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, klen),
                                       RD_KAFKA_V_VALUE(val, vlen), RD_KAFKA_V_END);
-                if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) rd_kafka_poll(ctx->rk, 50);
-            } while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+                if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || clock_ms() >= deadline) break;
+                rd_kafka_poll(ctx->rk, 50);
+            }
             free(key);
             free(val);
             if (e) {
@@ -208,8 +242,7 @@ static int source_flush_offsets(source_ctx_t *ctx, ferry_error_t *err)
                 ctx->offset_acks_pending++;
             }
         }
-        /* Wait for the offset records (and, by ordering, nothing else). */
-        int64_t deadline = clock_ms() + 30000;
+        /* Wait for the offset records' acknowledgements. */
         while (ctx->offset_acks_pending > 0 && clock_ms() < deadline) rd_kafka_poll(ctx->rk, 50);
         if (rc == 0 && (ctx->offset_acks_pending > 0 || ctx->offset_write_failed)) {
             snprintf(msg, sizeof(msg), "%s",
@@ -229,12 +262,18 @@ static int source_flush_offsets(source_ctx_t *ctx, ferry_error_t *err)
         st = t->conn->desc->commit(t->state, offs, ctx->npend, err);
     }
     free(offs);
+    if (st == FERRY_RETRY) {
+        /* Stored, but the connector could not acknowledge upstream yet: keep
+         * them pending, so commit() hears about them again next flush. */
+        log_warn("[%s] commit: %s (will retry)", t->task->prefix, err->msg[0] ? err->msg : "retry");
+        return 0;
+    }
     for (size_t i = 0; i < ctx->npend; i++) {
         free(ctx->pend_part[i]);
         free(ctx->pend_off[i]);
     }
     ctx->npend = 0;
-    if (st != FERRY_OK && st != FERRY_RETRY) {
+    if (st != FERRY_OK) {
         engine_task_fail(t, st, "commit", err);
         return -1;
     }
@@ -268,7 +307,7 @@ void *source_task_main(void *arg)
 {
     task_rt_t *t = arg;
     worker_t *w = t->conn->worker;
-    source_ctx_t ctx = {.t = t, .w = w};
+    source_ctx_t ctx = {.t = t, .w = w, .last_topic = -1};
     ferry_error_t err = {{0}};
     char emsg[512];
 
@@ -338,24 +377,22 @@ void *source_task_main(void *arg)
     }
 
     /* Drain: everything produced gets delivered (or the deadline passes),
-     * then the final offsets are stored and committed. */
-    if (atomic_load(&t->status) == TASK_RUNNING || engine_stopping(t)) {
-        int64_t left = w->shutdown_deadline_ms - clock_ms();
-        if (!engine_stopping(t)) left = 10000;
+     * then the offsets acknowledged so far are stored and committed. This
+     * also runs after a failure: the tracker only ever commits a contiguous
+     * acknowledged prefix, so a failed record still holds its partition back. */
+    if (ctx.rk) {
+        int64_t left = engine_stopping(t) ? source_deadline(&ctx) - clock_ms() : 10000;
         if (left < 100) left = 100;
         rd_kafka_flush(ctx.rk, (int)left);
         if (rd_kafka_outq_len(ctx.rk) > 0)
             log_warn("[%s] %d records not delivered before the deadline; their offsets are not committed",
                      t->task->prefix, rd_kafka_outq_len(ctx.rk));
-        if (!ctx.delivery_failed) source_flush_offsets(&ctx, &err);
+        if (atomic_load_explicit(&t->opened, memory_order_acquire) && atomic_load(&t->status) != TASK_FATAL)
+            source_flush_offsets(&ctx, &err);
     }
 
 out:
-    if (atomic_load_explicit(&t->opened, memory_order_acquire)) {
-        t->conn->desc->close(t->state);
-        atomic_store(&t->opened, 0);
-        t->state = NULL;
-    }
+    engine_task_close(t);
     source_ctx_free(&ctx);
     if (atomic_load(&t->status) < TASK_FAILED) atomic_store(&t->status, TASK_STOPPED);
     log_info("[%s] source task %s", t->task->prefix, atomic_load(&t->status) == TASK_STOPPED ? "stopped" : "failed");

@@ -3,6 +3,7 @@
  * progress reporting and graceful shutdown.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,8 +33,21 @@ void engine_sleep(const task_rt_t *t, int64_t ms)
     while (!engine_stopping(t)) {
         int64_t left = end - clock_ms();
         if (left <= 0) break;
+        if (t->tick) t->tick(t->tick_arg);
         usleep((useconds_t)(left > 50 ? 50 : left) * 1000);
     }
+}
+
+void engine_task_close(task_rt_t *t)
+{
+    pthread_mutex_lock(&t->lock);
+    if (atomic_load_explicit(&t->opened, memory_order_acquire)) {
+        atomic_store(&t->opened, 0);
+        t->conn->desc->close(t->state);
+        t->state = NULL;
+    }
+    pthread_mutex_unlock(&t->lock);
+    host_task_release(t->task);
 }
 
 ferry_status_t engine_call_retrying(task_rt_t *t, const char *what, engine_call_fn fn, void *arg,
@@ -168,6 +182,7 @@ static int conn_build_tasks(conn_t *c, int tasks_max, cfg_errors_t *errs)
         atomic_init(&t->opened, 0);
         atomic_init(&t->done, 0);
         atomic_init(&t->records, 0);
+        pthread_mutex_init(&t->lock, NULL);
     }
     taskset_clear(&set);
     return 0;
@@ -218,9 +233,19 @@ static void task_start(task_rt_t *t)
     atomic_store(&t->done, 0);
     atomic_store(&t->status, TASK_STARTING);
     t->error[0] = '\0';
+    t->started_ms = clock_ms();
     void *(*body)(void *) = t->conn->desc->kind == FERRY_SOURCE ? source_task_main : sink_task_main;
-    if (pthread_create(&t->thread, NULL, body, t) != 0) {
-        snprintf(t->error, sizeof(t->error), "start: cannot create a thread: %s", strerror(errno));
+    /* Task threads never take SIGTERM/SIGINT: the main thread handles them,
+     * and plugins blocked in system calls are not interrupted with EINTR. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int rc = pthread_create(&t->thread, NULL, body, t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        snprintf(t->error, sizeof(t->error), "start: cannot create a thread: %s", strerror(rc));
         atomic_store(&t->status, TASK_FATAL);
         atomic_store(&t->done, 1);
         return;
@@ -304,6 +329,9 @@ static void worker_supervise(worker_t *w)
         conn_t *c = &w->conns[i];
         for (int j = 0; j < c->ntasks; j++) {
             task_rt_t *t = &c->tasks[j];
+            /* A task that has run fine for a while starts over with short backoffs. */
+            if (t->restarts && atomic_load(&t->status) == TASK_RUNNING && now - t->started_ms > RESTART_BACKOFF_MAX_MS)
+                t->restarts = 0;
             if (!atomic_load(&t->done) || atomic_load(&t->status) != TASK_FAILED) continue;
             if (t->restart_at_ms == 0) {
                 int64_t backoff = 1000;
@@ -346,6 +374,7 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop)
     int64_t last = clock_ms();
     while (!*stop) {
         usleep(100 * 1000);
+        kafka_env_poll(w->kenv);
         worker_supervise(w);
         int64_t now = clock_ms();
         if (progress_ms > 0 && now - last >= progress_ms) {
@@ -369,8 +398,10 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop)
                 task_rt_t *t = &w->conns[i].tasks[j];
                 if (t->conn->desc->kind != kind) continue;
                 atomic_store(&t->task->stop, 1);
+                pthread_mutex_lock(&t->lock);
                 if (t->conn->desc->stop && atomic_load_explicit(&t->opened, memory_order_acquire))
                     t->conn->desc->stop(t->state);
+                pthread_mutex_unlock(&t->lock);
             }
         for (size_t i = 0; i < w->nconns; i++)
             for (int j = 0; j < w->conns[i].ntasks; j++) {
@@ -406,6 +437,7 @@ void worker_free(worker_t *w)
             if (t->thread_started) return; /* a task is stuck: leak rather than free under it */
             config_free(t->cfg);
             host_task_free(t->task);
+            pthread_mutex_destroy(&t->lock);
         }
         free(c->tasks);
         config_free(c->cfg);

@@ -17,6 +17,10 @@ struct kafka_env {
     rd_kafka_t *mock_rk;   /* owner of the embedded cluster, or NULL */
     rd_kafka_mock_cluster_t *mcluster;
     rd_kafka_t *meta_rk;   /* lazily created producer for metadata/admin */
+    /* A compaction check in flight (DescribeConfigs), polled by kafka_env_poll. */
+    rd_kafka_queue_t *check_q;
+    char *check_topic;
+    int64_t check_deadline;
 };
 
 /* librdkafka's log lines go through ours, at a level one step quieter:
@@ -24,7 +28,6 @@ struct kafka_env {
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     ferry_log_level_t lvl = level <= 3 ? FERRY_LOG_WARN : level <= 5 ? FERRY_LOG_INFO : FERRY_LOG_DEBUG;
-    if (level <= 4) lvl = FERRY_LOG_WARN;
     if ((int)lvl <= log_level_current) log_write(lvl, "kafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
@@ -90,9 +93,16 @@ kafka_env_t *kafka_env_new(const char *const *keys, const char *const *values, s
     return env;
 }
 
+static void kafka_check_compacted_finish(kafka_env_t *env, rd_kafka_event_t *ev);
+
 void kafka_env_free(kafka_env_t *env)
 {
     if (!env) return;
+    if (env->check_q) {
+        /* Still unanswered at exit: say so rather than stay silent. */
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(env->check_q, 0);
+        kafka_check_compacted_finish(env, ev);
+    }
     if (env->meta_rk) rd_kafka_destroy(env->meta_rk);
     if (env->mcluster) rd_kafka_mock_cluster_destroy(env->mcluster);
     if (env->mock_rk) rd_kafka_destroy(env->mock_rk);
@@ -155,6 +165,9 @@ static rd_kafka_t *meta_handle(kafka_env_t *env, char *err, size_t errlen)
     if (env->meta_rk) return env->meta_rk;
     rd_kafka_conf_t *conf = kafka_conf_new(env, KAFKA_ADMIN, NULL, NULL, 0, err, errlen);
     if (!conf) return NULL;
+    /* Looking a topic up must never create it with broker defaults (an
+     * uncompacted offsets topic would be worse than none). */
+    rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", NULL, 0);
     env->meta_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen);
     return env->meta_rk;
 }
@@ -191,14 +204,25 @@ int kafka_partition_count(kafka_env_t *env, const char *topic, int timeout_ms, c
 }
 
 /* An existing offsets topic must be compacted, or old offsets vanish with
- * retention. Brokers without DescribeConfigs get a warning that it could
- * not be checked. */
-static void kafka_check_compacted(rd_kafka_t *rk, const char *topic)
+ * retention. The check is asynchronous (only a warning depends on it), so
+ * brokers that never answer DescribeConfigs do not delay start-up. */
+static void kafka_check_compacted_start(kafka_env_t *env, rd_kafka_t *rk, const char *topic)
 {
+    if (env->check_q) return;
     rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_DescribeConfigs(rk, &res, 1, NULL, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
+    rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_AdminOptions_set_request_timeout(opts, 10000, NULL, 0);
+    env->check_q = rd_kafka_queue_new(rk);
+    env->check_topic = str_dup(topic);
+    env->check_deadline = clock_ms() + 12000;
+    rd_kafka_DescribeConfigs(rk, &res, 1, opts, env->check_q);
+    rd_kafka_AdminOptions_destroy(opts);
+    rd_kafka_ConfigResource_destroy(res);
+}
+
+static void kafka_check_compacted_finish(kafka_env_t *env, rd_kafka_event_t *ev)
+{
+    const char *topic = env->check_topic;
     const char *policy = NULL;
     rd_kafka_resp_err_t e = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
     if (!e) {
@@ -218,9 +242,60 @@ static void kafka_check_compacted(rd_kafka_t *rk, const char *topic)
     else if (!policy || !strstr(policy, "compact"))
         log_warn("offsets topic '%s' has cleanup.policy=%s, not compact: stored offsets will expire; "
                  "set cleanup.policy=compact on it", topic, policy ? policy : "(unset)");
+    else
+        log_info("offsets topic '%s' is compacted", topic);
     if (ev) rd_kafka_event_destroy(ev);
-    rd_kafka_queue_destroy(q);
-    rd_kafka_ConfigResource_destroy(res);
+    rd_kafka_queue_destroy(env->check_q);
+    env->check_q = NULL;
+    free(env->check_topic);
+    env->check_topic = NULL;
+}
+
+void kafka_env_poll(kafka_env_t *env)
+{
+    if (!env || !env->check_q) return;
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(env->check_q, 0);
+    if (ev || clock_ms() > env->check_deadline) kafka_check_compacted_finish(env, ev);
+}
+
+/* Partition count of an existing topic, 0 when it does not exist, -1 on
+ * error. Never creates the topic (the handle has auto-creation off). */
+static int topic_partitions(rd_kafka_t *rk, const char *topic, char *err, size_t errlen)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+    int n = -1;
+    if (e) {
+        snprintf(err, errlen, "topic '%s': metadata: %s", topic, rd_kafka_err2str(e));
+    } else if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        n = 0;
+    } else if (md->topic_cnt == 1 && md->topics[0].err == 0) {
+        n = md->topics[0].partition_cnt;
+    } else {
+        snprintf(err, errlen, "topic '%s': %s", topic,
+                 md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "no metadata");
+    }
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return n;
+}
+
+/* Creates topic through a metadata request on a handle that allows
+ * auto-creation (brokers without CreateTopics, e.g. `ferry dev-kafka`). */
+static int topic_auto_create(kafka_env_t *env, const char *topic, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = kafka_conf_new(env, KAFKA_ADMIN, NULL, NULL, 0, err, errlen);
+    if (!conf) return -1;
+    rd_kafka_conf_set(conf, "allow.auto.create.topics", "true", NULL, 0);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen);
+    if (!rk) return -1;
+    int64_t deadline = clock_ms() + 10000;
+    int n;
+    while ((n = topic_partitions(rk, topic, err, errlen)) == 0 && clock_ms() < deadline) usleep(100 * 1000);
+    rd_kafka_destroy(rk);
+    if (n == 0) snprintf(err, errlen, "topic '%s' does not exist and could not be created", topic);
+    return n > 0 ? 0 : -1;
 }
 
 int kafka_ensure_topic(kafka_env_t *env, const char *topic, int partitions, int replication, int compact,
@@ -237,6 +312,12 @@ int kafka_ensure_topic(kafka_env_t *env, const char *topic, int partitions, int 
     }
     rd_kafka_t *rk = meta_handle(env, err, errlen);
     if (!rk) return -1;
+    int n = topic_partitions(rk, topic, err, errlen);
+    if (n < 0) return -1;
+    if (n > 0) {
+        if (compact) kafka_check_compacted_start(env, rk, topic);
+        return 0;
+    }
     char rderr[256];
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, replication, rderr, sizeof(rderr));
     if (!nt) {
@@ -244,28 +325,33 @@ int kafka_ensure_topic(kafka_env_t *env, const char *topic, int partitions, int 
         return -1;
     }
     if (compact) rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_set_request_timeout(opts, 5000, NULL, 0);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
+    rd_kafka_CreateTopics(rk, &nt, 1, opts, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 7000);
     int rc = 0;
     rd_kafka_resp_err_t e = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR && ev) {
         const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
-        size_t n = 0;
-        const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &n);
-        if (n == 1) e = rd_kafka_topic_result_error(tr[0]);
+        size_t cnt = 0;
+        const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &cnt);
+        if (cnt == 1) e = rd_kafka_topic_result_error(tr[0]);
     }
-    if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-        if (compact) kafka_check_compacted(rk, topic);
-    } else if (e) {
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        log_info("created topic '%s' (%d partitions%s)", topic, partitions, compact ? ", compacted" : "");
+    } else if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        if (compact) kafka_check_compacted_start(env, rk, topic);
+    } else {
         /* Brokers without CreateTopics (e.g. `ferry dev-kafka`) auto-create
          * on metadata requests; compaction cannot be checked there. */
-        log_warn("topic '%s': could not create it (%s); relying on auto-creation%s", topic,
-                 rd_kafka_err2str(e), compact ? ", could not verify cleanup.policy=compact" : "");
-        if (kafka_partition_count(env, topic, 10000, err, errlen) < 0) rc = -1;
+        log_warn("topic '%s': could not create it (%s); relying on auto-creation%s", topic, rd_kafka_err2str(e),
+                 compact ? ", could not verify cleanup.policy=compact" : "");
+        rc = topic_auto_create(env, topic, err, errlen);
     }
     if (ev) rd_kafka_event_destroy(ev);
     rd_kafka_queue_destroy(q);
+    rd_kafka_AdminOptions_destroy(opts);
     rd_kafka_NewTopic_destroy(nt);
     return rc;
 }
@@ -279,6 +365,9 @@ int kafka_dev_broker_run(int brokers, const char *const *topics, size_t topic_co
         log_error("dev-kafka: %s", err);
         return 1;
     }
+    /* The default offsets topic, with Kafka Connect's default partition
+     * count, so workers need no (unsupported) CreateTopics. */
+    rd_kafka_mock_topic_create(mc, "ferry-offsets", 25, 1);
     for (size_t i = 0; i < topic_count; i++) {
         char name[256];
         int parts = 4;

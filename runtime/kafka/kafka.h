@@ -41,11 +41,16 @@ rd_kafka_conf_t *kafka_conf_new(const kafka_env_t *env, kafka_client_kind_t kind
  * auto-created by a metadata request. Returns 0 or -1 with err. */
 int kafka_ensure_topic(kafka_env_t *env, const char *topic, int partitions, int replication, int compact,
                        char *err, size_t errlen);
+/* Non-blocking: finishes background checks (the offsets topic's
+ * compaction) and logs their outcome. Main thread, periodically. */
+void kafka_env_poll(kafka_env_t *env);
+
 /* Partition count of topic, or -1 with err. */
 int kafka_partition_count(kafka_env_t *env, const char *topic, int timeout_ms, char *err, size_t errlen);
 
-/* Runs a standalone mock cluster (ferry dev-kafka): prints the bootstrap
- * address as the first line of stdout and serves until *stop becomes non-zero. */
+/* Runs a standalone mock cluster (ferry dev-kafka): creates ferry-offsets
+ * (25 partitions) and the given topics, prints the bootstrap address as the
+ * first line of stdout and serves until *stop becomes non-zero. */
 int kafka_dev_broker_run(int brokers, const char *const *topics, size_t topic_count, volatile sig_atomic_t *stop);
 
 #endif

@@ -21,9 +21,12 @@ pg_psql "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')" \
     "CREATE TABLE public.nokey (a int, b text)" \
     "ALTER TABLE nokey REPLICA IDENTITY FULL" \
     "CREATE TABLE public.ignored (id int PRIMARY KEY)" \
-    "CREATE TABLE public.t (id int PRIMARY KEY, v text)"
+    "CREATE TABLE public.t (id int PRIMARY KEY, v text)" \
+    "CREATE TABLE public.outbox (id uuid PRIMARY KEY, aggregatetype text, aggregateid text, type text,
+        payload jsonb)" >/dev/null
 
-ARGS=("${BASE_ARGS[@]}" snapshot.mode=never "table.include.list=public.orders,public.full_t,public.nokey,public\.t")
+ARGS=("${BASE_ARGS[@]}" snapshot.mode=never "table.include.list=public.orders,public.full_t,public.nokey,public\.t"
+    outbox.table.list=public.outbox)
 
 # ---- 1. event semantics --------------------------------------------------------
 harness_bg s1.out "${ARGS[@]}"
@@ -44,7 +47,9 @@ pg_psql "INSERT INTO orders (id, name, m, qty, tags, moods, doc) VALUES
     "DELETE FROM full_t WHERE id = 1" \
     "INSERT INTO nokey VALUES (1, 'k')" \
     "DELETE FROM nokey" \
-    "TRUNCATE full_t"
+    "BEGIN; INSERT INTO outbox VALUES ('7f1c4a52-5d2e-4d4c-9a8e-2d7c1b0c9e11', 'Order', 'o-42', 'OrderCreated',
+        '{\"total\": 12.5, \"items\": [\"é\"]}'); DELETE FROM outbox; COMMIT" \
+    "TRUNCATE full_t" >/dev/null
 wait_until 30 grep -q '"op":"t"' "$WORK/s1.out" || fail "truncate event did not arrive"
 harness_term
 
@@ -52,6 +57,10 @@ check events "$WORK/s1.out" shop.public.orders >"$WORK/orders.jsonl"
 check events "$WORK/s1.out" shop.public.full_t >"$WORK/full.jsonl"
 check events "$WORK/s1.out" shop.public.nokey >"$WORK/nokey.jsonl"
 grep -q shop.public.ignored "$WORK/s1.out" && fail "events from a table outside table.include.list"
+grep -q shop.public.outbox "$WORK/s1.out" && fail "outbox table rows must not be change events"
+[ "$(grep -c '^outbox.event.Order' "$WORK/s1.out")" = 1 ] || fail "expected one outbox message"
+grep -q $'^outbox.event.Order\to-42\t{"items": \\["é"\\], "total": 12.5}\t{.*}\tid=7f1c4a52-5d2e-4d4c-9a8e-2d7c1b0c9e11;type=OrderCreated$' \
+    "$WORK/s1.out" || fail "outbox message: $(grep '^outbox' "$WORK/s1.out")"
 /usr/bin/python3 - "$WORK" <<'EOF' || fail "event semantics"
 import json, sys
 w = sys.argv[1]
@@ -85,7 +94,7 @@ EOF
 import json, sys
 lines = [l.split("\t") for l in open(sys.argv[1])]
 def is_tx(p):
-    if p[2] == "\\N":
+    if p[2] == "\\N" or not p[0].startswith("shop."):
         return False
     after = json.loads(p[2])["after"] or {}
     return str(after.get("name", after.get("a", ""))).startswith("tx")

@@ -63,9 +63,10 @@ static const ferry_option_t *opt_find(const char *name)
     return NULL;
 }
 
+/* The last occurrence wins, so a test can override a base argument list. */
 static const char *raw(const char *name)
 {
-    for (int i = 0; i < cfg_n; i++)
+    for (int i = cfg_n - 1; i >= 0; i--)
         if (strcmp(cfg_keys[i], name) == 0)
             return cfg_vals[i];
     const ferry_option_t *o = opt_find(name);
