@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The host's side of the plugin contract, with the test-only testkit plugin:
+#  1. records whose topic/partition strings live in a reused buffer land in
+#     the right topics and offsets are filed under the right partitions;
+#  2. an offset that is not a JSON object fails the task (FATAL, not
+#     restarted) and nothing is stored for it;
+#  3. a sink whose flush declares only part of what it received durable
+#     (flush_limit) gets consumer offsets committed exactly up to that.
+source "$TESTLIB"
+: "${TESTKIT_DIR:?}"
+devkafka_start --topic kit0:2 --topic kit1:2
+export FERRY_PLUGIN_PATH="$FERRY_PLUGIN_DIR:$TESTKIT_DIR"
+cat >"$WORK/p.yaml" <<YAML
+worker:
+  kafka:
+    bootstrap.servers: "$BROKER"
+    consumer.session.timeout.ms: "6000"
+  offsets: {flush.interval: 300ms}
+connectors:
+  good: {connector: reuse-source, count: 200}
+  bad: {connector: reuse-source, count: 10}
+  half: {connector: half-sink, topics: kit0, path: $WORK/half.out, flush.interval: 300ms}
+YAML
+ferry_start p "$WORK/p.yaml"
+wait_until 60 bash -c "[ \$(kcat -b $BROKER -C -t kit1 -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 100 ]" \
+    || fail "reuse-source did not deliver"
+wait_until 30 grep -q "\[bad/0\] task failed" "$WORK/p.log" || fail "bad offsets did not fail the task"
+sleep 2
+ferry_stop "$FERRY_PID"
+
+# 1. topics by content: kit0 holds only kit0:* values (the good source's
+#    100 plus up to 5 of the bad one's), kit1 only kit1:*.
+for t in kit0 kit1; do
+    topic_dump "$t" >"$WORK/$t.txt"
+    grep -qv "^$t:" "$WORK/$t.txt" && fail "topic $t holds records of another topic: $(grep -v "^$t:" "$WORK/$t.txt" | head -3)"
+    [ "$(grep -c . "$WORK/$t.txt")" -ge 100 ] || fail "topic $t has $(wc -l <"$WORK/$t.txt") records"
+done
+"$FERRY" offsets "$WORK/p.yaml" >"$WORK/offsets.json" 2>/dev/null || fail "ferry offsets"
+/usr/bin/python3 - "$WORK/offsets.json" <<'PY' || fail "offsets filed under the wrong partitions: $(cat "$WORK/offsets.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+good = {e["partition"]["stream"]: e["offset"]["n"] for e in d if e["connector"] == "good"}
+assert good == {0: 198, 1: 199}, good
+assert not [e for e in d if e["connector"] == "bad"], "offsets stored for the failing connector"
+PY
+
+# 2. the invalid offset: a clear, permanent failure.
+grep -q 'both must be JSON objects' "$WORK/p.log" || fail "no clear message for the invalid offset"
+grep -q "\[bad/0\] restarting" "$WORK/p.log" && fail "a FATAL failure was restarted"
+
+# 3. committed consumer offsets == what the sink last declared durable.
+grep -o 'durable kit0/[0-9]* next=[0-9]*' "$WORK/p.log" | awk -F'[/ =]' '{last[$3]=$5} END {for (p in last) print p, last[p]}' \
+    | sort >"$WORK/declared"
+[ -s "$WORK/declared" ] || fail "half-sink declared nothing durable"
+/usr/bin/python3 - "$BROKER" "$WORK/declared" <<'PY' || fail "committed offsets differ from what flush declared durable"
+import sys
+from confluent_kafka import Consumer, TopicPartition
+declared = dict(map(int, l.split()) for l in open(sys.argv[2]))
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "ferry-half", "enable.auto.commit": False})
+got = {tp.partition: tp.offset for tp in c.committed([TopicPartition("kit0", p) for p in declared], timeout=10)}
+c.close()
+print("declared durable", declared, "committed", got)
+assert got == declared, (got, declared)
+PY
+log "PASS"
