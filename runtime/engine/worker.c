@@ -96,7 +96,7 @@ rd_kafka_conf_t *engine_client_conf(task_rt_t *t, kafka_client_kind_t kind, char
     const char *const *okeys = NULL, *const *ovals = NULL;
     size_t n = config_prefixed(t->cfg, prefix, &okeys, &ovals);
     /* Defaults first, so that overrides win. */
-    const char *dkeys[8], *dvals[8];
+    const char *dkeys[12], *dvals[12];
     size_t nd = 0;
     char client_id[200], group[200];
     snprintf(client_id, sizeof(client_id), "ferry-%s-%d", t->task->connector, t->task->id);
@@ -113,6 +113,11 @@ rd_kafka_conf_t *engine_client_conf(task_rt_t *t, kafka_client_kind_t kind, char
         dkeys[nd] = "enable.auto.offset.store", dvals[nd++] = "false";
         dkeys[nd] = "auto.offset.reset", dvals[nd++] = "earliest";
         dkeys[nd] = "allow.auto.create.topics", dvals[nd++] = "true";
+        /* librdkafka 2.0 pauses fetching once 100k small messages are queued
+         * and only resumes on its next wake-up (up to ~1 s later): with
+         * small records that stalls the sink. Memory stays bounded by
+         * queued.max.messages.kbytes. */
+        dkeys[nd] = "queued.min.messages", dvals[nd++] = "1000000";
     }
     const char **keys = xcalloc(nd + n + 1, sizeof(char *));
     const char **vals = xcalloc(nd + n + 1, sizeof(char *));

@@ -9,7 +9,8 @@ Kafka (with Debian's python3-confluent-kafka, a client no one here wrote).
   pg_check.py ids FILE TOPIC OPS LO HI MODE
         MODE exact: every id in [LO, HI] appears exactly once among events of
         TOPIC whose op is in OPS (comma list, e.g. c,r); atleast: at least once.
-        Ids outside the range are an error either way.
+        Ids outside the range are an error, unless MODE ends with _in (exact_in,
+        atleast_in): then only the range is checked.
   pg_check.py events FILE TOPIC           print op, key, before, after as JSON lines
 """
 import json
@@ -60,6 +61,8 @@ def dump(broker, topics):
 
 def ids(path, topic, ops, lo, hi, mode):
     ops = set(ops.split(","))
+    only_range = mode.endswith("_in")
+    mode = mode[:-3] if only_range else mode
     seen = {}
     for t, key, value, _ in records(path):
         if t != topic or value is None:
@@ -75,8 +78,8 @@ def ids(path, topic, ops, lo, hi, mode):
         n = seen.get(i, 0)
         if n == 0 or (mode == "exact" and n > 1):
             bad.append((i, n))
-    extra = sorted(i for i in seen if i < lo or i > hi)
-    dups = sum(n - 1 for n in seen.values() if n > 1)
+    extra = [] if only_range else sorted(i for i in seen if i < lo or i > hi)
+    dups = sum(n - 1 for i, n in seen.items() if n > 1 and lo <= i <= hi)
     print("ids %s..%s: %d distinct, %d duplicates, %d wrong, %d outside" % (lo, hi, len(seen), dups, len(bad),
                                                                            len(extra)))
     if bad or extra:
