@@ -106,11 +106,9 @@ static char *replace_all(char *msg, const char *needle)
 {
     size_t nlen = strlen(needle);
     if (nlen < 3) return msg;
-    char *hit = strstr(msg, needle);
-    if (!hit) return msg;
-    size_t cap = strlen(msg) * (sizeof(HIDDEN)) + 1, len = 0;
+    size_t cap = strlen(msg) * (sizeof(HIDDEN)) + sizeof(HIDDEN) + 1, len = 0;
     char *out = xmalloc(cap);
-    const char *p = msg;
+    const char *p = msg, *hit;
     while ((hit = strstr(p, needle)) != NULL) {
         memcpy(out + len, p, (size_t)(hit - p));
         len += (size_t)(hit - p);
@@ -120,6 +118,17 @@ static char *replace_all(char *msg, const char *needle)
     }
     size_t rest = strlen(p);
     memcpy(out + len, p, rest + 1);
+    len += rest;
+    /* Messages are cut at a fixed size (ferry_error_t), which can cut a
+     * secret too: a tail of the message that is the start of the secret
+     * (3 bytes or more) is hidden as well. */
+    size_t max = len < nlen ? len : nlen;
+    for (size_t k = max; k >= 3; k--) {
+        if (memcmp(out + len - k, needle, k) == 0) {
+            memcpy(out + len - k, HIDDEN, sizeof(HIDDEN));
+            break;
+        }
+    }
     free(msg);
     return out;
 }

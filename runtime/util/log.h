@@ -16,7 +16,7 @@ void log_set_level(ferry_log_level_t level);
 int log_level_parse(const char *name);
 /* prefix may be NULL ("" = no brackets). */
 void log_write(ferry_log_level_t level, const char *prefix, const char *fmt, ...) FERRY_PRINTF(3, 4);
-void log_vwrite(ferry_log_level_t level, const char *prefix, const char *fmt, va_list ap);
+void log_vwrite(ferry_log_level_t level, const char *prefix, const char *fmt, va_list ap) FERRY_PRINTF(3, 0);
 
 #define LOG_AT(lvl, prefix, ...)                                                                   \
     do {                                                                                           \
