@@ -145,9 +145,13 @@ const char *config_did_you_mean(const char *key, const char *const *candidates, 
     for (size_t i = 0; i < count; i++) {
         const char *c = candidates[i];
         if (!c) continue;
-        size_t d = str_edit_distance(key, c);
         /* Short keys: a distance of 3 would suggest almost anything. */
         size_t limit = klen <= 3 ? 1 : klen <= 5 ? 2 : 3;
+        /* The distance is at least the length difference: skip the
+         * quadratic computation when that alone is too far. */
+        size_t clen = strlen(c);
+        if ((clen > klen ? clen - klen : klen - clen) > limit) continue;
+        size_t d = str_edit_distance(key, c);
         if (d <= limit && d < best_dist) {
             best = c;
             best_dist = d;
