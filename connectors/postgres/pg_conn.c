@@ -295,6 +295,10 @@ ferry_status_t pg_ensure_publication(pg_ctx_t *ctx, ferry_error_t *err)
     size_t n = 0;
     if ((st = pg_list_tables(ctx, ctx->sql, 1, &names, &n, err)) != FERRY_OK)
         return st;
+    if (n == 0 && ctx->pub_mode == PG_PUB_FILTERED)
+        ctx->host->log(ctx->task, FERRY_LOG_WARN,
+                       "no table matches table.include.list/table.exclude.list (or outbox.table.list): "
+                       "nothing will be captured");
     char *pub = pg_quote_ident(ctx->sql, ctx->publication);
     pg_buf_t sql = {0};
     if (!exists) {

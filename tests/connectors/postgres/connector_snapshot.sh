@@ -5,6 +5,8 @@
 #  2. An interrupted snapshot (graceful stop, composite text/int key, tiny
 #     chunks) resumes after the last key: every row exactly once.
 #  3. snapshot.mode=initial_only creates no slot; always re-reads.
+#  4. Every built-in type reads the same through the snapshot (SQL
+#     connection) and the stream (walsender): same session settings on both.
 . "$(dirname "$0")/pg_test_lib.sh"
 
 pg_psql "CREATE TABLE public.t (id int PRIMARY KEY, v text, n int)" \
@@ -94,4 +96,40 @@ for run in a b; do
     harness_term
     [ "$(grep -c '"op":"r"' "$WORK/s4$run.out")" = 300 ] || fail "always: run $run did not re-read the table"
 done
+# ---- 4. snapshot and stream format values alike ---------------------------------
+pg_psql "SELECT pg_drop_replication_slot('ferry_shop')" "DROP PUBLICATION ferry_shop" >/dev/null
+: >"$OFFSETS"
+pg_psql "CREATE TYPE color AS ENUM ('red', 'green')" "CREATE DOMAIN short AS varchar(5)" \
+    "CREATE TABLE public.types (id int PRIMARY KEY, i2 int2, i8 int8, f4 float4, f8 float8, fnan float8,
+        finf float8, num numeric, num2 numeric(12,4), b bool, t text, e text, vc varchar(10), c char(3),
+        ba bytea, d date, tm time, ttz timetz, ts timestamp, tstz timestamptz, iv interval, u uuid,
+        j json, jb jsonb, ia int[], ta text[], na int[], col color, dom short, inet inet, money money)" \
+    "INSERT INTO types VALUES (1, -32768, 9223372036854775807, 1.5, 0.1, 'NaN', '-Infinity',
+        123456789012345678901234567890.123456789, 3.14159, true, 'snow ☃ \"q\" \\ end', '', 'abc', 'x',
+        '\\x00ff10', '2024-02-29', '13:14:15.5', '13:14:15+02', '2024-01-02 03:04:05.123456',
+        '2024-01-02 03:04:05.123456+01', '1 year 2 mons 3 days 04:05:06.5', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+        '{\"a\": [1, 2.50, null]}', '{\"b\": {\"c\": \"é\"}}', '{{1,2},{3,NULL}}', '{\"x y\",NULL,\"\"}',
+        '{}', 'green', 'short', '10.0.0.1/8', 12.34)" >/dev/null
+harness_bg s5.out "${BASE_ARGS[@]}" table.include.list=public.types
+wait_until 30 grep -qs "streaming slot" "$WORK/s5.out.err" || fail "stream did not start"
+pg_psql "INSERT INTO types SELECT 2, i2, i8, f4, f8, fnan, finf, num, num2, b, t, e, vc, c, ba, d, tm, ttz, ts, tstz,
+        iv, u, j, jb, ia, ta, na, col, dom, inet, money FROM types WHERE id = 1" >/dev/null
+wait_lines s5.out 2 30 || fail "the streamed row did not arrive"
+harness_term
+/usr/bin/python3 - "$WORK/s5.out" <<'PY' || fail "snapshot and stream format values differently"
+import json, sys
+rows = {}
+for line in open(sys.argv[1]):
+    ev = json.loads(line.split("\t")[2])
+    rows[ev["op"]] = ev["after"]
+r, c = rows["r"], rows["c"]
+r.pop("id"); c.pop("id")
+diff = {k: (r[k], c[k]) for k in r if r[k] != c[k]}
+assert not diff, diff
+assert r["fnan"] == "NaN" and r["finf"] == "-Infinity" and r["e"] == "" and r["b"] is True, r
+assert r["num"] == "123456789012345678901234567890.123456789", r["num"]
+assert r["jb"] == {"b": {"c": "é"}} and r["ia"] == [[1, 2], [3, None]] and r["col"] == "green", r
+assert r["dom"] == "short" and r["ta"] == ["x y", None, ""], r
+print("snapshot and stream agree on", len(r), "columns")
+PY
 log "PASS"

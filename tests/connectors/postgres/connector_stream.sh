@@ -49,6 +49,8 @@ pg_psql "INSERT INTO orders (id, name, m, qty, tags, moods, doc) VALUES
     "DELETE FROM nokey" \
     "BEGIN; INSERT INTO outbox VALUES ('7f1c4a52-5d2e-4d4c-9a8e-2d7c1b0c9e11', 'Order', 'o-42', 'OrderCreated',
         '{\"total\": 12.5, \"items\": [\"é\"]}'); DELETE FROM outbox; COMMIT" \
+    "ALTER TABLE full_t ADD COLUMN extra text DEFAULT 'x'" \
+    "INSERT INTO full_t VALUES (7, 'schema', 7, 'changed')" \
     "TRUNCATE full_t" >/dev/null
 wait_until 30 grep -q '"op":"t"' "$WORK/s1.out" || fail "truncate event did not arrive"
 harness_term
@@ -80,11 +82,12 @@ assert o[4]["key"] == {"id": 1} and o[4]["after"] is None and o[5]["key"] == {"i
 assert o[6]["key"] == {"id": 10} and o[6]["after"]["id"] == 10 and o[6]["before"] is None
 assert o[7]["key"] == {"id": 10} and o[7]["before"]["id"] == 10
 fops = [e["op"] for e in f]
-assert fops == ["c", "u", "c", "d", "tombstone", "t"], fops
+assert fops == ["c", "u", "c", "d", "tombstone", "c", "t"], fops
+assert f[5]["after"] == {"id": 7, "a": "schema", "b": 7, "extra": "changed"}, f[5]  # schema change
 assert f[1]["before"] == {"id": 1, "a": "x", "b": 1} and f[1]["after"] == {"id": 1, "a": "x", "b": 2}, f[1]
 assert f[1]["key"] == {"id": 1}, f[1]  # keyed by the primary key, not the FULL identity
 assert f[3]["before"] == {"id": 1, "a": "x", "b": 2}
-assert f[5]["key"] is None
+assert f[6]["key"] is None
 assert [e["op"] for e in nk] == ["c", "d"], nk  # keyless: no key, no tombstone
 assert nk[1]["key"] is None and nk[1]["before"] == {"a": 1, "b": "k"}
 print("event semantics ok")
@@ -107,8 +110,8 @@ EOF
 
 # ---- 2. a transaction cut in the middle --------------------------------------
 : >"$OFFSETS"
-pg_psql "SELECT pg_drop_replication_slot('ferry_shop')"
-pg_psql "INSERT INTO t SELECT 0, 'before'"
+pg_psql "SELECT pg_drop_replication_slot('ferry_shop')" >/dev/null
+pg_psql "INSERT INTO t SELECT 0, 'before'" >/dev/null
 harness_bg s2a.out "${ARGS[@]}" table.include.list=public.t
 wait_until 30 grep -qs "streaming slot" "$WORK/s2a.out.err" || fail "stream did not start"
 kill -TERM "$HPID"; wait "$HPID"; HPID=

@@ -1,9 +1,10 @@
 /*
  * pg_harness.c — a minimal stand-in host that loads postgres.so through the
  * public SDK only and drives one source task, for connector-level tests that
- * do not need Kafka (tests/connectors/postgres/pg_connector.sh).
+ * do not need Kafka (connector_*.sh through pg_test_lib.sh). Built as the
+ * pg_cdc_harness executable.
  *
- *   pg_harness PLUGIN.so OFFSET_FILE key=value...
+ *   pg_cdc_harness PLUGIN.so OFFSET_FILE key=value...
  *
  * Records go to stdout, one per line, tab-separated:
  *   topic \t key \t value \t source_offset \t headers(name=value;...)
