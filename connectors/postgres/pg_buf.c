@@ -185,7 +185,7 @@ void pg_buf_json_string(pg_buf_t *b, const char *s, size_t len)
 
 /* ---- LSN ------------------------------------------------------------------------ */
 
-static int hex_digit(char c)
+int pg_hex_digit(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -202,7 +202,7 @@ static int lsn_half(const char **s, uint32_t *out)
     uint32_t v = 0;
     int n = 0;
     int d;
-    while ((d = hex_digit(**s)) >= 0) {
+    while ((d = pg_hex_digit(**s)) >= 0) {
         if (++n > 8)
             return -1;
         v = (v << 4) | (uint32_t)d;

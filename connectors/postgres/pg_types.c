@@ -144,16 +144,6 @@ static int json_ws(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* A JSON string starting at s[*i] == '"'; control characters must be
  * escaped and the UTF-8 must be valid. */
@@ -176,7 +166,7 @@ static int json_skip_string(const char *s, size_t len, size_t *i)
                 if (len - *i < 5)
                     return 0;
                 for (int k = 1; k <= 4; k++)
-                    if (hexval(s[*i + (size_t)k]) < 0)
+                    if (pg_hex_digit(s[*i + (size_t)k]) < 0)
                         return 0;
                 *i += 5;
             } else if (strchr("\"\\/bfnrt", e) && e) {
@@ -323,7 +313,7 @@ static int bytea_decode(const char *s, size_t len, pg_buf_t *raw)
         if ((len - 2) % 2)
             return -1;
         for (size_t i = 2; i < len; i += 2) {
-            int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+            int hi = pg_hex_digit(s[i]), lo = pg_hex_digit(s[i + 1]);
             if (hi < 0 || lo < 0)
                 return -1;
             unsigned char b = (unsigned char)(hi << 4 | lo);

@@ -18,6 +18,7 @@
  * "[hidden]" in config_to_json() output.
  */
 #include "config/config.h"
+#include "engine/host.h"
 #include "fuzz_common.h"
 
 #include <stdint.h>
@@ -92,19 +93,6 @@ static const ferry_connector_t fuzz_sink = {
     .options = sink_opts,
 };
 
-static const ferry_host_t fuzz_host = {
-    .abi_version = FERRY_ABI_VERSION,
-    .struct_size = sizeof(ferry_host_t),
-    .cfg_string = config_string,
-    .cfg_int = config_int,
-    .cfg_bool = config_bool,
-    .cfg_double = config_double,
-    .cfg_duration_ms = config_duration_ms,
-    .cfg_size = config_size,
-    .cfg_list = config_list,
-    .cfg_map = config_map,
-    .cfg_is_set = config_is_set,
-};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
@@ -254,7 +242,7 @@ static void build_from_kv(const char *name, const char *const *keys,
                           const ferry_connector_t *desc) {
   cfg_errors_t errs = {0};
   ferry_config_t *cfg =
-      connector_config_from_kv(name, keys, values, n, desc, &fuzz_host, &errs);
+      connector_config_from_kv(name, keys, values, n, desc, host_api(), &errs);
   FUZZ_CHECK(!cfg == (errs.count > 0), "from_kv returned %p with %zu errors",
              (void *)cfg, errs.count);
   for (size_t i = 0; i < n; i++)
@@ -386,7 +374,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       const ferry_connector_t *desc = pick_desc(spec, i);
       size_t before = errs.count;
       ferry_config_t *cfg =
-          connector_config_build(wc->path, spec, desc, &fuzz_host, &errs);
+          connector_config_build(wc->path, spec, desc, host_api(), &errs);
       FUZZ_CHECK(!cfg == (errs.count > before),
                  "build returned %p with %zu new errors", (void *)cfg,
                  errs.count - before);

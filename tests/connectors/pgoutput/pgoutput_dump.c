@@ -24,16 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* The test's type resolver: a small table loaded from --types. */
 typedef struct type_entry {
@@ -242,7 +232,7 @@ int main(int argc, char **argv)
             abort();
         bytes = nb;
         for (ssize_t i = 0; i < n; i += 2)
-            bytes[i / 2] = (uint8_t)(hexval(line[i]) << 4 | hexval(line[i + 1]));
+            bytes[i / 2] = (uint8_t)(pg_hex_digit(line[i]) << 4 | pg_hex_digit(line[i + 1]));
         pgoutput_msg_t msg;
         char err[256];
         if (pgoutput_decode(dec, bytes, (size_t)n / 2, &msg, err, sizeof err) < 0) {

@@ -56,16 +56,3 @@ const ferry_connector_t test_sink = {
     .options = sink_opts,
 };
 
-const ferry_host_t test_host = {
-    .abi_version = FERRY_ABI_VERSION,
-    .struct_size = sizeof(ferry_host_t),
-    .cfg_string = config_string,
-    .cfg_int = config_int,
-    .cfg_bool = config_bool,
-    .cfg_double = config_double,
-    .cfg_duration_ms = config_duration_ms,
-    .cfg_size = config_size,
-    .cfg_list = config_list,
-    .cfg_map = config_map,
-    .cfg_is_set = config_is_set,
-};
