@@ -34,6 +34,25 @@ sink_config w3 "$WORK/w3.out" 2
 ferry_start w1 "$WORK/w1.yaml"; W1=$FERRY_PID
 ferry_start w2 "$WORK/w2.yaml"; W2=$FERRY_PID
 ferry_start w3 "$WORK/w3.yaml"; W3=$FERRY_PID
+
+# Produce only once the group is stable: librdkafka's mock broker refuses
+# offset commits while a rebalance is in progress (Kafka accepts them from
+# the current generation), so a rebalance during the run would re-deliver
+# records here that a real cluster would not.
+# group_stable: every one of the 4 sink tasks last logged an assignment, and
+# together they own all 6 partitions.
+group_stable() {
+    local state
+    state=$(for w in w1 w2 w3; do
+        grep -oE '\[dst/[0-9]+\] (assigned|revoking) [0-9]+' "$WORK/$w.log" |
+            awk -v w="$w" '{last[$1] = $2 " " $3} END {for (t in last) print w, t, last[t]}'
+    done)
+    [ "$(echo "$state" | grep -c ' assigned ')" = 4 ] || return 1
+    [ "$(echo "$state" | awk '$3 == "assigned" {s += $4} END {print s + 0}')" = 6 ]
+}
+wait_until 60 group_stable || fail "the consumer group did not settle on 4 members with 6 partitions"
+sleep 3
+group_stable || fail "the consumer group kept rebalancing"
 ferry_start gen "$WORK/gen.yaml"; GEN=$FERRY_PID
 total() { cat "$WORK"/w*.out 2>/dev/null | wc -l; }
 wait_until 120 bash -c "[ \$(cat $WORK/w*.out 2>/dev/null | wc -l) -ge $N ]" || fail "only $(total) of $N records arrived"
