@@ -25,6 +25,7 @@ rc=0
 wait "$ferry_pid" || rc=$?
 # A trapped signal interrupts the first wait; wait for ferry's clean exit.
 while kill -0 "$ferry_pid" 2>/dev/null; do wait "$ferry_pid" || rc=$?; done
+sleep 0.5
 kill "$tail_pid" 2>/dev/null || true
 echo "ferry exited with $rc; $(wc -l <quickstart-out.txt) lines in quickstart/quickstart-out.txt"
 exit "$rc"
