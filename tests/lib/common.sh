@@ -10,6 +10,7 @@ PIDS=()
 
 log() { printf '[%s] %s\n' "$TEST_NAME" "$*" >&2; }
 fail() {
+    trap - ERR
     log "FAIL: $*"
     for f in "$WORK"/*.log; do
         [ -f "$f" ] || continue
@@ -18,6 +19,9 @@ fail() {
     done
     exit 1
 }
+
+# Any command that fails outside a condition ends the test: say which, where.
+trap 'fail "command exited $? at ${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND"' ERR
 
 cleanup() {
     local pid
