@@ -276,7 +276,7 @@ void host_task_free(ferry_task_t *task)
     free(task);
 }
 
-static void host_log(ferry_task_t *task, ferry_log_level_t level, const char *fmt, ...)
+static FERRY_PRINTF(3, 4) void host_log(ferry_task_t *task, ferry_log_level_t level, const char *fmt, ...)
 {
     if ((int)level > log_level_current) return;
     va_list ap;

@@ -45,7 +45,7 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-static void hlog(ferry_task_t *task, ferry_log_level_t level, const char *fmt, ...)
+static FERRY_PRINTF(3, 4) void hlog(ferry_task_t *task, ferry_log_level_t level, const char *fmt, ...)
 {
     static const char *names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
     va_list ap;
