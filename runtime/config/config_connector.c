@@ -28,6 +28,10 @@
      "How long a callback that returns RETRY is retried (exponential backoff with jitter) before the task fails; 0 = without limit, like a RetriableException in Kafka Connect."},      \
     {"errors.retry.delay.max", FERRY_OPT_DURATION, "60s", FERRY_OPT_HAS_MIN, 0, 0, NULL,           \
      "Upper bound of the exponential backoff between retries."},                                  \
+    {"errors.restart.enabled", FERRY_OPT_BOOL, "true", 0, 0, 0, NULL,                              \
+     "Restart a task that failed with ERROR (FATAL never restarts); false = it stays FAILED."},    \
+    {"errors.restart.backoff.max", FERRY_OPT_DURATION, "60s", FERRY_OPT_HAS_MIN, 1000, 0, NULL,    \
+     "Restarts wait 1s, doubling up to this; the doubling starts over once a task has run this long."}, \
     {"batch.max.records", FERRY_OPT_INT, "2000", FERRY_OPT_HAS_MIN, 1, 0, NULL,                    \
      "Maximum number of records per batch."},                                                     \
     {"batch.max.bytes", FERRY_OPT_SIZE, "1MiB", FERRY_OPT_HAS_MIN, 1, 0, NULL,                     \

@@ -3,6 +3,7 @@
  * progress reporting and graceful shutdown.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,22 +327,33 @@ static void task_join(task_rt_t *t)
     }
 }
 
-/* Restarts failed tasks with exponential backoff (FATAL ones stay failed). */
+/* Restarts failed tasks with exponential backoff (FATAL ones stay failed,
+ * and so do all when errors.restart.enabled is false). */
 static void worker_supervise(worker_t *w)
 {
     int64_t now = clock_ms();
     for (size_t i = 0; i < w->nconns; i++) {
         conn_t *c = &w->conns[i];
+        int64_t backoff_max = config_duration_ms(c->cfg, "errors.restart.backoff.max");
+        if (backoff_max < 1000) backoff_max = RESTART_BACKOFF_MAX_MS;
+        int enabled = config_bool(c->cfg, "errors.restart.enabled");
         for (int j = 0; j < c->ntasks; j++) {
             task_rt_t *t = &c->tasks[j];
             /* A task that has run fine for a while starts over with short backoffs. */
-            if (t->restarts && atomic_load(&t->status) == TASK_RUNNING && now - t->started_ms > RESTART_BACKOFF_MAX_MS)
+            if (t->restarts && atomic_load(&t->status) == TASK_RUNNING && now - t->started_ms > backoff_max)
                 t->restarts = 0;
             if (!atomic_load(&t->done) || atomic_load(&t->status) != TASK_FAILED) continue;
+            if (!enabled) {
+                if (t->restart_at_ms == 0) {
+                    log_warn("[%s] task stays FAILED (errors.restart.enabled: false): %s", t->task->prefix, t->error);
+                    t->restart_at_ms = INT64_MAX;
+                }
+                continue;
+            }
             if (t->restart_at_ms == 0) {
                 int64_t backoff = 1000;
-                for (int k = 0; k < t->restarts && backoff < RESTART_BACKOFF_MAX_MS; k++) backoff *= 2;
-                if (backoff > RESTART_BACKOFF_MAX_MS) backoff = RESTART_BACKOFF_MAX_MS;
+                for (int k = 0; k < t->restarts && backoff < backoff_max; k++) backoff *= 2;
+                if (backoff > backoff_max) backoff = backoff_max;
                 t->restart_at_ms = now + backoff;
                 log_info("[%s] restarting failed task in %lld ms", t->task->prefix, (long long)backoff);
             } else if (now >= t->restart_at_ms) {

@@ -27,6 +27,17 @@ wait_until 60 bash -c "[ \$(kcat -b $BROKER -C -t rs -o beginning -e -q -f 'x\n'
     || fail "restarted task did not deliver the file"
 ferry_stop "$FERRY_PID"
 
+# ---- 1b: with errors.restart.enabled: false the task stays FAILED -----------------------
+sed -e 's/  late:/  never:/' -e "s|late.txt|never.txt|" -e 's/    topic: rs/    topic: rs\n    errors.restart.enabled: false/' \
+    "$WORK/rs.yaml" >"$WORK/norestart.yaml"
+ferry_start norestart "$WORK/norestart.yaml"
+wait_until 20 grep -q "task stays FAILED (errors.restart.enabled: false)" "$WORK/norestart.log" \
+    || fail "task with errors.restart.enabled: false was not left FAILED"
+seq 1 10 >"$WORK/never.txt"
+sleep 3
+grep -q "\[never/0\] restarting" "$WORK/norestart.log" && fail "task restarted despite errors.restart.enabled: false"
+ferry_stop "$FERRY_PID"
+
 # ---- 2: broker stalls ------------------------------------------------------------------
 N=20000
 cat >"$WORK/bp.yaml" <<YAML

@@ -353,7 +353,7 @@ static void test_secrets_never_printed(void **state)
     assert_null(strstr(json, "zq9"));
     assert_string_equal(json,
                         "{\"connector\":\"test-source\",\"tasks.max\":\"1\",\"errors.retry.timeout\":\"0\","
-                        "\"errors.retry.delay.max\":\"60s\",\"batch.max.records\":\"2000\","
+                        "\"errors.retry.delay.max\":\"60s\",\"errors.restart.enabled\":\"true\",\"errors.restart.backoff.max\":\"60s\",\"batch.max.records\":\"2000\","
                         "\"batch.max.bytes\":\"1MiB\",\"path\":\"[hidden]\",\"topic\":\"t\",\"mode\":\"safe\","
                         "\"poll.interval\":\"1s\",\"max.size\":\"16MiB\",\"enabled\":\"true\","
                         "\"tables\":\"a,b\",\"props\":{\"k\":\"v\"},\"password\":\"[hidden]\","
