@@ -227,3 +227,15 @@ void pg_lsn_format(uint64_t lsn, char buf[32])
 {
     snprintf(buf, 32, "%" PRIX32 "/%" PRIX32, (uint32_t)(lsn >> 32), (uint32_t)lsn);
 }
+
+void pg_topic_sanitize(pg_buf_t *topic)
+{
+    /* Kafka topic names allow [A-Za-z0-9._-]; like Debezium, anything else
+     * (spaces, quotes, non-ASCII) becomes '_'. */
+    for (size_t i = 0; i < topic->len; i++) {
+        unsigned char c = (unsigned char)topic->data[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+              c == '-'))
+            topic->data[i] = '_';
+    }
+}

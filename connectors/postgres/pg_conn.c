@@ -176,10 +176,12 @@ ferry_status_t pg_connect(pg_ctx_t *ctx, int repl, PGconn **out, ferry_error_t *
         PQfinish(conn);
         return st;
     }
-    if (PQserverVersion(conn) < 130000) {
+    int version = PQserverVersion(conn);
+    if (version < 140000) {
+        /* pgoutput's `messages` option (heartbeats) arrived in 14. */
         PQfinish(conn);
-        return ferry_error_set(err, FERRY_ERROR, "%s: PostgreSQL %d is too old; postgres-cdc needs 13 or later",
-                               what, PQserverVersion(conn) / 10000);
+        return ferry_error_set(err, FERRY_ERROR, "%s: PostgreSQL %d is too old; postgres-cdc needs 14 or later",
+                               what, version / 10000);
     }
     if (!repl && PQdb(conn))
         snprintf(ctx->dbname, sizeof(ctx->dbname), "%s", PQdb(conn));

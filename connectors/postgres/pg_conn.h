@@ -127,6 +127,7 @@ typedef struct pg_ctx {
     int64_t cur_idx;
 
     int64_t last_status_ms, last_recv_ms, last_heartbeat_ms;
+    int64_t last_emit_ms;   /* when a record was last handed to the host */
     int heartbeat_disabled;
     /* A catalog lookup (keys, types) failed because the SQL connection
      * broke: the event being built would be wrong, so the stream drops it

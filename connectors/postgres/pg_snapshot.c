@@ -428,6 +428,7 @@ static ferry_status_t emit_row(pg_ctx_t *ctx, ferry_batch_t *batch, int last, fe
 
     pg_buf_t topic = {0};
     pg_buf_printf(&topic, "%s.%s", ctx->prefix, snap->display);
+    pg_topic_sanitize(&topic);
     ferry_record_t rec = {
         .topic = topic.data,
         .key = has_key ? ctx->kbuf.data : NULL,

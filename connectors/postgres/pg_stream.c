@@ -183,6 +183,7 @@ static void make_topic(pg_buf_t *topic, const char *prefix, const pg_relation_t 
 {
     pg_buf_reset(topic);
     pg_buf_printf(topic, "%s.%s.%s", prefix, rel->schema, rel->table);
+    pg_topic_sanitize(topic);
 }
 
 /* One Debezium change event (and nothing else). key_tuple gives the key;
@@ -356,30 +357,40 @@ static ferry_status_t on_truncate(pg_ctx_t *ctx, ferry_batch_t *batch, const pgo
 }
 
 /* A heartbeat we emitted came back: one record on the heartbeat topic, whose
- * offset lets commit() move the slot forward on a quiet database. */
+ * offset lets commit() move the slot forward on a quiet database.
+ *
+ * The message's LSN X can equal the commit position of the transaction that
+ * follows it in WAL, so a heartbeat must not use an event index of unit X:
+ * its offset is the pair (X, events of X already emitted), i.e. "everything
+ * before X is done". Confirming X is safe: on restart the server resends
+ * every transaction whose commit record starts at X or later. */
 static void on_heartbeat(pg_ctx_t *ctx, ferry_batch_t *batch, uint64_t lsn)
 {
-    if (!ctx->heartbeat_topic)
-        return;
-    ctx->cur_pos = lsn;
-    ctx->cur_idx = 0;
-    ctx->cur_xid = 0;
-    ctx->cur_ts_us = wall_us();
-    if (unit_skip_next(ctx))
-        return;
+    if (!ctx->heartbeat_topic || lsn < ctx->emit_pos)
+        return; /* nothing to say, or already past it (a replay) */
+    if (lsn > ctx->emit_pos) {
+        ctx->emit_pos = lsn;
+        ctx->emit_cnt = 0;
+    }
+    int64_t now_us = wall_us();
     pg_buf_reset(&ctx->kbuf);
     pg_buf_puts(&ctx->kbuf, "{\"serverName\":");
     pg_buf_json_string(&ctx->kbuf, ctx->prefix, strlen(ctx->prefix));
     pg_buf_puts(&ctx->kbuf, "}");
     pg_buf_reset(&ctx->vbuf);
-    pg_buf_printf(&ctx->vbuf, "{\"ts_ms\":%" PRId64 "}", ctx->cur_ts_us / 1000);
+    pg_buf_printf(&ctx->vbuf, "{\"ts_ms\":%" PRId64 "}", now_us / 1000);
+    pg_buf_reset(&ctx->obuf);
+    pg_buf_printf(&ctx->obuf,
+                  "{\"event\":%" PRId64 ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64 ",\"lsn_proc\":%" PRIu64
+                  ",\"ts_usec\":%" PRId64 ",\"txId\":0}",
+                  ctx->emit_cnt, lsn, lsn, lsn, now_us);
     ferry_record_t rec = {
         .topic = ctx->heartbeat_topic,
         .key = ctx->kbuf.data,
         .key_len = ctx->kbuf.len,
         .value = ctx->vbuf.data,
         .value_len = ctx->vbuf.len,
-        .source_offset = unit_take(ctx, lsn),
+        .source_offset = ctx->obuf.data,
     };
     pg_emit(ctx, batch, &rec);
 }
@@ -459,7 +470,10 @@ static ferry_status_t periodic(pg_ctx_t *ctx, ferry_error_t *err)
         return pg_fail(ctx, ctx->repl, NULL, "sending a status update", err);
     if (ctx->heartbeat_ms <= 0 || ctx->heartbeat_disabled)
         return FERRY_OK;
-    int64_t last = ctx->last_recv_ms > ctx->last_heartbeat_ms ? ctx->last_recv_ms : ctx->last_heartbeat_ms;
+    /* Timed from the last record handed out, not the last data received:
+     * changes to tables we do not capture keep the stream busy without ever
+     * giving commit() a position, so the slot would not move. */
+    int64_t last = ctx->last_emit_ms > ctx->last_heartbeat_ms ? ctx->last_emit_ms : ctx->last_heartbeat_ms;
     if (now - last < ctx->heartbeat_ms)
         return FERRY_OK;
     ctx->last_heartbeat_ms = now;

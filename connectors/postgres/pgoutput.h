@@ -160,6 +160,9 @@ void pg_row_json(pg_buf_t *out, const pg_relation_t *rel, const pg_tuple_t *tupl
 void pg_envelope_json(pg_buf_t *out, char op, const pg_relation_t *rel, const char *before_json,
                       const char *after_json, const pg_event_source_t *src, int64_t now_ms);
 
+/* Replaces characters Kafka does not allow in topic names with '_'. */
+void pg_topic_sanitize(pg_buf_t *topic);
+
 /* Value of a hexadecimal digit, or -1. */
 int pg_hex_digit(int c);
 

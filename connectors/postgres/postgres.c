@@ -198,6 +198,7 @@ void pg_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec)
         pending_push(ctx, &r);
     }
     ctx->host->metric_add(ctx->task, "events", 1);
+    ctx->last_emit_ms = pg_now_ms();
 }
 
 int pg_batch_full(const pg_ctx_t *ctx, ferry_batch_t *batch)
