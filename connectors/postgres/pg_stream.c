@@ -513,6 +513,14 @@ ferry_status_t pg_stream_poll(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_t
             PQfreemem(buf);
             if (st != FERRY_OK)
                 return st;
+            /* A long run of data that yields no records (tables we do not
+             * capture, events skipped after a reconnect) must still let
+             * status updates go out and poll() return in time. */
+            if (pg_now_ms() >= deadline) {
+                if ((st = periodic(ctx, err)) != FERRY_OK)
+                    return st;
+                break;
+            }
             continue;
         }
         if (r == -1) {
