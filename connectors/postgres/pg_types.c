@@ -186,6 +186,21 @@ static int json_skip_string(const char *s, size_t len, size_t *i)
     return 0;
 }
 
+/* Skips `"key" :` (with surrounding white space) of an object member. */
+static int json_skip_member_key(const char *s, size_t len, size_t *i)
+{
+    while (*i < len && json_ws(s[*i]))
+        (*i)++;
+    if (*i >= len || s[*i] != '"' || !json_skip_string(s, len, i))
+        return 0;
+    while (*i < len && json_ws(s[*i]))
+        (*i)++;
+    if (*i >= len || s[*i] != ':')
+        return 0;
+    (*i)++;
+    return 1;
+}
+
 /* Validates one JSON document (RFC 8259, any top-level value, surrounding
  * whitespace allowed). Iterative, with an explicit stack of open containers,
  * so nesting depth cannot exhaust the C stack. */
@@ -210,13 +225,8 @@ int pg_json_valid(const char *s, size_t len)
                 stack.len--;
                 i++;
             } else if (c == '{') {
-                if (i >= len || s[i] != '"' || !json_skip_string(s, len, &i))
+                if (!json_skip_member_key(s, len, &i))
                     goto done;
-                while (i < len && json_ws(s[i]))
-                    i++;
-                if (i >= len || s[i] != ':')
-                    goto done;
-                i++;
                 continue;
             } else {
                 continue;
@@ -259,17 +269,8 @@ int pg_json_valid(const char *s, size_t len)
             if (s[i] != ',')
                 goto done;
             i++;
-            if (top == '{') {
-                while (i < len && json_ws(s[i]))
-                    i++;
-                if (i >= len || s[i] != '"' || !json_skip_string(s, len, &i))
-                    goto done;
-                while (i < len && json_ws(s[i]))
-                    i++;
-                if (i >= len || s[i] != ':')
-                    goto done;
-                i++;
-            }
+            if (top == '{' && !json_skip_member_key(s, len, &i))
+                goto done;
             break;
         }
     }

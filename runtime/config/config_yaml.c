@@ -29,12 +29,7 @@ void cfg_errors_add(cfg_errors_t *errs, const char *fmt, ...)
     if (!errs) return;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) n = 0;
-    char *msg = xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(msg, (size_t)n + 1, fmt, ap);
+    char *msg = str_vprintf(fmt, ap);
     va_end(ap);
     errs->items = xrealloc(errs->items, (errs->count + 1) * sizeof(*errs->items));
     errs->items[errs->count++] = msg;

@@ -279,12 +279,8 @@ int worker_start(worker_t *w)
         }
         log_info("offsets: file %s (%zu stored)", wc->offsets_file, offset_map_count(w->offsets));
     } else if (has_source) {
-        if (kafka_ensure_topic(w->kenv, wc->offsets_topic, wc->offsets_partitions, wc->offsets_replication, 1, err,
-                               sizeof(err)) != 0) {
-            log_error("offsets topic: %s", err);
-            return -1;
-        }
-        w->offsets_partitions = kafka_partition_count(w->kenv, wc->offsets_topic, 15000, err, sizeof(err));
+        w->offsets_partitions = kafka_ensure_topic(w->kenv, wc->offsets_topic, wc->offsets_partitions,
+                                                   wc->offsets_replication, 1, err, sizeof(err));
         if (w->offsets_partitions < 1) {
             log_error("offsets topic: %s", err);
             return -1;

@@ -172,37 +172,6 @@ static rd_kafka_t *meta_handle(kafka_env_t *env, char *err, size_t errlen)
     return env->meta_rk;
 }
 
-int kafka_partition_count(kafka_env_t *env, const char *topic, int timeout_ms, char *err, size_t errlen)
-{
-    rd_kafka_t *rk = meta_handle(env, err, errlen);
-    if (!rk) return -1;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    int result = -1;
-    int64_t deadline = clock_ms() + timeout_ms;
-    /* A freshly created topic may take a moment to show up with partitions. */
-    for (;;) {
-        rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && md->topics[0].err == 0 &&
-            md->topics[0].partition_cnt > 0) {
-            result = md->topics[0].partition_cnt;
-            break;
-        }
-        const char *why = e ? rd_kafka_err2str(e)
-                            : (md && md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "no metadata");
-        if (md) rd_kafka_metadata_destroy(md);
-        md = NULL;
-        if (clock_ms() >= deadline) {
-            snprintf(err, errlen, "topic '%s': cannot read its partitions: %s", topic, why);
-            break;
-        }
-        usleep(100 * 1000);
-    }
-    if (md) rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-    return result;
-}
-
 /* An existing offsets topic must be compacted, or old offsets vanish with
  * retention. The check is asynchronous (only a warning depends on it), so
  * brokers that never answer DescribeConfigs do not delay start-up. */
@@ -281,8 +250,18 @@ static int topic_partitions(rd_kafka_t *rk, const char *topic, char *err, size_t
     return n;
 }
 
-/* Creates topic through a metadata request on a handle that allows
- * auto-creation (brokers without CreateTopics, e.g. `ferry dev-kafka`). */
+/* Waits until an existing (or just created) topic shows its partitions,
+ * using rk; with auto-creation allowed on rk this also creates it (brokers
+ * without CreateTopics, e.g. `ferry dev-kafka`). Returns the count or -1. */
+static int topic_wait_partitions(rd_kafka_t *rk, const char *topic, char *err, size_t errlen)
+{
+    int64_t deadline = clock_ms() + 10000;
+    int n;
+    while ((n = topic_partitions(rk, topic, err, errlen)) == 0 && clock_ms() < deadline) usleep(100 * 1000);
+    if (n == 0) snprintf(err, errlen, "topic '%s' does not exist and could not be created", topic);
+    return n > 0 ? n : -1;
+}
+
 static int topic_auto_create(kafka_env_t *env, const char *topic, char *err, size_t errlen)
 {
     rd_kafka_conf_t *conf = kafka_conf_new(env, KAFKA_ADMIN, NULL, NULL, 0, err, errlen);
@@ -290,12 +269,9 @@ static int topic_auto_create(kafka_env_t *env, const char *topic, char *err, siz
     rd_kafka_conf_set(conf, "allow.auto.create.topics", "true", NULL, 0);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen);
     if (!rk) return -1;
-    int64_t deadline = clock_ms() + 10000;
-    int n;
-    while ((n = topic_partitions(rk, topic, err, errlen)) == 0 && clock_ms() < deadline) usleep(100 * 1000);
+    int n = topic_wait_partitions(rk, topic, err, errlen);
     rd_kafka_destroy(rk);
-    if (n == 0) snprintf(err, errlen, "topic '%s' does not exist and could not be created", topic);
-    return n > 0 ? 0 : -1;
+    return n;
 }
 
 int kafka_ensure_topic(kafka_env_t *env, const char *topic, int partitions, int replication, int compact,
@@ -308,16 +284,18 @@ int kafka_ensure_topic(kafka_env_t *env, const char *topic, int partitions, int 
             return -1;
         }
         if (compact) log_info("topic '%s': the embedded broker does not compact (development only)", topic);
-        return 0;
+        if (!e) return partitions;
+        /* It existed already: ask for its real partition count below. */
     }
     rd_kafka_t *rk = meta_handle(env, err, errlen);
     if (!rk) return -1;
     int n = topic_partitions(rk, topic, err, errlen);
     if (n < 0) return -1;
     if (n > 0) {
-        if (compact) kafka_check_compacted_start(env, rk, topic);
-        return 0;
+        if (compact && !env->mcluster) kafka_check_compacted_start(env, rk, topic);
+        return n;
     }
+    if (env->mcluster) return topic_wait_partitions(rk, topic, err, errlen);
     char rderr[256];
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, replication, rderr, sizeof(rderr));
     if (!nt) {
@@ -330,7 +308,7 @@ int kafka_ensure_topic(kafka_env_t *env, const char *topic, int partitions, int 
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_CreateTopics(rk, &nt, 1, opts, q);
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 7000);
-    int rc = 0;
+    int rc = partitions;
     rd_kafka_resp_err_t e = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR && ev) {
         const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
@@ -341,7 +319,9 @@ int kafka_ensure_topic(kafka_env_t *env, const char *topic, int partitions, int 
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
         log_info("created topic '%s' (%d partitions%s)", topic, partitions, compact ? ", compacted" : "");
     } else if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        /* Created meanwhile by someone else. */
         if (compact) kafka_check_compacted_start(env, rk, topic);
+        rc = topic_wait_partitions(rk, topic, err, errlen);
     } else {
         /* Brokers without CreateTopics (e.g. `ferry dev-kafka`) auto-create
          * on metadata requests; compaction cannot be checked there. */

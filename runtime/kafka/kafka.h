@@ -38,15 +38,13 @@ rd_kafka_conf_t *kafka_conf_new(const kafka_env_t *env, kafka_client_kind_t kind
 /* Makes sure topic exists. Embedded broker: created with the mock API.
  * Otherwise: CreateTopics (with cleanup.policy=compact when compact); a
  * broker without CreateTopics support gets a warning and the topic is
- * auto-created by a metadata request. Returns 0 or -1 with err. */
+ * auto-created by a metadata request. Returns the topic's partition count,
+ * or -1 with err. */
 int kafka_ensure_topic(kafka_env_t *env, const char *topic, int partitions, int replication, int compact,
                        char *err, size_t errlen);
 /* Non-blocking: finishes background checks (the offsets topic's
  * compaction) and logs their outcome. Main thread, periodically. */
 void kafka_env_poll(kafka_env_t *env);
-
-/* Partition count of topic, or -1 with err. */
-int kafka_partition_count(kafka_env_t *env, const char *topic, int timeout_ms, char *err, size_t errlen);
 
 /* Runs a standalone mock cluster (ferry dev-kafka): creates ferry-offsets
  * (25 partitions) and the given topics, prints the bootstrap address as the

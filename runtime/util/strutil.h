@@ -2,11 +2,14 @@
 #ifndef FERRY_UTIL_STRUTIL_H
 #define FERRY_UTIL_STRUTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* malloc'd printf; never returns NULL (aborts only on out-of-memory). */
 char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same with a va_list (not consumed: the caller still owns ap). */
+char *str_vprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* strdup that aborts on out-of-memory; str_dup(NULL) == NULL. */
 char *str_dup(const char *s);
 /* malloc/calloc/realloc that abort on out-of-memory. */

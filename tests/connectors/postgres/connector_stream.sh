@@ -153,4 +153,14 @@ harness_term
 cat "$WORK"/s3?.out >"$WORK/s3.all"
 check ids "$WORK/s3.all" shop.public.t c 10001 27100 atleast || fail "rows lost after kill -9"
 [ "$(slot_confirmed)" -le "$(stored_lsn_commit)" ] || fail "slot confirmed beyond the stored offset"
+
+# ---- 5. a table name Kafka does not allow in topics ------------------------------
+pg_psql 'CREATE TABLE public."Odd Näme" (id int PRIMARY KEY)' >/dev/null
+harness_bg s5.out "${ARGS[@]}" 'table.include.list=public.Odd Näme'
+wait_until 30 grep -qs "streaming slot" "$WORK/s5.out.err" || fail "stream did not start"
+pg_psql 'INSERT INTO public."Odd Näme" VALUES (1)' >/dev/null
+wait_lines s5.out 1 30 || fail "no event for the oddly named table"
+harness_term
+cut -f1 "$WORK/s5.out" | grep -qx 'shop.public.Odd_N__me' \
+    || fail "topic not sanitized like Debezium: $(cut -f1 "$WORK/s5.out" | sort -u)"
 log "PASS"
