@@ -150,6 +150,10 @@ size_t config_prefixed(const ferry_config_t *cfg, const char *prefix, const char
  * secrets (FERRY_OPT_SECRET, and any value that came from ${..} substitution
  * when redact_substituted) are replaced by "[hidden]". malloc'd. */
 char *config_to_json(const ferry_config_t *cfg, int redact);
+/* msg with every secret value of cfg (FERRY_OPT_SECRET options and values
+ * that came from ${..} substitution, 3 bytes or longer) replaced by
+ * "[hidden]"; malloc'd. Any thread. */
+char *config_scrub(const ferry_config_t *cfg, const char *msg);
 
 /* ---- value parsing (shared with tests) ------------------------------------ */
 /* Each returns 0 on success, -1 with a message naming the expected form. */

@@ -19,6 +19,8 @@
 
 /* ---- framework options ---------------------------------------------------------- */
 
+static const char *const tolerance_values[] = {"none", "all", NULL};
+
 #define FRAMEWORK_COMMON                                                                           \
     {"connector", FERRY_OPT_STRING, NULL, FERRY_OPT_REQUIRED, 0, 0, NULL,                          \
      "Name of the connector implementation (alias: connector.class)."},                           \
@@ -32,6 +34,21 @@
      "Restart a task that failed with ERROR (FATAL never restarts); false = it stays FAILED."},    \
     {"errors.restart.backoff.max", FERRY_OPT_DURATION, "60s", FERRY_OPT_HAS_MIN, 1000, 0, NULL,    \
      "Restarts wait 1s, doubling up to this; the doubling starts over once a task has run this long."}, \
+    {"errors.restart.max", FERRY_OPT_INT, "0", FERRY_OPT_HAS_MIN, 0, 0, NULL,                      \
+     "How many restarts in a row (without running errors.restart.backoff.max in between) before a failed task stays FAILED; 0 = no limit."}, \
+    {"errors.tolerance", FERRY_OPT_ENUM, "none", 0, 0, 0, tolerance_values,                        \
+     "What a record that can never be delivered does: none = the task fails (and is not restarted: it would meet the same record); all = it is skipped, or sent to the dead-letter queue, and the pipeline goes on."}, \
+    {"errors.log.enable", FERRY_OPT_BOOL, "false", 0, 0, 0, NULL,                                  \
+     "Log every record error with its stage and position (errors.tolerance: all)."},             \
+    {"errors.log.include.messages", FERRY_OPT_BOOL, "false", 0, 0, 0, NULL,                        \
+     "Include the record's key and value in those log lines."},                                   \
+    {"errors.deadletterqueue.topic.name", FERRY_OPT_STRING, "", FERRY_OPT_TOPIC, 0, 0, NULL,       \
+     "Topic that receives records that failed (errors.tolerance: all); empty = none. Sources have one too, unlike Kafka Connect."}, \
+    {"errors.deadletterqueue.context.headers.enable", FERRY_OPT_BOOL, "false", 0, 0, 0, NULL,      \
+     "Add __connect.errors.* headers (original topic, partition, offset, connector, task, stage, exception class and message) to dead-letter records."}, \
+    {"errors.deadletterqueue.topic.replication.factor", FERRY_OPT_INT, "-1",                       \
+     FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, -1, 32767, NULL,                                       \
+     "Replication factor when ferry creates the dead-letter topic; -1 = the broker's default (Kafka Connect's default is 3)."}, \
     {"batch.max.records", FERRY_OPT_INT, "2000", FERRY_OPT_HAS_MIN, 1, 0, NULL,                    \
      "Maximum number of records per batch."},                                                     \
     {"batch.max.bytes", FERRY_OPT_SIZE, "1MiB", FERRY_OPT_HAS_MIN, 1, 0, NULL,                     \
@@ -41,7 +58,7 @@ static const ferry_option_t source_options[] = {FRAMEWORK_COMMON, FERRY_OPTIONS_
 
 static const ferry_option_t sink_options[] = {
     FRAMEWORK_COMMON,
-    {"topics", FERRY_OPT_LIST, NULL, FERRY_OPT_REQUIRED | FERRY_OPT_HAS_MIN, 1, 0, NULL,
+    {"topics", FERRY_OPT_LIST, NULL, FERRY_OPT_REQUIRED | FERRY_OPT_HAS_MIN | FERRY_OPT_TOPIC, 1, 0, NULL,
      "Kafka topics to consume (a list or a comma-separated string)."},
     {"flush.interval", FERRY_OPT_DURATION, "5s", FERRY_OPT_HAS_MIN, 1, 0, NULL,
      "How often the sink is asked to make its data durable before consumer offsets are committed."},

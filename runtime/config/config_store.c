@@ -336,3 +336,5 @@ char *config_to_json(const ferry_config_t *cfg, int redact)
     free(out);
     return copy;
 }
+
+char *config_scrub(const ferry_config_t *cfg, const char *msg) { return cfg_config_scrub(cfg, msg); }

@@ -7,6 +7,7 @@
  */
 #include "config/config_internal.h"
 #include "util/strutil.h"
+#include "util/topic_name.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -369,9 +370,29 @@ static void format_bound(const ferry_option_t *opt, double bound, char *buf, siz
     }
 }
 
+/* FERRY_OPT_TOPIC: every name must be one Kafka accepts (an empty string
+ * means "none" and is allowed). */
+static int check_topics(const ferry_option_t *opt, const cfg_entry_t *e, int show, char *err, size_t errlen)
+{
+    if (!(opt->flags & FERRY_OPT_TOPIC)) return 0;
+    const char *bad = NULL, *why = NULL;
+    if (opt->type == FERRY_OPT_LIST) {
+        for (size_t i = 0; i < e->count && !why; i++) why = topic_name_problem(bad = e->items[i]);
+    } else if (e->text && *e->text) {
+        why = topic_name_problem(bad = e->text);
+    }
+    if (!why) return 0;
+    if (show && strlen(bad) <= 80)
+        snprintf(err, errlen, "'%s' is not a valid topic name: %s", bad, why);
+    else
+        snprintf(err, errlen, "not a valid topic name: %s", why);
+    return -1;
+}
+
 int cfg_value_check_bounds(const ferry_option_t *opt, const cfg_entry_t *e, int show, char *err,
                            size_t errlen)
 {
+    if (check_topics(opt, e, show, err, errlen) != 0) return -1;
     double v;
     switch (opt->type) {
     case FERRY_OPT_INT:

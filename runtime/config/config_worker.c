@@ -22,7 +22,7 @@ static const ferry_option_t worker_options[] = {
      "(\"embedded\", the default, starts an in-process mock broker)."},
     {"offsets.store", FERRY_OPT_ENUM, "kafka", 0, 0, 0, store_values,
      "Where source offsets are kept: a compacted Kafka topic or a local file (standalone)."},
-    {"offsets.topic", FERRY_OPT_STRING, "ferry-offsets", 0, 0, 0, NULL,
+    {"offsets.topic", FERRY_OPT_STRING, "ferry-offsets", FERRY_OPT_TOPIC, 0, 0, NULL,
      "The offsets topic (store: kafka)."},
     {"offsets.file", FERRY_OPT_STRING, "ferry-offsets.dat", 0, 0, 0, NULL,
      "The offsets file (store: file)."},

@@ -1,4 +1,10 @@
-/* engine_internal.h — structures shared by worker.c, source.c and sink.c. */
+/*
+ * engine_internal.h — structures shared by the engine's files.
+ *
+ * Floors: worker.c (connectors, supervision, shutdown) starts the task
+ * loops in source.c and sink.c; source_offsets.c serves source.c; all of
+ * them use the helpers of task.c, which use host.c/batch.c and errors/.
+ */
 #ifndef FERRY_ENGINE_INTERNAL_H
 #define FERRY_ENGINE_INTERNAL_H
 
@@ -9,6 +15,7 @@
 
 #include "engine/engine.h"
 #include "engine/host.h"
+#include "errors/errors.h"
 #include "kafka/kafka.h"
 #include "offsets/offsets.h"
 
@@ -16,7 +23,7 @@ typedef enum task_status {
     TASK_STARTING = 0,
     TASK_RUNNING = 1,
     TASK_FAILED = 2,   /* may be restarted */
-    TASK_FATAL = 3,    /* never restarted */
+    TASK_FATAL = 3,    /* never restarted: FATAL from the plugin, or a permanent error */
     TASK_STOPPED = 4
 } task_status_t;
 
@@ -26,20 +33,31 @@ typedef struct task_rt {
     ferry_task_t *task;      /* owned: the handle plugins see */
     conn_t *conn;            /* not owned */
     ferry_config_t *cfg;     /* owned: connector config + task overrides */
+    errors_policy_t policy;  /* from cfg */
     void *state;             /* plugin state; published via `opened` */
     atomic_int opened;       /* 1 once state is valid (release/acquire with state) */
     pthread_t thread;
-    int thread_started;
+    int thread_started;      /* main thread */
+    pthread_t stopper;       /* main thread: runs the plugin's stop() at shutdown */
+    int stopper_started;
+    atomic_int stopper_done;
     atomic_int done;         /* set by the task thread as it exits */
     atomic_int status;       /* task_status_t */
     char error[FERRY_ERRMSG_SIZE]; /* last failure, written by the task thread before status */
+    /* Set by the task thread when a graceful stop could not keep the
+     * guarantee (offsets or consumer offsets not committed, records not
+     * delivered): the worker then exits 1 and prints the note. */
+    atomic_int unclean;
+    char unclean_note[FERRY_ERRMSG_SIZE];
     atomic_uint_fast64_t records; /* acked (source) or put (sink) */
-    pthread_mutex_t lock;    /* serializes the plugin's stop() (main thread) with close() */
+    atomic_uint_fast64_t dead_lettered; /* records that went to the error policy */
+    pthread_mutex_t lock;    /* serializes the plugin's stop() with close() */
+    unsigned int seed;       /* task thread: jitter for backoffs (rand_r) */
     int restarts;            /* main thread: consecutive restarts, for backoff */
     int64_t restart_at_ms;   /* main thread: when a failed task restarts */
     int64_t started_ms;      /* main thread: when the task was last started */
     /* Optional: called by engine_sleep every ~50 ms while a call is being
-     * retried (sinks keep their consumer polled). Task thread only. */
+     * retried (the loops keep librdkafka served). Task thread only. */
     void (*tick)(void *arg);
     void *tick_arg;
 } task_rt_t;
@@ -71,23 +89,50 @@ struct worker {
 void *source_task_main(void *arg);
 void *sink_task_main(void *arg);
 
-/* Shared helpers (worker.c). */
+/* ---- task.c: helpers of the task loops ------------------------------------ */
 int engine_stopping(const task_rt_t *t);
+/* Records a failure: status FAILED (or FATAL for FERRY_FATAL), the message
+ * in t->error and the log. err's message is already scrubbed when it came
+ * through engine_call. */
 void engine_task_fail(task_rt_t *t, ferry_status_t st, const char *callback, const ferry_error_t *err);
+/* A failure no restart can mend (a permanent Kafka error, a record the
+ * error policy may not skip): FATAL, with why in the message. */
+void engine_task_fail_permanent(task_rt_t *t, const char *callback, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Notes that a graceful stop did not keep the guarantee (see unclean). */
+void engine_task_unclean(task_rt_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+typedef ferry_status_t (*engine_call_fn)(task_rt_t *t, void *arg, ferry_error_t *err);
+/* Calls fn once: clears err first, and leaves it NUL-terminated and
+ * scrubbed of the task's secrets. Every plugin callback goes through here. */
+ferry_status_t engine_call(task_rt_t *t, engine_call_fn fn, void *arg, ferry_error_t *err);
 /* Calls fn until it returns something other than FERRY_RETRY, backing off
  * exponentially with jitter; bounded by errors.retry.timeout (0 = no bound)
  * and by the task stopping. Returns the final status. */
-typedef ferry_status_t (*engine_call_fn)(task_rt_t *t, void *arg, ferry_error_t *err);
 ferry_status_t engine_call_retrying(task_rt_t *t, const char *what, engine_call_fn fn, void *arg,
                                     ferry_error_t *err);
+/* The retry half of engine_call_retrying, after a first attempt that
+ * returned FERRY_RETRY (err holds its message): backs off, then calls again. */
+ferry_status_t engine_retry(task_rt_t *t, const char *what, engine_call_fn fn, void *arg, ferry_error_t *err);
 /* The plugin's close() (if open), under the task lock; frees offset_get copies. */
 void engine_task_close(task_rt_t *t);
 /* The plugin's open(); on success publishes t->state (see task_rt_t.opened). */
 ferry_status_t engine_call_open(task_rt_t *t, void *arg, ferry_error_t *err);
-/* Sleeps up to ms, waking early when the task is asked to stop. */
+/* Sleeps up to ms, waking early when the task is asked to stop; runs t->tick. */
 void engine_sleep(const task_rt_t *t, int64_t ms);
-/* librdkafka overrides for this task's client kind ("producer.override." …). */
+/* librdkafka config for this task's client kind: the runtime's defaults,
+ * then the connector's producer.override.* / consumer.override.*. */
 rd_kafka_conf_t *engine_client_conf(task_rt_t *t, kafka_client_kind_t kind, char *err, size_t errlen);
+/* When the task's shutdown work must end: the worker's deadline minus
+ * reserve_ms (never before now + 100 ms); INT64_MAX while not stopping. */
+int64_t engine_deadline(const task_rt_t *t, int64_t reserve_ms);
+/* The time a task keeps for its final offsets write or commit. */
+int64_t engine_final_reserve_ms(const task_rt_t *t);
+/* 1 (and clears the request) when the plugin called request_commit(). */
+int engine_commit_requested(task_rt_t *t);
+/* Fills an error context for a record of this task. */
+void engine_error_context(const task_rt_t *t, errors_context_t *ctx, errors_stage_t stage, const char *exception,
+                          const char *message);
 
 /* Durably stores offsets of the file store (the Kafka store is written by
  * the source task's own producer). Also updates the shared map. */

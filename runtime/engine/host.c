@@ -1,11 +1,7 @@
 /*
- * host.c — the host API table handed to every plugin, plus batches.
- *
- * Batches are the only place where plugin data and host data meet. A source
- * batch copies every byte a plugin hands to batch_add() into an arena the
- * batch owns, so the plugin may reuse its buffers as soon as the call
- * returns. A sink batch points into the librdkafka messages it holds until
- * batch_reset(), so consuming costs no copy.
+ * host.c — the host API table handed to every plugin: logging (scrubbed of
+ * the task's secrets), config getters, offsets, metrics, task sets, flush
+ * limits, and the 1.1 additions. Batches live in batch.c.
  */
 #include "engine/host.h"
 
@@ -18,228 +14,20 @@
 #include "util/log.h"
 #include "util/strutil.h"
 
-/* ---- arena ------------------------------------------------------------------ */
-
-typedef struct arena_chunk {
-    struct arena_chunk *next;
-    size_t used, cap;
-    /* Aligned storage follows. */
-    max_align_t data[];
-} arena_chunk_t;
-
-#define ARENA_CHUNK_MIN (256 * 1024)
-
-struct ferry_batch {
-    ferry_record_t *recs; /* owned; max_records entries */
-    size_t count, max_records;
-    size_t bytes, max_bytes;
-    arena_chunk_t *chunks; /* owned, in allocation order; kept across resets */
-    arena_chunk_t *cur;    /* the chunk being filled */
-    rd_kafka_message_t **msgs; /* sinks: owned messages, one per record */
-    /* Interning: consecutive records usually share topic and partition. */
-    const char *last_topic;
-    const char *last_part;
-};
-
-/* Chunks are kept across resets and rewound, so a steady stream of batches
- * allocates nothing; a chunk larger than usual (a huge record) is dropped at
- * reset instead of being kept forever. */
-static void *arena_alloc(ferry_batch_t *batch, size_t n)
-{
-    n = (n + 15) & ~(size_t)15;
-    arena_chunk_t *c = batch->cur;
-    while (c && c->cap - c->used < n) {
-        c = c->next;
-        if (c) c->used = 0;
-    }
-    if (!c) {
-        size_t cap = n > ARENA_CHUNK_MIN ? n : ARENA_CHUNK_MIN;
-        c = xmalloc(sizeof(*c) + cap);
-        c->cap = cap;
-        c->used = 0;
-        c->next = NULL;
-        if (batch->cur) {
-            /* Append after the current chunk, keeping any later ones. */
-            c->next = batch->cur->next;
-            batch->cur->next = c;
-        } else {
-            c->next = batch->chunks;
-            batch->chunks = c;
-        }
-    }
-    batch->cur = c;
-    void *p = (char *)c->data + c->used;
-    c->used += n;
-    return p;
-}
-
-static const char *arena_strndup(ferry_batch_t *batch, const char *s, size_t n)
-{
-    char *d = arena_alloc(batch, n + 1);
-    memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}
-
-static const void *arena_memdup(ferry_batch_t *batch, const void *p, size_t n)
-{
-    if (!p) return NULL;
-    void *d = arena_alloc(batch, n ? n : 1);
-    if (n) memcpy(d, p, n);
-    return d;
-}
-
-ferry_batch_t *batch_new(size_t max_records, size_t max_bytes)
-{
-    ferry_batch_t *batch = xcalloc(1, sizeof(*batch));
-    batch->max_records = max_records ? max_records : 1;
-    batch->max_bytes = max_bytes ? max_bytes : SIZE_MAX;
-    batch->recs = xcalloc(batch->max_records, sizeof(*batch->recs));
-    return batch;
-}
-
-void batch_reset(ferry_batch_t *batch)
-{
-    if (!batch) return;
-    if (batch->msgs) {
-        for (size_t i = 0; i < batch->count; i++)
-            if (batch->msgs[i]) rd_kafka_message_destroy(batch->msgs[i]);
-    }
-    /* Rewind; free oversized chunks (a single huge record). */
-    arena_chunk_t **link = &batch->chunks;
-    while (*link) {
-        arena_chunk_t *c = *link;
-        if (c->cap > ARENA_CHUNK_MIN) {
-            *link = c->next;
-            free(c);
-            continue;
-        }
-        c->used = 0;
-        link = &c->next;
-    }
-    batch->cur = batch->chunks;
-    batch->count = 0;
-    batch->bytes = 0;
-    batch->last_topic = NULL;
-    batch->last_part = NULL;
-}
-
-void batch_free(ferry_batch_t *batch)
-{
-    if (!batch) return;
-    batch_reset(batch);
-    while (batch->chunks) {
-        arena_chunk_t *next = batch->chunks->next;
-        free(batch->chunks);
-        batch->chunks = next;
-    }
-    free(batch->msgs);
-    free(batch->recs);
-    free(batch);
-}
-
-size_t batch_size(const ferry_batch_t *batch) { return batch->count; }
-size_t batch_bytes(const ferry_batch_t *batch) { return batch->bytes; }
-
-const ferry_record_t *batch_record(const ferry_batch_t *batch, size_t index)
-{
-    return index < batch->count ? &batch->recs[index] : NULL;
-}
-
-static size_t host_batch_room(const ferry_batch_t *batch)
-{
-    if (batch->bytes >= batch->max_bytes) return 0;
-    return batch->max_records - batch->count;
-}
-
-/* Copies a NUL-terminated string, reusing the previous copy when the string
- * is equal (topics, partitions). Compared by content only: plugins reuse
- * buffers, and malloc hands out the same address for different strings. */
-static const char *intern(ferry_batch_t *batch, const char *s, const char **last)
-{
-    if (!s) return NULL;
-    if (*last && strcmp(s, *last) == 0) return *last;
-    const char *copy = arena_strndup(batch, s, strlen(s));
-    *last = copy;
-    return copy;
-}
+/* ---- batches (see batch.c) ------------------------------------------------------- */
 
 static ferry_status_t host_batch_add(ferry_batch_t *batch, const ferry_record_t *rec)
 {
-    if (!rec || host_batch_room(batch) == 0) return FERRY_RETRY;
-    ferry_record_t *r = &batch->recs[batch->count];
-    *r = *rec;
-    r->topic = intern(batch, rec->topic, &batch->last_topic);
-    r->source_partition = intern(batch, rec->source_partition, &batch->last_part);
-    r->source_offset = rec->source_offset ? arena_strndup(batch, rec->source_offset, strlen(rec->source_offset)) : NULL;
-    r->key = arena_memdup(batch, rec->key, rec->key_len);
-    r->key_len = rec->key ? rec->key_len : 0;
-    r->value = arena_memdup(batch, rec->value, rec->value_len);
-    r->value_len = rec->value ? rec->value_len : 0;
-    r->headers = NULL;
-    r->header_count = 0;
-    if (rec->headers && rec->header_count) {
-        ferry_header_t *hs = arena_alloc(batch, rec->header_count * sizeof(*hs));
-        for (size_t i = 0; i < rec->header_count; i++) {
-            const ferry_header_t *h = &rec->headers[i];
-            hs[i].name = h->name ? arena_strndup(batch, h->name, strlen(h->name)) : "";
-            hs[i].value = arena_memdup(batch, h->value, h->value_len);
-            hs[i].value_len = h->value ? h->value_len : 0;
-        }
-        r->headers = hs;
-        r->header_count = rec->header_count;
-    }
-    batch->bytes += r->key_len + r->value_len + 64;
-    batch->count++;
-    return FERRY_OK;
+    return batch_add_record(batch, rec, FERRY_RECORD_SIZE_1_0);
 }
 
-void batch_add_message(ferry_batch_t *batch, rd_kafka_message_t *msg)
+static ferry_status_t host_batch_add_sized(ferry_batch_t *batch, const ferry_record_t *rec, size_t rec_size)
 {
-    if (!batch->msgs) batch->msgs = xcalloc(batch->max_records, sizeof(*batch->msgs));
-    if (batch->count >= batch->max_records) {
-        /* The engine never overfills; be safe anyway rather than write past the end. */
-        rd_kafka_message_destroy(msg);
-        return;
-    }
-    ferry_record_t *r = &batch->recs[batch->count];
-    memset(r, 0, sizeof(*r));
-    r->topic = rd_kafka_topic_name(msg->rkt);
-    r->partition = msg->partition;
-    r->key = msg->key;
-    r->key_len = msg->key ? msg->key_len : 0;
-    r->value = msg->payload;
-    r->value_len = msg->payload ? msg->len : 0;
-    r->kafka_offset = msg->offset;
-    rd_kafka_timestamp_type_t tstype;
-    r->timestamp_ms = rd_kafka_message_timestamp(msg, &tstype);
-    rd_kafka_headers_t *hdrs = NULL;
-    if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
-        size_t n = rd_kafka_header_cnt(hdrs);
-        ferry_header_t *hs = arena_alloc(batch, n * sizeof(*hs));
-        for (size_t i = 0; i < n; i++) {
-            const char *name;
-            const void *val;
-            size_t len;
-            rd_kafka_header_get_all(hdrs, i, &name, &val, &len);
-            hs[i].name = name;
-            hs[i].value = val;
-            hs[i].value_len = len;
-        }
-        r->headers = hs;
-        r->header_count = n;
-    }
-    batch->msgs[batch->count] = msg;
-    batch->bytes += r->key_len + r->value_len;
-    batch->count++;
+    return batch_add_record(batch, rec, rec_size);
 }
 
-int32_t batch_record_partition(const ferry_batch_t *batch, size_t index)
-{
-    return index < batch->count ? batch->recs[index].partition : -1;
-}
-
-static size_t host_batch_count(const ferry_batch_t *batch) { return batch->count; }
+static size_t host_batch_room(const ferry_batch_t *batch) { return batch_room(batch); }
+static size_t host_batch_count(const ferry_batch_t *batch) { return batch_size(batch); }
 static const ferry_record_t *host_batch_get(const ferry_batch_t *batch, size_t index)
 {
     return batch_record(batch, index);
@@ -254,7 +42,9 @@ ferry_task_t *host_task_new(const char *connector, int id, const offset_map_t *o
     task->id = id;
     snprintf(task->prefix, sizeof(task->prefix), "%s/%d", connector, id);
     atomic_init(&task->stop, 0);
+    atomic_init(&task->commit_requested, 0);
     atomic_init(&task->metric_count, 0);
+    pthread_mutex_init(&task->metric_lock, NULL);
     task->offsets = offsets;
     return task;
 }
@@ -262,7 +52,10 @@ ferry_task_t *host_task_new(const char *connector, int id, const offset_map_t *o
 void host_task_release(ferry_task_t *task)
 {
     if (!task) return;
-    for (size_t i = 0; i < task->offset_copy_count; i++) free(task->offset_copies[i]);
+    for (size_t i = 0; i < task->offset_copy_count; i++) {
+        free(task->offset_copies[i].partition);
+        free(task->offset_copies[i].offset);
+    }
     free(task->offset_copies);
     task->offset_copies = NULL;
     task->offset_copy_count = 0;
@@ -272,34 +65,65 @@ void host_task_free(ferry_task_t *task)
 {
     if (!task) return;
     host_task_release(task);
+    pthread_mutex_destroy(&task->metric_lock);
     free(task->connector);
     free(task);
 }
 
+void host_task_scrub(const ferry_task_t *task, char *msg, size_t size)
+{
+    if (!task || !task->cfg || !msg || !*msg) return;
+    char *clean = config_scrub(task->cfg, msg);
+    snprintf(msg, size, "%s", clean);
+    free(clean);
+}
+
+static FERRY_PRINTF(3, 0) void host_log_v(ferry_task_t *task, ferry_log_level_t level, const char *fmt, va_list ap)
+{
+    if ((int)level > log_level_current || !fmt) return;
+    char line[2048];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    host_task_scrub(task, line, sizeof(line));
+    log_write(level, task ? task->prefix : NULL, "%s", line);
+}
+
 static FERRY_PRINTF(3, 4) void host_log(ferry_task_t *task, ferry_log_level_t level, const char *fmt, ...)
 {
-    if ((int)level > log_level_current) return;
     va_list ap;
     va_start(ap, fmt);
-    log_vwrite(level, task ? task->prefix : NULL, fmt, ap);
+    host_log_v(task, level, fmt, ap);
     va_end(ap);
 }
 
 static void *host_alloc(size_t size) { return malloc(size ? size : 1); }
 static void host_free(void *p) { free(p); }
 
+/* The same string comes back while the stored offset is unchanged; a new
+ * one (the old stays valid until close, as the SDK promises) only after the
+ * task committed a newer offset for that partition. */
 static const char *host_offset_get(ferry_task_t *task, const char *source_partition)
 {
     if (!task || !task->offsets || !source_partition) return NULL;
     if (task->offsets_lock) pthread_mutex_lock(task->offsets_lock);
     const char *v = offset_map_get(task->offsets, task->connector, source_partition);
-    char *copy = str_dup(v);
+    const char *found = NULL;
+    for (size_t i = task->offset_copy_count; v && i-- > 0;) {
+        task_offset_copy_t *c = &task->offset_copies[i];
+        if (strcmp(c->offset, v) == 0 && strcmp(c->partition, source_partition) == 0) {
+            found = c->offset;
+            break;
+        }
+    }
+    if (v && !found) {
+        task->offset_copies =
+            xrealloc(task->offset_copies, (task->offset_copy_count + 1) * sizeof(*task->offset_copies));
+        task_offset_copy_t *c = &task->offset_copies[task->offset_copy_count++];
+        c->partition = str_dup(source_partition);
+        c->offset = str_dup(v);
+        found = c->offset;
+    }
     if (task->offsets_lock) pthread_mutex_unlock(task->offsets_lock);
-    if (!copy) return NULL;
-    /* Copies live until the task is freed: the SDK promises validity until close(). */
-    task->offset_copies = xrealloc(task->offset_copies, (task->offset_copy_count + 1) * sizeof(char *));
-    task->offset_copies[task->offset_copy_count++] = copy;
-    return copy;
+    return found;
 }
 
 static int host_json_get_int(const char *json, const char *field, int64_t *out)
@@ -336,18 +160,29 @@ static int host_json_get_str(const char *json, const char *field, char *buf, siz
 
 static int host_should_stop(ferry_task_t *task) { return task ? atomic_load(&task->stop) : 0; }
 
-static task_metric_t *metric_slot(ferry_task_t *task, const char *name)
+static task_metric_t *metric_find(ferry_task_t *task, const char *name, int n)
 {
-    int n = atomic_load(&task->metric_count);
     for (int i = 0; i < n; i++)
         if (strcmp(task->metrics[i].name, name) == 0) return &task->metrics[i];
-    if (n >= TASK_METRICS_MAX) return NULL;
-    /* Only the task thread adds metrics, so a plain increment after filling
-     * the slot is safe; readers see the slot only once count covers it. */
-    task_metric_t *m = &task->metrics[n];
-    snprintf(m->name, sizeof(m->name), "%s", name);
-    atomic_init(&m->value, 0);
-    atomic_store(&task->metric_count, n + 1);
+    return NULL;
+}
+
+/* Lookups are lock-free: a slot is filled before count covers it. Adding a
+ * name takes the lock, so two threads adding at once cannot share a slot. */
+static task_metric_t *metric_slot(ferry_task_t *task, const char *name)
+{
+    task_metric_t *m = metric_find(task, name, atomic_load(&task->metric_count));
+    if (m) return m;
+    pthread_mutex_lock(&task->metric_lock);
+    int n = atomic_load(&task->metric_count);
+    m = metric_find(task, name, n);
+    if (!m && n < TASK_METRICS_MAX) {
+        m = &task->metrics[n];
+        snprintf(m->name, sizeof(m->name), "%s", name);
+        atomic_init(&m->value, 0);
+        atomic_store(&task->metric_count, n + 1);
+    }
+    pthread_mutex_unlock(&task->metric_lock);
     return m;
 }
 
@@ -449,6 +284,37 @@ void flush_limits_clear(ferry_flush_t *fl)
     fl->count = 0;
 }
 
+/* ---- 1.1: sink context and commit requests ---------------------------------------------- */
+
+static void *host_batch_alloc(ferry_batch_t *batch, size_t size) { return batch_alloc(batch, size); }
+
+static ferry_status_t host_record_error(ferry_task_t *task, const ferry_record_t *rec, const char *reason)
+{
+    if (!task || !task->hooks || !task->hooks->record_error) return FERRY_ERROR;
+    return task->hooks->record_error(task->hooks_arg, rec, reason ? reason : "rejected by the connector");
+}
+
+static void host_sink_rewind(ferry_task_t *task, const char *topic, int32_t partition, int64_t offset)
+{
+    if (task && task->hooks && task->hooks->rewind && topic && offset >= 0)
+        task->hooks->rewind(task->hooks_arg, topic, partition, offset);
+}
+
+static void host_sink_pause(ferry_task_t *task, const char *topic, int32_t partition)
+{
+    if (task && task->hooks && task->hooks->pause && topic) task->hooks->pause(task->hooks_arg, topic, partition, 1);
+}
+
+static void host_sink_resume(ferry_task_t *task, const char *topic, int32_t partition)
+{
+    if (task && task->hooks && task->hooks->pause && topic) task->hooks->pause(task->hooks_arg, topic, partition, 0);
+}
+
+static void host_request_commit(ferry_task_t *task)
+{
+    if (task) atomic_store(&task->commit_requested, 1);
+}
+
 /* ---- the table ------------------------------------------------------------------------- */
 
 static const ferry_host_t host_table = {
@@ -481,6 +347,15 @@ static const ferry_host_t host_table = {
     .taskset_add = host_taskset_add,
     .taskset_put = host_taskset_put,
     .flush_limit = host_flush_limit,
+    .record_size = sizeof(ferry_record_t),
+    .log_v = host_log_v,
+    .batch_add_sized = host_batch_add_sized,
+    .batch_alloc = host_batch_alloc,
+    .record_error = host_record_error,
+    .sink_rewind = host_sink_rewind,
+    .sink_pause = host_sink_pause,
+    .sink_resume = host_sink_resume,
+    .request_commit = host_request_commit,
 };
 
 const ferry_host_t *host_api(void) { return &host_table; }

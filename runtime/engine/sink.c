@@ -2,207 +2,98 @@
  * sink.c — the sink task loop.
  *
  *   consumer (group ferry-<connector>, auto commit off) → batch → put
- *   every flush.interval, on partition revocation and at shutdown:
- *   flush → commit consumer offsets up to what flush made durable.
+ *   every flush.interval, on request, on revoke and at shutdown:
+ *   flush → commit consumer offsets up to what flush made durable
+ *   (sink_commit.c).
  *
  * Runs on the task thread; the rebalance callback is served by
  * rd_kafka_consumer_poll on the same thread.
- *
- * Invariant: a consumer offset is committed only for records that put()
- * accepted and a later flush() declared durable, and only for partitions
- * this task owns at that moment.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
-#include "engine/engine_internal.h"
+#include "engine/sink_internal.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
-typedef struct sink_ctx {
-    task_rt_t *t;
-    rd_kafka_t *rk;
-    ferry_batch_t *batch;
-    size_t max_records, max_bytes;
-    /* Next offsets of records that put() accepted, not yet committed. */
-    rd_kafka_topic_partition_list_t *put_pos;
-    rd_kafka_topic_partition_t *last_pos; /* cache for sink_note_position */
-    /* Partitions currently assigned to this task. */
-    rd_kafka_topic_partition_list_t *owned;
-    /* Messages that arrived while a put/flush was being retried. */
-    rd_kafka_message_t **held;
-    size_t nheld, held_cap;
-    int in_call;        /* a put/flush is in progress (rebalance must not re-enter) */
-    int dirty;          /* records were put since the last flush */
-    int failed;
-} sink_ctx_t;
+/* ---- partition callbacks ---------------------------------------------------------- */
 
-static ferry_status_t call_put(task_rt_t *t, void *arg, ferry_error_t *err)
-{
-    return t->conn->desc->put(t->state, (const ferry_batch_t *)arg, err);
-}
+typedef struct parts_arg {
+    int assigned;
+    const tplist_t *parts;
+} parts_arg_t;
 
-static ferry_status_t call_flush(task_rt_t *t, void *arg, ferry_error_t *err)
+static ferry_status_t call_parts(task_rt_t *t, void *arg, ferry_error_t *err)
 {
-    ferry_flush_t *fl = arg;
-    flush_limits_clear(fl);
-    return t->conn->desc->flush(t->state, fl, err);
-}
-
-/* While put/flush is retried the consumer must still be polled, or the
- * group evicts us after max.poll.interval.ms. Assigned partitions are
- * paused for the duration; anything that still arrives is held back for
- * the next batch (never dropped: its offset is past the consumer position). */
-static void sink_tick(void *arg)
-{
-    sink_ctx_t *ctx = arg;
-    rd_kafka_message_t *msg;
-    while ((msg = rd_kafka_consumer_poll(ctx->rk, 0)) != NULL) {
-        if (msg->err) {
-            rd_kafka_message_destroy(msg);
-            continue;
-        }
-        if (ctx->nheld == ctx->held_cap) {
-            ctx->held_cap = ctx->held_cap ? ctx->held_cap * 2 : 64;
-            ctx->held = xrealloc(ctx->held, ctx->held_cap * sizeof(*ctx->held));
-        }
-        ctx->held[ctx->nheld++] = msg;
+    const parts_arg_t *a = arg;
+    ferry_partition_t *ps = xcalloc((size_t)a->parts->cnt + 1, sizeof(*ps));
+    for (int i = 0; i < a->parts->cnt; i++) {
+        ps[i].topic = a->parts->elems[i].topic;
+        ps[i].partition = a->parts->elems[i].partition;
     }
-}
-
-static ferry_status_t sink_call(sink_ctx_t *ctx, const char *what, engine_call_fn fn, void *arg,
-                                ferry_error_t *err)
-{
-    task_rt_t *t = ctx->t;
-    ctx->in_call = 1;
-    int paused = 0;
-    /* Pause only if the first attempt asks for a retry; the common path
-     * costs nothing. */
-    t->tick = NULL;
-    ferry_status_t st = fn(t, arg, err);
-    if (st == FERRY_RETRY && !engine_stopping(t)) {
-        if (ctx->owned->cnt) paused = rd_kafka_pause_partitions(ctx->rk, ctx->owned) == 0;
-        t->tick = sink_tick;
-        t->tick_arg = ctx;
-        st = engine_call_retrying(t, what, fn, arg, err);
-        t->tick = NULL;
-        if (paused && ctx->owned->cnt) rd_kafka_resume_partitions(ctx->rk, ctx->owned);
-    }
-    ctx->in_call = 0;
+    const ferry_connector_t *d = t->conn->desc;
+    ferry_status_t st = a->assigned ? d->partitions_assigned(t->state, ps, (size_t)a->parts->cnt, err)
+                                    : d->partitions_revoked(t->state, ps, (size_t)a->parts->cnt, err);
+    free(ps);
     return st;
 }
 
-static int sink_owns(const sink_ctx_t *ctx, const char *topic, int32_t partition)
-{
-    return rd_kafka_topic_partition_list_find(ctx->owned, topic, partition) != NULL;
-}
-
-/* flush(), then commit the consumer offsets that flush made durable.
- * Returns 0, or -1 when the task failed. */
-static int sink_flush_commit(sink_ctx_t *ctx)
+/* Tells the plugin about partitions assigned or revoked. 0, or -1 when the
+ * task failed. */
+static int sink_tell_partitions(sink_ctx_t *ctx, int assigned, const tplist_t *parts)
 {
     task_rt_t *t = ctx->t;
-    if (!ctx->dirty && ctx->put_pos->cnt == 0) return 0;
-    ferry_error_t err = {{0}};
-    ferry_flush_t fl = {0};
-    ferry_status_t st = sink_call(ctx, "flush", call_flush, &fl, &err);
-    if (st != FERRY_OK) {
-        flush_limits_clear(&fl);
-        if (!engine_stopping(t) || st != FERRY_RETRY) engine_task_fail(t, st, "flush", &err);
-        ctx->failed = 1;
-        return -1;
-    }
-    ctx->dirty = 0;
-    /* What to commit: the put positions, lowered to what the plugin
-     * declared durable, for partitions we still own. Positions above a
-     * limit stay in put_pos (and the sink stays dirty) for the next flush. */
-    rd_kafka_topic_partition_list_t *commit = rd_kafka_topic_partition_list_new(ctx->put_pos->cnt + 1);
-    rd_kafka_topic_partition_list_t *keep = rd_kafka_topic_partition_list_new(ctx->put_pos->cnt + 1);
-    for (int i = 0; i < ctx->put_pos->cnt; i++) {
-        const rd_kafka_topic_partition_t *p = &ctx->put_pos->elems[i];
-        if (!sink_owns(ctx, p->topic, p->partition)) continue; /* revoked: not ours to commit */
-        int64_t durable = p->offset;
-        for (size_t j = 0; j < fl.count; j++)
-            if (fl.limits[j].partition == p->partition && strcmp(fl.limits[j].topic, p->topic) == 0 &&
-                fl.limits[j].next_offset < durable)
-                durable = fl.limits[j].next_offset;
-        if (durable >= 0) rd_kafka_topic_partition_list_add(commit, p->topic, p->partition)->offset = durable;
-        if (durable < p->offset) {
-            rd_kafka_topic_partition_list_add(keep, p->topic, p->partition)->offset = p->offset;
-            ctx->dirty = 1;
-        }
-    }
-    flush_limits_clear(&fl);
+    const ferry_connector_t *d = t->conn->desc;
+    if (!parts->cnt || ctx->failed || !atomic_load_explicit(&t->opened, memory_order_acquire)) return 0;
+    if (assigned ? !d->partitions_assigned : !d->partitions_revoked) return 0;
+    parts_arg_t a = {.assigned = assigned, .parts = parts};
+    ferry_error_t err;
+    ctx->in_call = 1;
+    ferry_status_t st = engine_call(t, call_parts, &a, &err);
+    ctx->in_call = 0;
+    if (st == FERRY_OK) return 0;
+    engine_task_fail(t, st == FERRY_RETRY ? FERRY_ERROR : st, assigned ? "partitions_assigned" : "partitions_revoked",
+                     &err);
+    ctx->failed = 1;
+    return -1;
+}
+
+static void list_append(tplist_t *to, const tplist_t *from)
+{
+    for (int i = 0; i < from->cnt; i++)
+        rd_kafka_topic_partition_list_add(to, from->elems[i].topic, from->elems[i].partition);
+}
+
+/* Rebalances that happened inside a plugin call are told afterwards. */
+static int sink_tell_late(sink_ctx_t *ctx)
+{
     int rc = 0;
-    if (commit->cnt > 0) {
-        rd_kafka_resp_err_t e = rd_kafka_commit(ctx->rk, commit, 0 /* synchronous */);
-        if (e) {
-            /* Not fatal: nothing is lost; the positions stay and are
-             * committed at the next flush (or the records are re-delivered
-             * to the partition's next owner). */
-            log_warn("[%s] committing consumer offsets failed: %s", t->task->prefix, rd_kafka_err2str(e));
-            rd_kafka_topic_partition_list_destroy(keep);
-            keep = NULL;
-            rc = 0;
-        }
+    if (ctx->late_revoked->cnt) {
+        rc = sink_tell_partitions(ctx, 0, ctx->late_revoked);
+        rd_kafka_topic_partition_list_destroy(ctx->late_revoked);
+        ctx->late_revoked = rd_kafka_topic_partition_list_new(4);
     }
-    rd_kafka_topic_partition_list_destroy(commit);
-    if (keep) {
-        rd_kafka_topic_partition_list_destroy(ctx->put_pos);
-        ctx->put_pos = keep;
-        ctx->last_pos = NULL;
+    if (rc == 0 && ctx->late_assigned->cnt) {
+        tplist_t *still = rd_kafka_topic_partition_list_new(ctx->late_assigned->cnt);
+        for (int i = 0; i < ctx->late_assigned->cnt; i++)
+            if (sink_owns(ctx, ctx->late_assigned->elems[i].topic, ctx->late_assigned->elems[i].partition))
+                rd_kafka_topic_partition_list_add(still, ctx->late_assigned->elems[i].topic,
+                                                  ctx->late_assigned->elems[i].partition);
+        rc = sink_tell_partitions(ctx, 1, still);
+        rd_kafka_topic_partition_list_destroy(still);
+        rd_kafka_topic_partition_list_destroy(ctx->late_assigned);
+        ctx->late_assigned = rd_kafka_topic_partition_list_new(4);
+        sink_apply_rewinds(ctx);
     }
     return rc;
 }
 
-/* put() the batch; on success remember the positions. 0, or -1 (failed). */
-static int sink_put_batch(sink_ctx_t *ctx, ferry_error_t *err);
+/* ---- put ---------------------------------------------------------------------------------- */
 
-static void sink_forget(sink_ctx_t *ctx, const rd_kafka_topic_partition_list_t *parts)
+static ferry_status_t call_put(task_rt_t *t, void *arg, ferry_error_t *err)
 {
-    for (int i = 0; i < parts->cnt; i++) {
-        rd_kafka_topic_partition_list_del(ctx->put_pos, parts->elems[i].topic, parts->elems[i].partition);
-        rd_kafka_topic_partition_list_del(ctx->owned, parts->elems[i].topic, parts->elems[i].partition);
-    }
-    ctx->last_pos = NULL;
-}
-
-static void sink_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts,
-                              void *opaque)
-{
-    sink_ctx_t *ctx = opaque;
-    int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-    if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        log_info("[%s] assigned %d partition(s)", ctx->t->task->prefix, parts->cnt);
-        for (int i = 0; i < parts->cnt; i++)
-            if (!sink_owns(ctx, parts->elems[i].topic, parts->elems[i].partition))
-                rd_kafka_topic_partition_list_add(ctx->owned, parts->elems[i].topic, parts->elems[i].partition);
-        if (cooperative) {
-            rd_kafka_error_t *error = rd_kafka_incremental_assign(rk, parts);
-            if (error) rd_kafka_error_destroy(error);
-        } else {
-            rd_kafka_assign(rk, parts);
-        }
-        return;
-    }
-    /* Before giving partitions away, put what was already fetched, make it
-     * durable and commit it, so the next owner starts where we stopped.
-     * Inside a put/flush retry (in_call) nothing more can be put: the
-     * positions of revoked partitions are then simply not committed by us,
-     * and the next owner re-reads them (duplicates, never loss). */
-    log_info("[%s] revoking %d partition(s): flushing", ctx->t->task->prefix, parts->cnt);
-    if (!ctx->failed && !ctx->in_call && ctx->rk) {
-        ferry_error_t err = {{0}};
-        if (sink_put_batch(ctx, &err) == 0) sink_flush_commit(ctx);
-    }
-    sink_forget(ctx, parts);
-    if (cooperative) {
-        rd_kafka_error_t *error = rd_kafka_incremental_unassign(rk, parts);
-        if (error) rd_kafka_error_destroy(error);
-    } else {
-        rd_kafka_assign(rk, NULL);
-    }
+    return t->conn->desc->put(t->state, (const ferry_batch_t *)arg, err);
 }
 
 static void sink_note_position(sink_ctx_t *ctx, const ferry_record_t *rec)
@@ -217,38 +108,185 @@ static void sink_note_position(sink_ctx_t *ctx, const ferry_record_t *rec)
     p->offset = rec->kafka_offset + 1;
 }
 
-static int sink_put_batch(sink_ctx_t *ctx, ferry_error_t *err)
+/* put() the batch; on success remember the positions. 0, or -1 (failed). */
+static int sink_put_batch(sink_ctx_t *ctx)
 {
     task_rt_t *t = ctx->t;
+    if (sink_tell_late(ctx) != 0) return -1;
     size_t n = batch_size(ctx->batch);
     if (n == 0) return 0;
-    ferry_status_t st = sink_call(ctx, "put", call_put, ctx->batch, err);
-    if (st != FERRY_OK) {
+    ferry_error_t err;
+    ctx->record_failed = 0;
+    ferry_status_t st = sink_call(ctx, "put", call_put, ctx->batch, &err);
+    if (ctx->record_failed) {
+        /* The plugin rejected a record that the policy may not skip: nothing
+         * of this batch is committed, and a restart would meet it again. */
+        engine_task_fail_permanent(t, "put", "%s", ctx->record_error);
+        st = FERRY_FATAL;
+    } else if (st != FERRY_OK && (st != FERRY_RETRY || !engine_stopping(t))) {
         /* A put interrupted by shutdown is not a failure: nothing of the
          * batch is committed and the records come again. */
-        if (st != FERRY_RETRY || !engine_stopping(t)) engine_task_fail(t, st, "put", err);
+        engine_task_fail(t, st, "put", &err);
+    }
+    if (st != FERRY_OK) {
         ctx->failed = 1;
         batch_reset(ctx->batch);
         return -1;
     }
     ctx->last_pos = NULL; /* put_pos may have been replaced meanwhile */
+    /* Positions first, rewinds after: a rewind lowers what put raised. */
+    n = batch_size(ctx->batch);
     for (size_t i = 0; i < n; i++) sink_note_position(ctx, batch_record(ctx->batch, i));
+    sink_apply_rewinds(ctx);
     atomic_fetch_add(&t->records, n);
     ctx->dirty = 1;
     batch_reset(ctx->batch);
     return 0;
 }
 
+/* ---- rebalances ----------------------------------------------------------------------------- */
+
+static void sink_forget(sink_ctx_t *ctx, const tplist_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        const char *topic = parts->elems[i].topic;
+        int32_t p = parts->elems[i].partition;
+        rd_kafka_topic_partition_list_del(ctx->put_pos, topic, p);
+        rd_kafka_topic_partition_list_del(ctx->owned, topic, p);
+        rd_kafka_topic_partition_list_del(ctx->user_paused, topic, p);
+        rd_kafka_topic_partition_list_del(ctx->rewinds, topic, p);
+        rd_kafka_topic_partition_list_del(ctx->refetch, topic, p);
+        rd_kafka_topic_partition_list_del(ctx->late_assigned, topic, p);
+    }
+    ctx->last_pos = NULL;
+}
+
+static void sink_on_assign(sink_ctx_t *ctx, rd_kafka_t *rk, tplist_t *parts, int cooperative)
+{
+    log_info("[%s] assigned %d partition(s)", ctx->t->task->prefix, parts->cnt);
+    for (int i = 0; i < parts->cnt; i++)
+        if (!sink_owns(ctx, parts->elems[i].topic, parts->elems[i].partition))
+            rd_kafka_topic_partition_list_add(ctx->owned, parts->elems[i].topic, parts->elems[i].partition);
+    if (ctx->in_call) {
+        list_append(ctx->late_assigned, parts);
+    } else if (sink_tell_partitions(ctx, 1, parts) == 0) {
+        /* Rewinds asked for in partitions_assigned become the starting
+         * offsets of the assignment itself. */
+        for (int i = 0; i < ctx->rewinds->cnt; i++) {
+            const rd_kafka_topic_partition_t *r = &ctx->rewinds->elems[i];
+            rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(parts, r->topic, r->partition);
+            if (!p) continue;
+            p->offset = r->offset;
+            /* Committed at the next flush, as Connect commits a rewound offset. */
+            rd_kafka_topic_partition_list_add(ctx->put_pos, r->topic, r->partition)->offset = r->offset;
+            ctx->last_pos = NULL;
+            ctx->dirty = 1;
+        }
+    }
+    if (cooperative) {
+        rd_kafka_error_t *error = rd_kafka_incremental_assign(rk, parts);
+        if (error) rd_kafka_error_destroy(error);
+    } else {
+        rd_kafka_assign(rk, parts);
+    }
+    /* Remaining rewinds (of partitions already owned) are applied now. */
+    for (int i = 0; i < parts->cnt; i++)
+        rd_kafka_topic_partition_list_del(ctx->rewinds, parts->elems[i].topic, parts->elems[i].partition);
+    sink_apply_rewinds(ctx);
+}
+
+/* Before giving partitions away, put what was already fetched, make it
+ * durable and commit it, so the next owner starts where we stopped. Inside
+ * a plugin call nothing more can be put: the positions of revoked partitions
+ * are then simply not committed by us, and the next owner re-reads them
+ * (duplicates, never loss). */
+static void sink_on_revoke(sink_ctx_t *ctx, rd_kafka_t *rk, tplist_t *parts, int cooperative)
+{
+    log_info("[%s] revoking %d partition(s): flushing", ctx->t->task->prefix, parts->cnt);
+    if (!ctx->failed && !ctx->in_call && ctx->rk) {
+        if (sink_put_batch(ctx) == 0) sink_flush_commit(ctx, engine_deadline(ctx->t, 100));
+    }
+    if (ctx->in_call)
+        list_append(ctx->late_revoked, parts);
+    else
+        sink_tell_partitions(ctx, 0, parts);
+    sink_forget(ctx, parts);
+    if (cooperative) {
+        rd_kafka_error_t *error = rd_kafka_incremental_unassign(rk, parts);
+        if (error) rd_kafka_error_destroy(error);
+    } else {
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+static void sink_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, tplist_t *parts, void *opaque)
+{
+    sink_ctx_t *ctx = opaque;
+    int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+        sink_on_assign(ctx, rk, parts, cooperative);
+    else
+        sink_on_revoke(ctx, rk, parts, cooperative);
+}
+
+/* ---- hooks behind the SDK's sink functions ------------------------------------------------ */
+
+static void sink_hook_rewind(void *arg, const char *topic, int32_t partition, int64_t offset)
+{
+    sink_ctx_t *ctx = arg;
+    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(ctx->rewinds, topic, partition);
+    if (!p) p = rd_kafka_topic_partition_list_add(ctx->rewinds, topic, partition);
+    p->offset = offset;
+}
+
+static void sink_hook_pause(void *arg, const char *topic, int32_t partition, int pause)
+{
+    sink_ctx_t *ctx = arg;
+    int paused = rd_kafka_topic_partition_list_find(ctx->user_paused, topic, partition) != NULL;
+    if (pause == paused || !sink_owns(ctx, topic, partition)) return;
+    if (pause)
+        rd_kafka_topic_partition_list_add(ctx->user_paused, topic, partition);
+    else
+        rd_kafka_topic_partition_list_del(ctx->user_paused, topic, partition);
+    if (ctx->retry_paused) return; /* the retry's end resumes what may be resumed */
+    tplist_t *one = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(one, topic, partition);
+    if (pause)
+        rd_kafka_pause_partitions(ctx->rk, one);
+    else
+        rd_kafka_resume_partitions(ctx->rk, one);
+    rd_kafka_topic_partition_list_destroy(one);
+}
+
+static const task_hooks_t sink_hooks = {
+    .record_error = sink_record_error,
+    .rewind = sink_hook_rewind,
+    .pause = sink_hook_pause,
+};
+
+/* ---- the loop ----------------------------------------------------------------------------- */
+
+static void sink_consumer_error(sink_ctx_t *ctx, const rd_kafka_message_t *msg)
+{
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+    /* The same error over and over (an unreachable broker, a missing topic)
+     * is logged once every 30 s. */
+    int64_t now = clock_ms();
+    if (msg->err == ctx->last_consumer_err && now - ctx->last_consumer_err_ms < 30000) return;
+    ctx->last_consumer_err = msg->err;
+    ctx->last_consumer_err_ms = now;
+    log_warn("[%s] consumer: %s", ctx->t->task->prefix, rd_kafka_message_errstr(msg));
+}
+
 /* Adds a consumed message to the batch, putting the batch first when full. */
-static int sink_take(sink_ctx_t *ctx, rd_kafka_message_t *msg, ferry_error_t *err)
+static int sink_take(sink_ctx_t *ctx, rd_kafka_message_t *msg)
 {
     if (msg->err) {
-        if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-            log_warn("[%s] consumer: %s", ctx->t->task->prefix, rd_kafka_message_errstr(msg));
+        sink_consumer_error(ctx, msg);
         rd_kafka_message_destroy(msg);
         return 0;
     }
-    if (batch_size(ctx->batch) >= ctx->max_records && sink_put_batch(ctx, err) != 0) {
+    if (batch_size(ctx->batch) >= ctx->max_records && sink_put_batch(ctx) != 0) {
         rd_kafka_message_destroy(msg);
         return -1;
     }
@@ -256,112 +294,138 @@ static int sink_take(sink_ctx_t *ctx, rd_kafka_message_t *msg, ferry_error_t *er
     return 0;
 }
 
-static void sink_ctx_free(sink_ctx_t *ctx)
+/* Fills a batch: waits up to 100 ms for the first record, then takes
+ * whatever is already fetched. */
+static int sink_fill(sink_ctx_t *ctx)
 {
-    for (size_t i = 0; i < ctx->nheld; i++) rd_kafka_message_destroy(ctx->held[i]);
-    free(ctx->held);
+    int timeout = 100;
+    while (!ctx->failed && batch_size(ctx->batch) < ctx->max_records && batch_bytes(ctx->batch) < ctx->max_bytes) {
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(ctx->rk, timeout);
+        if (!msg) break;
+        timeout = 0;
+        if (sink_take(ctx, msg) != 0) return -1;
+    }
+    return ctx->failed ? -1 : 0;
+}
+
+static void sink_run(sink_ctx_t *ctx)
+{
+    task_rt_t *t = ctx->t;
+    int64_t flush_ms = config_duration_ms(t->cfg, "flush.interval");
+    if (flush_ms <= 0) flush_ms = 5000;
+    int64_t next_flush = clock_ms() + flush_ms;
+    while (!engine_stopping(t) && !ctx->failed) {
+        if (sink_fill(ctx) != 0 || sink_put_batch(ctx) != 0) break;
+        if (ctx->dlq_rk) rd_kafka_poll(ctx->dlq_rk, 0);
+        if (clock_ms() >= next_flush || engine_commit_requested(t)) {
+            sink_flush_commit(ctx, INT64_MAX);
+            next_flush = clock_ms() + flush_ms;
+        }
+    }
+}
+
+/* At shutdown: with the embedded broker, whose data dies with the process,
+ * consume what the (already stopped) sources delivered; then the final
+ * flush and commit, with a budget of their own. */
+static void sink_finish(sink_ctx_t *ctx)
+{
+    task_rt_t *t = ctx->t;
+    if (ctx->failed) return;
+    if (kafka_env_is_embedded(t->conn->worker->kenv)) {
+        int64_t drain_end = engine_deadline(t, engine_final_reserve_ms(t));
+        while (clock_ms() < drain_end && !ctx->failed) {
+            rd_kafka_message_t *msg = rd_kafka_consumer_poll(ctx->rk, 300);
+            if (!msg) break;
+            sink_take(ctx, msg);
+        }
+    }
+    if (!ctx->failed && sink_put_batch(ctx) == 0) sink_flush_commit(ctx, engine_deadline(t, 100));
+}
+
+static int sink_setup(sink_ctx_t *ctx)
+{
+    task_rt_t *t = ctx->t;
+    ferry_error_t err;
+    char emsg[512];
+    ctx->put_pos = rd_kafka_topic_partition_list_new(8);
+    ctx->owned = rd_kafka_topic_partition_list_new(8);
+    ctx->user_paused = rd_kafka_topic_partition_list_new(4);
+    ctx->rewinds = rd_kafka_topic_partition_list_new(4);
+    ctx->refetch = rd_kafka_topic_partition_list_new(4);
+    ctx->late_assigned = rd_kafka_topic_partition_list_new(4);
+    ctx->late_revoked = rd_kafka_topic_partition_list_new(4);
+    ctx->max_records = (size_t)config_int(t->cfg, "batch.max.records");
+    ctx->max_bytes = (size_t)config_size(t->cfg, "batch.max.bytes");
+    ctx->batch = batch_new(ctx->max_records, ctx->max_bytes);
+    t->task->hooks = &sink_hooks;
+    t->task->hooks_arg = ctx;
+
+    rd_kafka_conf_t *conf = engine_client_conf(t, KAFKA_CONSUMER, emsg, sizeof(emsg));
+    if (conf) {
+        rd_kafka_conf_set_rebalance_cb(conf, sink_rebalance_cb);
+        rd_kafka_conf_set_opaque(conf, ctx);
+        ctx->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, emsg, sizeof(emsg));
+    }
+    if (!ctx->rk) {
+        snprintf(err.msg, sizeof(err.msg), "consumer: %s", emsg);
+        engine_task_fail(t, FERRY_ERROR, "start", &err);
+        return -1;
+    }
+    rd_kafka_poll_set_consumer(ctx->rk);
+    ctx->commit_q = rd_kafka_queue_new(ctx->rk);
+
+    ferry_status_t st = engine_call_retrying(t, "open", engine_call_open, NULL, &err);
+    if (st != FERRY_OK) {
+        if (!engine_stopping(t)) engine_task_fail(t, st, "open", &err);
+        return -1;
+    }
+    const char *const *topics = NULL;
+    size_t ntopics = config_list(t->cfg, "topics", &topics);
+    tplist_t *sub = rd_kafka_topic_partition_list_new((int)ntopics);
+    for (size_t i = 0; i < ntopics; i++) rd_kafka_topic_partition_list_add(sub, topics[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(ctx->rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) {
+        snprintf(err.msg, sizeof(err.msg), "subscribe: %s", rd_kafka_err2str(e));
+        engine_task_fail(t, FERRY_ERROR, "start", &err);
+        return -1;
+    }
+    atomic_store(&t->status, TASK_RUNNING);
+    log_info("[%s] sink task running (group ferry-%s)", t->task->prefix, t->task->connector);
+    return 0;
+}
+
+static void sink_teardown(sink_ctx_t *ctx)
+{
+    task_rt_t *t = ctx->t;
+    if (ctx->rk) {
+        /* close() leaves the group; revocation runs the callback above,
+         * which flushes again (harmless: nothing new was put) and tells the
+         * plugin its partitions are gone. */
+        rd_kafka_consumer_close(ctx->rk);
+    }
+    engine_task_close(t);
+    t->task->hooks = NULL;
+    t->task->hooks_arg = NULL;
+    sink_dlq_free(ctx);
+    if (ctx->commit_q) rd_kafka_queue_destroy(ctx->commit_q);
+    if (ctx->rk) rd_kafka_destroy(ctx->rk);
     batch_free(ctx->batch);
-    rd_kafka_topic_partition_list_destroy(ctx->put_pos);
-    rd_kafka_topic_partition_list_destroy(ctx->owned);
+    tplist_t *lists[] = {ctx->put_pos, ctx->owned, ctx->user_paused, ctx->rewinds, ctx->refetch,
+                         ctx->late_assigned, ctx->late_revoked};
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+        if (lists[i]) rd_kafka_topic_partition_list_destroy(lists[i]);
 }
 
 void *sink_task_main(void *arg)
 {
     task_rt_t *t = arg;
-    worker_t *w = t->conn->worker;
     sink_ctx_t ctx = {.t = t};
-    ferry_error_t err = {{0}};
-    char emsg[512];
-    ctx.put_pos = rd_kafka_topic_partition_list_new(8);
-    ctx.owned = rd_kafka_topic_partition_list_new(8);
-    ctx.max_records = (size_t)config_int(t->cfg, "batch.max.records");
-    ctx.max_bytes = (size_t)config_size(t->cfg, "batch.max.bytes");
-    ctx.batch = batch_new(ctx.max_records, ctx.max_bytes);
-
-    rd_kafka_conf_t *conf = engine_client_conf(t, KAFKA_CONSUMER, emsg, sizeof(emsg));
-    if (conf) {
-        rd_kafka_conf_set_rebalance_cb(conf, sink_rebalance_cb);
-        rd_kafka_conf_set_opaque(conf, &ctx);
-        ctx.rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, emsg, sizeof(emsg));
+    if (sink_setup(&ctx) == 0) {
+        sink_run(&ctx);
+        sink_finish(&ctx);
     }
-    if (!ctx.rk) {
-        ferry_error_set(&err, FERRY_ERROR, "consumer: %s", emsg);
-        engine_task_fail(t, FERRY_ERROR, "start", &err);
-        goto out;
-    }
-    rd_kafka_poll_set_consumer(ctx.rk);
-
-    ferry_status_t st = engine_call_retrying(t, "open", engine_call_open, NULL, &err);
-    if (st != FERRY_OK) {
-        if (!engine_stopping(t)) engine_task_fail(t, st, "open", &err);
-        goto out;
-    }
-
-    const char *const *topics = NULL;
-    size_t ntopics = config_list(t->cfg, "topics", &topics);
-    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new((int)ntopics);
-    for (size_t i = 0; i < ntopics; i++) rd_kafka_topic_partition_list_add(sub, topics[i], RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t e = rd_kafka_subscribe(ctx.rk, sub);
-    rd_kafka_topic_partition_list_destroy(sub);
-    if (e) {
-        ferry_error_set(&err, FERRY_ERROR, "subscribe: %s", rd_kafka_err2str(e));
-        engine_task_fail(t, FERRY_ERROR, "start", &err);
-        goto out;
-    }
-    atomic_store(&t->status, TASK_RUNNING);
-    log_info("[%s] sink task running (group ferry-%s)", t->task->prefix, t->task->connector);
-
-    int64_t flush_ms = config_duration_ms(t->cfg, "flush.interval");
-    if (flush_ms <= 0) flush_ms = 5000;
-    int64_t next_flush = clock_ms() + flush_ms;
-    while (!engine_stopping(t) && !ctx.failed) {
-        /* Messages held back during a retry go first, in order. */
-        size_t nheld = ctx.nheld;
-        ctx.nheld = 0;
-        for (size_t i = 0; i < nheld && !ctx.failed; i++) {
-            if (sink_take(&ctx, ctx.held[i], &err) != 0) {
-                for (size_t j = i + 1; j < nheld; j++) rd_kafka_message_destroy(ctx.held[j]);
-                break;
-            }
-        }
-        if (ctx.failed) break;
-        /* Fill a batch: wait up to 100 ms for the first record, then take
-         * whatever is already fetched. */
-        int timeout = 100;
-        while (batch_size(ctx.batch) < ctx.max_records && batch_bytes(ctx.batch) < ctx.max_bytes) {
-            rd_kafka_message_t *msg = rd_kafka_consumer_poll(ctx.rk, timeout);
-            if (!msg) break;
-            timeout = 0;
-            if (sink_take(&ctx, msg, &err) != 0) break;
-        }
-        if (ctx.failed || sink_put_batch(&ctx, &err) != 0) break;
-        if (clock_ms() >= next_flush) {
-            sink_flush_commit(&ctx);
-            next_flush = clock_ms() + flush_ms;
-        }
-    }
-    /* The embedded broker's data dies with the process: consume what the
-     * (already stopped) sources delivered before the final flush. */
-    if (!ctx.failed && kafka_env_is_embedded(w->kenv)) {
-        int64_t drain_end = clock_ms() + (w->shutdown_deadline_ms - clock_ms()) / 2;
-        while (clock_ms() < drain_end && !ctx.failed) {
-            rd_kafka_message_t *msg = rd_kafka_consumer_poll(ctx.rk, 300);
-            if (!msg) break;
-            sink_take(&ctx, msg, &err);
-        }
-        if (!ctx.failed) sink_put_batch(&ctx, &err);
-    }
-    if (!ctx.failed) sink_flush_commit(&ctx);
-
-out:
-    if (ctx.rk) {
-        /* close() leaves the group; revocation runs the callback above,
-         * which flushes again: harmless, nothing new was put. */
-        rd_kafka_consumer_close(ctx.rk);
-    }
-    engine_task_close(t);
-    if (ctx.rk) rd_kafka_destroy(ctx.rk);
-    sink_ctx_free(&ctx);
+    sink_teardown(&ctx);
     if (atomic_load(&t->status) < TASK_FAILED) atomic_store(&t->status, TASK_STOPPED);
     log_info("[%s] sink task %s", t->task->prefix, atomic_load(&t->status) == TASK_STOPPED ? "stopped" : "failed");
     atomic_store(&t->done, 1);

@@ -2,73 +2,95 @@
  * source.c — the source task loop.
  *
  *   poll → produce (idempotent producer) → delivery report → offset tracker
- *   every offsets.flush.interval and at shutdown: the committable offsets go
- *   to the offset store; once that write is acknowledged, the plugin's
- *   commit() hears about them (PG CDC confirms its LSN only then).
+ *   every offsets.flush.interval, on request and at shutdown: the
+ *   committable offsets go to the offset store (source_offsets.c).
+ *
+ * A record that can never be delivered — batch_add found it invalid, or the
+ * broker refused it with a permanent error — goes through the error policy:
+ * with errors.tolerance: all it is logged and dead-lettered (or skipped) and
+ * its offset counts as done; with none the task fails for good, since a
+ * restart would only produce it again.
  *
  * Everything here runs on the task's thread, including librdkafka's delivery
- * callbacks (served by rd_kafka_poll on this thread), so the tracker needs
- * no lock.
+ * callbacks (served by rd_kafka_poll on this thread), so no state needs a
+ * lock.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
-#include "engine/engine_internal.h"
+#include "engine/source_internal.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
-#define TOPIC_CACHE 16
+/* ---- delivery reports ----------------------------------------------------------- */
 
-typedef struct source_ctx {
-    task_rt_t *t;
-    worker_t *w;
-    rd_kafka_t *rk;
-    offset_tracker_t *tracker;
-    ferry_batch_t *batch;
-    const char *default_topic;       /* the connector's `topic` option, may be NULL */
-    struct {
-        char *copy;                  /* owned */
-        rd_kafka_topic_t *rkt;
-    } topics[TOPIC_CACHE];
-    int ntopics;
-    int last_topic;                  /* index of the last hit, or -1 */
-    int64_t deadline_ms;             /* this task's shutdown deadline, once stopping */
-    rd_kafka_topic_t *offsets_rkt;   /* Kafka store only */
-    /* Offsets waiting to be written: taken from the tracker, not yet durable. */
-    char **pend_part, **pend_off;    /* owned */
-    size_t npend;
-    int offset_acks_pending;
-    int offset_write_failed;
-    int delivery_failed;
-    char delivery_error[256];
-} source_ctx_t;
+static void remember_failed(source_ctx_t *ctx, const rd_kafka_message_t *msg, uint64_t handle)
+{
+    if (ctx->nfailed == ctx->failed_cap) {
+        ctx->failed_cap = ctx->failed_cap ? ctx->failed_cap * 2 : 8;
+        ctx->failed = xrealloc(ctx->failed, ctx->failed_cap * sizeof(*ctx->failed));
+    }
+    source_failed_t *f = &ctx->failed[ctx->nfailed++];
+    memset(f, 0, sizeof(*f));
+    f->topic = str_dup(rd_kafka_topic_name(msg->rkt));
+    f->partition = msg->partition;
+    if (msg->key) {
+        f->key = xmalloc(msg->key_len ? msg->key_len : 1);
+        memcpy(f->key, msg->key, msg->key_len);
+        f->key_len = msg->key_len;
+    }
+    if (msg->payload) {
+        f->value = xmalloc(msg->len ? msg->len : 1);
+        memcpy(f->value, msg->payload, msg->len);
+        f->value_len = msg->len;
+    }
+    rd_kafka_headers_t *hdrs = NULL;
+    if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) f->headers = rd_kafka_headers_copy(hdrs);
+    f->timestamp_ms = rd_kafka_message_timestamp(msg, NULL);
+    f->handle = handle;
+    f->err = msg->err;
+}
+
+static void source_delivery_failed(source_ctx_t *ctx, const char *what, const rd_kafka_message_t *msg)
+{
+    if (ctx->delivery_failed) return;
+    ctx->delivery_failed = 1;
+    snprintf(ctx->delivery_error, sizeof(ctx->delivery_error), "%s to %s failed: %s", what,
+             rd_kafka_topic_name(msg->rkt), rd_kafka_err2str(msg->err));
+}
 
 static void source_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
+    (void)rk;
     source_ctx_t *ctx = opaque;
-    if (ctx->offsets_rkt && msg->rkt == ctx->offsets_rkt) {
-        ctx->offset_acks_pending--;
+    uint64_t tag = (uint64_t)(uintptr_t)msg->_private;
+    uint64_t handle = SOURCE_HANDLE(tag);
+    if (tag & SOURCE_TAG_OFFSETS) {
+        source_offsets_delivered(ctx, msg->err);
+    } else if (tag & SOURCE_TAG_DLQ) {
+        /* A dead-letter copy: once it is in Kafka the record is done. If it
+         * cannot be written the record is not done, and the task fails. */
         if (msg->err) {
-            ctx->offset_write_failed = 1;
-            snprintf(ctx->delivery_error, sizeof(ctx->delivery_error), "offsets topic write: %s",
-                     rd_kafka_err2str(msg->err));
+            source_delivery_failed(ctx, "dead-letter write", msg);
+            return;
         }
-        return;
+        offset_tracker_ack(ctx->tracker, handle);
+        atomic_fetch_add(&ctx->t->dead_lettered, 1);
+    } else if (!msg->err) {
+        offset_tracker_ack(ctx->tracker, handle);
+        atomic_fetch_add(&ctx->t->records, 1);
+    } else if (errors_kafka_permanent(msg->err)) {
+        remember_failed(ctx, msg, handle);
+    } else {
+        /* librdkafka already retried (idempotently); the record is not in
+         * Kafka and holds its partition's offsets back. The task fails and
+         * a restart re-reads from the last committed offset. */
+        source_delivery_failed(ctx, "delivery", msg);
     }
-    if (msg->err) {
-        /* The idempotent producer already retried; this record is not in
-         * Kafka. Its offset is never acknowledged, so nothing after it is
-         * committed: the task fails and a restart re-reads from there. */
-        if (!ctx->delivery_failed)
-            snprintf(ctx->delivery_error, sizeof(ctx->delivery_error), "delivery to %s failed: %s",
-                     rd_kafka_topic_name(msg->rkt), rd_kafka_err2str(msg->err));
-        ctx->delivery_failed = 1;
-        return;
-    }
-    offset_tracker_ack(ctx->tracker, (uint64_t)(uintptr_t)msg->_private);
-    atomic_fetch_add(&ctx->t->records, 1);
 }
+
+/* ---- producing ----------------------------------------------------------------------- */
 
 static rd_kafka_topic_t *source_topic(source_ctx_t *ctx, const char *name)
 {
@@ -81,319 +103,358 @@ static rd_kafka_topic_t *source_topic(source_ctx_t *ctx, const char *name)
             ctx->last_topic = i;
             return ctx->topics[i].rkt;
         }
-    if (ctx->ntopics == TOPIC_CACHE) {
-        /* Many topics (e.g. CDC of many tables): let librdkafka look it up. */
-        return NULL;
-    }
+    /* Many topics (e.g. CDC of many tables): let librdkafka look them up. */
+    if (ctx->ntopics == SOURCE_TOPIC_CACHE) return NULL;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(ctx->rk, name, NULL);
+    if (!rkt) return NULL; /* produce by name then reports the reason */
     ctx->topics[ctx->ntopics].copy = str_dup(name);
     ctx->topics[ctx->ntopics].rkt = rkt;
     ctx->last_topic = ctx->ntopics++;
     return rkt;
 }
 
-/* The task's own shutdown deadline: a little before the worker's, so that
- * the final offsets can still be stored in time. Unbounded (INT64_MAX)
- * while the task is not stopping. */
-static int64_t source_deadline(source_ctx_t *ctx)
-{
-    if (!engine_stopping(ctx->t)) return INT64_MAX;
-    if (!ctx->deadline_ms) {
-        int64_t left = ctx->w->shutdown_deadline_ms - clock_ms();
-        int64_t reserve = left / 10 > 500 ? left / 10 : 500;
-        ctx->deadline_ms = ctx->w->shutdown_deadline_ms - reserve;
-    }
-    return ctx->deadline_ms;
-}
+typedef struct produce_args {
+    rd_kafka_topic_t *rkt;   /* or NULL: by name */
+    const char *topic;
+    int32_t partition;
+    const void *key, *value;
+    size_t key_len, value_len;
+    rd_kafka_headers_t *headers; /* consumed on success, destroyed on failure */
+    int64_t timestamp_ms;
+    uint64_t opaque;
+} produce_args_t;
 
-/* Produces one record, waiting while librdkafka's queue is full (this is
- * the backpressure that makes a source wait for a slow or down broker). */
-static int source_produce(source_ctx_t *ctx, const ferry_record_t *rec, ferry_error_t *err)
+/* Produces one message, waiting while librdkafka's queue is full (the
+ * backpressure that makes a source wait for a slow or absent broker), until
+ * the shutdown deadline. Returns the error of the call. */
+static rd_kafka_resp_err_t source_produce(source_ctx_t *ctx, produce_args_t *a)
 {
-    const char *topic = rec->topic ? rec->topic : ctx->default_topic;
-    if (!topic) {
-        ferry_error_set(err, FERRY_ERROR, "record has no topic and the connector has no 'topic' option");
-        return -1;
-    }
-    rd_kafka_topic_t *rkt = source_topic(ctx, topic);
-    uint64_t handle = offset_tracker_add(ctx->tracker, rec->source_partition, rec->source_offset);
     for (;;) {
-        rd_kafka_headers_t *hdrs = NULL;
-        if (rec->header_count) {
-            hdrs = rd_kafka_headers_new(rec->header_count);
-            for (size_t i = 0; i < rec->header_count; i++)
-                rd_kafka_header_add(hdrs, rec->headers[i].name, -1, rec->headers[i].value,
-                                    (ssize_t)rec->headers[i].value_len);
-        }
-        int32_t part = rec->partition < 0 ? RD_KAFKA_PARTITION_UA : rec->partition;
-        /* With a cached topic handle librdkafka skips its lookup by name. */
+        rd_kafka_headers_t *hdrs = a->headers ? rd_kafka_headers_copy(a->headers) : NULL;
         rd_kafka_vu_t vus[8] = {
-            {.vtype = rkt ? RD_KAFKA_VTYPE_RKT : RD_KAFKA_VTYPE_TOPIC},
-            {.vtype = RD_KAFKA_VTYPE_PARTITION, .u.i32 = part},
+            {.vtype = a->rkt ? RD_KAFKA_VTYPE_RKT : RD_KAFKA_VTYPE_TOPIC},
+            {.vtype = RD_KAFKA_VTYPE_PARTITION, .u.i32 = a->partition < 0 ? RD_KAFKA_PARTITION_UA : a->partition},
             {.vtype = RD_KAFKA_VTYPE_MSGFLAGS, .u.i = RD_KAFKA_MSG_F_COPY},
-            {.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {(void *)rec->key, rec->key_len}},
-            {.vtype = RD_KAFKA_VTYPE_VALUE, .u.mem = {(void *)rec->value, rec->value_len}},
-            {.vtype = RD_KAFKA_VTYPE_TIMESTAMP, .u.i64 = rec->timestamp_ms},
-            {.vtype = RD_KAFKA_VTYPE_OPAQUE, .u.ptr = (void *)(uintptr_t)handle},
+            {.vtype = RD_KAFKA_VTYPE_KEY, .u.mem = {(void *)a->key, a->key_len}},
+            {.vtype = RD_KAFKA_VTYPE_VALUE, .u.mem = {(void *)a->value, a->value_len}},
+            {.vtype = RD_KAFKA_VTYPE_TIMESTAMP, .u.i64 = a->timestamp_ms},
+            {.vtype = RD_KAFKA_VTYPE_OPAQUE, .u.ptr = (void *)(uintptr_t)a->opaque},
             {.vtype = RD_KAFKA_VTYPE_HEADERS, .u.headers = hdrs},
         };
-        if (rkt)
-            vus[0].u.rkt = rkt;
+        if (a->rkt)
+            vus[0].u.rkt = a->rkt;
         else
-            vus[0].u.cstr = topic;
-        rd_kafka_error_t *error = rd_kafka_produceva(ctx->rk, vus, 8);
+            vus[0].u.cstr = a->topic;
+        rd_kafka_error_t *error = rd_kafka_produceva(ctx->rk, vus, hdrs ? 8 : 7);
         rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
         if (error) {
             e = rd_kafka_error_code(error);
             rd_kafka_error_destroy(error);
+            if (hdrs) rd_kafka_headers_destroy(hdrs);
         }
-        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return 0;
-        if (hdrs) rd_kafka_headers_destroy(hdrs);
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            ferry_error_set(err, FERRY_ERROR, "produce to topic '%s': %s", topic, rd_kafka_err2str(e));
-            return -1;
-        }
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) return e;
         rd_kafka_poll(ctx->rk, 50);
-        if (engine_stopping(ctx->t) && clock_ms() > source_deadline(ctx)) {
-            ferry_error_set(err, FERRY_ERROR, "shutdown timeout while the producer queue was full");
-            return -1;
-        }
+        if (clock_ms() > engine_deadline(ctx->t, engine_final_reserve_ms(ctx->t))) return e;
     }
 }
 
-/* Moves the tracker's changed offsets into the pending list (latest wins). */
-static void source_take_offsets(source_ctx_t *ctx)
-{
-    const ferry_offset_t *offs = NULL;
-    size_t n = offset_tracker_take(ctx->tracker, &offs);
-    for (size_t i = 0; i < n; i++) {
-        size_t j = 0;
-        while (j < ctx->npend && strcmp(ctx->pend_part[j], offs[i].source_partition) != 0) j++;
-        if (j == ctx->npend) {
-            ctx->pend_part = xrealloc(ctx->pend_part, (ctx->npend + 1) * sizeof(char *));
-            ctx->pend_off = xrealloc(ctx->pend_off, (ctx->npend + 1) * sizeof(char *));
-            ctx->pend_part[j] = str_dup(offs[i].source_partition);
-            ctx->pend_off[j] = NULL;
-            ctx->npend++;
-        }
-        free(ctx->pend_off[j]);
-        ctx->pend_off[j] = str_dup(offs[i].source_offset);
-    }
-}
-
-/* Writes pending offsets to the store and, once durable, calls commit().
- * Returns 0, or -1 when the write failed (the offsets stay pending). */
-static int source_flush_offsets(source_ctx_t *ctx, ferry_error_t *err)
+/* A record that can never reach its topic. With errors.tolerance: all it is
+ * dead-lettered (its offset counts once that copy is acknowledged) or just
+ * skipped; with none the task fails for good. 0, or -1 when the task failed. */
+static int source_record_failed(source_ctx_t *ctx, const produce_args_t *rec, const char *exception,
+                                const char *why)
 {
     task_rt_t *t = ctx->t;
-    worker_t *w = ctx->w;
-    source_take_offsets(ctx);
-    if (ctx->npend == 0) return 0;
-    /* A connector bug (an offset or partition that is not a JSON object)
-     * must fail the task: storing nothing while confirming upstream would
-     * lose data, and retrying forever would hide it. */
-    for (size_t i = 0; i < ctx->npend; i++) {
-        char *p = offsets_json_canonical(ctx->pend_part[i], strlen(ctx->pend_part[i]));
-        char *o = ctx->pend_off[i] ? offsets_json_compact(ctx->pend_off[i], strlen(ctx->pend_off[i])) : NULL;
-        int ok = p && o;
-        free(p);
-        free(o);
-        if (!ok) {
-            ferry_error_set(err, FERRY_ERROR,
-                            "the connector gave source partition %s offset %s: both must be JSON objects",
-                            ctx->pend_part[i], ctx->pend_off[i] ? ctx->pend_off[i] : "(null)");
-            engine_task_fail(t, FERRY_FATAL, "poll", err);
-            return -1;
-        }
-    }
-    ferry_offset_t *offs = xcalloc(ctx->npend, sizeof(*offs));
-    for (size_t i = 0; i < ctx->npend; i++) {
-        offs[i].source_partition = ctx->pend_part[i];
-        offs[i].source_offset = ctx->pend_off[i];
-    }
-    char msg[512] = "";
-    int rc = 0;
-    int64_t deadline = clock_ms() + 30000;
-    if (deadline > source_deadline(ctx)) deadline = source_deadline(ctx);
-    if (w->wc->offsets_store == OFFSETS_STORE_FILE) {
-        rc = engine_offsets_store_file(w, t->task->connector, offs, ctx->npend, msg, sizeof(msg));
-    } else {
-        ctx->offset_write_failed = 0;
-        for (size_t i = 0; i < ctx->npend && rc == 0; i++) {
-            char *key = NULL, *val = NULL;
-            size_t klen = 0, vlen = 0;
-            int32_t part = 0;
-            offsets_record_encode(t->task->connector, offs[i].source_partition, offs[i].source_offset,
-                                  w->offsets_partitions, &key, &klen, &val, &vlen, &part);
-            rd_kafka_resp_err_t e;
-            for (;;) {
-                e = rd_kafka_producev(ctx->rk, RD_KAFKA_V_RKT(ctx->offsets_rkt), RD_KAFKA_V_PARTITION(part),
-                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, klen),
-                                      RD_KAFKA_V_VALUE(val, vlen), RD_KAFKA_V_END);
-                if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || clock_ms() >= deadline) break;
-                rd_kafka_poll(ctx->rk, 50);
-            }
-            free(key);
-            free(val);
-            if (e) {
-                snprintf(msg, sizeof(msg), "offsets topic write: %s", rd_kafka_err2str(e));
-                rc = -1;
-            } else {
-                ctx->offset_acks_pending++;
-            }
-        }
-        /* Wait for the offset records' acknowledgements. */
-        while (ctx->offset_acks_pending > 0 && clock_ms() < deadline) rd_kafka_poll(ctx->rk, 50);
-        if (rc == 0 && (ctx->offset_acks_pending > 0 || ctx->offset_write_failed)) {
-            snprintf(msg, sizeof(msg), "%s",
-                     ctx->offset_write_failed ? ctx->delivery_error : "offsets topic write timed out");
-            rc = -1;
-        }
-        if (rc == 0) engine_offsets_update_map(w, t->task->connector, offs, ctx->npend);
-    }
-    if (rc != 0) {
-        log_warn("[%s] offsets not stored: %s (will retry)", t->task->prefix, msg);
-        free(offs);
+    uint64_t handle = SOURCE_HANDLE(rec->opaque);
+    const char *part = NULL, *off = NULL;
+    offset_tracker_get(ctx->tracker, handle, &part, &off);
+    errors_context_t ectx;
+    engine_error_context(t, &ectx, ERRORS_STAGE_KAFKA_PRODUCE, exception, why);
+    ectx.target_topic = rec->topic;
+    ectx.source_partition = part;
+    ectx.source_offset = off;
+    ferry_record_t view = {.key = rec->key, .key_len = rec->key_len, .value = rec->value, .value_len = rec->value_len};
+    errors_log(&t->policy, t->task->prefix, &ectx, &view);
+    if (!t->policy.tolerate_all) {
+        engine_task_fail_permanent(t, "produce",
+                                   "record for topic '%s' (source partition %s, offset %s) can never be delivered: %s; "
+                                   "the task is not restarted, since it would meet the same record "
+                                   "(errors.tolerance: all skips such records)",
+                                   rec->topic ? rec->topic : "(none)", part ? part : "none", off ? off : "none", why);
         return -1;
     }
-    ferry_status_t st = FERRY_OK;
-    if (t->conn->desc->commit) {
-        memset(err, 0, sizeof(*err));
-        st = t->conn->desc->commit(t->state, offs, ctx->npend, err);
-    }
-    free(offs);
-    if (st == FERRY_RETRY) {
-        /* Stored, but the connector could not acknowledge upstream yet: keep
-         * them pending, so commit() hears about them again next flush. */
-        log_warn("[%s] commit: %s (will retry)", t->task->prefix, err->msg[0] ? err->msg : "retry");
+    if (!ctx->dlq_rkt) {
+        offset_tracker_ack(ctx->tracker, handle);
+        atomic_fetch_add(&t->dead_lettered, 1);
         return 0;
     }
-    for (size_t i = 0; i < ctx->npend; i++) {
-        free(ctx->pend_part[i]);
-        free(ctx->pend_off[i]);
+    size_t nh = rec->headers ? rd_kafka_header_cnt(rec->headers) : 0;
+    ferry_header_t *orig = xcalloc(nh ? nh : 1, sizeof(*orig));
+    for (size_t i = 0; i < nh; i++) {
+        const void *v;
+        rd_kafka_header_get_all(rec->headers, i, &orig[i].name, &v, &orig[i].value_len);
+        orig[i].value = v;
     }
-    ctx->npend = 0;
-    if (st != FERRY_OK) {
-        engine_task_fail(t, st, "commit", err);
+    produce_args_t dlq = *rec;
+    dlq.rkt = ctx->dlq_rkt;
+    dlq.topic = t->policy.dlq_topic;
+    dlq.partition = -1;
+    dlq.headers = errors_dlq_headers(&t->policy, &ectx, orig, nh);
+    dlq.opaque = handle | SOURCE_TAG_DLQ;
+    free(orig);
+    rd_kafka_resp_err_t e = source_produce(ctx, &dlq);
+    rd_kafka_headers_destroy(dlq.headers);
+    if (e) {
+        engine_task_fail_permanent(t, "produce", "writing to the dead-letter queue '%s' failed: %s (the record: %s)",
+                                   t->policy.dlq_topic, rd_kafka_err2str(e), why);
         return -1;
     }
     return 0;
 }
+
+static void source_failed_free(source_failed_t *failed, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(failed[i].topic);
+        free(failed[i].key);
+        free(failed[i].value);
+        if (failed[i].headers) rd_kafka_headers_destroy(failed[i].headers);
+    }
+    free(failed);
+}
+
+/* Records the broker refused for good, since the last call. The list is
+ * taken first: dead-lettering polls librdkafka, which may add to it. */
+static int source_handle_failed(source_ctx_t *ctx)
+{
+    source_failed_t *failed = ctx->failed;
+    size_t n = ctx->nfailed;
+    ctx->failed = NULL;
+    ctx->nfailed = ctx->failed_cap = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        source_failed_t *f = &failed[i];
+        produce_args_t rec = {.topic = f->topic, .partition = f->partition, .key = f->key, .key_len = f->key_len,
+                              .value = f->value, .value_len = f->value_len, .headers = f->headers,
+                              .timestamp_ms = f->timestamp_ms, .opaque = f->handle};
+        char why[256];
+        snprintf(why, sizeof(why), "the broker refused it: %s", rd_kafka_err2str(f->err));
+        rc = source_record_failed(ctx, &rec, errors_kafka_exception(f->err), why);
+    }
+    source_failed_free(failed, n);
+    if (rc == 0 && ctx->delivery_failed) {
+        ferry_error_t err;
+        snprintf(err.msg, sizeof(err.msg), "%s", ctx->delivery_error);
+        engine_task_fail(ctx->t, FERRY_ERROR, "produce", &err);
+        rc = -1;
+    }
+    return rc;
+}
+
+static rd_kafka_headers_t *record_headers(const ferry_record_t *rec)
+{
+    if (!rec->header_count) return NULL;
+    rd_kafka_headers_t *h = rd_kafka_headers_new(rec->header_count);
+    for (size_t i = 0; i < rec->header_count; i++)
+        rd_kafka_header_add(h, rec->headers[i].name, -1, rec->headers[i].value, (ssize_t)rec->headers[i].value_len);
+    return h;
+}
+
+/* Produces every record of the batch. 0, or -1 when the task failed. */
+static int source_produce_batch(source_ctx_t *ctx)
+{
+    task_rt_t *t = ctx->t;
+    size_t n = batch_size(ctx->batch);
+    for (size_t i = 0; i < n; i++) {
+        const ferry_record_t *r = batch_record(ctx->batch, i);
+        int offsets_valid = 1;
+        const char *problem = batch_record_problem(ctx->batch, i, &offsets_valid);
+        uint64_t handle = offsets_valid ? offset_tracker_add(ctx->tracker, r->source_partition, r->source_offset)
+                                        : offset_tracker_add(ctx->tracker, NULL, NULL);
+        produce_args_t a = {.topic = r->topic, .partition = r->partition, .key = r->key, .key_len = r->key_len,
+                            .value = r->value, .value_len = r->value_len, .headers = record_headers(r),
+                            .timestamp_ms = r->timestamp_ms, .opaque = handle};
+        int rc = 0;
+        if (problem) {
+            rc = source_record_failed(ctx, &a, offsets_valid ? ERRORS_EXC_INVALID_TOPIC : ERRORS_EXC_DATA, problem);
+        } else {
+            a.rkt = source_topic(ctx, r->topic);
+            rd_kafka_resp_err_t e = source_produce(ctx, &a);
+            if (e && errors_kafka_permanent(e)) {
+                rc = source_record_failed(ctx, &a, errors_kafka_exception(e), rd_kafka_err2str(e));
+            } else if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                engine_task_fail_permanent(t, "produce", "shutdown.timeout passed while the producer queue was full");
+                rc = -1;
+            } else if (e) {
+                ferry_error_t err;
+                snprintf(err.msg, sizeof(err.msg), "produce to topic '%s': %s", r->topic, rd_kafka_err2str(e));
+                engine_task_fail(t, FERRY_ERROR, "produce", &err);
+                rc = -1;
+            }
+        }
+        if (a.headers) rd_kafka_headers_destroy(a.headers);
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
+/* ---- the loop --------------------------------------------------------------------------- */
 
 static ferry_status_t call_poll(task_rt_t *t, void *arg, ferry_error_t *err)
 {
     return t->conn->desc->poll(t->state, (ferry_batch_t *)arg, err);
 }
 
-static void source_ctx_free(source_ctx_t *ctx)
+/* Stores offsets when due or requested. 0, or -1 when the task failed. */
+static int source_maybe_flush(source_ctx_t *ctx)
 {
+    if (clock_ms() < ctx->next_flush && !engine_commit_requested(ctx->t)) return 0;
+    char why[512];
+    int rc = source_offsets_flush(ctx, clock_ms() + 30000, why, sizeof(why));
+    ctx->next_flush = clock_ms() + ctx->flush_ms;
+    if (rc == -1) log_warn("[%s] offsets not stored: %s (will retry)", ctx->t->task->prefix, why);
+    return rc == -2 ? -1 : 0;
+}
+
+/* While poll() is retried: keep serving delivery reports and storing
+ * offsets, so that a source waiting on its upstream (PG CDC reconnecting)
+ * still confirms what Kafka has. */
+static void source_tick(void *arg)
+{
+    source_ctx_t *ctx = arg;
+    rd_kafka_poll(ctx->rk, 0);
+    source_maybe_flush(ctx);
+}
+
+static void source_run(source_ctx_t *ctx)
+{
+    task_rt_t *t = ctx->t;
+    ferry_error_t err;
+    int idle = 0;
+    while (!engine_stopping(t)) {
+        rd_kafka_poll(ctx->rk, 0);
+        if (source_handle_failed(ctx) != 0) return;
+        t->tick = source_tick;
+        t->tick_arg = ctx;
+        ferry_status_t st = engine_call_retrying(t, "poll", call_poll, ctx->batch, &err);
+        t->tick = NULL;
+        if (st != FERRY_OK) {
+            if (!engine_stopping(t)) engine_task_fail(t, st, "poll", &err);
+            return;
+        }
+        if (batch_error(ctx->batch)) {
+            engine_task_fail_permanent(t, "poll", "%s; the task is not restarted, since it would meet the same "
+                                                  "record (errors.tolerance: all dead-letters such records)",
+                                       batch_error(ctx->batch));
+            return;
+        }
+        size_t n = batch_size(ctx->batch);
+        int rc = source_produce_batch(ctx);
+        batch_reset(ctx->batch);
+        if (rc != 0) return;
+        if (n == 0) {
+            /* A source with nothing to say should block in poll; if it does
+             * not, back off a little so an idle task does not spin. */
+            if (idle < 10) idle++;
+            rd_kafka_poll(ctx->rk, idle * 5);
+        } else {
+            idle = 0;
+        }
+        if (source_maybe_flush(ctx) != 0) return;
+    }
+}
+
+/* Drain: everything produced gets delivered (or the deadline passes), then
+ * the offsets acknowledged so far are stored and committed, with a budget of
+ * their own. Also runs after a failure: the tracker only ever commits a
+ * contiguous acknowledged prefix, so a failed record still holds its
+ * partition back. */
+static void source_drain(source_ctx_t *ctx)
+{
+    task_rt_t *t = ctx->t;
+    int graceful = engine_stopping(t) && atomic_load(&t->status) < TASK_FAILED;
+    int64_t deadline = engine_stopping(t) ? engine_deadline(t, engine_final_reserve_ms(t)) : clock_ms() + 10000;
+    while (rd_kafka_outq_len(ctx->rk) > 0 && clock_ms() < deadline) {
+        rd_kafka_poll(ctx->rk, 50);
+        if (atomic_load(&t->status) < TASK_FAILED) source_handle_failed(ctx);
+    }
+    int left = rd_kafka_outq_len(ctx->rk);
+    if (left > 0 && graceful)
+        engine_task_unclean(t, "%d record(s) were not acknowledged by Kafka within shutdown.timeout: their offsets "
+                               "are not committed, so they are produced again at the next start", left);
+    if (!atomic_load_explicit(&t->opened, memory_order_acquire)) return;
+    char why[512];
+    int64_t final = engine_stopping(t) ? engine_deadline(t, 100) : clock_ms() + 10000;
+    if (source_offsets_flush(ctx, final, why, sizeof(why)) == -1 && graceful)
+        engine_task_unclean(t, "the final offsets of %zu source partition(s) were not stored (%s): records after the "
+                               "last stored offsets are produced again at the next start", ctx->offs.n, why);
+}
+
+static int source_setup(source_ctx_t *ctx)
+{
+    task_rt_t *t = ctx->t;
+    worker_t *w = ctx->w;
+    ferry_error_t err;
+    char emsg[512];
+    ctx->tracker = offset_tracker_new();
+    ctx->batch = batch_new((size_t)config_int(t->cfg, "batch.max.records"), (size_t)config_size(t->cfg, "batch.max.bytes"));
+    ctx->rules.default_topic = config_string(t->cfg, "topic");
+    ctx->rules.offsets_topic = w->wc->offsets_store == OFFSETS_STORE_KAFKA ? w->wc->offsets_topic : NULL;
+    ctx->rules.tolerate_all = t->policy.tolerate_all;
+    batch_set_rules(ctx->batch, &ctx->rules);
+    ctx->flush_ms = w->wc->offsets_flush_ms > 0 ? w->wc->offsets_flush_ms : 5000;
+
+    rd_kafka_conf_t *conf = engine_client_conf(t, KAFKA_PRODUCER, emsg, sizeof(emsg));
+    if (conf) {
+        rd_kafka_conf_set_dr_msg_cb(conf, source_dr_cb);
+        rd_kafka_conf_set_opaque(conf, ctx);
+        ctx->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, emsg, sizeof(emsg));
+    }
+    if (!ctx->rk) {
+        snprintf(err.msg, sizeof(err.msg), "producer: %s", emsg);
+        engine_task_fail(t, FERRY_ERROR, "start", &err);
+        return -1;
+    }
+    if (ctx->rules.offsets_topic) ctx->offsets_rkt = rd_kafka_topic_new(ctx->rk, w->wc->offsets_topic, NULL);
+    if (t->policy.tolerate_all && t->policy.dlq_topic)
+        ctx->dlq_rkt = rd_kafka_topic_new(ctx->rk, t->policy.dlq_topic, NULL);
+
+    ferry_status_t st = engine_call_retrying(t, "open", engine_call_open, NULL, &err);
+    if (st != FERRY_OK) {
+        if (!engine_stopping(t)) engine_task_fail(t, st, "open", &err);
+        return -1;
+    }
+    atomic_store(&t->status, TASK_RUNNING);
+    log_info("[%s] source task running", t->task->prefix);
+    ctx->next_flush = clock_ms() + ctx->flush_ms;
+    return 0;
+}
+
+static void source_teardown(source_ctx_t *ctx)
+{
+    engine_task_close(ctx->t);
     for (int i = 0; i < ctx->ntopics; i++) {
         rd_kafka_topic_destroy(ctx->topics[i].rkt);
         free(ctx->topics[i].copy);
     }
     if (ctx->offsets_rkt) rd_kafka_topic_destroy(ctx->offsets_rkt);
+    if (ctx->dlq_rkt) rd_kafka_topic_destroy(ctx->dlq_rkt);
+    /* Undelivered messages are purged here: their offsets were never
+     * committed, so they come again after a restart. */
     if (ctx->rk) rd_kafka_destroy(ctx->rk);
+    source_failed_free(ctx->failed, ctx->nfailed); /* moot after a failure: nothing after them was committed */
     offset_tracker_free(ctx->tracker);
     batch_free(ctx->batch);
-    for (size_t i = 0; i < ctx->npend; i++) {
-        free(ctx->pend_part[i]);
-        free(ctx->pend_off[i]);
-    }
-    free(ctx->pend_part);
-    free(ctx->pend_off);
+    source_offsets_free(&ctx->offs);
 }
 
 void *source_task_main(void *arg)
 {
     task_rt_t *t = arg;
-    worker_t *w = t->conn->worker;
-    source_ctx_t ctx = {.t = t, .w = w, .last_topic = -1};
-    ferry_error_t err = {{0}};
-    char emsg[512];
-
-    ctx.tracker = offset_tracker_new();
-    ctx.batch = batch_new((size_t)config_int(t->cfg, "batch.max.records"), (size_t)config_size(t->cfg, "batch.max.bytes"));
-    ctx.default_topic = config_string(t->cfg, "topic");
-
-    rd_kafka_conf_t *conf = engine_client_conf(t, KAFKA_PRODUCER, emsg, sizeof(emsg));
-    if (conf) {
-        rd_kafka_conf_set_dr_msg_cb(conf, source_dr_cb);
-        rd_kafka_conf_set_opaque(conf, &ctx);
-        ctx.rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, emsg, sizeof(emsg));
-    }
-    if (!ctx.rk) {
-        ferry_error_set(&err, FERRY_ERROR, "producer: %s", emsg);
-        engine_task_fail(t, FERRY_ERROR, "start", &err);
-        goto out;
-    }
-    if (w->wc->offsets_store == OFFSETS_STORE_KAFKA) ctx.offsets_rkt = rd_kafka_topic_new(ctx.rk, w->wc->offsets_topic, NULL);
-
-    ferry_status_t st = engine_call_retrying(t, "open", engine_call_open, NULL, &err);
-    if (st != FERRY_OK) {
-        if (!engine_stopping(t)) engine_task_fail(t, st, "open", &err);
-        goto out;
-    }
-    atomic_store(&t->status, TASK_RUNNING);
-    log_info("[%s] source task running", t->task->prefix);
-
-    int64_t flush_ms = w->wc->offsets_flush_ms > 0 ? w->wc->offsets_flush_ms : 5000;
-    int64_t next_flush = clock_ms() + flush_ms;
-    int idle = 0;
-    while (!engine_stopping(t)) {
-        rd_kafka_poll(ctx.rk, 0);
-        if (ctx.delivery_failed) {
-            ferry_error_set(&err, FERRY_ERROR, "%s", ctx.delivery_error);
-            engine_task_fail(t, FERRY_ERROR, "produce", &err);
-            break;
-        }
-        st = engine_call_retrying(t, "poll", call_poll, ctx.batch, &err);
-        if (st != FERRY_OK) {
-            if (!engine_stopping(t)) engine_task_fail(t, st, "poll", &err);
-            break;
-        }
-        size_t n = batch_size(ctx.batch);
-        int failed = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (source_produce(&ctx, batch_record(ctx.batch, i), &err) != 0) {
-                engine_task_fail(t, FERRY_ERROR, "produce", &err);
-                failed = 1;
-                break;
-            }
-        }
-        batch_reset(ctx.batch);
-        if (failed) break;
-        if (n == 0) {
-            /* A source with nothing to say should block in poll; if it does
-             * not, back off a little so an idle task does not spin. */
-            if (idle < 10) idle++;
-            rd_kafka_poll(ctx.rk, idle * 5);
-        } else {
-            idle = 0;
-        }
-        if (clock_ms() >= next_flush) {
-            if (source_flush_offsets(&ctx, &err) != 0 && atomic_load(&t->status) >= TASK_FAILED) break;
-            next_flush = clock_ms() + flush_ms;
-        }
-    }
-
-    /* Drain: everything produced gets delivered (or the deadline passes),
-     * then the offsets acknowledged so far are stored and committed. This
-     * also runs after a failure: the tracker only ever commits a contiguous
-     * acknowledged prefix, so a failed record still holds its partition back. */
-    if (ctx.rk) {
-        int64_t left = engine_stopping(t) ? source_deadline(&ctx) - clock_ms() : 10000;
-        if (left < 100) left = 100;
-        rd_kafka_flush(ctx.rk, (int)left);
-        if (rd_kafka_outq_len(ctx.rk) > 0)
-            log_warn("[%s] %d records not delivered before the deadline; their offsets are not committed",
-                     t->task->prefix, rd_kafka_outq_len(ctx.rk));
-        if (atomic_load_explicit(&t->opened, memory_order_acquire) && atomic_load(&t->status) != TASK_FATAL)
-            source_flush_offsets(&ctx, &err);
-    }
-
-out:
-    engine_task_close(t);
-    source_ctx_free(&ctx);
+    source_ctx_t ctx = {.t = t, .w = t->conn->worker, .last_topic = -1};
+    if (source_setup(&ctx) == 0) source_run(&ctx);
+    if (ctx.rk) source_drain(&ctx);
+    source_teardown(&ctx);
     if (atomic_load(&t->status) < TASK_FAILED) atomic_store(&t->status, TASK_STOPPED);
     log_info("[%s] source task %s", t->task->prefix, atomic_load(&t->status) == TASK_STOPPED ? "stopped" : "failed");
     atomic_store(&t->done, 1);

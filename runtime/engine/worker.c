@@ -3,6 +3,7 @@
  * progress reporting and graceful shutdown.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -13,143 +14,38 @@
 #include "engine/engine_internal.h"
 #include "util/log.h"
 #include "util/strutil.h"
+#include "util/topic_name.h"
 
 #define RESTART_BACKOFF_MAX_MS 60000
 
-/* ---- helpers shared by the loops --------------------------------------------- */
-
-int engine_stopping(const task_rt_t *t) { return atomic_load(&t->task->stop); }
-
-void engine_task_fail(task_rt_t *t, ferry_status_t st, const char *callback, const ferry_error_t *err)
-{
-    const char *msg = err && err->msg[0] ? err->msg : "(no message)";
-    snprintf(t->error, sizeof(t->error), "%s: %s", callback, msg);
-    atomic_store(&t->status, st == FERRY_FATAL ? TASK_FATAL : TASK_FAILED);
-    log_error("[%s] task failed in %s: %s", t->task->prefix, callback, msg);
-}
-
-void engine_sleep(const task_rt_t *t, int64_t ms)
-{
-    int64_t end = clock_ms() + ms;
-    while (!engine_stopping(t)) {
-        int64_t left = end - clock_ms();
-        if (left <= 0) break;
-        if (t->tick) t->tick(t->tick_arg);
-        usleep((useconds_t)(left > 50 ? 50 : left) * 1000);
-    }
-}
-
-void engine_task_close(task_rt_t *t)
-{
-    pthread_mutex_lock(&t->lock);
-    if (atomic_load_explicit(&t->opened, memory_order_acquire)) {
-        atomic_store(&t->opened, 0);
-        t->conn->desc->close(t->state);
-        t->state = NULL;
-    }
-    pthread_mutex_unlock(&t->lock);
-    host_task_release(t->task);
-}
-
-ferry_status_t engine_call_retrying(task_rt_t *t, const char *what, engine_call_fn fn, void *arg,
-                                    ferry_error_t *err)
-{
-    int64_t limit = config_duration_ms(t->cfg, "errors.retry.timeout");
-    int64_t delay_max = config_duration_ms(t->cfg, "errors.retry.delay.max");
-    if (delay_max <= 0) delay_max = 60000;
-    int64_t start = clock_ms();
-    int64_t delay = 100;
-    for (int attempt = 0;; attempt++) {
-        memset(err, 0, sizeof(*err));
-        ferry_status_t st = fn(t, arg, err);
-        if (st != FERRY_RETRY) return st;
-        if (engine_stopping(t)) return FERRY_RETRY;
-        if (limit > 0 && clock_ms() - start >= limit) {
-            char msg[FERRY_ERRMSG_SIZE];
-            snprintf(msg, sizeof(msg), "%s (gave up retrying after errors.retry.timeout)", err->msg);
-            snprintf(err->msg, sizeof(err->msg), "%s", msg);
-            return FERRY_ERROR;
-        }
-        /* Full jitter: sleep a random time in [delay/2, delay]. */
-        int64_t sleep_ms = delay / 2 + (int64_t)(rand() % (int)(delay / 2 + 1));
-        if (attempt == 0 || attempt % 10 == 0)
-            log_warn("[%s] %s: %s (retrying in %lld ms)", t->task->prefix, what, err->msg[0] ? err->msg : "retry",
-                     (long long)sleep_ms);
-        engine_sleep(t, sleep_ms);
-        delay = delay * 2 > delay_max ? delay_max : delay * 2;
-    }
-}
-
-ferry_status_t engine_call_open(task_rt_t *t, void *arg, ferry_error_t *err)
-{
-    void *state = NULL;
-    ferry_status_t st = t->conn->desc->open(t->task, host_api(), t->cfg, &state, err);
-    if (st == FERRY_OK) {
-        t->state = state;
-        atomic_store_explicit(&t->opened, 1, memory_order_release);
-    }
-    return st;
-}
-
-rd_kafka_conf_t *engine_client_conf(task_rt_t *t, kafka_client_kind_t kind, char *err, size_t errlen)
-{
-    const char *prefix = kind == KAFKA_PRODUCER ? "producer.override." : "consumer.override.";
-    const char *const *okeys = NULL, *const *ovals = NULL;
-    size_t n = config_prefixed(t->cfg, prefix, &okeys, &ovals);
-    /* Defaults first, so that overrides win. */
-    const char *dkeys[12], *dvals[12];
-    size_t nd = 0;
-    char client_id[200], group[200];
-    snprintf(client_id, sizeof(client_id), "ferry-%s-%d", t->task->connector, t->task->id);
-    dkeys[nd] = "client.id", dvals[nd++] = client_id;
-    if (kind == KAFKA_PRODUCER) {
-        dkeys[nd] = "enable.idempotence", dvals[nd++] = "true";
-        /* Same partition for the same key as Kafka's Java clients. */
-        dkeys[nd] = "partitioner", dvals[nd++] = "murmur2_random";
-        dkeys[nd] = "linger.ms", dvals[nd++] = "5";
-    } else {
-        snprintf(group, sizeof(group), "ferry-%s", t->task->connector);
-        dkeys[nd] = "group.id", dvals[nd++] = group;
-        dkeys[nd] = "enable.auto.commit", dvals[nd++] = "false";
-        dkeys[nd] = "enable.auto.offset.store", dvals[nd++] = "false";
-        dkeys[nd] = "auto.offset.reset", dvals[nd++] = "earliest";
-        dkeys[nd] = "allow.auto.create.topics", dvals[nd++] = "true";
-        /* librdkafka 2.0 pauses fetching once 100k small messages are queued
-         * and only resumes on its next wake-up (up to ~1 s later): with
-         * small records that stalls the sink. Memory stays bounded by
-         * queued.max.messages.kbytes. */
-        dkeys[nd] = "queued.min.messages", dvals[nd++] = "1000000";
-    }
-    const char **keys = xcalloc(nd + n + 1, sizeof(char *));
-    const char **vals = xcalloc(nd + n + 1, sizeof(char *));
-    for (size_t i = 0; i < nd; i++) keys[i] = dkeys[i], vals[i] = dvals[i];
-    for (size_t i = 0; i < n; i++) keys[nd + i] = okeys[i], vals[nd + i] = ovals[i];
-    rd_kafka_conf_t *conf = kafka_conf_new(t->conn->worker->kenv, kind, keys, vals, nd + n, err, errlen);
-    free(keys);
-    free(vals);
-    return conf;
-}
-
-/* ---- offsets ------------------------------------------------------------------- */
-
-void engine_offsets_update_map(worker_t *w, const char *connector, const ferry_offset_t *offs, size_t n)
-{
-    pthread_mutex_lock(&w->offsets_lock);
-    for (size_t i = 0; i < n; i++) offset_map_put(w->offsets, connector, offs[i].source_partition, offs[i].source_offset);
-    pthread_mutex_unlock(&w->offsets_lock);
-}
-
-int engine_offsets_store_file(worker_t *w, const char *connector, const ferry_offset_t *offs, size_t n,
-                              char *err, size_t errlen)
-{
-    pthread_mutex_lock(&w->offsets_lock);
-    for (size_t i = 0; i < n; i++) offset_map_put(w->offsets, connector, offs[i].source_partition, offs[i].source_offset);
-    int rc = offsets_file_save(w->wc->offsets_file, w->offsets, err, errlen);
-    pthread_mutex_unlock(&w->offsets_lock);
-    return rc;
-}
-
 /* ---- construction ---------------------------------------------------------------------- */
+
+/* Keys a task_configs() may set per task: anything but what the runtime
+ * owns, which the user's config (and its allow-lists) decides. */
+static const char *taskset_key_problem(const char *key)
+{
+    static const char *const owned[] = {"connector", "connector.class", "tasks.max", NULL};
+    for (const char *const *o = owned; *o; o++)
+        if (strcmp(key, *o) == 0) return "is set by the runtime";
+    if (strncmp(key, "errors.", 7) == 0) return "is an error-policy option, set by the user only";
+    if (strncmp(key, "producer.override.", 18) == 0 || strncmp(key, "consumer.override.", 18) == 0)
+        return "is a Kafka client override, set by the user only (and allow-listed)";
+    return NULL;
+}
+
+static int taskset_check(const conn_t *c, const ferry_taskset_t *set, cfg_errors_t *errs)
+{
+    int bad = 0;
+    for (int i = 0; i < set->count; i++)
+        for (size_t j = 0; j < set->tasks[i].count; j++) {
+            const char *why = taskset_key_problem(set->tasks[i].keys[j]);
+            if (!why) continue;
+            cfg_errors_add(errs, "connector %s: task_configs set '%s' for task %d, which it may not: '%s' %s", c->name,
+                           set->tasks[i].keys[j], i, set->tasks[i].keys[j], why);
+            bad = 1;
+        }
+    return bad ? -1 : 0;
+}
 
 static int conn_build_tasks(conn_t *c, int tasks_max, cfg_errors_t *errs)
 {
@@ -165,6 +61,10 @@ static int conn_build_tasks(conn_t *c, int tasks_max, cfg_errors_t *errs)
         }
         if (set.count == 0) {
             cfg_errors_add(errs, "connector %s: task_configs produced no task", c->name);
+            taskset_clear(&set);
+            return -1;
+        }
+        if (taskset_check(c, &set, errs) != 0) {
             taskset_clear(&set);
             return -1;
         }
@@ -184,14 +84,47 @@ static int conn_build_tasks(conn_t *c, int tasks_max, cfg_errors_t *errs)
                                 (const char *const *)set.tasks[i].values, set.tasks[i].count);
         t->task = host_task_new(c->name, i, c->worker->offsets);
         t->task->offsets_lock = &c->worker->offsets_lock;
+        t->task->cfg = t->cfg;
+        errors_policy_init(&t->policy, t->cfg);
         atomic_init(&t->status, TASK_STARTING);
         atomic_init(&t->opened, 0);
         atomic_init(&t->done, 0);
         atomic_init(&t->records, 0);
+        atomic_init(&t->dead_lettered, 0);
+        atomic_init(&t->unclean, 0);
+        atomic_init(&t->stopper_done, 0);
         pthread_mutex_init(&t->lock, NULL);
     }
     taskset_clear(&set);
     return 0;
+}
+
+/* Topics a connector may not use: a source writing, or any dead-letter
+ * queue pointing, at the offsets topic; the engine's default topic must be
+ * one Kafka accepts. */
+static int conn_check_topics(const worker_config_t *wc, const connector_spec_t *spec, const ferry_config_t *cfg,
+                             const ferry_connector_t *desc, cfg_errors_t *errs)
+{
+    int bad = 0;
+    const char *offsets = wc->offsets_store == OFFSETS_STORE_KAFKA ? wc->offsets_topic : NULL;
+    const char *dlq = config_string(cfg, "errors.deadletterqueue.topic.name");
+    const char *topic = desc->kind == FERRY_SOURCE ? config_string(cfg, "topic") : NULL;
+    if (topic && *topic && topic_name_problem(topic)) {
+        cfg_errors_add(errs, "%s:%d:%d: connector %s: option 'topic': not a valid topic name: %s", wc->path,
+                       spec->line, spec->col, spec->name, topic_name_problem(topic));
+        bad = 1;
+    }
+    if (offsets && topic && strcmp(topic, offsets) == 0) {
+        cfg_errors_add(errs, "%s:%d:%d: connector %s: option 'topic' names the offsets topic '%s', which only the "
+                       "runtime writes", wc->path, spec->line, spec->col, spec->name, offsets);
+        bad = 1;
+    }
+    if (offsets && dlq && strcmp(dlq, offsets) == 0) {
+        cfg_errors_add(errs, "%s:%d:%d: connector %s: errors.deadletterqueue.topic.name names the offsets topic "
+                       "'%s', which only the runtime writes", wc->path, spec->line, spec->col, spec->name, offsets);
+        bad = 1;
+    }
+    return bad ? -1 : 0;
 }
 
 worker_t *worker_new(const worker_config_t *wc, const plugin_registry_t *reg, cfg_errors_t *errs)
@@ -219,6 +152,10 @@ worker_t *worker_new(const worker_config_t *wc, const plugin_registry_t *reg, cf
         }
         ferry_config_t *cfg = connector_config_build(wc->path, spec, desc, host_api(), errs);
         if (!cfg) continue;
+        if (conn_check_topics(wc, spec, cfg, desc, errs) != 0) {
+            config_free(cfg);
+            continue;
+        }
         conn_t *c = &w->conns[w->nconns++];
         c->name = spec->name;
         c->desc = desc;
@@ -240,6 +177,9 @@ static void task_start(task_rt_t *t)
     atomic_store(&t->status, TASK_STARTING);
     t->error[0] = '\0';
     t->started_ms = clock_ms();
+    /* Each task its own jitter sequence: workers restarted together must
+     * not retry in lockstep. */
+    t->seed = (unsigned)(clock_ms() ^ ((int64_t)getpid() << 16) ^ (int64_t)(uintptr_t)t);
     void *(*body)(void *) = t->conn->desc->kind == FERRY_SOURCE ? source_task_main : sink_task_main;
     /* Task threads never take SIGTERM/SIGINT: the main thread handles them,
      * and plugins blocked in system calls are not interrupted with EINTR. */
@@ -257,6 +197,21 @@ static void task_start(task_rt_t *t)
         return;
     }
     t->thread_started = 1;
+}
+
+/* Dead-letter topics are created up front (Connect does the same), with
+ * the configured replication factor; a failure is only a warning, since the
+ * broker may auto-create them. */
+static void worker_ensure_dlq_topics(worker_t *w)
+{
+    char err[512];
+    for (size_t i = 0; i < w->nconns; i++) {
+        const task_rt_t *t = w->conns[i].ntasks ? &w->conns[i].tasks[0] : NULL;
+        if (!t || !t->policy.tolerate_all || !t->policy.dlq_topic) continue;
+        int repl = t->policy.dlq_replication;
+        if (kafka_ensure_topic(w->kenv, t->policy.dlq_topic, 1, repl, 0, err, sizeof(err)) < 0)
+            log_warn("[%s] dead-letter topic: %s", w->conns[i].name, err);
+    }
 }
 
 int worker_start(worker_t *w)
@@ -304,6 +259,7 @@ int worker_start(worker_t *w)
             for (size_t j = 0; j < n; j++) kafka_ensure_topic(w->kenv, topics[j], 4, 1, 0, err, sizeof(err));
         }
     }
+    worker_ensure_dlq_topics(w);
     for (size_t i = 0; i < w->nconns; i++) {
         conn_t *c = &w->conns[i];
         log_info("[%s] starting %s connector '%s' with %d task(s)", c->name,
@@ -333,6 +289,7 @@ static void worker_supervise(worker_t *w)
         int64_t backoff_max = config_duration_ms(c->cfg, "errors.restart.backoff.max");
         if (backoff_max < 1000) backoff_max = RESTART_BACKOFF_MAX_MS;
         int enabled = config_bool(c->cfg, "errors.restart.enabled");
+        int64_t restart_max = config_int(c->cfg, "errors.restart.max");
         for (int j = 0; j < c->ntasks; j++) {
             task_rt_t *t = &c->tasks[j];
             /* A task that has run fine for a while starts over with short backoffs. */
@@ -342,6 +299,14 @@ static void worker_supervise(worker_t *w)
             if (!enabled) {
                 if (t->restart_at_ms == 0) {
                     log_warn("[%s] task stays FAILED (errors.restart.enabled: false): %s", t->task->prefix, t->error);
+                    t->restart_at_ms = INT64_MAX;
+                }
+                continue;
+            }
+            if (restart_max > 0 && t->restarts >= restart_max) {
+                if (t->restart_at_ms == 0) {
+                    log_error("[%s] task stays FAILED after %d restart(s) in a row (errors.restart.max): %s",
+                              t->task->prefix, t->restarts, t->error);
                     t->restart_at_ms = INT64_MAX;
                 }
                 continue;
@@ -362,23 +327,99 @@ static void worker_supervise(worker_t *w)
     }
 }
 
+/* One line per connector; a failed task adds its reason and what happens next. */
 static void worker_progress(worker_t *w, int64_t elapsed_ms)
 {
     for (size_t i = 0; i < w->nconns; i++) {
         conn_t *c = &w->conns[i];
-        uint64_t total = 0;
-        int running = 0, failed = 0;
+        uint64_t total = 0, dead = 0;
+        int running = 0;
         for (int j = 0; j < c->ntasks; j++) {
             total += atomic_load(&c->tasks[j].records);
-            int s = atomic_load(&c->tasks[j].status);
-            running += s == TASK_RUNNING;
-            failed += s == TASK_FAILED || s == TASK_FATAL;
+            dead += atomic_load(&c->tasks[j].dead_lettered);
+            running += atomic_load(&c->tasks[j].status) == TASK_RUNNING;
         }
         double rate = elapsed_ms > 0 ? (double)(total - c->last_records) * 1000.0 / (double)elapsed_ms : 0;
+        char extra[64] = "";
+        if (dead) snprintf(extra, sizeof(extra), ", %llu failed record(s) skipped or dead-lettered", (unsigned long long)dead);
         log_info("[%s] %llu records (%.0f/s), %d/%d tasks running%s", c->name, (unsigned long long)total, rate,
-                 running, c->ntasks, failed ? ", some FAILED" : "");
+                 running, c->ntasks, extra);
+        for (int j = 0; j < c->ntasks; j++) {
+            const task_rt_t *t = &c->tasks[j];
+            int st = atomic_load(&t->status);
+            if (st != TASK_FAILED && st != TASK_FATAL) continue;
+            const char *next = st == TASK_FATAL          ? "not restarted"
+                               : t->restart_at_ms == INT64_MAX ? "stays FAILED"
+                                                               : "restarting";
+            log_warn("[%s] FAILED (%s, %d restart(s) so far): %s", t->task->prefix, next, t->restarts, t->error);
+        }
         c->last_records = total;
     }
+}
+
+/* The plugin's stop() runs on a thread of its own, so that a stop() that
+ * blocks (or a close() holding the task lock) cannot hold the main thread
+ * past shutdown.timeout. */
+static void *task_stopper_main(void *arg)
+{
+    task_rt_t *t = arg;
+    pthread_mutex_lock(&t->lock);
+    if (t->conn->desc->stop && atomic_load_explicit(&t->opened, memory_order_acquire)) t->conn->desc->stop(t->state);
+    pthread_mutex_unlock(&t->lock);
+    atomic_store(&t->stopper_done, 1);
+    return NULL;
+}
+
+static void task_request_stop(task_rt_t *t)
+{
+    atomic_store(&t->task->stop, 1);
+    if (!t->conn->desc->stop || !t->thread_started) return;
+    atomic_store(&t->stopper_done, 0);
+    t->stopper_started = pthread_create(&t->stopper, NULL, task_stopper_main, t) == 0;
+}
+
+/* Joins a thread by the worker's deadline; 0, or -1 when it is still running. */
+static int join_by(pthread_t thread, int64_t deadline_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t left = deadline_ms - clock_ms();
+    if (left < 0) left = 0;
+    ts.tv_sec += left / 1000;
+    ts.tv_nsec += (left % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
+    return pthread_timedjoin_np(thread, NULL, &ts) == 0 ? 0 : -1;
+}
+
+/* Stops every task of one kind and waits for them. 1 when all stopped. */
+static int worker_stop_kind(worker_t *w, ferry_kind_t kind)
+{
+    int clean = 1;
+    for (size_t i = 0; i < w->nconns; i++)
+        for (int j = 0; j < w->conns[i].ntasks; j++)
+            if (w->conns[i].desc->kind == kind) task_request_stop(&w->conns[i].tasks[j]);
+    for (size_t i = 0; i < w->nconns; i++)
+        for (int j = 0; j < w->conns[i].ntasks; j++) {
+            task_rt_t *t = &w->conns[i].tasks[j];
+            if (t->conn->desc->kind != kind) continue;
+            if (t->thread_started) {
+                if (join_by(t->thread, w->shutdown_deadline_ms) != 0) {
+                    log_error("[%s] did not stop within shutdown.timeout", t->task->prefix);
+                    clean = 0;
+                } else {
+                    t->thread_started = 0;
+                }
+            }
+            if (t->stopper_started) {
+                if (join_by(t->stopper, w->shutdown_deadline_ms) != 0) {
+                    log_error("[%s] the connector's stop() did not return within shutdown.timeout", t->task->prefix);
+                    clean = 0;
+                } else {
+                    t->stopper_started = 0;
+                }
+            }
+        }
+    return clean;
 }
 
 int worker_run(worker_t *w, volatile sig_atomic_t *stop)
@@ -403,39 +444,21 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop)
     log_info("shutting down (timeout %lld ms)", (long long)timeout);
     /* Sources stop first; sinks after them, so that with the embedded broker
      * (which dies with the process) sinks can drain what sources delivered. */
-    int clean = 1;
-    for (int phase = 0; phase < 2; phase++) {
-        ferry_kind_t kind = phase == 0 ? FERRY_SOURCE : FERRY_SINK;
-        for (size_t i = 0; i < w->nconns; i++)
-            for (int j = 0; j < w->conns[i].ntasks; j++) {
-                task_rt_t *t = &w->conns[i].tasks[j];
-                if (t->conn->desc->kind != kind) continue;
-                atomic_store(&t->task->stop, 1);
-                pthread_mutex_lock(&t->lock);
-                if (t->conn->desc->stop && atomic_load_explicit(&t->opened, memory_order_acquire))
-                    t->conn->desc->stop(t->state);
-                pthread_mutex_unlock(&t->lock);
-            }
-        for (size_t i = 0; i < w->nconns; i++)
-            for (int j = 0; j < w->conns[i].ntasks; j++) {
-                task_rt_t *t = &w->conns[i].tasks[j];
-                if (t->conn->desc->kind != kind || !t->thread_started) continue;
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                int64_t left = w->shutdown_deadline_ms - clock_ms();
-                if (left < 0) left = 0;
-                ts.tv_sec += left / 1000;
-                ts.tv_nsec += (left % 1000) * 1000000;
-                if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
-                if (pthread_timedjoin_np(t->thread, NULL, &ts) != 0) {
-                    log_error("[%s] did not stop within shutdown.timeout", t->task->prefix);
-                    clean = 0;
-                } else {
-                    t->thread_started = 0;
-                }
-            }
-    }
+    int clean = worker_stop_kind(w, FERRY_SOURCE);
+    clean &= worker_stop_kind(w, FERRY_SINK);
     if (!clean) return 1;
+    int kept = 1;
+    for (size_t i = 0; i < w->nconns; i++)
+        for (int j = 0; j < w->conns[i].ntasks; j++)
+            if (atomic_load(&w->conns[i].tasks[j].unclean)) {
+                log_error("[%s] not stopped cleanly: %s", w->conns[i].tasks[j].task->prefix,
+                          w->conns[i].tasks[j].unclean_note);
+                kept = 0;
+            }
+    if (!kept) {
+        log_error("stopped, but not everything was committed (see above): exiting 1");
+        return 1;
+    }
     log_info("stopped cleanly");
     return 0;
 }
@@ -447,7 +470,7 @@ void worker_free(worker_t *w)
         conn_t *c = &w->conns[i];
         for (int j = 0; j < c->ntasks; j++) {
             task_rt_t *t = &c->tasks[j];
-            if (t->thread_started) return; /* a task is stuck: leak rather than free under it */
+            if (t->thread_started || t->stopper_started) return; /* stuck: leak rather than free under it */
             config_free(t->cfg);
             host_task_free(t->task);
             pthread_mutex_destroy(&t->lock);

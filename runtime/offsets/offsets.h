@@ -105,10 +105,14 @@ void offset_tracker_free(offset_tracker_t *tr);
  * NULL (a record without an offset): its ack is then a no-op. A record with a
  * partition but a NULL offset still holds back later offsets of that
  * partition until acked. Partitions are compared byte-wise, so pass them in
- * canonical form (as ferry_record_t carries them). Copies strings. */
+ * canonical form (batch_add puts them in that form). Copies strings. */
 uint64_t offset_tracker_add(offset_tracker_t *tr, const char *partition_json, const char *offset_json);
 /* Unknown or repeated handles are ignored. */
 void offset_tracker_ack(offset_tracker_t *tr, uint64_t handle);
+/* The partition and offset a pending handle was added with (owned by the
+ * tracker, valid until it is acked); 0, or -1 for an unknown handle. */
+int offset_tracker_get(const offset_tracker_t *tr, uint64_t handle, const char **partition_json,
+                       const char **offset_json);
 /* Records added and not yet acknowledged. */
 size_t offset_tracker_pending(const offset_tracker_t *tr);
 /* The committable offsets that changed since the previous call. *out points

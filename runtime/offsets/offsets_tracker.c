@@ -16,9 +16,9 @@
  * Every record is pushed and popped once on each structure: O(1) amortized
  * per add/ack, on the produce hot path.
  *
- * Partitions are compared byte-wise: the SDK hands source_partition in
- * canonical form (ferry_record_t), and canonicalizing again per record would
- * cost a JSON parse on the hot path.
+ * Partitions are compared byte-wise: batch_add has already brought them
+ * into canonical form (ferry.h), once per distinct string, so that
+ * {"f": "x"} and {"f":"x"} are one partition here as in the offset store.
  *
  * Thread: one tracker per task, used from that task's thread only.
  */
@@ -229,6 +229,17 @@ void offset_tracker_ack(offset_tracker_t *tr, uint64_t handle)
         }
     }
     while (tr->base < tr->next && tr->slots[tr->base & mask].state == SLOT_DONE) tr->base++;
+}
+
+int offset_tracker_get(const offset_tracker_t *tr, uint64_t handle, const char **partition_json,
+                       const char **offset_json)
+{
+    if (!tr || handle < tr->base || handle >= tr->next) return -1;
+    const slot_t *s = &tr->slots[handle & (tr->cap - 1)];
+    if (s->state != SLOT_PENDING) return -1;
+    *partition_json = s->part ? s->part->name : NULL;
+    *offset_json = s->offset;
+    return 0;
 }
 
 size_t offset_tracker_pending(const offset_tracker_t *tr)

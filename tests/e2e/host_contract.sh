@@ -47,7 +47,7 @@ assert not [e for e in d if e["connector"] == "bad"], "offsets stored for the fa
 PY
 
 # 2. the invalid offset: a clear, permanent failure.
-grep -q 'both must be JSON objects' "$WORK/p.log" || fail "no clear message for the invalid offset"
+grep -q 'record refused: its source offset is not a JSON object' "$WORK/p.log" || fail "no clear message for the invalid offset"
 grep -q "\[bad/0\] restarting" "$WORK/p.log" && fail "a FATAL failure was restarted"
 
 # 3. committed consumer offsets == what the sink last declared durable.

@@ -184,13 +184,21 @@ static void test_list_forms(void **state)
 {
     (void)state;
     cfg_errors_t errs = {0};
-    yaml_build_t yb = build_yaml("c:\n  connector: test-sink\n  topics:\n    - orders\n    - 'pay ments'\n",
+    yaml_build_t yb = build_yaml("c:\n  connector: test-sink\n  topics:\n    - orders\n    - 'pay_ments'\n",
                                  &test_sink, &errs);
     assert_non_null(yb.cfg);
     const char *const *items;
     assert_int_equal(config_list(yb.cfg, "topics", &items), 2);
-    assert_string_equal(items[1], "pay ments");
-    assert_string_equal(config_string(yb.cfg, "topics"), "orders,pay ments");
+    assert_string_equal(items[1], "pay_ments");
+    assert_string_equal(config_string(yb.cfg, "topics"), "orders,pay_ments");
+    yaml_build_free(&yb);
+
+    /* Topic names are checked as Kafka checks them (FERRY_OPT_TOPIC). */
+    yb = build_yaml("c:\n  connector: test-sink\n  topics: [orders, 'pay ments']\n", &test_sink, &errs);
+    assert_null(yb.cfg);
+    assert_error(&errs, "p.yaml:3:11: connector c: option 'topics': not a valid topic name: a topic "
+                        "name may only contain letters, digits, '.', '_' and '-'");
+    cfg_errors_clear(&errs);
     yaml_build_free(&yb);
 
     yb = build_yaml("c:\n  connector: test-sink\n  topics: ' a ,b,, c '\n", &test_sink, &errs);
@@ -353,7 +361,11 @@ static void test_secrets_never_printed(void **state)
     assert_null(strstr(json, "zq9"));
     assert_string_equal(json,
                         "{\"connector\":\"test-source\",\"tasks.max\":\"1\",\"errors.retry.timeout\":\"0\","
-                        "\"errors.retry.delay.max\":\"60s\",\"errors.restart.enabled\":\"true\",\"errors.restart.backoff.max\":\"60s\",\"batch.max.records\":\"2000\","
+                        "\"errors.retry.delay.max\":\"60s\",\"errors.restart.enabled\":\"true\",\"errors.restart.backoff.max\":\"60s\","
+                        "\"errors.restart.max\":\"0\",\"errors.tolerance\":\"none\",\"errors.log.enable\":\"false\","
+                        "\"errors.log.include.messages\":\"false\",\"errors.deadletterqueue.topic.name\":\"\","
+                        "\"errors.deadletterqueue.context.headers.enable\":\"false\","
+                        "\"errors.deadletterqueue.topic.replication.factor\":\"-1\",\"batch.max.records\":\"2000\","
                         "\"batch.max.bytes\":\"1MiB\",\"path\":\"[hidden]\",\"topic\":\"t\",\"mode\":\"safe\","
                         "\"poll.interval\":\"1s\",\"max.size\":\"16MiB\",\"enabled\":\"true\","
                         "\"tables\":\"a,b\",\"props\":{\"k\":\"v\"},\"password\":\"[hidden]\","

@@ -224,7 +224,7 @@ static void test_connector_checks(void **state)
     c.struct_size = 16;
     char reason[256];
     snprintf(reason, sizeof(reason), "connector #0: descriptor too small (struct_size 16, ABI 1.0 needs %zu)",
-             sizeof(ferry_connector_t));
+             offsetof(ferry_connector_t, reserved) + sizeof(c.reserved));
     expect_mem_refusal(&c, NULL, reason);
 
     c = mem_source(NULL);

@@ -1,0 +1,362 @@
+/*
+ * sink_commit.c — calling sink plugins and committing what they made
+ * durable.
+ *
+ * Invariant: a consumer offset is committed only for records that put()
+ * accepted (or that went to the dead-letter queue, acknowledged) and a
+ * later flush() declared durable, and only for partitions this task owns at
+ * that moment.
+ *
+ * Task thread only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "engine/sink_internal.h"
+#include "util/log.h"
+#include "util/strutil.h"
+
+#define COMMIT_WAIT_MS 10000
+
+int sink_owns(const sink_ctx_t *ctx, const char *topic, int32_t partition)
+{
+    return rd_kafka_topic_partition_list_find(ctx->owned, topic, partition) != NULL;
+}
+
+/* ---- calls and retries ----------------------------------------------------------- */
+
+/* Owned partitions, minus those the plugin paused itself. */
+static tplist_t *resumable(const sink_ctx_t *ctx)
+{
+    tplist_t *l = rd_kafka_topic_partition_list_new(ctx->owned->cnt + 1);
+    for (int i = 0; i < ctx->owned->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &ctx->owned->elems[i];
+        if (!rd_kafka_topic_partition_list_find(ctx->user_paused, p->topic, p->partition))
+            rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    }
+    return l;
+}
+
+/* While a callback is retried the consumer must still be polled, or the
+ * group evicts us after max.poll.interval.ms. Owned partitions are paused;
+ * whatever still arrives (already fetched, or from partitions assigned
+ * meanwhile) is dropped and fetched again afterwards from its offset, so
+ * nothing piles up in memory and nothing is lost. */
+static void sink_tick(void *arg)
+{
+    sink_ctx_t *ctx = arg;
+    rd_kafka_message_t *msg;
+    while ((msg = rd_kafka_consumer_poll(ctx->rk, 0)) != NULL) {
+        if (!msg->err && sink_owns(ctx, rd_kafka_topic_name(msg->rkt), msg->partition)) {
+            const char *topic = rd_kafka_topic_name(msg->rkt);
+            if (!rd_kafka_topic_partition_list_find(ctx->refetch, topic, msg->partition)) {
+                rd_kafka_topic_partition_list_add(ctx->refetch, topic, msg->partition)->offset = msg->offset;
+                tplist_t *one = rd_kafka_topic_partition_list_new(1);
+                rd_kafka_topic_partition_list_add(one, topic, msg->partition);
+                rd_kafka_pause_partitions(ctx->rk, one);
+                rd_kafka_topic_partition_list_destroy(one);
+            }
+        }
+        rd_kafka_message_destroy(msg);
+    }
+    if (ctx->dlq_rk) rd_kafka_poll(ctx->dlq_rk, 0);
+}
+
+/* After a retry: seek what was dropped back, resume what is ours to resume. */
+static void sink_after_retry(sink_ctx_t *ctx)
+{
+    tplist_t *seek = rd_kafka_topic_partition_list_new(ctx->refetch->cnt + 1);
+    for (int i = 0; i < ctx->refetch->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &ctx->refetch->elems[i];
+        if (sink_owns(ctx, p->topic, p->partition))
+            rd_kafka_topic_partition_list_add(seek, p->topic, p->partition)->offset = p->offset;
+    }
+    if (seek->cnt) {
+        rd_kafka_error_t *error = rd_kafka_seek_partitions(ctx->rk, seek, 5000);
+        if (error) {
+            log_warn("[%s] seeking back after a retry: %s", ctx->t->task->prefix, rd_kafka_error_string(error));
+            rd_kafka_error_destroy(error);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(seek);
+    rd_kafka_topic_partition_list_destroy(ctx->refetch);
+    ctx->refetch = rd_kafka_topic_partition_list_new(4);
+    tplist_t *resume = resumable(ctx);
+    if (resume->cnt) rd_kafka_resume_partitions(ctx->rk, resume);
+    rd_kafka_topic_partition_list_destroy(resume);
+    ctx->retry_paused = 0;
+}
+
+ferry_status_t sink_call(sink_ctx_t *ctx, const char *what, engine_call_fn fn, void *arg, ferry_error_t *err)
+{
+    task_rt_t *t = ctx->t;
+    ctx->in_call = 1;
+    /* Pause only if the first attempt asks for a retry; the common path
+     * costs nothing. */
+    ferry_status_t st = engine_call(t, fn, arg, err);
+    if (st == FERRY_RETRY && !engine_stopping(t)) {
+        if (ctx->owned->cnt) rd_kafka_pause_partitions(ctx->rk, ctx->owned);
+        ctx->retry_paused = 1;
+        t->tick = sink_tick;
+        t->tick_arg = ctx;
+        st = engine_retry(t, what, fn, arg, err);
+        t->tick = NULL;
+        sink_after_retry(ctx);
+    }
+    ctx->in_call = 0;
+    sink_apply_rewinds(ctx);
+    return st;
+}
+
+/* ---- rewinds ------------------------------------------------------------------------ */
+
+void sink_apply_rewinds(sink_ctx_t *ctx)
+{
+    if (ctx->rewinds->cnt == 0) return;
+    tplist_t *seek = rd_kafka_topic_partition_list_new(ctx->rewinds->cnt);
+    for (int i = 0; i < ctx->rewinds->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &ctx->rewinds->elems[i];
+        if (!sink_owns(ctx, p->topic, p->partition)) continue;
+        rd_kafka_topic_partition_list_add(seek, p->topic, p->partition)->offset = p->offset;
+        /* Not committed past the rewind until records from there are put. */
+        rd_kafka_topic_partition_t *pos = rd_kafka_topic_partition_list_find(ctx->put_pos, p->topic, p->partition);
+        if (!pos) pos = rd_kafka_topic_partition_list_add(ctx->put_pos, p->topic, p->partition);
+        pos->offset = p->offset;
+        ctx->last_pos = NULL;
+        ctx->dirty = 1;
+        batch_drop_partition_after(ctx->batch, 0, p->topic, p->partition, p->offset);
+        log_info("[%s] rewinding %s/%d to offset %lld", ctx->t->task->prefix, p->topic, (int)p->partition,
+                 (long long)p->offset);
+    }
+    rd_kafka_topic_partition_list_destroy(ctx->rewinds);
+    ctx->rewinds = rd_kafka_topic_partition_list_new(4);
+    if (seek->cnt) {
+        rd_kafka_error_t *error = rd_kafka_seek_partitions(ctx->rk, seek, 5000);
+        if (error) {
+            log_warn("[%s] rewind: %s", ctx->t->task->prefix, rd_kafka_error_string(error));
+            rd_kafka_error_destroy(error);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(seek);
+}
+
+/* ---- the dead-letter queue -------------------------------------------------------------- */
+
+static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+    (void)rk;
+    sink_ctx_t *ctx = opaque;
+    if (msg->err && !ctx->dlq_failed) {
+        ctx->dlq_failed = 1;
+        snprintf(ctx->dlq_error, sizeof(ctx->dlq_error), "writing to the dead-letter queue '%s' failed: %s",
+                 ctx->t->policy.dlq_topic, rd_kafka_err2str(msg->err));
+    }
+    if (!msg->err) atomic_fetch_add(&ctx->t->dead_lettered, 1);
+}
+
+static int dlq_open(sink_ctx_t *ctx, char *err, size_t errlen)
+{
+    if (ctx->dlq_rk) return 0;
+    rd_kafka_conf_t *conf = engine_client_conf(ctx->t, KAFKA_PRODUCER, err, errlen);
+    if (!conf) return -1;
+    rd_kafka_conf_set_dr_msg_cb(conf, dlq_dr_cb);
+    rd_kafka_conf_set_opaque(conf, ctx);
+    ctx->dlq_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen);
+    if (!ctx->dlq_rk) return -1;
+    ctx->dlq_rkt = rd_kafka_topic_new(ctx->dlq_rk, ctx->t->policy.dlq_topic, NULL);
+    return 0;
+}
+
+void sink_dlq_free(sink_ctx_t *ctx)
+{
+    if (ctx->dlq_rkt) rd_kafka_topic_destroy(ctx->dlq_rkt);
+    if (ctx->dlq_rk) rd_kafka_destroy(ctx->dlq_rk);
+    ctx->dlq_rkt = NULL;
+    ctx->dlq_rk = NULL;
+}
+
+static int dlq_produce(sink_ctx_t *ctx, const ferry_record_t *rec, const errors_context_t *ectx, char *err,
+                       size_t errlen)
+{
+    if (dlq_open(ctx, err, errlen) != 0) return -1;
+    rd_kafka_headers_t *hdrs = errors_dlq_headers(&ctx->t->policy, ectx, rec->headers, rec->header_count);
+    for (;;) {
+        rd_kafka_headers_t *copy = rd_kafka_headers_copy(hdrs);
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            ctx->dlq_rk, RD_KAFKA_V_RKT(ctx->dlq_rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(rec->key, rec->key_len), RD_KAFKA_V_VALUE((void *)rec->value, rec->value_len),
+            RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms), RD_KAFKA_V_HEADERS(copy), RD_KAFKA_V_END);
+        if (!e) break;
+        rd_kafka_headers_destroy(copy);
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            snprintf(err, errlen, "writing to the dead-letter queue '%s' failed: %s", ctx->t->policy.dlq_topic,
+                     rd_kafka_err2str(e));
+            rd_kafka_headers_destroy(hdrs);
+            return -1;
+        }
+        rd_kafka_poll(ctx->dlq_rk, 50);
+    }
+    rd_kafka_headers_destroy(hdrs);
+    rd_kafka_poll(ctx->dlq_rk, 0);
+    return 0;
+}
+
+ferry_status_t sink_record_error(void *arg, const ferry_record_t *rec, const char *reason)
+{
+    sink_ctx_t *ctx = arg;
+    task_rt_t *t = ctx->t;
+    char why[FERRY_ERRMSG_SIZE];
+    snprintf(why, sizeof(why), "%s", reason);
+    host_task_scrub(t->task, why, sizeof(why));
+    if (batch_record_index(ctx->batch, rec) == (size_t)-1) {
+        if (!ctx->record_failed)
+            snprintf(ctx->record_error, sizeof(ctx->record_error),
+                     "record_error() was given a record that is not in the batch being put (%s)", why);
+        ctx->record_failed = 1;
+        return FERRY_ERROR;
+    }
+    errors_context_t ectx;
+    engine_error_context(t, &ectx, ERRORS_STAGE_TASK_PUT, ERRORS_EXC_CONNECT, why);
+    ectx.topic = rec->topic;
+    ectx.partition = rec->partition;
+    ectx.offset = rec->kafka_offset;
+    errors_log(&t->policy, t->task->prefix, &ectx, rec);
+    char err[512] = "";
+    if (t->policy.tolerate_all && (!t->policy.dlq_topic || dlq_produce(ctx, rec, &ectx, err, sizeof(err)) == 0)) {
+        if (!t->policy.dlq_topic) atomic_fetch_add(&t->dead_lettered, 1);
+        return FERRY_OK;
+    }
+    if (!ctx->record_failed) {
+        if (err[0])
+            snprintf(ctx->record_error, sizeof(ctx->record_error), "%s (record %s/%d@%lld: %s)", err, rec->topic,
+                     (int)rec->partition, (long long)rec->kafka_offset, why);
+        else
+            snprintf(ctx->record_error, sizeof(ctx->record_error),
+                     "record %s/%d@%lld rejected: %s; the task is not restarted, since it would meet the same "
+                     "record (errors.tolerance: all skips or dead-letters such records)",
+                     rec->topic, (int)rec->partition, (long long)rec->kafka_offset, why);
+    }
+    ctx->record_failed = 1;
+    return FERRY_ERROR;
+}
+
+/* Every dead-letter copy acknowledged? 0, or -1 with the task failed. */
+static int dlq_settle(sink_ctx_t *ctx, int64_t deadline)
+{
+    if (!ctx->dlq_rk) return 0;
+    while (rd_kafka_outq_len(ctx->dlq_rk) > 0 && clock_ms() < deadline) rd_kafka_poll(ctx->dlq_rk, 50);
+    if (!ctx->dlq_failed && rd_kafka_outq_len(ctx->dlq_rk) == 0) return 0;
+    ferry_error_t err;
+    snprintf(err.msg, sizeof(err.msg), "%s",
+             ctx->dlq_failed ? ctx->dlq_error : "dead-letter records were not acknowledged in time");
+    engine_task_fail(ctx->t, FERRY_ERROR, "flush", &err);
+    ctx->failed = 1;
+    return -1;
+}
+
+/* ---- flush and commit ---------------------------------------------------------------------- */
+
+static ferry_status_t call_flush(task_rt_t *t, void *arg, ferry_error_t *err)
+{
+    ferry_flush_t *fl = arg;
+    flush_limits_clear(fl);
+    return t->conn->desc->flush(t->state, fl, err);
+}
+
+/* Commits asynchronously and waits a bounded time for the answer: a
+ * synchronous commit without a coordinator could block the task past
+ * max.poll.interval.ms. */
+static rd_kafka_resp_err_t commit_bounded(sink_ctx_t *ctx, tplist_t *offsets, int64_t deadline)
+{
+    uint64_t seq = ++ctx->commit_seq;
+    rd_kafka_resp_err_t e = rd_kafka_commit_queue(ctx->rk, offsets, ctx->commit_q, NULL, (void *)(uintptr_t)seq);
+    if (e) return e;
+    int64_t end = clock_ms() + COMMIT_WAIT_MS;
+    if (end > deadline) end = deadline;
+    for (;;) {
+        int64_t left = end - clock_ms();
+        if (left <= 0) return RD_KAFKA_RESP_ERR__TIMED_OUT;
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(ctx->commit_q, (int)left);
+        if (!ev) continue;
+        int mine = (uint64_t)(uintptr_t)rd_kafka_event_opaque(ev) == seq;
+        e = rd_kafka_event_error(ev);
+        rd_kafka_event_destroy(ev);
+        if (mine) return e; /* an older commit's late answer otherwise */
+    }
+}
+
+/* The positions to commit: put positions lowered to what flush declared
+ * durable, for partitions still ours. Positions above a limit stay in
+ * *keep for the next flush. */
+static tplist_t *commit_list(sink_ctx_t *ctx, const ferry_flush_t *fl, tplist_t *keep)
+{
+    tplist_t *commit = rd_kafka_topic_partition_list_new(ctx->put_pos->cnt + 1);
+    for (int i = 0; i < ctx->put_pos->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &ctx->put_pos->elems[i];
+        if (!sink_owns(ctx, p->topic, p->partition)) continue; /* revoked: not ours to commit */
+        int64_t durable = p->offset;
+        for (size_t j = 0; j < fl->count; j++)
+            if (fl->limits[j].partition == p->partition && strcmp(fl->limits[j].topic, p->topic) == 0 &&
+                fl->limits[j].next_offset < durable)
+                durable = fl->limits[j].next_offset;
+        if (durable >= 0) rd_kafka_topic_partition_list_add(commit, p->topic, p->partition)->offset = durable;
+        if (durable < p->offset) {
+            rd_kafka_topic_partition_list_add(keep, p->topic, p->partition)->offset = p->offset;
+            ctx->dirty = 1;
+        }
+    }
+    return commit;
+}
+
+int sink_flush_commit(sink_ctx_t *ctx, int64_t deadline)
+{
+    task_rt_t *t = ctx->t;
+    if (!ctx->dirty && ctx->put_pos->cnt == 0) return 0;
+    ferry_error_t err;
+    ferry_flush_t fl = {0};
+    ferry_status_t st = sink_call(ctx, "flush", call_flush, &fl, &err);
+    if (st != FERRY_OK) {
+        flush_limits_clear(&fl);
+        if (st == FERRY_RETRY && engine_stopping(t))
+            engine_task_unclean(t, "the final flush() did not complete (%s): consumer offsets since the last commit "
+                                   "are not committed, so those records are delivered again",
+                                   err.msg[0] ? err.msg : "retry");
+        else
+            engine_task_fail(t, st, "flush", &err);
+        ctx->failed = 1;
+        return -1;
+    }
+    if (dlq_settle(ctx, deadline) != 0) {
+        flush_limits_clear(&fl);
+        return -1;
+    }
+    ctx->dirty = 0;
+    tplist_t *keep = rd_kafka_topic_partition_list_new(ctx->put_pos->cnt + 1);
+    tplist_t *commit = commit_list(ctx, &fl, keep);
+    flush_limits_clear(&fl);
+    int rc = 0;
+    if (commit->cnt > 0) {
+        rd_kafka_resp_err_t e = commit_bounded(ctx, commit, deadline);
+        if (e) {
+            /* Nothing is lost: the positions stay and are committed at the
+             * next flush (or the records go again to the partition's next
+             * owner). */
+            log_warn("[%s] committing consumer offsets failed: %s", t->task->prefix, rd_kafka_err2str(e));
+            if (engine_stopping(t))
+                engine_task_unclean(t, "the final consumer offset commit failed (%s): records since the last "
+                                       "commit are delivered again", rd_kafka_err2str(e));
+            rd_kafka_topic_partition_list_destroy(keep);
+            keep = NULL;
+            ctx->dirty = 1;
+            rc = -1;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(commit);
+    if (keep) {
+        rd_kafka_topic_partition_list_destroy(ctx->put_pos);
+        ctx->put_pos = keep;
+        ctx->last_pos = NULL;
+    }
+    return rc;
+}

@@ -1,0 +1,54 @@
+/* sink_internal.h — shared by sink.c and sink_commit.c. */
+#ifndef FERRY_ENGINE_SINK_INTERNAL_H
+#define FERRY_ENGINE_SINK_INTERNAL_H
+
+#include "engine/engine_internal.h"
+
+typedef rd_kafka_topic_partition_list_t tplist_t;
+
+typedef struct sink_ctx {
+    task_rt_t *t;
+    rd_kafka_t *rk;
+    ferry_batch_t *batch;
+    size_t max_records, max_bytes;
+    tplist_t *put_pos;       /* next offsets of records put() accepted, not yet committed */
+    rd_kafka_topic_partition_t *last_pos; /* cache for sink_note_position */
+    tplist_t *owned;         /* partitions currently assigned to this task */
+    tplist_t *user_paused;   /* partitions the plugin paused (sink_pause) */
+    tplist_t *rewinds;       /* sink_rewind() requests, applied after the callback */
+    tplist_t *refetch;       /* dropped during a retry: fetch again from here */
+    tplist_t *late_assigned, *late_revoked; /* rebalances during a retry, told to the plugin afterwards */
+    int in_call;             /* a plugin callback is running (rebalance must not re-enter) */
+    int retry_paused;        /* owned partitions are paused for a retry */
+    int dirty;               /* records were put since the last flush */
+    int failed;
+    /* record_error() with errors.tolerance: none */
+    int record_failed;
+    char record_error[FERRY_ERRMSG_SIZE];
+    /* The dead-letter producer, created on the first rejected record. */
+    rd_kafka_t *dlq_rk;
+    rd_kafka_topic_t *dlq_rkt;
+    int dlq_failed;
+    char dlq_error[256];
+    rd_kafka_queue_t *commit_q; /* results of asynchronous commits */
+    uint64_t commit_seq;
+    rd_kafka_resp_err_t last_consumer_err; /* to log a repeated consumer error once */
+    int64_t last_consumer_err_ms;
+} sink_ctx_t;
+
+/* sink_commit.c */
+/* flush(), then commit the consumer offsets that flush made durable, by
+ * deadline. 0, or -1 when the task failed or the commit did not happen (the
+ * positions stay for the next flush). */
+int sink_flush_commit(sink_ctx_t *ctx, int64_t deadline);
+/* Runs a plugin callback with in_call set, pausing owned partitions while it
+ * is retried (the consumer keeps being polled so the group keeps us). */
+ferry_status_t sink_call(sink_ctx_t *ctx, const char *what, engine_call_fn fn, void *arg, ferry_error_t *err);
+/* Applies the plugin's sink_rewind() requests. */
+void sink_apply_rewinds(sink_ctx_t *ctx);
+/* record_error() for the task's hooks. */
+ferry_status_t sink_record_error(void *arg, const ferry_record_t *rec, const char *reason);
+void sink_dlq_free(sink_ctx_t *ctx);
+int sink_owns(const sink_ctx_t *ctx, const char *topic, int32_t partition);
+
+#endif

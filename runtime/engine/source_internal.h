@@ -1,0 +1,70 @@
+/* source_internal.h — shared by source.c and source_offsets.c. */
+#ifndef FERRY_ENGINE_SOURCE_INTERNAL_H
+#define FERRY_ENGINE_SOURCE_INTERNAL_H
+
+#include "engine/engine_internal.h"
+
+#define SOURCE_TOPIC_CACHE 16
+
+/* Delivery-report opaques: a tracker handle, tagged by what was produced. */
+#define SOURCE_TAG_DLQ (UINT64_C(1) << 62)     /* a dead-letter copy of the record with that handle */
+#define SOURCE_TAG_OFFSETS (UINT64_C(1) << 63) /* a record of the offsets topic */
+#define SOURCE_HANDLE(opaque) ((opaque) & ~(SOURCE_TAG_DLQ | SOURCE_TAG_OFFSETS))
+
+/* Offsets taken from the tracker and not yet durable (latest per partition). */
+typedef struct source_offsets {
+    char **part, **off; /* owned */
+    size_t n;
+    int acks_pending;   /* offsets-topic records not yet acknowledged */
+    int write_failed;
+    char write_error[256];
+    int commit_broken;  /* the plugin's commit() failed the task: never call it again */
+} source_offsets_t;
+
+/* A record the broker refused for good, copied out of its delivery report
+ * to be handled by the error policy once rd_kafka_poll has returned. */
+typedef struct source_failed {
+    char *topic;                /* owned */
+    int32_t partition;
+    void *key, *value;          /* owned, may be NULL */
+    size_t key_len, value_len;
+    rd_kafka_headers_t *headers; /* owned, may be NULL */
+    int64_t timestamp_ms;
+    uint64_t handle;
+    rd_kafka_resp_err_t err;
+} source_failed_t;
+
+typedef struct source_ctx {
+    task_rt_t *t;
+    worker_t *w;
+    rd_kafka_t *rk;
+    offset_tracker_t *tracker;
+    ferry_batch_t *batch;
+    batch_rules_t rules;
+    struct {
+        char *copy;             /* owned */
+        rd_kafka_topic_t *rkt;
+    } topics[SOURCE_TOPIC_CACHE];
+    int ntopics;
+    int last_topic;             /* index of the last hit, or -1 */
+    rd_kafka_topic_t *offsets_rkt; /* Kafka store only */
+    rd_kafka_topic_t *dlq_rkt;     /* errors.deadletterqueue.topic.name, or NULL */
+    source_offsets_t offs;
+    source_failed_t *failed;    /* owned; from delivery reports */
+    size_t nfailed, failed_cap;
+    int delivery_failed;        /* a delivery failed with an error a restart may mend */
+    char delivery_error[256];
+    int64_t flush_ms, next_flush;
+} source_ctx_t;
+
+/* source_offsets.c */
+/* Moves committable offsets from the tracker to the pending list, writes
+ * them to the offset store by deadline and, once durable, calls the plugin's
+ * commit(). 0 when stored (or nothing to store), -1 when the write failed
+ * (the offsets stay pending; *why says why), -2 when commit() failed the task. */
+int source_offsets_flush(source_ctx_t *ctx, int64_t deadline, char *why, size_t whylen);
+/* A delivery report for an offsets-topic record. */
+void source_offsets_delivered(source_ctx_t *ctx, rd_kafka_resp_err_t err);
+void source_offsets_free(source_offsets_t *o);
+
+#endif

@@ -1,0 +1,228 @@
+/*
+ * task.c — what the source and sink loops share: calling plugin callbacks
+ * safely (cleared, NUL-terminated, secret-scrubbed errors), retrying with
+ * backoff, failing a task, deadlines during shutdown, client settings.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "engine/engine_internal.h"
+#include "util/log.h"
+#include "util/strutil.h"
+
+int engine_stopping(const task_rt_t *t) { return atomic_load(&t->task->stop); }
+
+void engine_task_fail(task_rt_t *t, ferry_status_t st, const char *callback, const ferry_error_t *err)
+{
+    const char *msg = err && err->msg[0] ? err->msg : "(no message)";
+    snprintf(t->error, sizeof(t->error), "%s: %s", callback, msg);
+    host_task_scrub(t->task, t->error, sizeof(t->error));
+    atomic_store(&t->status, st == FERRY_FATAL ? TASK_FATAL : TASK_FAILED);
+    log_error("[%s] task failed in %s", t->task->prefix, t->error);
+}
+
+void engine_task_fail_permanent(task_rt_t *t, const char *callback, const char *fmt, ...)
+{
+    ferry_error_t err;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+    va_end(ap);
+    engine_task_fail(t, FERRY_FATAL, callback, &err);
+}
+
+void engine_task_unclean(task_rt_t *t, const char *fmt, ...)
+{
+    if (atomic_load(&t->unclean)) return; /* the first reason is the one to fix */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->unclean_note, sizeof(t->unclean_note), fmt, ap);
+    va_end(ap);
+    host_task_scrub(t->task, t->unclean_note, sizeof(t->unclean_note));
+    atomic_store(&t->unclean, 1);
+    log_error("[%s] %s", t->task->prefix, t->unclean_note);
+}
+
+ferry_status_t engine_call(task_rt_t *t, engine_call_fn fn, void *arg, ferry_error_t *err)
+{
+    memset(err, 0, sizeof(*err));
+    ferry_status_t st = fn(t, arg, err);
+    err->msg[sizeof(err->msg) - 1] = '\0';
+    if (st != FERRY_OK && err->msg[0]) host_task_scrub(t->task, err->msg, sizeof(err->msg));
+    if (st < FERRY_OK || st > FERRY_FATAL) {
+        /* Not a status the SDK defines: treat as ERROR, and say so. */
+        char msg[FERRY_ERRMSG_SIZE];
+        snprintf(msg, sizeof(msg), "invalid status %d returned%s%s", (int)st, err->msg[0] ? ": " : "", err->msg);
+        snprintf(err->msg, sizeof(err->msg), "%s", msg);
+        st = FERRY_ERROR;
+    }
+    return st;
+}
+
+void engine_sleep(const task_rt_t *t, int64_t ms)
+{
+    int64_t end = clock_ms() + ms;
+    while (!engine_stopping(t)) {
+        int64_t left = end - clock_ms();
+        if (left <= 0) break;
+        if (t->tick) t->tick(t->tick_arg);
+        usleep((useconds_t)(left > 50 ? 50 : left) * 1000);
+    }
+}
+
+ferry_status_t engine_retry(task_rt_t *t, const char *what, engine_call_fn fn, void *arg, ferry_error_t *err)
+{
+    int64_t limit = config_duration_ms(t->cfg, "errors.retry.timeout");
+    int64_t delay_max = config_duration_ms(t->cfg, "errors.retry.delay.max");
+    if (delay_max <= 0) delay_max = 60000;
+    int64_t start = clock_ms();
+    int64_t delay = 100;
+    for (int attempt = 0;; attempt++) {
+        if (engine_stopping(t)) return FERRY_RETRY;
+        if (limit > 0 && clock_ms() - start >= limit) {
+            char msg[FERRY_ERRMSG_SIZE];
+            snprintf(msg, sizeof(msg), "%s (gave up retrying after errors.retry.timeout)", err->msg);
+            snprintf(err->msg, sizeof(err->msg), "%s", msg);
+            return FERRY_ERROR;
+        }
+        /* Full jitter: sleep a random time in [delay/2, delay]. Each task
+         * has its own seed, so workers do not retry in lockstep. */
+        int64_t sleep_ms = delay / 2 + (int64_t)(rand_r(&t->seed) % (unsigned)(delay / 2 + 1));
+        if (attempt % 10 == 0)
+            log_warn("[%s] %s: %s (retrying in %lld ms)", t->task->prefix, what, err->msg[0] ? err->msg : "retry",
+                     (long long)sleep_ms);
+        engine_sleep(t, sleep_ms);
+        delay = delay * 2 > delay_max ? delay_max : delay * 2;
+        ferry_status_t st = engine_call(t, fn, arg, err);
+        if (st != FERRY_RETRY) return st;
+    }
+}
+
+ferry_status_t engine_call_retrying(task_rt_t *t, const char *what, engine_call_fn fn, void *arg,
+                                    ferry_error_t *err)
+{
+    ferry_status_t st = engine_call(t, fn, arg, err);
+    return st == FERRY_RETRY ? engine_retry(t, what, fn, arg, err) : st;
+}
+
+void engine_task_close(task_rt_t *t)
+{
+    pthread_mutex_lock(&t->lock);
+    if (atomic_load_explicit(&t->opened, memory_order_acquire)) {
+        atomic_store(&t->opened, 0);
+        t->conn->desc->close(t->state);
+        t->state = NULL;
+    }
+    pthread_mutex_unlock(&t->lock);
+    host_task_release(t->task);
+}
+
+ferry_status_t engine_call_open(task_rt_t *t, void *arg, ferry_error_t *err)
+{
+    (void)arg;
+    void *state = NULL;
+    ferry_status_t st = t->conn->desc->open(t->task, host_api(), t->cfg, &state, err);
+    if (st == FERRY_OK) {
+        t->state = state;
+        atomic_store_explicit(&t->opened, 1, memory_order_release);
+    }
+    return st;
+}
+
+rd_kafka_conf_t *engine_client_conf(task_rt_t *t, kafka_client_kind_t kind, char *err, size_t errlen)
+{
+    const char *prefix = kind == KAFKA_PRODUCER ? "producer.override." : "consumer.override.";
+    const char *const *okeys = NULL, *const *ovals = NULL;
+    size_t n = config_prefixed(t->cfg, prefix, &okeys, &ovals);
+    /* Defaults first, so that overrides win. */
+    const char *dkeys[12], *dvals[12];
+    size_t nd = 0;
+    char client_id[200], group[200];
+    snprintf(client_id, sizeof(client_id), "ferry-%s-%d", t->task->connector, t->task->id);
+    dkeys[nd] = "client.id", dvals[nd++] = client_id;
+    if (kind == KAFKA_PRODUCER) {
+        dkeys[nd] = "enable.idempotence", dvals[nd++] = "true";
+        /* Same partition for the same key as Kafka's Java clients. */
+        dkeys[nd] = "partitioner", dvals[nd++] = "murmur2_random";
+        dkeys[nd] = "linger.ms", dvals[nd++] = "5";
+        /* librdkafka queues up to 1 GiB by default: while the broker is
+         * away a task would hold that much. 32 MiB keeps the source
+         * waiting (backpressure) long before memory becomes a problem. */
+        dkeys[nd] = "queue.buffering.max.kbytes", dvals[nd++] = "32768";
+    } else {
+        snprintf(group, sizeof(group), "ferry-%s", t->task->connector);
+        dkeys[nd] = "group.id", dvals[nd++] = group;
+        dkeys[nd] = "enable.auto.commit", dvals[nd++] = "false";
+        dkeys[nd] = "enable.auto.offset.store", dvals[nd++] = "false";
+        dkeys[nd] = "auto.offset.reset", dvals[nd++] = "earliest";
+        dkeys[nd] = "allow.auto.create.topics", dvals[nd++] = "true";
+        /* librdkafka 2.0 pauses fetching once 100k small messages are queued
+         * and only resumes on its next wake-up (up to ~1 s later): with
+         * small records that stalls the sink. Memory stays bounded by
+         * queued.max.messages.kbytes. */
+        dkeys[nd] = "queued.min.messages", dvals[nd++] = "1000000";
+    }
+    const char **keys = xcalloc(nd + n + 1, sizeof(char *));
+    const char **vals = xcalloc(nd + n + 1, sizeof(char *));
+    for (size_t i = 0; i < nd; i++) keys[i] = dkeys[i], vals[i] = dvals[i];
+    for (size_t i = 0; i < n; i++) keys[nd + i] = okeys[i], vals[nd + i] = ovals[i];
+    rd_kafka_conf_t *conf = kafka_conf_new(t->conn->worker->kenv, kind, keys, vals, nd + n, err, errlen);
+    free(keys);
+    free(vals);
+    return conf;
+}
+
+int64_t engine_final_reserve_ms(const task_rt_t *t)
+{
+    int64_t total = t->conn->worker->wc->shutdown_timeout_ms;
+    if (total <= 0) total = 30000;
+    int64_t reserve = total / 5;
+    return reserve < 500 ? 500 : reserve > 5000 ? 5000 : reserve;
+}
+
+int64_t engine_deadline(const task_rt_t *t, int64_t reserve_ms)
+{
+    if (!engine_stopping(t)) return INT64_MAX;
+    int64_t d = t->conn->worker->shutdown_deadline_ms - reserve_ms;
+    int64_t soonest = clock_ms() + 100;
+    return d > soonest ? d : soonest;
+}
+
+int engine_commit_requested(task_rt_t *t) { return atomic_exchange(&t->task->commit_requested, 0); }
+
+void engine_error_context(const task_rt_t *t, errors_context_t *ctx, errors_stage_t stage, const char *exception,
+                          const char *message)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->connector = t->task->connector;
+    ctx->task_id = t->task->id;
+    ctx->stage = stage;
+    ctx->class_name = t->conn->desc->name;
+    ctx->exception = exception;
+    ctx->message = message;
+    ctx->partition = -1;
+    ctx->offset = -1;
+}
+
+/* ---- offsets ------------------------------------------------------------------- */
+
+void engine_offsets_update_map(worker_t *w, const char *connector, const ferry_offset_t *offs, size_t n)
+{
+    pthread_mutex_lock(&w->offsets_lock);
+    for (size_t i = 0; i < n; i++) offset_map_put(w->offsets, connector, offs[i].source_partition, offs[i].source_offset);
+    pthread_mutex_unlock(&w->offsets_lock);
+}
+
+int engine_offsets_store_file(worker_t *w, const char *connector, const ferry_offset_t *offs, size_t n,
+                              char *err, size_t errlen)
+{
+    pthread_mutex_lock(&w->offsets_lock);
+    for (size_t i = 0; i < n; i++) offset_map_put(w->offsets, connector, offs[i].source_partition, offs[i].source_offset);
+    int rc = offsets_file_save(w->wc->offsets_file, w->offsets, err, errlen);
+    pthread_mutex_unlock(&w->offsets_lock);
+    return rc;
+}
