@@ -147,6 +147,14 @@ static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaqu
 {
     (void)rk;
     sink_ctx_t *ctx = opaque;
+    if (msg->err && errors_kafka_permanent(msg->err)) {
+        /* The copy can never be written (too large for the broker, say):
+         * errors.tolerance: all skips the record, loudly. */
+        log_error("[%s] the dead-letter copy of a rejected record was refused too (%s): record skipped",
+                  ctx->t->task->prefix, rd_kafka_err2str(msg->err));
+        atomic_fetch_add(&ctx->t->dead_lettered, 1);
+        return;
+    }
     if (msg->err && !ctx->dlq_failed) {
         ctx->dlq_failed = 1;
         snprintf(ctx->dlq_error, sizeof(ctx->dlq_error), "writing to the dead-letter queue '%s' failed: %s",
@@ -189,6 +197,13 @@ static int dlq_produce(sink_ctx_t *ctx, const ferry_record_t *rec, const errors_
             RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms), RD_KAFKA_V_HEADERS(copy), RD_KAFKA_V_END);
         if (!e) break;
         rd_kafka_headers_destroy(copy);
+        if (errors_kafka_permanent(e)) {
+            log_error("[%s] the dead-letter copy of record %s/%d@%lld was refused too (%s): record skipped",
+                      ctx->t->task->prefix, rec->topic, (int)rec->partition, (long long)rec->kafka_offset,
+                      rd_kafka_err2str(e));
+            atomic_fetch_add(&ctx->t->dead_lettered, 1);
+            break;
+        }
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             snprintf(err, errlen, "writing to the dead-letter queue '%s' failed: %s", ctx->t->policy.dlq_topic,
                      rd_kafka_err2str(e));

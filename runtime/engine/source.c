@@ -71,10 +71,15 @@ static void source_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *op
     } else if (tag & SOURCE_TAG_DLQ) {
         /* A dead-letter copy: once it is in Kafka the record is done. If it
          * cannot be written the record is not done, and the task fails. */
-        if (msg->err) {
+        if (msg->err && !errors_kafka_permanent(msg->err)) {
             source_delivery_failed(ctx, "dead-letter write", msg);
             return;
         }
+        /* The copy can never be written either (too large for the broker,
+         * say): errors.tolerance: all skips the record, loudly. */
+        if (msg->err)
+            log_error("[%s] the dead-letter copy of a failed record was refused too (%s): record skipped",
+                      ctx->t->task->prefix, rd_kafka_err2str(msg->err));
         offset_tracker_ack(ctx->tracker, handle);
         atomic_fetch_add(&ctx->t->dead_lettered, 1);
     } else if (!msg->err) {
@@ -122,6 +127,9 @@ typedef struct produce_args {
     rd_kafka_headers_t *headers; /* consumed on success, destroyed on failure */
     int64_t timestamp_ms;
     uint64_t opaque;
+    /* For error reports of records the tracker does not hold (their
+     * partition or offset is not JSON): what the plugin gave. */
+    const char *raw_partition, *raw_offset;
 } produce_args_t;
 
 /* Produces one message, waiting while librdkafka's queue is full (the
@@ -166,8 +174,8 @@ static int source_record_failed(source_ctx_t *ctx, const produce_args_t *rec, co
 {
     task_rt_t *t = ctx->t;
     uint64_t handle = SOURCE_HANDLE(rec->opaque);
-    const char *part = NULL, *off = NULL;
-    offset_tracker_get(ctx->tracker, handle, &part, &off);
+    const char *part = rec->raw_partition, *off = rec->raw_offset, *tpart, *toff;
+    if (offset_tracker_get(ctx->tracker, handle, &tpart, &toff) == 0 && tpart) part = tpart, off = toff;
     errors_context_t ectx;
     engine_error_context(t, &ectx, ERRORS_STAGE_KAFKA_PRODUCE, exception, why);
     ectx.target_topic = rec->topic;
@@ -204,6 +212,13 @@ static int source_record_failed(source_ctx_t *ctx, const produce_args_t *rec, co
     free(orig);
     rd_kafka_resp_err_t e = source_produce(ctx, &dlq);
     rd_kafka_headers_destroy(dlq.headers);
+    if (e && errors_kafka_permanent(e)) {
+        log_error("[%s] the dead-letter copy of a failed record was refused too (%s): record skipped",
+                  t->task->prefix, rd_kafka_err2str(e));
+        offset_tracker_ack(ctx->tracker, handle);
+        atomic_fetch_add(&t->dead_lettered, 1);
+        return 0;
+    }
     if (e) {
         engine_task_fail_permanent(t, "produce", "writing to the dead-letter queue '%s' failed: %s (the record: %s)",
                                    t->policy.dlq_topic, rd_kafka_err2str(e), why);
@@ -273,7 +288,8 @@ static int source_produce_batch(source_ctx_t *ctx)
                                         : offset_tracker_add(ctx->tracker, NULL, NULL);
         produce_args_t a = {.topic = r->topic, .partition = r->partition, .key = r->key, .key_len = r->key_len,
                             .value = r->value, .value_len = r->value_len, .headers = record_headers(r),
-                            .timestamp_ms = r->timestamp_ms, .opaque = handle};
+                            .timestamp_ms = r->timestamp_ms, .opaque = handle,
+                            .raw_partition = r->source_partition, .raw_offset = r->source_offset};
         int rc = 0;
         if (problem) {
             rc = source_record_failed(ctx, &a, offsets_valid ? ERRORS_EXC_INVALID_TOPIC : ERRORS_EXC_DATA, problem);

@@ -146,8 +146,21 @@ static const ferry_connector_t half_sink = {
     .description = "test: declares half of each flush durable", .options = sink_options, .open = kit_open,
     .put = half_put, .flush = half_flush, .close = kit_close};
 
-static const ferry_connector_t *const connectors[] = {&reuse_source, &half_sink, NULL};
-static const ferry_plugin_t plugin = {.abi_version = FERRY_ABI_VERSION, .struct_size = sizeof(ferry_plugin_t),
-                                      .name = "testkit", .version = "1", .connectors = connectors};
+/* testkit_more.c */
+extern const ferry_connector_t *const testkit_more_connectors[];
 
-FERRY_EXPORT const ferry_plugin_t *ferry_plugin_entry(void) { return &plugin; }
+static const ferry_connector_t *connectors[16];
+static const ferry_plugin_t plugin = {.abi_version = FERRY_ABI_VERSION, .struct_size = sizeof(ferry_plugin_t),
+                                      .name = "testkit", .version = "1",
+                                      .connectors = (const ferry_connector_t *const *)connectors};
+
+FERRY_EXPORT const ferry_plugin_t *ferry_plugin_entry(void)
+{
+    if (!connectors[0]) {
+        size_t n = 0;
+        connectors[n++] = &reuse_source;
+        connectors[n++] = &half_sink;
+        for (size_t i = 0; testkit_more_connectors[i]; i++) connectors[n++] = testkit_more_connectors[i];
+    }
+    return &plugin;
+}
