@@ -3,8 +3,9 @@
  *
  * Loading happens in two steps so that `ferry validate` can report every
  * error at once:
- *   1. worker_config_load() parses the YAML (libyaml), substitutes
- *      ${env:NAME} and ${file:/path} in scalars, validates the `worker:`
+ *   1. worker_config_load() parses the YAML (libyaml), reads the worker's
+ *      config.providers.* options from it, substitutes ${env:NAME} and
+ *      ${file:/path} in scalars under them, validates the `worker:`
  *      section and collects each connector's raw flat mapping.
  *   2. connector_config_build() validates one connector's mapping against
  *      the framework options (config_framework_options()) plus the
