@@ -184,11 +184,7 @@ int cfg_subst_policy_env_pattern(cfg_subst_policy_t *policy, const char *file, c
                     SUBST_PATTERN_MAX);
         return -1;
     }
-    /* Anchored: the pattern must match the whole name, so "APP_.*" does
-     * not also allow "NOT_APP_X" (Connect's find() would). */
-    char *anchored = str_printf("^(%s)$", pattern);
-    int rc = regcomp(&policy->env_re, anchored, REG_EXTENDED | REG_NOSUB);
-    free(anchored);
+    int rc = regcomp(&policy->env_re, pattern, REG_EXTENDED);
     if (rc != 0) {
         char why[256];
         regerror(rc, &policy->env_re, why, sizeof(why));
@@ -201,6 +197,17 @@ int cfg_subst_policy_env_pattern(cfg_subst_policy_t *policy, const char *file, c
 }
 
 /* ---- ${env:NAME} ---------------------------------------------------------- */
+
+/* The pattern must match the whole name, so "APP_.*" does not also allow
+ * "NOT_APP_X" (Connect's find() would). Checked on the match, not by
+ * wrapping the pattern in ^( )$, which "A)|(.*" would escape: POSIX
+ * matching is leftmost-longest, so a whole-name match is the one found
+ * whenever there is one. */
+static int env_name_allowed(const regex_t *re, const char *name)
+{
+    regmatch_t m;
+    return regexec(re, name, 1, &m, 0) == 0 && m.rm_so == 0 && (size_t)m.rm_eo == strlen(name);
+}
 
 static subst_rule_t env_rule(const cfg_subst_ctx_t *ctx)
 {
@@ -224,7 +231,7 @@ static char *subst_env(const cfg_subst_ctx_t *ctx, const char *name, const subst
         return NULL;
     }
     /* Checked before getenv, so a refused name does not tell whether it is set. */
-    if (rule == RULE_SET && regexec(&ctx->policy->env_re, name, 0, NULL, 0) != 0) {
+    if (rule == RULE_SET && !env_name_allowed(&ctx->policy->env_re, name)) {
         subst_error(errs, pos,
                     "environment variable '%s' (referenced as ${env:%s}) does not match worker option '%s'",
                     name, name, CFG_OPT_ENV_ALLOWLIST_PATTERN);

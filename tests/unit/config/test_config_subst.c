@@ -103,6 +103,19 @@ static const char *connector_value(const worker_config_t *wc, const char *key)
     return node->scalar;
 }
 
+/* assert_error with a printf-formed needle. */
+static void assert_error_fmt(const cfg_errors_t *errs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void assert_error_fmt(const cfg_errors_t *errs, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *want = str_vprintf(fmt, ap);
+    va_end(ap);
+    assert_error(errs, want);
+    free(want);
+}
+
 /* Every message that names a secret's content is a leak. */
 static void assert_no_secret(const cfg_errors_t *errs)
 {
@@ -171,35 +184,25 @@ static void test_allowed_paths_refuse(void **state)
                      "    missing: ${file:%s/missing.txt}\n",
                      fx->allowed, fx->allowed, fx->allowed, fx->outside, fx->allowed, fx->allowed));
     assert_int_equal(errs.count, 7);
-    char *want = str_printf("%s:6:13: file '%s/../outside/other.txt' (referenced as ${file:%s/../outside/other.txt}) "
+    assert_error_fmt(&errs, "%s:6:13: file '%s/../outside/other.txt' (referenced as ${file:%s/../outside/other.txt}) "
                             "resolves to '%s/other.txt', outside worker option '" FILE_OPT "'",
                             fx->yaml, fx->allowed, fx->allowed, fx->outside);
-    assert_error(&errs, want);
-    free(want);
-    want = str_printf(":7:11: file '%s/link.txt' (referenced as ${file:%s/link.txt}) resolves to '%s/other.txt', "
+    assert_error_fmt(&errs, ":7:11: file '%s/link.txt' (referenced as ${file:%s/link.txt}) resolves to '%s/other.txt', "
                       "outside worker option '" FILE_OPT "'",
                       fx->allowed, fx->allowed, fx->outside);
-    assert_error(&errs, want);
-    free(want);
-    want = str_printf(":8:14: file '%s/other.txt' (referenced as ${file:%s/other.txt}) is outside worker option '" FILE_OPT
+    assert_error_fmt(&errs, ":8:14: file '%s/other.txt' (referenced as ${file:%s/other.txt}) is outside worker option '" FILE_OPT
                       "'",
                       fx->outside, fx->outside);
-    assert_error(&errs, want);
-    free(want);
     /* "/x/allowed-not" shares a prefix with "/x/allowed" but is not in it. */
-    want = str_printf(":9:14: file '%s-not/x' (referenced as ${file:%s-not/x}) is outside", fx->allowed, fx->allowed);
-    assert_error(&errs, want);
-    free(want);
+    assert_error_fmt(&errs, ":9:14: file '%s-not/x' (referenced as ${file:%s-not/x}) is outside", fx->allowed, fx->allowed);
     assert_error(&errs, ":10:13: file '/etc/shadow' (referenced as ${file:/etc/shadow}) is outside worker option");
     /* A missing file outside is refused without saying whether it exists;
      * inside, the operator learns why it cannot be read. */
     assert_error(&errs, ":11:11: file '/nonexistent/ferry/secret' (referenced as ${file:/nonexistent/ferry/secret}) is "
                         "outside worker option");
-    want = str_printf(":12:14: cannot read file '%s/missing.txt' (referenced as ${file:%s/missing.txt}): No such file "
+    assert_error_fmt(&errs, ":12:14: cannot read file '%s/missing.txt' (referenced as ${file:%s/missing.txt}): No such file "
                       "or directory",
                       fx->allowed, fx->allowed);
-    assert_error(&errs, want);
-    free(want);
     assert_no_secret(&errs);
     cfg_errors_clear(&errs);
 }
@@ -223,17 +226,13 @@ static void test_allowed_paths_option_errors(void **state)
                      fx->dir, fx->allowed, fx->allowed));
     assert_int_equal(errs.count, 4);
     assert_error(&errs, ":3:7: worker option '" FILE_OPT "': path 'relative/dir' is not absolute");
-    char *want = str_printf(":4:7: worker option '" FILE_OPT "': path '%s/nope' cannot be resolved: No such file or "
+    assert_error_fmt(&errs, ":4:7: worker option '" FILE_OPT "': path '%s/nope' cannot be resolved: No such file or "
                             "directory",
                             fx->dir);
-    assert_error(&errs, want);
-    free(want);
     assert_error(&errs, ":5:7: worker option '" FILE_OPT "': cannot use ${...} references: it decides what they may read");
-    want = str_printf(":8:24: file '%s/secret.txt' (referenced as ${file:%s/secret.txt}) is not read: worker option '" FILE_OPT
+    assert_error_fmt(&errs, ":8:24: file '%s/secret.txt' (referenced as ${file:%s/secret.txt}) is not read: worker option '" FILE_OPT
                       "' is invalid",
                       fx->allowed, fx->allowed);
-    assert_error(&errs, want);
-    free(want);
     assert_no_secret(&errs);
     cfg_errors_clear(&errs);
 
@@ -269,17 +268,11 @@ static void test_file_kinds(void **state)
                      "    big: ${file:%s}\n",
                      fx->allowed, fifo, big));
     assert_int_equal(errs.count, 4);
-    char *want = str_printf(":3:10: cannot read file '%s/sub' (referenced as ${file:%s/sub}): not a regular file",
+    assert_error_fmt(&errs, ":3:10: cannot read file '%s/sub' (referenced as ${file:%s/sub}): not a regular file",
                             fx->allowed, fx->allowed);
-    assert_error(&errs, want);
-    free(want);
-    want = str_printf(":4:11: cannot read file '%s' (referenced as ${file:%s}): not a regular file", fifo, fifo);
-    assert_error(&errs, want);
-    free(want);
+    assert_error_fmt(&errs, ":4:11: cannot read file '%s' (referenced as ${file:%s}): not a regular file", fifo, fifo);
     assert_error(&errs, ":5:10: cannot read file '/dev/zero' (referenced as ${file:/dev/zero}): not a regular file");
-    want = str_printf(":6:10: cannot read file '%s' (referenced as ${file:%s}): file larger than 1 MiB", big, big);
-    assert_error(&errs, want);
-    free(want);
+    assert_error_fmt(&errs, ":6:10: cannot read file '%s' (referenced as ${file:%s}): file larger than 1 MiB", big, big);
     cfg_errors_clear(&errs);
     unlink(fifo);
     unlink(big);
@@ -325,6 +318,16 @@ static void test_env_allowlist(void **state)
     assert_error(&errs, ":7:11: environment variable 'HOME' (referenced as ${env:HOME}) does not match");
     assert_no_secret(&errs);
     cfg_errors_clear(&errs);
+
+    /* Neither groups nor alternatives escape the whole-name rule. */
+    assert_null(load(fx, &errs, "worker: {" ENV_OPT ": '(NOPE)|(FERRY_OK_PW)'}\nconnectors: {a: {pw: '${env:X_FERRY_OK_PW}'}}\n"));
+    assert_error(&errs, "environment variable 'X_FERRY_OK_PW' (referenced as ${env:X_FERRY_OK_PW}) does not match");
+    cfg_errors_clear(&errs);
+    wc = load(fx, &errs, "worker: {" ENV_OPT ": 'FERRY_N|FERRY_NO_PW'}\nconnectors: {a: {connector: x, pw: '${env:FERRY_NO_PW}'}}\n");
+    if (errs.count) errors_dump(&errs);
+    assert_int_equal(errs.count, 0);
+    assert_string_equal(connector_value(wc, "pw"), "env-secret"); /* leftmost-longest finds the whole name */
+    worker_config_free(wc);
 
     /* A bad pattern is reported and refuses every variable. */
     assert_null(load(fx, &errs, "worker: {" ENV_OPT ": 'FERRY_(OK'}\nconnectors: {a: {pw: '${env:FERRY_OK_PW}'}}\n"));
