@@ -3,8 +3,9 @@
  *
  * Loading happens in two steps so that `ferry validate` can report every
  * error at once:
- *   1. worker_config_load() parses the YAML (libyaml), substitutes
- *      ${env:NAME} and ${file:/path} in scalars, validates the `worker:`
+ *   1. worker_config_load() parses the YAML (libyaml), reads the worker's
+ *      config.providers.* options from it, substitutes ${env:NAME} and
+ *      ${file:/path} in scalars under them, validates the `worker:`
  *      section and collects each connector's raw flat mapping.
  *   2. connector_config_build() validates one connector's mapping against
  *      the framework options (config_framework_options()) plus the
@@ -48,13 +49,74 @@ struct cfg_node {
 };
 
 /* Parses a YAML file into a tree. Duplicate keys, anchors/aliases misuse,
- * non-scalar keys and malformed YAML are errors. NULL on error. */
+ * non-scalar keys and malformed YAML are errors. NULL on error. Scalars are
+ * substituted as in an operator's own file with no policy options
+ * (CFG_SUBST_OPERATOR below); worker_config_load applies the file's own
+ * policy instead. */
 cfg_node_t *cfg_yaml_load_file(const char *path, cfg_errors_t *errs);
 /* Same, from a buffer; `name` is used in messages instead of a path. */
 cfg_node_t *cfg_yaml_load_buffer(const char *name, const char *buf, size_t len, cfg_errors_t *errs);
+typedef struct cfg_subst_ctx cfg_subst_ctx_t;
+/* The same with substitution under subst; subst NULL = none at all: scalars
+ * keep their ${..} text as written (used to read the policy options first). */
+cfg_node_t *cfg_yaml_load_file_with(const char *path, const cfg_subst_ctx_t *subst, cfg_errors_t *errs);
+cfg_node_t *cfg_yaml_load_buffer_with(const char *name, const char *buf, size_t len,
+                                      const cfg_subst_ctx_t *subst, cfg_errors_t *errs);
 void cfg_node_free(cfg_node_t *node);
 /* Child of a map by key, or NULL. */
 const cfg_node_t *cfg_node_get(const cfg_node_t *map, const char *key);
+
+/* ---- ${env:}/${file:} substitution (config_subst.c) ------------------------ */
+/* The worker options that limit substitution, named as in Kafka Connect
+ * (KIP-993's FileConfigProvider/DirectoryConfigProvider allowed.paths and
+ * KIP-887's EnvVarConfigProvider allowlist.pattern). */
+#define CFG_OPT_FILE_ALLOWED_PATHS "config.providers.file.param.allowed.paths"
+#define CFG_OPT_ENV_ALLOWLIST_PATTERN "config.providers.env.param.allowlist.pattern"
+
+/* Which files and variables references may read. Built once from the
+ * worker options; immutable afterwards and then safe to share by threads. */
+typedef struct cfg_subst_policy cfg_subst_policy_t;
+cfg_subst_policy_t *cfg_subst_policy_new(void); /* no option set */
+void cfg_subst_policy_free(cfg_subst_policy_t *policy); /* NULL is a no-op */
+/* Sets allowed.paths from its YAML value (a list or a comma-separated
+ * string; YAML null = unset). Each path must be absolute and exist; it is
+ * kept resolved (realpath). Any error (reported at its position in file)
+ * leaves the option invalid, which refuses every file reference. An
+ * empty list allows no file. 0 or -1. */
+int cfg_subst_policy_paths(cfg_subst_policy_t *policy, const char *file, const cfg_node_t *node,
+                           cfg_errors_t *errs);
+/* Sets allowlist.pattern: a POSIX extended regular expression that a
+ * variable's whole name must match. Errors as above; an invalid pattern
+ * refuses every variable. 0 or -1. */
+int cfg_subst_policy_env_pattern(cfg_subst_policy_t *policy, const char *file, const cfg_node_t *node,
+                                 cfg_errors_t *errs);
+
+/* Who wrote the config being substituted. The zero value is untrusted. */
+struct cfg_subst_ctx {
+    const cfg_subst_policy_t *policy; /* borrowed; NULL = no option set */
+    /* 1: the operator's own file. An option that is not set allows
+     *    everything, as in Kafka Connect, so existing files keep working.
+     * 0: an untrusted source, e.g. a config PUT through the REST API. An
+     *    option that is not set allows nothing: such a config reads only
+     *    files within allowed.paths and variables matching allowlist.pattern.
+     * A set option restricts both alike. */
+    int trusted;
+};
+/* The context of cfg_yaml_load_file/_buffer: trusted, no policy. */
+extern const cfg_subst_ctx_t CFG_SUBST_OPERATOR;
+
+/* Replaces ${env:NAME} and ${file:/path} in s ("$${" is a literal "${");
+ * sets *substituted when a reference was replaced. Returns a malloc'd
+ * string, or NULL after adding one error per bad reference to errs. Each
+ * message starts with "WHERE:LINE:COL: " (or "WHERE: " when line is 0, or
+ * nothing when where is NULL), names the reference and, when the policy
+ * refused it, the option to set; it never contains a substituted value.
+ * A REST handler substitutes each value of an incoming config with
+ *     cfg_subst_ctx_t ctx = {.policy = wc->subst_policy, .trusted = 0};
+ *     char *v = cfg_subst_string(&ctx, raw, "connector x: option 'k'", 0, 0, &subst, errs);
+ * and treats a value with subst set as a secret (redacted like one). */
+char *cfg_subst_string(const cfg_subst_ctx_t *ctx, const char *s, const char *where, int line, int col,
+                       int *substituted, cfg_errors_t *errs);
 
 /* ---- worker section ------------------------------------------------------ */
 typedef enum offsets_store_kind { OFFSETS_STORE_KAFKA = 0, OFFSETS_STORE_FILE = 1 } offsets_store_kind_t;
@@ -86,6 +148,7 @@ typedef struct worker_config {
     size_t connector_count;
     cfg_node_t *root;         /* owned: the whole parsed document */
     const cfg_node_t *rest;   /* worker.rest mapping as written (inside root), or NULL; read by the REST subsystem */
+    cfg_subst_policy_t *subst_policy; /* owned: worker.config.providers.*; configs from REST use it untrusted */
 } worker_config_t;
 
 /* Loads and validates FILE's YAML and worker section. Returns NULL when

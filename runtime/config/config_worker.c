@@ -40,6 +40,13 @@ static const ferry_option_t worker_options[] = {
      "How often progress is logged; 0 = never."},
     {"log.level", FERRY_OPT_ENUM, "info", 0, 0, 0, level_values, "Log threshold."},
     {"rest", FERRY_OPT_MAP, NULL, 0, 0, 0, NULL, "Reserved for the admin REST API (accepted, not used yet)."},
+    {CFG_OPT_FILE_ALLOWED_PATHS, FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "Absolute files and directories that ${file:} references may read; paths are compared after "
+     "resolving '..' and symlinks. Unset: any file for this YAML file, none for configs from the REST API. "
+     "May not use ${...} itself."},
+    {CFG_OPT_ENV_ALLOWLIST_PATTERN, FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "POSIX extended regular expression that the whole name of a variable read by ${env:} must match. "
+     "Unset: any variable for this YAML file, none for configs from the REST API. May not use ${...} itself."},
     FERRY_OPTIONS_END};
 
 const ferry_option_t *config_worker_options(void) { return worker_options; }
@@ -72,6 +79,13 @@ static void flat_add(flat_t *flat, char *key, const cfg_node_t *node, int line, 
     flat->owned_keys[flat->count] = key;
     flat->inputs[flat->count] = (cfg_input_t){.key = key, .node = node, .line = line, .col = col};
     flat->count++;
+}
+
+static void flat_free(flat_t *flat)
+{
+    for (size_t i = 0; i < flat->count; i++) free(flat->owned_keys[i]);
+    free(flat->owned_keys);
+    free(flat->inputs);
 }
 
 /* Flattens map into dotted keys. A nested mapping is descended into only
@@ -183,9 +197,7 @@ static void worker_section(worker_config_t *wc, const cfg_node_t *section, cfg_e
         wc->log_level = str_dup(config_string(cfg, "log.level"));
     }
     config_free(cfg);
-    for (size_t i = 0; i < flat.count; i++) free(flat.owned_keys[i]);
-    free(flat.owned_keys);
-    free(flat.inputs);
+    flat_free(&flat);
 }
 
 static int valid_connector_name(const char *name)
@@ -257,13 +269,53 @@ static void connectors_section(worker_config_t *wc, const cfg_node_t *section, c
     }
 }
 
+/* The substitution policy in the worker section of raw, a tree read without
+ * substitution. Values that are not of the options' types are reported by
+ * worker_section later; here they only leave the option invalid. */
+static cfg_subst_policy_t *worker_subst_policy(const cfg_node_t *raw, const char *path, cfg_errors_t *errs)
+{
+    cfg_subst_policy_t *policy = cfg_subst_policy_new();
+    const cfg_node_t *section = raw->kind == CFG_MAP ? cfg_node_get(raw, "worker") : NULL;
+    if (!section || section->kind != CFG_MAP) return policy;
+    flat_t flat = {0};
+    worker_flatten(&flat, NULL, section);
+    for (size_t i = 0; i < flat.count; i++) {
+        const cfg_input_t *in = &flat.inputs[i];
+        if (strcmp(in->key, CFG_OPT_FILE_ALLOWED_PATHS) == 0) cfg_subst_policy_paths(policy, path, in->node, errs);
+        if (strcmp(in->key, CFG_OPT_ENV_ALLOWLIST_PATTERN) == 0)
+            cfg_subst_policy_env_pattern(policy, path, in->node, errs);
+    }
+    flat_free(&flat);
+    return policy;
+}
+
+/* The worker section limits what ${..} references in the same file may
+ * read, so its policy options are read, from a first parse without
+ * substitution, before anything is substituted. */
+static cfg_node_t *worker_load_tree(const char *path, cfg_subst_policy_t **policy, cfg_errors_t *errs)
+{
+    cfg_node_t *raw = cfg_yaml_load_file_with(path, NULL, errs);
+    if (!raw) return NULL;
+    *policy = worker_subst_policy(raw, path, errs);
+    cfg_node_free(raw);
+    cfg_subst_ctx_t ctx = {.policy = *policy, .trusted = 1};
+    cfg_node_t *root = cfg_yaml_load_file_with(path, &ctx, errs);
+    if (!root) {
+        cfg_subst_policy_free(*policy);
+        *policy = NULL;
+    }
+    return root;
+}
+
 worker_config_t *worker_config_load(const char *path, cfg_errors_t *errs)
 {
-    cfg_node_t *root = cfg_yaml_load_file(path, errs);
+    cfg_subst_policy_t *policy = NULL;
+    cfg_node_t *root = worker_load_tree(path, &policy, errs);
     if (!root) return NULL;
     worker_config_t *wc = xcalloc(1, sizeof(*wc));
     wc->path = str_dup(path);
     wc->root = root;
+    wc->subst_policy = policy;
     worker_defaults(wc);
     if (root->kind != CFG_MAP) {
         cfg_errors_add(errs, "%s:%d:%d: expected a mapping with 'worker' and 'connectors'", path,
@@ -310,6 +362,7 @@ void worker_config_free(worker_config_t *wc)
     }
     free(wc->connectors);
     cfg_node_free(wc->root);
+    cfg_subst_policy_free(wc->subst_policy);
     free(wc->path);
     free(wc);
 }

@@ -7,6 +7,8 @@
  * it has built a mapping, and because we want to reject duplicate keys as
  * they are seen. Aliases are expanded by copying the anchored node; a node
  * budget keeps a "billion laughs" document from exhausting memory.
+ * Scalars are substituted as they are read (config_subst.c), so an alias
+ * copies the substituted value and a bad reference is reported once.
  */
 #include "config/config_internal.h"
 #include "util/strutil.h"
@@ -20,7 +22,6 @@
 
 #define YAML_MAX_DEPTH 64
 #define YAML_MAX_NODES 200000
-#define SUBST_FILE_MAX (1024 * 1024)
 
 /* ---- error list ---------------------------------------------------------- */
 
@@ -113,6 +114,7 @@ typedef struct yaml_state {
     /* Nodes dropped from the tree (duplicate keys, ...) live here until the
      * end of the load, because an anchor may still point into them. */
     cfg_node_t *trash;
+    const cfg_subst_ctx_t *subst; /* NULL = keep ${..} references as written */
 } yaml_state_t;
 
 static void node_discard(yaml_state_t *st, cfg_node_t *node)
@@ -159,39 +161,7 @@ static int yaml_next(yaml_state_t *st, yaml_event_t *ev)
     return 0;
 }
 
-/* ---- substitution ------------------------------------------------------------- */
-
-/* Reads a ${file:} reference. The content is the secret itself, so nothing
- * of it goes into messages; one trailing newline is dropped because editors
- * and `echo` add one. */
-static char *subst_read_file(const char *path, const char **why)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *why = strerror(errno);
-        return NULL;
-    }
-    char *buf = xmalloc(SUBST_FILE_MAX + 1);
-    size_t n = fread(buf, 1, SUBST_FILE_MAX + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || n > SUBST_FILE_MAX) {
-        free(buf);
-        *why = bad ? "read error" : "file larger than 1 MiB";
-        return NULL;
-    }
-    if (memchr(buf, '\0', n)) {
-        free(buf);
-        *why = "file contains a NUL byte";
-        return NULL;
-    }
-    if (n > 0 && buf[n - 1] == '\n') {
-        n--;
-        if (n > 0 && buf[n - 1] == '\r') n--;
-    }
-    buf[n] = '\0';
-    return buf;
-}
+/* ---- buffers ------------------------------------------------------------------ */
 
 typedef struct strbuf {
     char *p;
@@ -207,72 +177,6 @@ static void sb_put(strbuf_t *sb, const char *s, size_t n)
     memcpy(sb->p + sb->len, s, n);
     sb->len += n;
     sb->p[sb->len] = '\0';
-}
-
-/* Substitutes ${env:NAME} and ${file:/path} in s; "$${" stands for a
- * literal "${". Sets *substituted when a reference was replaced. Returns a
- * malloc'd string, or NULL after reporting an error. */
-static char *subst_scalar(yaml_state_t *st, const char *s, int line, int col, int *substituted)
-{
-    strbuf_t sb = {0};
-    sb_put(&sb, "", 0);
-    const char *p = s;
-    int ok = 1;
-    while (*p) {
-        if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
-            sb_put(&sb, "${", 2);
-            p += 3;
-            continue;
-        }
-        if (!(p[0] == '$' && p[1] == '{')) {
-            sb_put(&sb, p, 1);
-            p++;
-            continue;
-        }
-        const char *end = strchr(p + 2, '}');
-        if (!end) {
-            yaml_error(st, line, col, "unterminated '${' reference (write '$${' for a literal '${')");
-            ok = 0;
-            break;
-        }
-        size_t reflen = (size_t)(end - (p + 2));
-        char *ref = xmalloc(reflen + 1);
-        memcpy(ref, p + 2, reflen);
-        ref[reflen] = '\0';
-        char *value = NULL;
-        if (strncmp(ref, "env:", 4) == 0 && ref[4]) {
-            const char *v = getenv(ref + 4);
-            if (v)
-                value = str_dup(v);
-            else
-                yaml_error(st, line, col, "environment variable '%s' is not set (referenced as ${%s})",
-                           ref + 4, ref);
-        } else if (strncmp(ref, "file:", 5) == 0 && ref[5]) {
-            const char *why = NULL;
-            value = subst_read_file(ref + 5, &why);
-            if (!value) yaml_error(st, line, col, "cannot read file '%s' (referenced as ${%s}): %s",
-                                   ref + 5, ref, why);
-        } else {
-            yaml_error(st, line, col,
-                       "unknown reference '${%s}': use ${env:NAME} or ${file:/path} ('$${' for a literal '${')",
-                       ref);
-        }
-        free(ref);
-        if (!value) {
-            ok = 0;
-            p = end + 1;
-            continue;
-        }
-        sb_put(&sb, value, strlen(value));
-        free(value);
-        *substituted = 1;
-        p = end + 1;
-    }
-    if (!ok) {
-        free(sb.p);
-        return NULL;
-    }
-    return sb.p;
 }
 
 /* ---- events → tree ----------------------------------------------------------- */
@@ -337,12 +241,17 @@ static cfg_node_t *parse_scalar(yaml_state_t *st, yaml_event_t *ev, int line, in
 {
     cfg_node_t *node = node_new(CFG_SCALAR, line, col);
     if (!scalar_is_null(ev)) {
+        const char *text = (const char *)ev->data.scalar.value;
         int substituted = 0;
-        node->scalar = subst_scalar(st, (const char *)ev->data.scalar.value, line, col, &substituted);
+        node->scalar = st->subst ? cfg_subst_string(st->subst, text, st->name, line, col, &substituted, st->errs)
+                                 : str_dup(text);
         node->secret_subst = substituted;
         /* A failed substitution is reported; keep an empty string so the
          * rest of the file is still checked. */
-        if (!node->scalar) node->scalar = str_dup("");
+        if (!node->scalar) {
+            st->errors++;
+            node->scalar = str_dup("");
+        }
     }
     anchor_remember(st, ev->data.scalar.anchor, node);
     return node;
@@ -494,10 +403,17 @@ static cfg_node_t *parse_stream(yaml_state_t *st)
 
 cfg_node_t *cfg_yaml_load_buffer(const char *name, const char *buf, size_t len, cfg_errors_t *errs)
 {
+    return cfg_yaml_load_buffer_with(name, buf, len, &CFG_SUBST_OPERATOR, errs);
+}
+
+cfg_node_t *cfg_yaml_load_buffer_with(const char *name, const char *buf, size_t len,
+                                      const cfg_subst_ctx_t *subst, cfg_errors_t *errs)
+{
     yaml_state_t st;
     memset(&st, 0, sizeof(st));
     st.name = name ? name : "<config>";
     st.errs = errs;
+    st.subst = subst;
     if (!yaml_parser_initialize(&st.parser)) {
         cfg_errors_add(errs, "%s: cannot initialize the YAML parser", st.name);
         return NULL;
@@ -517,6 +433,11 @@ cfg_node_t *cfg_yaml_load_buffer(const char *name, const char *buf, size_t len, 
 
 cfg_node_t *cfg_yaml_load_file(const char *path, cfg_errors_t *errs)
 {
+    return cfg_yaml_load_file_with(path, &CFG_SUBST_OPERATOR, errs);
+}
+
+cfg_node_t *cfg_yaml_load_file_with(const char *path, const cfg_subst_ctx_t *subst, cfg_errors_t *errs)
+{
     FILE *f = fopen(path, "rb");
     if (!f) {
         cfg_errors_add(errs, "%s: cannot open: %s", path, strerror(errno));
@@ -534,7 +455,7 @@ cfg_node_t *cfg_yaml_load_file(const char *path, cfg_errors_t *errs)
         free(sb.p);
         return NULL;
     }
-    cfg_node_t *root = cfg_yaml_load_buffer(path, sb.p, sb.len, errs);
+    cfg_node_t *root = cfg_yaml_load_buffer_with(path, sb.p, sb.len, subst, errs);
     free(sb.p);
     return root;
 }

@@ -4,7 +4,11 @@
  * Loading refuses, with one log line naming the file and the reason, and
  * goes on with the next file: not a shared object / dlopen error, no
  * ferry_plugin_entry, ABI major mismatch, descriptor struct too small,
- * missing required callbacks, duplicate connector name, world-writable file.
+ * missing required callbacks, duplicate connector name, and a file that
+ * someone other than root or ferry's user could have written (group- or
+ * world-writable file or directory, a symlink out of the plugin directory,
+ * another owner; see plugin_trust.h). A directory that fails those checks
+ * is refused as a whole.
  * dlopen uses RTLD_NOW | RTLD_LOCAL (never RTLD_DEEPBIND: it breaks ASan).
  *
  * Threads: load functions from the main thread, before tasks start; lookups
@@ -25,7 +29,7 @@ void plugin_registry_free(plugin_registry_t *reg); /* dlcloses; NULL is a no-op 
 int plugin_registry_load_file(plugin_registry_t *reg, const char *path, char *err, size_t errlen);
 /* Loads every *.so in dir (sorted by name), logging each refusal with
  * log_error. Returns the number of plugins loaded, or -1 when the directory
- * cannot be read (also logged, naming the directory). */
+ * cannot be read or is not trusted (also logged, naming the directory). */
 int plugin_registry_load_dir(plugin_registry_t *reg, const char *dir);
 /* Registers a descriptor that is already in memory (tests). Same checks. */
 int plugin_registry_add(plugin_registry_t *reg, const ferry_plugin_t *plugin, const char *origin,

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "plugin/plugin_trust.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
@@ -336,26 +337,19 @@ int plugin_registry_add(plugin_registry_t *reg, const ferry_plugin_t *plugin, co
 
 /* ---- files and directories ---------------------------------------------- */
 
-int plugin_registry_load_file(plugin_registry_t *reg, const char *path, char *err, size_t errlen)
+/* Loads path, whose directory real_dir passed plugin_trust_dir. */
+static int load_trusted(plugin_registry_t *reg, const char *path, const char *real_dir, char *err, size_t errlen)
 {
-    struct stat st;
-    if (!reg || !path) return refuse(err, errlen, path ? path : "(null)", "no registry or path");
-    if (stat(path, &st) < 0) return refuse(err, errlen, path, "cannot read: %s", strerror(errno));
-    if (!S_ISREG(st.st_mode)) return refuse(err, errlen, path, "not a regular file");
-    if (access(path, R_OK) < 0) return refuse(err, errlen, path, "cannot read: %s", strerror(errno));
-    /* Anyone on the machine could replace the code the worker runs. */
-    if (st.st_mode & S_IWOTH)
-        return refuse(err, errlen, path, "refusing world-writable plugin file (chmod o-w %s)", path);
-
-    /* A name without a slash would make dlopen search the library path
-     * instead of opening the file that was checked above. */
-    char *dlpath = strchr(path, '/') ? str_dup(path) : str_printf("./%s", path);
+    char why[1024];
+    char *file = NULL; /* absolute, so dlopen does not search the library path */
+    if (plugin_trust_file(real_dir, path, &file, why, sizeof(why)) < 0)
+        return refuse(err, errlen, path, "%s", why);
     dlerror();
-    void *handle = dlopen(dlpath, RTLD_NOW | RTLD_LOCAL);
-    free(dlpath);
+    void *handle = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    free(file);
     if (!handle) {
-        const char *why = dlerror();
-        return refuse(err, errlen, path, "dlopen failed: %s", why ? why : "unknown error");
+        const char *dlwhy = dlerror();
+        return refuse(err, errlen, path, "dlopen failed: %s", dlwhy ? dlwhy : "unknown error");
     }
     dlerror();
     void *sym = dlsym(handle, FERRY_PLUGIN_ENTRY_SYMBOL);
@@ -379,6 +373,20 @@ int plugin_registry_load_file(plugin_registry_t *reg, const char *path, char *er
     log_debug("plugin %s: loaded %s %s", path, plugin->name ? plugin->name : "(unnamed)",
               plugin->version ? plugin->version : "");
     return 0;
+}
+
+int plugin_registry_load_file(plugin_registry_t *reg, const char *path, char *err, size_t errlen)
+{
+    if (!reg || !path) return refuse(err, errlen, path ? path : "(null)", "no registry or path");
+    const char *slash = strrchr(path, '/');
+    char *dir = !slash ? str_dup(".") : slash == path ? str_dup("/") : str_printf("%.*s", (int)(slash - path), path);
+    char why[1024];
+    char *real_dir = NULL;
+    int rc = plugin_trust_dir(dir, &real_dir, why, sizeof(why)) < 0 ? refuse(err, errlen, path, "%s", why)
+                                                                     : load_trusted(reg, path, real_dir, err, errlen);
+    free(real_dir);
+    free(dir);
+    return rc;
 }
 
 static int compare_names(const void *a, const void *b)
@@ -413,6 +421,14 @@ int plugin_registry_load_dir(plugin_registry_t *reg, const char *dir)
      * depend on the file system's directory order. */
     if (count) qsort(names, count, sizeof(*names), compare_names);
 
+    char why[1024];
+    char *real_dir = NULL;
+    if (plugin_trust_dir(dir, &real_dir, why, sizeof(why)) < 0) {
+        log_error("%s; none of its plugins is loaded", why);
+        for (size_t i = 0; i < count; i++) free(names[i]);
+        free(names);
+        return -1;
+    }
     int loaded = 0;
     for (size_t i = 0; i < count; i++) {
         char *path = str_printf("%s/%s", dir, names[i]);
@@ -422,13 +438,14 @@ int plugin_registry_load_dir(plugin_registry_t *reg, const char *dir)
             log_debug("plugin directory %s: skipping %s (not a regular file)", dir, names[i]);
         } else {
             char err[1024];
-            if (plugin_registry_load_file(reg, path, err, sizeof(err)) == 0) loaded++;
+            if (load_trusted(reg, path, real_dir, err, sizeof(err)) == 0) loaded++;
             else log_error("%s", err);
         }
         free(path);
         free(names[i]);
     }
     free(names);
+    free(real_dir);
     return loaded;
 }
 

@@ -48,6 +48,38 @@ printf 'connectors:\n  a:\n    connector: datagen\n    topik: t\n  b:\n    conne
 expect_error many "topik"
 grep -q "pth" "$WORK/many.out" || fail "second error not reported: $(cat "$WORK/many.out")"
 
+# Substitutions are limited by the worker's config.providers options: a path
+# that leaves allowed.paths through ".." or a symlink, and a variable the
+# allow-list pattern does not match, are refused at their position, naming
+# the option, without printing what they would have read.
+mkdir -p "$WORK/secrets" "$WORK/private"
+echo hunter2-file-secret >"$WORK/private/key"
+ln -s ../private/key "$WORK/secrets/key"
+printf 'worker:\n  config.providers.file.param.allowed.paths: [%s/secrets]\nconnectors:\n  a:\n    connector: datagen\n    topic: ${file:%s/secrets/../private/key}\n' \
+    "$WORK" "$WORK" >"$WORK/dotdot.yaml"
+expect_error dotdot "dotdot.yaml:6:12: file '.*/secrets/../private/key' .* resolves to '.*/private/key', outside worker option 'config.providers.file.param.allowed.paths'"
+printf 'worker:\n  config.providers.file.param.allowed.paths: [%s/secrets]\nconnectors:\n  a:\n    connector: datagen\n    topic: ${file:%s/secrets/key}\n' \
+    "$WORK" "$WORK" >"$WORK/symlink.yaml"
+expect_error symlink "symlink.yaml:6:12: .*outside worker option 'config.providers.file.param.allowed.paths'"
+export FERRY_TEST_SECRET_ENV=hunter2-env-secret
+printf 'worker:\n  config.providers.env.param.allowlist.pattern: "APP_.*"\nconnectors:\n  a:\n    connector: datagen\n    topic: ${env:FERRY_TEST_SECRET_ENV}\n' \
+    >"$WORK/envdeny.yaml"
+expect_error envdeny "envdeny.yaml:6:12: environment variable 'FERRY_TEST_SECRET_ENV' .*does not match worker option 'config.providers.env.param.allowlist.pattern'"
+! grep -q hunter2 "$WORK"/dotdot.out "$WORK"/symlink.out "$WORK"/envdeny.out || fail "a refused reference printed its secret"
+
+# A plugin directory that its group may write to is refused as a whole,
+# naming the directory; its connectors are then unknown.
+mkdir "$WORK/gwplugins"
+cp "$FERRY_PLUGIN_DIR/datagen.so" "$WORK/gwplugins/"
+chmod 775 "$WORK/gwplugins"
+printf 'connectors:\n  a: {connector: datagen, topic: t}\n' >"$WORK/gwplugins.yaml"
+rc=0
+"$FERRY" validate --plugin-path "$WORK/gwplugins" "$WORK/gwplugins.yaml" >"$WORK/gwplugins.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "group-writable plugin directory: exit $rc"
+grep -q "plugin directory $WORK/gwplugins is writable by its group (chmod g-w $WORK/gwplugins)" "$WORK/gwplugins.out" \
+    || fail "group-writable plugin directory not refused: $(cat "$WORK/gwplugins.out")"
+log "ok: gwplugins"
+
 # A missing plugin directory names the directory.
 printf 'worker:\n  plugin.path: [%s/nope]\nconnectors:\n  a: {connector: datagen, topic: t}\n' "$WORK" >"$WORK/noplugins.yaml"
 rc=0
