@@ -33,6 +33,8 @@
  * when members are appended later. */
 #define PLUGIN_SIZE_V1_0 (offsetof(ferry_plugin_t, connectors) + sizeof(void *))
 #define CONNECTOR_SIZE_V1_0 (offsetof(ferry_connector_t, reserved) + 4 * sizeof(void *))
+/* ferry_option_t has not grown since 1.0. */
+#define OPTION_SIZE_V1_0 sizeof(ferry_option_t)
 
 /* A plugin with more connectors or options than this is taken to have a
  * missing NULL terminator rather than being read until it crashes. */
@@ -67,7 +69,10 @@ plugin_registry_t *plugin_registry_new(void) { return xcalloc(1, sizeof(plugin_r
 void plugin_registry_free(plugin_registry_t *reg)
 {
     if (!reg) return;
-    for (size_t i = 0; i < reg->conn_count; i++) free(reg->conns[i]);
+    for (size_t i = 0; i < reg->conn_count; i++) {
+        free((void *)reg->conns[i]->conn.options); /* the host-layout copy (copy_options) */
+        free(reg->conns[i]);
+    }
     /* dlclose last: the connector copies point at strings inside the plugin. */
     for (size_t i = 0; i < reg->plugin_count; i++) {
         if (reg->plugins[i]->handle) dlclose(reg->plugins[i]->handle);
@@ -230,6 +235,29 @@ static void copy_connector(ferry_connector_t *dst, const ferry_connector_t *src)
     memcpy(dst, src, n);
 }
 
+/* The option table in host layout: entries of option_size bytes (1.0's
+ * size when the plugin does not say) copied into zero-filled host entries,
+ * so members appended in later minors read as 0 from older plugins and
+ * members the host does not know are ignored. Owned by the caller (the
+ * registry, once committed). 0, or -1 with err. */
+static int copy_options(ferry_connector_t *conn, const char *origin, char *err, size_t errlen)
+{
+    const char *src = (const char *)conn->options;
+    if (!src) return 0;
+    size_t stride = conn->option_size ? conn->option_size : OPTION_SIZE_V1_0;
+    if (stride < OPTION_SIZE_V1_0) {
+        conn->options = NULL;
+        return refuse(err, errlen, origin, "connector '%s': option_size %zu is smaller than ABI 1.0's %zu",
+                      conn->name, stride, (size_t)OPTION_SIZE_V1_0);
+    }
+    size_t n = 0;
+    while (n <= PLUGIN_MAX_OPTIONS && ((const ferry_option_t *)(const void *)(src + n * stride))->name) n++;
+    ferry_option_t *copy = xcalloc(n + 1, sizeof(*copy));
+    for (size_t i = 0; i < n; i++) memcpy(&copy[i], src + i * stride, stride < sizeof(*copy) ? stride : sizeof(*copy));
+    conn->options = copy;
+    return 0;
+}
+
 /* Checks one connector; fills *out with its host-layout copy. */
 static int check_connector(const plugin_registry_t *reg, const ferry_connector_t *src, size_t index,
                            const ferry_connector_t *siblings, int newer_minor, const char *origin, char *err,
@@ -239,8 +267,17 @@ static int check_connector(const plugin_registry_t *reg, const ferry_connector_t
         return refuse(err, errlen, origin, "connector #%zu: descriptor too small (struct_size %u, ABI 1.0 needs %zu)",
                       index, src->struct_size, (size_t)CONNECTOR_SIZE_V1_0);
     copy_connector(out, src);
-    if (!out->name || !out->name[0]) return refuse(err, errlen, origin, "connector #%zu has no name", index);
+    if (!out->name || !out->name[0]) {
+        out->options = NULL;
+        return refuse(err, errlen, origin, "connector #%zu has no name", index);
+    }
     const char *cn = out->name;
+    for (size_t k = 0; k < sizeof(out->reserved) / sizeof(out->reserved[0]); k++)
+        if (out->reserved[k]) {
+            out->options = NULL;
+            return refuse(err, errlen, origin, "connector '%s': reserved slot %zu is not zero", cn, k);
+        }
+    if (copy_options(out, origin, err, errlen) < 0) return -1;
     if (out->kind != FERRY_SOURCE && out->kind != FERRY_SINK)
         return refuse(err, errlen, origin, "connector '%s': kind %d is neither source (1) nor sink (2)", cn,
                       (int)out->kind);
@@ -317,6 +354,7 @@ static int registry_add(plugin_registry_t *reg, const ferry_plugin_t *plugin, co
     ferry_connector_t *conns = xcalloc(count, sizeof(*conns));
     for (size_t i = 0; i < count; i++) {
         if (check_connector(reg, copy.connectors[i], i, conns, newer_minor, origin, err, errlen, &conns[i]) < 0) {
+            for (size_t j = 0; j <= i; j++) free((void *)conns[j].options);
             free(conns);
             return -1;
         }

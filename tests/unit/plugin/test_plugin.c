@@ -218,6 +218,44 @@ static void expect_mem_refusal(const ferry_connector_t *a, const ferry_connector
     plugin_registry_free(reg);
 }
 
+/* 1.1: reserved slots must be zero; option tables are read with the
+ * plugin's option_size, so a newer plugin's larger entries still work. */
+typedef struct wider_option {
+    ferry_option_t base;
+    const char *appended_in_a_later_minor;
+} wider_option_t;
+
+static void test_reserved_and_option_size(void **state)
+{
+    (void)state;
+    ferry_connector_t c = mem_source("r");
+    c.reserved[2] = (void *)&c;
+    expect_mem_refusal(&c, NULL, "connector 'r': reserved slot 2 is not zero");
+
+    static const wider_option_t wide[] = {
+        {{"alpha", FERRY_OPT_INT, "1", 0, 0, 0, NULL, "first"}, "x"},
+        {{"beta", FERRY_OPT_STRING, "b", 0, 0, 0, NULL, "second"}, "y"},
+        {{NULL, FERRY_OPT_STRING, NULL, 0, 0, 0, NULL, NULL}, NULL}};
+    c = mem_source("w");
+    c.options = &wide[0].base;
+    c.option_size = sizeof(wider_option_t);
+    plugin_registry_t *reg = plugin_registry_new();
+    char err[512] = "";
+    assert_int_equal(add_mem(reg, FERRY_ABI_VERSION + 1, &c, NULL, err, sizeof(err)), 0);
+    const ferry_connector_t *got = plugin_registry_find(reg, "w", NULL);
+    assert_non_null(got);
+    assert_string_equal(got->options[0].name, "alpha");
+    assert_string_equal(got->options[1].name, "beta");
+    assert_string_equal(got->options[1].default_value, "b");
+    assert_null(got->options[2].name);
+    plugin_registry_free(reg);
+
+    c = mem_source("s");
+    c.options = &wide[0].base;
+    c.option_size = 8;
+    expect_mem_refusal(&c, NULL, "connector 's': option_size 8 is smaller than ABI 1.0's 64");
+}
+
 static void test_connector_checks(void **state)
 {
     ferry_connector_t c = mem_source("m");
@@ -479,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_refuse_duplicate_across_files),
         cmocka_unit_test(test_load_dir),
         cmocka_unit_test(test_connector_checks),
+        cmocka_unit_test(test_reserved_and_option_size),
         cmocka_unit_test(test_option_checks),
         cmocka_unit_test(test_newer_minor_accepted),
         cmocka_unit_test(test_opt_type_names),
