@@ -71,6 +71,7 @@ typedef struct worker_config {
     char **kafka_keys;        /* worker.kafka: librdkafka properties, passed through */
     char **kafka_values;
     size_t kafka_count;
+    const cfg_node_t *kafka;  /* worker.kafka as written (inside root), or NULL: positions for messages */
     offsets_store_kind_t offsets_store; /* worker.offsets.store, default kafka */
     char *offsets_topic;      /* worker.offsets.topic, default "ferry-offsets" */
     char *offsets_file;       /* worker.offsets.file, default "ferry-offsets.dat" (store: file) */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #define YAML_MAX_DEPTH 64
@@ -104,6 +105,8 @@ typedef struct anchor {
 typedef struct yaml_state {
     yaml_parser_t parser;
     const char *name; /* file name for messages */
+    const char *buf;  /* the input, for positions of reader errors */
+    size_t len;
     cfg_errors_t *errs;
     size_t errors;    /* errors added by this load */
     int fatal;        /* stop: the event stream can no longer be trusted */
@@ -126,23 +129,52 @@ static void yaml_error(yaml_state_t *st, int line, int col, const char *fmt, ...
 
 static void yaml_error(yaml_state_t *st, int line, int col, const char *fmt, ...)
 {
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    char *msg = str_vprintf(fmt, ap);
     va_end(ap);
     cfg_errors_add(st->errs, "%s:%d:%d: %s", st->name, line, col, msg);
+    free(msg);
     st->errors++;
 }
 
+/* 1-based line and column (in characters, as libyaml counts them) of byte
+ * `offset` of the input. */
+static void yaml_offset_position(const yaml_state_t *st, size_t offset, int *line, int *col)
+{
+    static const char bom[] = "\xef\xbb\xbf";
+    size_t start = st->len >= 3 && memcmp(st->buf, bom, 3) == 0 ? 3 : 0;
+    *line = 1;
+    *col = 1;
+    for (size_t i = start; i < offset && i < st->len; i++) {
+        unsigned char c = (unsigned char)st->buf[i];
+        if (c == '\n' || (c == '\r' && (i + 1 >= st->len || st->buf[i + 1] != '\n'))) {
+            (*line)++;
+            *col = 1;
+        } else if ((c & 0xC0) != 0x80 && c != '\r') {
+            (*col)++; /* a character starts here (not a UTF-8 continuation byte) */
+        }
+    }
+}
+
 /* Reports libyaml's own diagnosis, e.g. "mapping values are not allowed in
- * this context", at the position libyaml blames (0-based there). */
+ * this context", at the position libyaml blames (0-based there). The reader
+ * (bad UTF-8, control characters) gives a byte offset instead. */
 static void yaml_parser_failed(yaml_state_t *st)
 {
     yaml_parser_t *p = &st->parser;
     const char *problem = p->problem ? p->problem : "invalid YAML";
     int line = (int)p->problem_mark.line + 1, col = (int)p->problem_mark.column + 1;
-    if (p->context)
+    if (p->error == YAML_READER_ERROR) {
+        yaml_offset_position(st, p->problem_offset, &line, &col);
+        if (strstr(problem, "octet") && p->problem_value >= 0)
+            yaml_error(st, line, col, "invalid YAML: %s (byte 0x%02x): the file must be UTF-8 text", problem,
+                       (unsigned)p->problem_value);
+        else if (p->problem_value >= 0)
+            yaml_error(st, line, col, "invalid YAML: %s (U+%04X)", problem, (unsigned)p->problem_value);
+        else
+            yaml_error(st, line, col, "invalid YAML: %s", problem);
+    } else if (p->context)
         yaml_error(st, line, col, "invalid YAML: %s %s (at %d:%d)", problem, p->context,
                    (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
     else
@@ -498,6 +530,8 @@ cfg_node_t *cfg_yaml_load_buffer(const char *name, const char *buf, size_t len, 
     memset(&st, 0, sizeof(st));
     st.name = name ? name : "<config>";
     st.errs = errs;
+    st.buf = buf;
+    st.len = len;
     if (!yaml_parser_initialize(&st.parser)) {
         cfg_errors_add(errs, "%s: cannot initialize the YAML parser", st.name);
         return NULL;
@@ -520,6 +554,12 @@ cfg_node_t *cfg_yaml_load_file(const char *path, cfg_errors_t *errs)
     FILE *f = fopen(path, "rb");
     if (!f) {
         cfg_errors_add(errs, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat sbuf;
+    if (fstat(fileno(f), &sbuf) == 0 && S_ISDIR(sbuf.st_mode)) {
+        cfg_errors_add(errs, "%s: is a directory, not a pipeline file", path);
+        fclose(f);
         return NULL;
     }
     strbuf_t sb = {0};
