@@ -84,13 +84,7 @@ void cfg_build_error(cfg_build_ctx_t *ctx, int line, int col, const char *fmt, .
     va_start(ap, fmt);
     char *msg = str_vprintf(fmt, ap);
     va_end(ap);
-    const char *label = ctx->label ? ctx->label : "";
-    if (!ctx->file)
-        cfg_errors_add(ctx->errs, "%s%s", label, msg);
-    else if (line > 0)
-        cfg_errors_add(ctx->errs, "%s:%d:%d: %s%s", ctx->file, line, col, label, msg);
-    else
-        cfg_errors_add(ctx->errs, "%s: %s%s", ctx->file, label, msg);
+    cfg_errors_add_at(ctx->errs, ctx->file, line, col, ctx->label, "%s", msg);
     free(msg);
     ctx->errors++;
 }

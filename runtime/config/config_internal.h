@@ -67,9 +67,6 @@ int cfg_parse_double(const char *s, double *out);
 size_t cfg_split_list(const char *s, char ***items);
 
 /* ---- config_connector.c: the validation engine, shared with the worker ---- */
-/* The longest value or key a message shows; a longer one is cut in the
- * middle (str_elide_middle) so that the reason after it stays readable. */
-#define CFG_SHOWN_MAX 80
 
 typedef struct cfg_input {
     const char *key;

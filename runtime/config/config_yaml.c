@@ -36,6 +36,23 @@ void cfg_errors_add(cfg_errors_t *errs, const char *fmt, ...)
     errs->items[errs->count++] = msg;
 }
 
+void cfg_errors_add_at(cfg_errors_t *errs, const char *file, int line, int col, const char *label,
+                       const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = str_vprintf(fmt, ap);
+    va_end(ap);
+    if (!label) label = "";
+    if (!file)
+        cfg_errors_add(errs, "%s%s", label, msg);
+    else if (line > 0)
+        cfg_errors_add(errs, "%s:%d:%d: %s%s", file, line, col, label, msg);
+    else
+        cfg_errors_add(errs, "%s: %s%s", file, label, msg);
+    free(msg);
+}
+
 void cfg_errors_clear(cfg_errors_t *errs)
 {
     if (!errs) return;
@@ -133,7 +150,7 @@ static void yaml_error(yaml_state_t *st, int line, int col, const char *fmt, ...
     va_start(ap, fmt);
     char *msg = str_vprintf(fmt, ap);
     va_end(ap);
-    cfg_errors_add(st->errs, "%s:%d:%d: %s", st->name, line, col, msg);
+    cfg_errors_add_at(st->errs, st->name, line, col, NULL, "%s", msg);
     free(msg);
     st->errors++;
 }
