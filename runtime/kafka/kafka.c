@@ -167,14 +167,18 @@ static size_t fill_layer(rd_kafka_conf_t *conf, kafka_client_kind_t kind, kafka_
         const char *property = layer == KAFKA_LAYER_WORKER ? kafka_worker_property(props->keys[i], kind)
                                                            : props->keys[i];
         if (!property) continue;
-        char rderr[512];
-        rd_kafka_conf_res_t res = rd_kafka_conf_set(conf, property, props->values[i], rderr, sizeof(rderr));
-        if (res == RD_KAFKA_CONF_OK) continue;
-        refused++;
-        /* librdkafka ends some messages with a newline. */
-        size_t len = strlen(rderr);
-        while (len > 0 && (rderr[len - 1] == '\n' || rderr[len - 1] == ' ')) rderr[--len] = '\0';
-        if (on_error) on_error(arg, layer, i, property, res, rderr);
+        /* Room for librdkafka to quote the whole value in its message. */
+        size_t cap = strlen(props->values[i]) + 512;
+        char *rderr = xmalloc(cap);
+        rd_kafka_conf_res_t res = rd_kafka_conf_set(conf, property, props->values[i], rderr, cap);
+        if (res != RD_KAFKA_CONF_OK) {
+            refused++;
+            /* librdkafka ends some messages with a newline. */
+            size_t len = strlen(rderr);
+            while (len > 0 && (rderr[len - 1] == '\n' || rderr[len - 1] == ' ')) rderr[--len] = '\0';
+            if (on_error) on_error(arg, layer, i, property, res, rderr);
+        }
+        free(rderr);
     }
     return refused;
 }
