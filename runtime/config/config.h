@@ -33,6 +33,8 @@ void cfg_errors_add(cfg_errors_t *errs, const char *fmt, ...) __attribute__((for
 /* The longest value or key a message shows; a longer one is cut in the
  * middle (str_elide_middle) so that the reason after it stays readable. */
 #define CFG_SHOWN_MAX 80
+/* What stands in a message for a value that must never be shown. */
+#define CFG_HIDDEN "[hidden]"
 /* Adds "FILE:LINE:COL: LABELmessage": without ":LINE:COL" when line is 0,
  * without "FILE: " when file is NULL; label may be NULL. */
 void cfg_errors_add_at(cfg_errors_t *errs, const char *file, int line, int col, const char *label,

@@ -9,8 +9,6 @@
 
 #include "util/strutil.h"
 
-#define HIDDEN "[hidden]"
-
 /* ---- librdkafka's property names ---------------------------------------------- */
 
 /* Every property this librdkafka knows and what each stands for (an
@@ -209,8 +207,8 @@ static char *subject(const kset_t *set, const kprop_t *p)
 static char *message_about(const kprop_t *p, const char *msg)
 {
     size_t vlen = strlen(p->value);
-    if (p->secret && vlen < 3 && strstr(msg, p->value)) return str_dup("invalid value (" HIDDEN ")");
-    if (p->secret && vlen >= 3) return str_replace_all(msg, p->value, HIDDEN);
+    if (p->secret && vlen < 3 && strstr(msg, p->value)) return str_dup("invalid value (" CFG_HIDDEN ")");
+    if (p->secret && vlen >= 3) return str_replace_all(msg, p->value, CFG_HIDDEN);
     if (vlen <= CFG_SHOWN_MAX) return str_dup(msg);
     char *shown = str_elide_middle(p->value, CFG_SHOWN_MAX);
     char *out = str_replace_all(msg, p->value, shown);
