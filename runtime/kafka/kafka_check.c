@@ -266,12 +266,14 @@ static const char *kind_name(kafka_client_kind_t kind)
     return kind == KAFKA_PRODUCER ? "producer" : kind == KAFKA_CONSUMER ? "consumer" : "admin client";
 }
 
-/* The user's property whose name (or alias) is `name`, or NULL. */
+/* The user's property whose name (or alias) is `name` and that no error
+ * names yet, or NULL. */
 static kprop_t *kset_find(kset_t *set, kafka_client_kind_t kind, const char *name)
 {
     const char *target = known_target(name);
     for (size_t i = 0; i < set->count; i++) {
         kprop_t *p = &set->props[i];
+        if (p->reported) continue;
         const char *property = set->worker ? kafka_worker_property(p->key, kind) : p->property;
         if (property && strcmp(known_target(property), target) == 0) return p;
     }
@@ -307,7 +309,7 @@ static int report_refused_client(check_t *ck, kafka_client_kind_t kind, const ch
     const char *why = kind == KAFKA_PRODUCER && strstr(msg, "enable.idempotence")
                           ? " (ferry's producers are always idempotent)"
                           : "";
-    if (p && !p->reported) {
+    if (p) {
         p->reported = 1;
         char *what = subject(set, p);
         char *shown = message_about(p, msg);
@@ -315,7 +317,7 @@ static int report_refused_client(check_t *ck, kafka_client_kind_t kind, const ch
                     shown, why);
         free(shown);
         free(what);
-    } else if (!p || ck->spec) {
+    } else {
         int line, col;
         check_fallback_position(ck, &line, &col);
         check_error(ck, line, col, "librdkafka refuses the %s configuration%s: %s%s", kind_name(kind),
@@ -345,13 +347,15 @@ static int check_client(check_t *ck, kafka_client_kind_t kind, const char *conne
     /* Nothing to connect to and no security plugin to start: see kafka_check.h. */
     rd_kafka_conf_set(conf, "bootstrap.servers", "", NULL, 0);
     rd_kafka_conf_set(conf, "security.protocol", "plaintext", NULL, 0);
+    if (!create) {
+        rd_kafka_conf_destroy(conf);
+        return 0;
+    }
     char msg[512];
-    rd_kafka_t *rk = create ? rd_kafka_new(kind == KAFKA_CONSUMER ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER, conf,
-                                           msg, sizeof(msg))
-                            : NULL;
-    if (rk || !create) {
-        if (rk) rd_kafka_destroy(rk);
-        else rd_kafka_conf_destroy(conf);
+    rd_kafka_t *rk = rd_kafka_new(kind == KAFKA_CONSUMER ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER, conf, msg,
+                                  sizeof(msg));
+    if (rk) {
+        rd_kafka_destroy(rk); /* takes conf with it */
         return 0;
     }
     rd_kafka_conf_destroy(conf);
