@@ -7,12 +7,17 @@
  *   ferry dev-kafka         run an in-memory Kafka broker for development
  *   ferry offsets FILE      print the stored source offsets as JSON
  *   ferry version           print the version
+ *   ferry help [COMMAND]    the command list, or one command's usage
  *
+ * Each command accepts only its own options (the table `commands`).
  * Exit codes: 0 success; 1 runtime failure (Kafka unreachable, a task did
  * not stop in time, ...); 2 bad usage or invalid configuration.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +28,7 @@
 #include "config/config.h"
 #include "engine/engine.h"
 #include "kafka/kafka.h"
+#include "kafka/kafka_check.h"
 #include "offsets/offsets.h"
 #include "plugin/plugin.h"
 #include "util/log.h"
@@ -60,90 +66,281 @@ static const char *const usage_main =
     "  dev-kafka           run an in-memory Kafka broker (development and tests only)\n"
     "  offsets FILE        print the stored source offsets as JSON\n"
     "  version             print the version\n"
+    "  help [COMMAND]      show this text, or the options of COMMAND\n"
     "\n"
-    "Run `ferry <command> --help` for the options of a command.\n"
+    "Run `ferry help <command>` or `ferry <command> --help` for the options of a command.\n"
     "Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration.\n";
 
 static const char *const usage_run =
     "usage: ferry run FILE [--plugin-path DIR]... [--log-level LEVEL]\n"
     "Runs the worker and connectors described in FILE. SIGTERM or SIGINT stops\n"
-    "polling, drains producers, flushes sinks, stores offsets and exits 0.\n";
+    "polling, drains producers, flushes sinks, stores offsets and exits 0.\n"
+    "FILE is validated first, as by `ferry validate`; a file without connectors\n"
+    "is an error. LEVEL is error, warn, info or debug (default: worker.log.level).\n";
 static const char *const usage_validate =
     "usage: ferry validate FILE [--plugin-path DIR]...\n"
     "Parses FILE, loads plugins and validates every connector against its option\n"
-    "table. Prints every error (FILE:LINE:COL) and exits 2 if there is any.\n";
+    "table, and every librdkafka property the way its client would take it.\n"
+    "Prints every error (FILE:LINE:COL) and exits 2 if there is any.\n";
 static const char *const usage_plugins =
     "usage: ferry plugins [--json | --markdown] [--plugin-path DIR]... [FILE]\n"
     "Lists every connector found on the plugin path (from FILE's worker.plugin.path\n"
     "when given) with its options, types, defaults and descriptions.\n";
 static const char *const usage_dev_kafka =
     "usage: ferry dev-kafka [--brokers N] [--topic NAME[:PARTITIONS]]...\n"
-    "Runs librdkafka's in-memory mock cluster with the topic ferry-offsets (25\n"
-    "partitions) and the given topics. Prints the bootstrap address as the\n"
-    "first line of stdout and serves until SIGTERM/SIGINT. No persistence, no\n"
-    "compaction, no CreateTopics: for development and tests only.\n";
+    "Runs librdkafka's in-memory mock cluster of N brokers (1 to 16, default 1)\n"
+    "with the topic ferry-offsets (25 partitions) and the given topics (4\n"
+    "partitions unless given). Prints the bootstrap address as the first line\n"
+    "of stdout and serves until SIGTERM/SIGINT. No persistence, no compaction,\n"
+    "no CreateTopics: for development and tests only.\n";
 static const char *const usage_offsets =
     "usage: ferry offsets FILE [--connector NAME]\n"
     "Reads the offset store configured in FILE (the offsets topic or file) and\n"
     "prints the stored source offsets as a JSON array.\n";
+static const char *const usage_version =
+    "usage: ferry version\n"
+    "Prints the version of ferry, of its plugin ABI and of librdkafka.\n";
+static const char *const usage_help =
+    "usage: ferry help [COMMAND]\n"
+    "Shows the list of commands, or the usage and options of COMMAND.\n";
+
+/* ---- command line -------------------------------------------------------------- */
+
+#define CLI_MAX_PLUGIN_PATHS 16
+#define CLI_MAX_TOPICS 64
+#define CLI_MAX_BROKERS 16
+#define CLI_MAX_PARTITIONS 10000
+#define TOPIC_NAME_MAX 249 /* Kafka's limit */
+
+/* The options, each accepted by the commands whose flags include its bit. */
+enum {
+    OPT_PLUGIN_PATH = 1 << 0,
+    OPT_LOG_LEVEL = 1 << 1,
+    OPT_CONNECTOR = 1 << 2,
+    OPT_JSON = 1 << 3,
+    OPT_MARKDOWN = 1 << 4,
+    OPT_BROKERS = 1 << 5,
+    OPT_TOPIC = 1 << 6,
+};
+
+typedef struct cli_option {
+    const char *name;
+    unsigned bit;
+    int takes_value;
+} cli_option_t;
+
+static const cli_option_t cli_options[] = {
+    {"--plugin-path", OPT_PLUGIN_PATH, 1}, {"--log-level", OPT_LOG_LEVEL, 1}, {"--connector", OPT_CONNECTOR, 1},
+    {"--json", OPT_JSON, 0},               {"--markdown", OPT_MARKDOWN, 0},   {"--brokers", OPT_BROKERS, 1},
+    {"--topic", OPT_TOPIC, 1},             {NULL, 0, 0}};
 
 typedef struct cli_opts {
-    const char *file;
+    const char *file; /* the positional argument: FILE, or COMMAND for `help` */
     const char *connector;
     const char *log_level;
-    const char *plugin_paths[16];
+    const char *plugin_paths[CLI_MAX_PLUGIN_PATHS];
     int nplugin_paths;
     int json, markdown;
     int brokers;
-    const char *topics[64];
+    const char *topics[CLI_MAX_TOPICS];
     int ntopics;
 } cli_opts_t;
 
-/* Parses options shared by the commands; returns 0, 1 for --help, -1 on error. */
-static int parse_opts(int argc, char **argv, cli_opts_t *o, const char *usage)
+typedef enum positional { ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED } positional_t;
+
+typedef struct command {
+    const char *name;
+    int (*run)(const cli_opts_t *o);
+    const char *usage;
+    unsigned options;     /* the OPT_ bits it accepts */
+    positional_t arg;     /* FILE (COMMAND for help) */
+} command_t;
+
+static int cmd_run(const cli_opts_t *o);
+static int cmd_validate(const cli_opts_t *o);
+static int cmd_plugins(const cli_opts_t *o);
+static int cmd_dev_kafka(const cli_opts_t *o);
+static int cmd_offsets(const cli_opts_t *o);
+static int cmd_version(const cli_opts_t *o);
+static int cmd_help(const cli_opts_t *o);
+
+static const command_t commands[] = {
+    {"run", cmd_run, usage_run, OPT_PLUGIN_PATH | OPT_LOG_LEVEL, ARG_REQUIRED},
+    {"validate", cmd_validate, usage_validate, OPT_PLUGIN_PATH, ARG_REQUIRED},
+    {"plugins", cmd_plugins, usage_plugins, OPT_JSON | OPT_MARKDOWN | OPT_PLUGIN_PATH, ARG_OPTIONAL},
+    {"dev-kafka", cmd_dev_kafka, usage_dev_kafka, OPT_BROKERS | OPT_TOPIC, ARG_NONE},
+    {"offsets", cmd_offsets, usage_offsets, OPT_CONNECTOR, ARG_REQUIRED},
+    {"version", cmd_version, usage_version, 0, ARG_NONE},
+    {"help", cmd_help, usage_help, 0, ARG_OPTIONAL},
+    {NULL, NULL, NULL, 0, ARG_NONE}};
+
+static const command_t *command_find(const char *name)
 {
+    for (const command_t *c = commands; c->name; c++)
+        if (strcmp(c->name, name) == 0) return c;
+    return NULL;
+}
+
+/* "PREFIX: unknown command 'X' (did you mean 'Y'?)" and the command list, to stderr. */
+static void unknown_command(const char *prefix, const char *name)
+{
+    const char *names[sizeof(commands) / sizeof(commands[0])];
+    size_t n = 0;
+    for (const command_t *c = commands; c->name; c++) names[n++] = c->name;
+    const char *hint = config_did_you_mean(name, names, n);
+    fprintf(stderr, "%s: unknown command '%s'%s%s%s\n%s", prefix, name, hint ? " (did you mean '" : "",
+            hint ? hint : "", hint ? "'?)" : "", usage_main);
+}
+
+/* Prints "ferry CMD: message" and the command's usage to stderr; returns -1. */
+static int usage_error(const command_t *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int usage_error(const command_t *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = str_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "ferry %s: %s\n%s", cmd->name, msg, cmd->usage);
+    free(msg);
+    return -1;
+}
+
+/* An option the command does not take: name the commands that do, or the
+ * option the user probably meant. */
+static int unknown_option(const command_t *cmd, const char *arg, size_t len)
+{
+    const cli_option_t *opt = NULL;
+    const char *mine[sizeof(cli_options) / sizeof(cli_options[0])];
+    size_t nmine = 0;
+    for (const cli_option_t *o = cli_options; o->name; o++) {
+        if (strlen(o->name) == len && strncmp(o->name, arg, len) == 0) opt = o;
+        if (cmd->options & o->bit) mine[nmine++] = o->name;
+    }
+    if (opt) {
+        char owners[128] = "";
+        for (const command_t *c = commands; c->name; c++)
+            if (c->options & opt->bit)
+                snprintf(owners + strlen(owners), sizeof(owners) - strlen(owners), "%s'ferry %s'",
+                         owners[0] ? ", " : "", c->name);
+        return usage_error(cmd, "unknown option '%s' (that is an option of %s)", opt->name, owners);
+    }
+    char *name = str_printf("%.*s", (int)len, arg);
+    const char *hint = config_did_you_mean(name, mine, nmine);
+    int rc = hint ? usage_error(cmd, "unknown option '%s' (did you mean '%s'?)", name, hint)
+                  : usage_error(cmd, "unknown option '%s'", name);
+    free(name);
+    return rc;
+}
+
+/* s as a whole decimal number in [min, max]; -1 otherwise. */
+static int parse_count(const char *s, long min, long max, int *out)
+{
+    char *end;
+    if (!s || !isdigit((unsigned char)s[0])) return -1;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < min || v > max) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* NAME[:PARTITIONS] for dev-kafka. */
+static int check_topic_arg(const command_t *cmd, const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    size_t len = colon ? (size_t)(colon - v) : strlen(v);
+    int parts;
+    if (len == 0 || len > TOPIC_NAME_MAX)
+        return usage_error(cmd, "--topic '%s': the topic name must have 1 to %d characters", v, TOPIC_NAME_MAX);
+    if (colon && parse_count(colon + 1, 1, CLI_MAX_PARTITIONS, &parts) < 0)
+        return usage_error(cmd, "--topic '%s': PARTITIONS must be a whole number from 1 to %d", v,
+                           CLI_MAX_PARTITIONS);
+    return 0;
+}
+
+static int add_repeated(const command_t *cmd, const char *name, const char **list, int *n, int max,
+                        const char *v)
+{
+    if (*n == max) return usage_error(cmd, "too many %s options (at most %d)", name, max);
+    list[(*n)++] = v;
+    return 0;
+}
+
+static char *level_list(void)
+{
+    char *list = str_dup("");
+    for (const char *const *l = log_level_names; *l; l++) {
+        char *next = str_printf("%s%s%s", list, list[0] ? ", " : "", *l);
+        free(list);
+        list = next;
+    }
+    return list;
+}
+
+static int set_option(const command_t *cmd, cli_opts_t *o, const cli_option_t *opt, const char *v)
+{
+    switch (opt->bit) {
+    case OPT_PLUGIN_PATH:
+        return add_repeated(cmd, opt->name, o->plugin_paths, &o->nplugin_paths, CLI_MAX_PLUGIN_PATHS, v);
+    case OPT_TOPIC:
+        if (check_topic_arg(cmd, v) < 0) return -1;
+        return add_repeated(cmd, opt->name, o->topics, &o->ntopics, CLI_MAX_TOPICS, v);
+    case OPT_LOG_LEVEL:
+        if (log_level_parse(v) < 0) {
+            char *levels = level_list();
+            int rc = usage_error(cmd, "invalid --log-level '%s' (valid levels: %s)", v, levels);
+            free(levels);
+            return rc;
+        }
+        o->log_level = v;
+        return 0;
+    case OPT_BROKERS:
+        if (parse_count(v, 1, CLI_MAX_BROKERS, &o->brokers) < 0)
+            return usage_error(cmd, "--brokers must be a whole number from 1 to %d, not '%s'", CLI_MAX_BROKERS, v);
+        return 0;
+    case OPT_CONNECTOR: o->connector = v; return 0;
+    case OPT_JSON: o->json = 1; break;
+    case OPT_MARKDOWN: o->markdown = 1; break;
+    }
+    if (o->json && o->markdown) return usage_error(cmd, "--json and --markdown cannot be combined");
+    return 0;
+}
+
+/* Parses argv (after the command name) for cmd, accepting only its own
+ * options, as "--name value" or "--name=value". Returns 0, 1 after --help
+ * (printed), -1 after a usage error (printed). */
+static int parse_opts(const command_t *cmd, int argc, char **argv, cli_opts_t *o)
+{
+    int only_args = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-#define NEXT_ARG()                                                                                 \
-    (i + 1 < argc ? argv[++i] : (fprintf(stderr, "ferry: option %s needs a value\n%s", a, usage), (char *)NULL))
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage, stdout);
+        if (!only_args && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
+            fputs(cmd->usage, stdout);
             return 1;
-        } else if (strcmp(a, "--plugin-path") == 0) {
-            const char *v = NEXT_ARG();
-            if (!v) return -1;
-            if (o->nplugin_paths < 16) o->plugin_paths[o->nplugin_paths++] = v;
-        } else if (strcmp(a, "--log-level") == 0) {
-            if (!(o->log_level = NEXT_ARG())) return -1;
-        } else if (strcmp(a, "--connector") == 0) {
-            if (!(o->connector = NEXT_ARG())) return -1;
-        } else if (strcmp(a, "--json") == 0) {
-            o->json = 1;
-        } else if (strcmp(a, "--markdown") == 0) {
-            o->markdown = 1;
-        } else if (strcmp(a, "--brokers") == 0) {
-            const char *v = NEXT_ARG();
-            if (!v) return -1;
-            o->brokers = atoi(v);
-            if (o->brokers < 1 || o->brokers > 16) {
-                fprintf(stderr, "ferry: --brokers must be between 1 and 16, not '%s'\n", v);
-                return -1;
-            }
-        } else if (strcmp(a, "--topic") == 0) {
-            const char *v = NEXT_ARG();
-            if (!v) return -1;
-            if (o->ntopics < 64) o->topics[o->ntopics++] = v;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "ferry: unknown option '%s'\n%s", a, usage);
-            return -1;
-        } else if (!o->file) {
-            o->file = a;
-        } else {
-            fprintf(stderr, "ferry: unexpected argument '%s'\n%s", a, usage);
-            return -1;
         }
-#undef NEXT_ARG
+        if (!only_args && strcmp(a, "--") == 0) {
+            only_args = 1; /* what follows is FILE, even when it starts with '-' */
+            continue;
+        }
+        if (!only_args && a[0] == '-' && a[1]) {
+            const char *eq = strchr(a, '=');
+            size_t len = eq ? (size_t)(eq - a) : strlen(a);
+            const cli_option_t *opt = NULL;
+            for (const cli_option_t *c = cli_options; c->name; c++)
+                if ((cmd->options & c->bit) && strlen(c->name) == len && strncmp(c->name, a, len) == 0) opt = c;
+            if (!opt) return unknown_option(cmd, a, len);
+            const char *v = eq ? eq + 1 : NULL;
+            if (!opt->takes_value && v) return usage_error(cmd, "option %s takes no value", opt->name);
+            if (opt->takes_value && !v && (v = i + 1 < argc ? argv[++i] : NULL) == NULL)
+                return usage_error(cmd, "option %s needs a value", opt->name);
+            if (set_option(cmd, o, opt, v) < 0) return -1;
+            continue;
+        }
+        if (cmd->arg == ARG_NONE || o->file) return usage_error(cmd, "unexpected argument '%s'", a);
+        o->file = a;
     }
+    if (cmd->arg == ARG_REQUIRED && !o->file) return usage_error(cmd, "missing FILE");
     return 0;
 }
 
@@ -205,9 +402,26 @@ static void apply_log_level(const cli_opts_t *o, const worker_config_t *wc)
     if (lvl >= 0) log_set_level((ferry_log_level_t)lvl);
 }
 
-/* Loads FILE, plugins and every connector config; on success returns a
- * worker (not started). Errors are printed; *code is the exit code. */
-static worker_t *prepare(const cli_opts_t *o, worker_config_t **wc_out, plugin_registry_t **reg_out, int *code)
+/* Connector i's Kafka client for kafka_check_config: a producer for a
+ * source, a consumer for a sink, -1 when its plugin was not found (an
+ * error worker_new reports). malloc'd. */
+static int *connector_client_kinds(const worker_config_t *wc, const plugin_registry_t *reg)
+{
+    int *kinds = xcalloc(wc->connector_count ? wc->connector_count : 1, sizeof(*kinds));
+    for (size_t i = 0; i < wc->connector_count; i++) {
+        const char *name = wc->connectors[i].connector;
+        const ferry_connector_t *desc = name ? plugin_registry_find(reg, name, NULL) : NULL;
+        kinds[i] = !desc ? -1 : desc->kind == FERRY_SINK ? KAFKA_CONSUMER : KAFKA_PRODUCER;
+    }
+    return kinds;
+}
+
+/* Loads FILE, plugins, every connector config and the librdkafka
+ * properties; on success returns a worker (not started). A file without
+ * connectors is an error when require_connectors, else a warning. Errors
+ * are printed; *code is the exit code. */
+static worker_t *prepare(const cli_opts_t *o, int require_connectors, worker_config_t **wc_out,
+                         plugin_registry_t **reg_out, int *code)
 {
     cfg_errors_t errs = {0};
     *code = 0;
@@ -220,6 +434,15 @@ static worker_t *prepare(const cli_opts_t *o, worker_config_t **wc_out, plugin_r
             cfg_errors_add(&errs, "%s: a plugin directory could not be read (see above)", o->file);
         /* Connector errors are reported together with worker errors. */
         w = worker_new(wc, reg, &errs);
+        int *kinds = connector_client_kinds(wc, reg);
+        kafka_check_config(wc, kinds, &errs);
+        free(kinds);
+        if (errs.count == 0 && wc->connector_count == 0) {
+            if (require_connectors)
+                cfg_errors_add(&errs, "%s: no connectors to run (define them under 'connectors:')", o->file);
+            else
+                fprintf(stderr, "%s: warning: no connectors: `ferry run` refuses this file\n", o->file);
+        }
     }
     if (errs.count > 0 || !w) {
         print_errors(&errs);
@@ -238,22 +461,15 @@ static worker_t *prepare(const cli_opts_t *o, worker_config_t **wc_out, plugin_r
     return w;
 }
 
-static int cmd_run(int argc, char **argv)
+static int cmd_run(const cli_opts_t *o)
 {
-    cli_opts_t o = {0};
-    int rc = parse_opts(argc, argv, &o, usage_run);
-    if (rc) return rc > 0 ? 0 : EXIT_USAGE;
-    if (!o.file) {
-        fprintf(stderr, "ferry run: missing FILE\n%s", usage_run);
-        return EXIT_USAGE;
-    }
     install_signals();
     worker_config_t *wc = NULL;
     plugin_registry_t *reg = NULL;
     int code;
-    worker_t *w = prepare(&o, &wc, &reg, &code);
+    worker_t *w = prepare(o, 1, &wc, &reg, &code);
     if (!w) return code;
-    log_info("ferry %s starting %zu connector(s) from %s", FERRY_VERSION, wc->connector_count, o.file);
+    log_info("ferry %s starting %zu connector(s) from %s", FERRY_VERSION, wc->connector_count, o->file);
     if (worker_start(w) != 0) {
         /* worker_start fails before any task starts. */
         code = EXIT_RUNTIME;
@@ -272,36 +488,26 @@ static int cmd_run(int argc, char **argv)
     return code;
 }
 
-static int cmd_validate(int argc, char **argv)
+static int cmd_validate(const cli_opts_t *o)
 {
-    cli_opts_t o = {0};
-    int rc = parse_opts(argc, argv, &o, usage_validate);
-    if (rc) return rc > 0 ? 0 : EXIT_USAGE;
-    if (!o.file) {
-        fprintf(stderr, "ferry validate: missing FILE\n%s", usage_validate);
-        return EXIT_USAGE;
-    }
     worker_config_t *wc = NULL;
     plugin_registry_t *reg = NULL;
     int code;
-    worker_t *w = prepare(&o, &wc, &reg, &code);
+    worker_t *w = prepare(o, 0, &wc, &reg, &code);
     if (!w) return code;
-    printf("%s: OK (%zu connector(s))\n", o.file, wc->connector_count);
+    printf("%s: OK (%zu connector(s))\n", o->file, wc->connector_count);
     worker_free(w);
     plugin_registry_free(reg);
     worker_config_free(wc);
     return 0;
 }
 
-static int cmd_plugins(int argc, char **argv)
+static int cmd_plugins(const cli_opts_t *o)
 {
-    cli_opts_t o = {0};
-    int rc = parse_opts(argc, argv, &o, usage_plugins);
-    if (rc) return rc > 0 ? 0 : EXIT_USAGE;
     worker_config_t *wc = NULL;
     cfg_errors_t errs = {0};
-    if (o.file) {
-        wc = worker_config_load(o.file, &errs);
+    if (o->file) {
+        wc = worker_config_load(o->file, &errs);
         if (errs.count) {
             print_errors(&errs);
             cfg_errors_clear(&errs);
@@ -310,12 +516,12 @@ static int cmd_plugins(int argc, char **argv)
         }
     }
     plugin_registry_t *reg = plugin_registry_new();
-    int bad = load_plugins(reg, &o, wc);
-    if (o.json) {
+    int bad = load_plugins(reg, o, wc);
+    if (o->json) {
         char *json = plugin_registry_to_json(reg);
         printf("%s\n", json);
         free(json);
-    } else if (o.markdown) {
+    } else if (o->markdown) {
         /* The generated reference (docs/connectors.md): worker options, the
          * options every connector has, then each connector's own. */
         printf("<!-- Generated by `ferry plugins --markdown`; do not edit. -->\n\n");
@@ -337,31 +543,17 @@ static int cmd_plugins(int argc, char **argv)
     return bad ? EXIT_RUNTIME : 0;
 }
 
-static int cmd_dev_kafka(int argc, char **argv)
+static int cmd_dev_kafka(const cli_opts_t *o)
 {
-    cli_opts_t o = {.brokers = 1};
-    int rc = parse_opts(argc, argv, &o, usage_dev_kafka);
-    if (rc) return rc > 0 ? 0 : EXIT_USAGE;
-    if (o.file) {
-        fprintf(stderr, "ferry dev-kafka: unexpected argument '%s'\n%s", o.file, usage_dev_kafka);
-        return EXIT_USAGE;
-    }
     install_signals();
-    return kafka_dev_broker_run(o.brokers, o.topics, (size_t)o.ntopics, &stop_requested);
+    return kafka_dev_broker_run(o->brokers, o->topics, (size_t)o->ntopics, &stop_requested);
 }
 
-static int cmd_offsets(int argc, char **argv)
+static int cmd_offsets(const cli_opts_t *o)
 {
-    cli_opts_t o = {0};
-    int rc = parse_opts(argc, argv, &o, usage_offsets);
-    if (rc) return rc > 0 ? 0 : EXIT_USAGE;
-    if (!o.file) {
-        fprintf(stderr, "ferry offsets: missing FILE\n%s", usage_offsets);
-        return EXIT_USAGE;
-    }
     log_set_level(FERRY_LOG_WARN);
     cfg_errors_t errs = {0};
-    worker_config_t *wc = worker_config_load(o.file, &errs);
+    worker_config_t *wc = worker_config_load(o->file, &errs);
     if (!wc || errs.count) {
         print_errors(&errs);
         cfg_errors_clear(&errs);
@@ -385,7 +577,7 @@ static int cmd_offsets(int argc, char **argv)
         } else {
             if (kafka_env_is_embedded(env))
                 fprintf(stderr, "ferry offsets: note: %s uses the embedded broker, which keeps nothing between runs\n",
-                        o.file);
+                        o->file);
             rd_kafka_conf_t *conf = kafka_conf_new(env, KAFKA_CONSUMER, NULL, NULL, 0, err, sizeof(err));
             if (!conf || offsets_kafka_load(conf, wc->offsets_topic, map, 30000, err, sizeof(err)) != 0) {
                 fprintf(stderr, "ferry offsets: topic '%s': %s\n", wc->offsets_topic, err);
@@ -395,7 +587,7 @@ static int cmd_offsets(int argc, char **argv)
         }
     }
     if (code == 0) {
-        char *json = offset_map_to_json(map, o.connector);
+        char *json = offset_map_to_json(map, o->connector);
         printf("%s\n", json);
         free(json);
     }
@@ -404,27 +596,45 @@ static int cmd_offsets(int argc, char **argv)
     return code;
 }
 
+static int cmd_version(const cli_opts_t *o)
+{
+    (void)o;
+    printf("ferry %s (plugin ABI %d.%d, librdkafka %s)\n", FERRY_VERSION, FERRY_ABI_MAJOR, FERRY_ABI_MINOR,
+           rd_kafka_version_str());
+    return 0;
+}
+
+static int cmd_help(const cli_opts_t *o)
+{
+    if (!o->file) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    const command_t *cmd = command_find(o->file);
+    if (!cmd) {
+        unknown_command("ferry help", o->file);
+        return EXIT_USAGE;
+    }
+    fputs(cmd->usage, stdout);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage_main, stderr);
         return EXIT_USAGE;
     }
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
-    if (strcmp(cmd, "validate") == 0) return cmd_validate(argc - 2, argv + 2);
-    if (strcmp(cmd, "plugins") == 0) return cmd_plugins(argc - 2, argv + 2);
-    if (strcmp(cmd, "dev-kafka") == 0) return cmd_dev_kafka(argc - 2, argv + 2);
-    if (strcmp(cmd, "offsets") == 0) return cmd_offsets(argc - 2, argv + 2);
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("ferry %s (plugin ABI %d.%d, librdkafka %s)\n", FERRY_VERSION, FERRY_ABI_MAJOR, FERRY_ABI_MINOR,
-               rd_kafka_version_str());
-        return 0;
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) name = "help";
+    if (strcmp(name, "--version") == 0) name = "version";
+    const command_t *cmd = command_find(name);
+    if (!cmd) {
+        unknown_command("ferry", name);
+        return EXIT_USAGE;
     }
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-        fputs(usage_main, stdout);
-        return 0;
-    }
-    fprintf(stderr, "ferry: unknown command '%s'\n%s", cmd, usage_main);
-    return EXIT_USAGE;
+    cli_opts_t o = {.brokers = 1};
+    int rc = parse_opts(cmd, argc - 2, argv + 2, &o);
+    if (rc) return rc > 0 ? 0 : EXIT_USAGE;
+    return cmd->run(&o);
 }

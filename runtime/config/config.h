@@ -31,6 +31,15 @@ typedef struct cfg_errors {
 } cfg_errors_t;
 
 void cfg_errors_add(cfg_errors_t *errs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The longest value or key a message shows; a longer one is cut in the
+ * middle (str_elide_middle) so that the reason after it stays readable. */
+#define CFG_SHOWN_MAX 80
+/* What stands in a message for a value that must never be shown. */
+#define CFG_HIDDEN "[hidden]"
+/* Adds "FILE:LINE:COL: LABELmessage": without ":LINE:COL" when line is 0,
+ * without "FILE: " when file is NULL; label may be NULL. */
+void cfg_errors_add_at(cfg_errors_t *errs, const char *file, int line, int col, const char *label,
+                       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void cfg_errors_clear(cfg_errors_t *errs); /* frees items, leaves an empty list */
 
 /* ---- YAML tree ----------------------------------------------------------- */
@@ -133,6 +142,7 @@ typedef struct worker_config {
     char **kafka_keys;        /* worker.kafka: librdkafka properties, passed through */
     char **kafka_values;
     size_t kafka_count;
+    const cfg_node_t *kafka;  /* worker.kafka as written (inside root), or NULL: positions for messages */
     offsets_store_kind_t offsets_store; /* worker.offsets.store, default kafka */
     char *offsets_topic;      /* worker.offsets.topic, default "ferry-offsets" */
     char *offsets_file;       /* worker.offsets.file, default "ferry-offsets.dat" (store: file) */

@@ -97,18 +97,12 @@ int config_override_allowed(const char *property)
 
 void cfg_build_error(cfg_build_ctx_t *ctx, int line, int col, const char *fmt, ...)
 {
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    char *msg = str_vprintf(fmt, ap);
     va_end(ap);
-    const char *label = ctx->label ? ctx->label : "";
-    if (!ctx->file)
-        cfg_errors_add(ctx->errs, "%s%s", label, msg);
-    else if (line > 0)
-        cfg_errors_add(ctx->errs, "%s:%d:%d: %s%s", ctx->file, line, col, label, msg);
-    else
-        cfg_errors_add(ctx->errs, "%s: %s%s", ctx->file, label, msg);
+    cfg_errors_add_at(ctx->errs, ctx->file, line, col, ctx->label, "%s", msg);
+    free(msg);
     ctx->errors++;
 }
 
@@ -152,9 +146,10 @@ static void report_unknown(cfg_build_ctx_t *ctx, const optset_t *set, const cfg_
     const char **names = xcalloc(set->count ? set->count : 1, sizeof(*names));
     for (size_t i = 0; i < set->count; i++) names[i] = set->opts[i]->name;
     const char *hint = config_did_you_mean(in->key, names, set->count);
+    char *key = str_elide_middle(in->key, CFG_SHOWN_MAX);
     if (hint) {
         cfg_build_error(ctx, in->line, in->col, "unknown %s '%s' (did you mean '%s'?)", ctx->noun,
-                        in->key, hint);
+                        key, hint);
     } else {
         char list[768];
         size_t off = 0;
@@ -172,8 +167,9 @@ static void report_unknown(cfg_build_ctx_t *ctx, const optset_t *set, const cfg_
             }
         }
         cfg_build_error(ctx, in->line, in->col, "unknown %s '%s' (valid options: %s%s)", ctx->noun,
-                        in->key, list, set->count > shown ? ", ..." : "");
+                        key, list, set->count > shown ? ", ..." : "");
     }
+    free(key);
     free(names);
 }
 
@@ -197,10 +193,12 @@ static void apply_input(cfg_build_ctx_t *ctx, const ferry_option_t *opt, cfg_ent
     char err[512];
     if (cfg_value_parse(opt, in->node, in->str, e, err, sizeof(err)) < 0) {
         const char *v = shown_value(opt, in);
-        if (v && opt->type != FERRY_OPT_LIST && opt->type != FERRY_OPT_MAP)
+        if (v && opt->type != FERRY_OPT_LIST && opt->type != FERRY_OPT_MAP) {
+            char *shown = str_elide_middle(v, CFG_SHOWN_MAX);
             cfg_build_error(ctx, value_line(in), value_col(in), "%s '%s': invalid value '%s': %s",
-                            ctx->noun, opt->name, v, err);
-        else
+                            ctx->noun, opt->name, shown, err);
+            free(shown);
+        } else
             cfg_build_error(ctx, value_line(in), value_col(in), "%s '%s': invalid value: %s",
                             ctx->noun, opt->name, err);
         cfg_entry_clear_value(e);

@@ -67,6 +67,7 @@ int cfg_parse_double(const char *s, double *out);
 size_t cfg_split_list(const char *s, char ***items);
 
 /* ---- config_connector.c: the validation engine, shared with the worker ---- */
+
 typedef struct cfg_input {
     const char *key;
     const cfg_node_t *node; /* YAML value, or NULL for kv input */

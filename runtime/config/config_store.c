@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HIDDEN "[hidden]"
+#define HIDDEN CFG_HIDDEN
 
 ferry_config_t *cfg_config_new(const char *name, ferry_kind_t kind)
 {
@@ -106,19 +106,9 @@ static char *replace_all(char *msg, const char *needle)
 {
     size_t nlen = strlen(needle);
     if (nlen < 3) return msg;
-    size_t cap = strlen(msg) * (sizeof(HIDDEN)) + sizeof(HIDDEN) + 1, len = 0;
-    char *out = xmalloc(cap);
-    const char *p = msg, *hit;
-    while ((hit = strstr(p, needle)) != NULL) {
-        memcpy(out + len, p, (size_t)(hit - p));
-        len += (size_t)(hit - p);
-        memcpy(out + len, HIDDEN, sizeof(HIDDEN) - 1);
-        len += sizeof(HIDDEN) - 1;
-        p = hit + nlen;
-    }
-    size_t rest = strlen(p);
-    memcpy(out + len, p, rest + 1);
-    len += rest;
+    char *out = str_replace_all(msg, needle, HIDDEN);
+    size_t len = strlen(out);
+    out = xrealloc(out, len + sizeof(HIDDEN)); /* room for the tail below */
     /* Messages are cut at a fixed size (ferry_error_t), which can cut a
      * secret too: a tail of the message that is the start of the secret
      * (3 bytes or more) is hidden as well. */

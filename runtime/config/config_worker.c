@@ -8,13 +8,13 @@
  * same and both match the documented name "offsets.flush.interval".
  */
 #include "config/config_internal.h"
+#include "util/log.h"
 #include "util/strutil.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const store_values[] = {"kafka", "file", NULL};
-static const char *const level_values[] = {"error", "warn", "info", "debug", NULL};
 
 static const ferry_option_t worker_options[] = {
     {"kafka", FERRY_OPT_MAP, NULL, 0, 0, 0, NULL,
@@ -38,7 +38,7 @@ static const ferry_option_t worker_options[] = {
      "How long a graceful shutdown may take before the worker gives up."},
     {"progress.interval", FERRY_OPT_DURATION, "10s", FERRY_OPT_HAS_MIN, 0, 0, NULL,
      "How often progress is logged; 0 = never."},
-    {"log.level", FERRY_OPT_ENUM, "info", 0, 0, 0, level_values, "Log threshold."},
+    {"log.level", FERRY_OPT_ENUM, "info", 0, 0, 0, log_level_names, "Log threshold."},
     {"rest", FERRY_OPT_MAP, NULL, 0, 0, 0, NULL, "Reserved for the admin REST API (accepted, not used yet)."},
     {CFG_OPT_FILE_ALLOWED_PATHS, FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
      "Absolute files and directories that ${file:} references may read; paths are compared after "
@@ -141,6 +141,7 @@ static void worker_section(worker_config_t *wc, const cfg_node_t *section, cfg_e
     /* `rest` belongs to the REST subsystem, which reads the raw node. */
     size_t n = 0;
     for (size_t i = 0; i < flat.count; i++) {
+        if (strcmp(flat.inputs[i].key, "kafka") == 0) wc->kafka = flat.inputs[i].node;
         if (strcmp(flat.inputs[i].key, "rest") == 0) {
             const cfg_node_t *rest = flat.inputs[i].node;
             if (rest->kind == CFG_MAP)

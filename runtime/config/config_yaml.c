@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #define YAML_MAX_DEPTH 64
@@ -34,6 +35,23 @@ void cfg_errors_add(cfg_errors_t *errs, const char *fmt, ...)
     va_end(ap);
     errs->items = xrealloc(errs->items, (errs->count + 1) * sizeof(*errs->items));
     errs->items[errs->count++] = msg;
+}
+
+void cfg_errors_add_at(cfg_errors_t *errs, const char *file, int line, int col, const char *label,
+                       const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = str_vprintf(fmt, ap);
+    va_end(ap);
+    if (!label) label = "";
+    if (!file)
+        cfg_errors_add(errs, "%s%s", label, msg);
+    else if (line > 0)
+        cfg_errors_add(errs, "%s:%d:%d: %s%s", file, line, col, label, msg);
+    else
+        cfg_errors_add(errs, "%s: %s%s", file, label, msg);
+    free(msg);
 }
 
 void cfg_errors_clear(cfg_errors_t *errs)
@@ -105,6 +123,8 @@ typedef struct anchor {
 typedef struct yaml_state {
     yaml_parser_t parser;
     const char *name; /* file name for messages */
+    const char *buf;  /* the input, for positions of reader errors */
+    size_t len;
     cfg_errors_t *errs;
     size_t errors;    /* errors added by this load */
     int fatal;        /* stop: the event stream can no longer be trusted */
@@ -128,23 +148,52 @@ static void yaml_error(yaml_state_t *st, int line, int col, const char *fmt, ...
 
 static void yaml_error(yaml_state_t *st, int line, int col, const char *fmt, ...)
 {
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    char *msg = str_vprintf(fmt, ap);
     va_end(ap);
-    cfg_errors_add(st->errs, "%s:%d:%d: %s", st->name, line, col, msg);
+    cfg_errors_add_at(st->errs, st->name, line, col, NULL, "%s", msg);
+    free(msg);
     st->errors++;
 }
 
+/* 1-based line and column (in characters, as libyaml counts them) of byte
+ * `offset` of the input. */
+static void yaml_offset_position(const yaml_state_t *st, size_t offset, int *line, int *col)
+{
+    static const char bom[] = "\xef\xbb\xbf";
+    size_t start = st->len >= 3 && memcmp(st->buf, bom, 3) == 0 ? 3 : 0;
+    *line = 1;
+    *col = 1;
+    for (size_t i = start; i < offset && i < st->len; i++) {
+        unsigned char c = (unsigned char)st->buf[i];
+        if (c == '\n' || (c == '\r' && (i + 1 >= st->len || st->buf[i + 1] != '\n'))) {
+            (*line)++;
+            *col = 1;
+        } else if ((c & 0xC0) != 0x80 && c != '\r') {
+            (*col)++; /* a character starts here (not a UTF-8 continuation byte) */
+        }
+    }
+}
+
 /* Reports libyaml's own diagnosis, e.g. "mapping values are not allowed in
- * this context", at the position libyaml blames (0-based there). */
+ * this context", at the position libyaml blames (0-based there). The reader
+ * (bad UTF-8, control characters) gives a byte offset instead. */
 static void yaml_parser_failed(yaml_state_t *st)
 {
     yaml_parser_t *p = &st->parser;
     const char *problem = p->problem ? p->problem : "invalid YAML";
     int line = (int)p->problem_mark.line + 1, col = (int)p->problem_mark.column + 1;
-    if (p->context)
+    if (p->error == YAML_READER_ERROR) {
+        yaml_offset_position(st, p->problem_offset, &line, &col);
+        if (strstr(problem, "octet") && p->problem_value >= 0)
+            yaml_error(st, line, col, "invalid YAML: %s (byte 0x%02x): the file must be UTF-8 text", problem,
+                       (unsigned)p->problem_value);
+        else if (p->problem_value >= 0)
+            yaml_error(st, line, col, "invalid YAML: %s (U+%04X)", problem, (unsigned)p->problem_value);
+        else
+            yaml_error(st, line, col, "invalid YAML: %s", problem);
+    } else if (p->context)
         yaml_error(st, line, col, "invalid YAML: %s %s (at %d:%d)", problem, p->context,
                    (int)p->context_mark.line + 1, (int)p->context_mark.column + 1);
     else
@@ -414,6 +463,8 @@ cfg_node_t *cfg_yaml_load_buffer_with(const char *name, const char *buf, size_t 
     st.name = name ? name : "<config>";
     st.errs = errs;
     st.subst = subst;
+    st.buf = buf;
+    st.len = len;
     if (!yaml_parser_initialize(&st.parser)) {
         cfg_errors_add(errs, "%s: cannot initialize the YAML parser", st.name);
         return NULL;
@@ -441,6 +492,12 @@ cfg_node_t *cfg_yaml_load_file_with(const char *path, const cfg_subst_ctx_t *sub
     FILE *f = fopen(path, "rb");
     if (!f) {
         cfg_errors_add(errs, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat sbuf;
+    if (fstat(fileno(f), &sbuf) == 0 && S_ISDIR(sbuf.st_mode)) {
+        cfg_errors_add(errs, "%s: is a directory, not a pipeline file", path);
+        fclose(f);
         return NULL;
     }
     strbuf_t sb = {0};

@@ -138,42 +138,8 @@ rd_kafka_conf_t *engine_client_conf(task_rt_t *t, kafka_client_kind_t kind, char
     const char *prefix = kind == KAFKA_PRODUCER ? "producer.override." : "consumer.override.";
     const char *const *okeys = NULL, *const *ovals = NULL;
     size_t n = config_prefixed(t->cfg, prefix, &okeys, &ovals);
-    /* Defaults first, so that overrides win. */
-    const char *dkeys[12], *dvals[12];
-    size_t nd = 0;
-    char client_id[200], group[200];
-    snprintf(client_id, sizeof(client_id), "ferry-%s-%d", t->task->connector, t->task->id);
-    dkeys[nd] = "client.id", dvals[nd++] = client_id;
-    if (kind == KAFKA_PRODUCER) {
-        dkeys[nd] = "enable.idempotence", dvals[nd++] = "true";
-        /* Same partition for the same key as Kafka's Java clients. */
-        dkeys[nd] = "partitioner", dvals[nd++] = "murmur2_random";
-        dkeys[nd] = "linger.ms", dvals[nd++] = "5";
-        /* librdkafka queues up to 1 GiB by default: while the broker is
-         * away a task would hold that much. 32 MiB keeps the source
-         * waiting (backpressure) long before memory becomes a problem. */
-        dkeys[nd] = "queue.buffering.max.kbytes", dvals[nd++] = "32768";
-    } else {
-        snprintf(group, sizeof(group), "ferry-%s", t->task->connector);
-        dkeys[nd] = "group.id", dvals[nd++] = group;
-        dkeys[nd] = "enable.auto.commit", dvals[nd++] = "false";
-        dkeys[nd] = "enable.auto.offset.store", dvals[nd++] = "false";
-        dkeys[nd] = "auto.offset.reset", dvals[nd++] = "earliest";
-        dkeys[nd] = "allow.auto.create.topics", dvals[nd++] = "true";
-        /* librdkafka 2.0 pauses fetching once 100k small messages are queued
-         * and only resumes on its next wake-up (up to ~1 s later): with
-         * small records that stalls the sink. Memory stays bounded by
-         * queued.max.messages.kbytes. */
-        dkeys[nd] = "queued.min.messages", dvals[nd++] = "1000000";
-    }
-    const char **keys = xcalloc(nd + n + 1, sizeof(char *));
-    const char **vals = xcalloc(nd + n + 1, sizeof(char *));
-    for (size_t i = 0; i < nd; i++) keys[i] = dkeys[i], vals[i] = dvals[i];
-    for (size_t i = 0; i < n; i++) keys[nd + i] = okeys[i], vals[nd + i] = ovals[i];
-    rd_kafka_conf_t *conf = kafka_conf_new(t->conn->worker->kenv, kind, keys, vals, nd + n, err, errlen);
-    free(keys);
-    free(vals);
-    return conf;
+    return kafka_task_conf_new(t->conn->worker->kenv, kind, t->task->connector, t->task->id, okeys, ovals, n, err,
+                               errlen);
 }
 
 int64_t engine_final_reserve_ms(const task_rt_t *t)

@@ -119,45 +119,149 @@ void kafka_env_free(kafka_env_t *env)
 const char *kafka_env_bootstrap(const kafka_env_t *env) { return env->bootstrap; }
 int kafka_env_is_embedded(const kafka_env_t *env) { return env->mcluster != NULL; }
 
-static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *err, size_t errlen)
+void kafka_client_defaults(kafka_defaults_t *d, kafka_client_kind_t kind, const char *connector, int task)
 {
-    char rderr[256];
-    if (rd_kafka_conf_set(conf, key, value, rderr, sizeof(rderr)) != RD_KAFKA_CONF_OK) {
-        snprintf(err, errlen, "kafka property '%s': %s", key, rderr);
-        return -1;
+    size_t n = 0;
+#define DEFAULT(k, v) (d->keys[n] = (k), d->values[n++] = (v))
+    /* Tuning, which worker.kafka may change. */
+    if (kind == KAFKA_PRODUCER) {
+        /* Same partition for the same key as Kafka's Java clients. */
+        DEFAULT("partitioner", "murmur2_random");
+        DEFAULT("linger.ms", "5");
+        /* librdkafka queues up to 1 GiB by default: while the broker is
+         * away a task would hold that much. 32 MiB keeps the source waiting
+         * (backpressure) long before memory becomes a problem. */
+        DEFAULT("queue.buffering.max.kbytes", "32768");
+    } else if (kind == KAFKA_CONSUMER) {
+        DEFAULT("auto.offset.reset", "earliest");
+        DEFAULT("allow.auto.create.topics", "true");
+        /* librdkafka 2.0 pauses fetching once 100k small messages are queued
+         * and only resumes on its next wake-up (up to ~1 s later): with
+         * small records that stalls the sink. Memory stays bounded by
+         * queued.max.messages.kbytes. */
+        DEFAULT("queued.min.messages", "1000000");
     }
-    return 0;
+    d->tunable = n;
+    /* What delivery depends on: set after worker.kafka. */
+    if (kind != KAFKA_ADMIN) {
+        snprintf(d->client_id, sizeof(d->client_id), "ferry-%s-%d", connector, task);
+        DEFAULT("client.id", d->client_id);
+    }
+    if (kind == KAFKA_PRODUCER) {
+        DEFAULT("enable.idempotence", "true");
+    } else if (kind == KAFKA_CONSUMER) {
+        snprintf(d->group_id, sizeof(d->group_id), "ferry-%s", connector);
+        DEFAULT("group.id", d->group_id);
+        DEFAULT("enable.auto.commit", "false");
+        DEFAULT("enable.auto.offset.store", "false");
+    }
+#undef DEFAULT
+    d->count = n;
+}
+
+const char *kafka_worker_property(const char *key, kafka_client_kind_t kind)
+{
+    static const char *const prefixes[] = {"producer.", "consumer.", "admin."};
+    for (int k = 0; k < 3; k++) {
+        size_t pl = strlen(prefixes[k]);
+        if (strncmp(key, prefixes[k], pl) == 0) return k == (int)kind ? key + pl : NULL;
+    }
+    return key;
+}
+
+static size_t fill_layer(rd_kafka_conf_t *conf, kafka_client_kind_t kind, kafka_layer_t layer,
+                         const kafka_props_t *props, kafka_conf_error_fn on_error, void *arg)
+{
+    size_t refused = 0;
+    for (size_t i = 0; props && i < props->count; i++) {
+        const char *property = layer == KAFKA_LAYER_WORKER ? kafka_worker_property(props->keys[i], kind)
+                                                           : props->keys[i];
+        if (!property) continue;
+        /* Room for librdkafka to quote the whole value in its message. */
+        size_t cap = strlen(props->values[i]) + 512;
+        char *rderr = xmalloc(cap);
+        rd_kafka_conf_res_t res = rd_kafka_conf_set(conf, property, props->values[i], rderr, cap);
+        if (res != RD_KAFKA_CONF_OK) {
+            refused++;
+            /* librdkafka ends some messages with a newline. */
+            size_t len = strlen(rderr);
+            while (len > 0 && (rderr[len - 1] == '\n' || rderr[len - 1] == ' ')) rderr[--len] = '\0';
+            if (on_error) on_error(arg, layer, i, property, res, rderr);
+        }
+        free(rderr);
+    }
+    return refused;
+}
+
+size_t kafka_conf_fill(rd_kafka_conf_t *conf, kafka_client_kind_t kind, const kafka_props_t *worker,
+                       const kafka_props_t *defaults, const kafka_props_t *overrides,
+                       kafka_conf_error_fn on_error, void *arg)
+{
+    /* Tuning defaults, the worker's properties, the defaults the runtime
+     * owns, the connector's overrides: later wins. */
+    kafka_props_t tuning = {0}, owned = {0};
+    if (defaults) {
+        size_t t = defaults->tunable < defaults->count ? defaults->tunable : defaults->count;
+        tuning = (kafka_props_t){defaults->keys, defaults->values, t, 0};
+        owned = (kafka_props_t){defaults->keys + t, defaults->values + t, defaults->count - t, 0};
+    }
+    size_t refused = fill_layer(conf, kind, KAFKA_LAYER_DEFAULTS, &tuning, on_error, arg);
+    refused += fill_layer(conf, kind, KAFKA_LAYER_WORKER, worker, on_error, arg);
+    refused += fill_layer(conf, kind, KAFKA_LAYER_DEFAULTS, &owned, on_error, arg);
+    return refused + fill_layer(conf, kind, KAFKA_LAYER_OVERRIDES, overrides, on_error, arg);
+}
+
+typedef struct first_error {
+    char *err;
+    size_t errlen;
+    int seen;
+} first_error_t;
+
+static void keep_first_error(void *arg, kafka_layer_t layer, size_t index, const char *property,
+                             rd_kafka_conf_res_t res, const char *msg)
+{
+    (void)layer, (void)index, (void)res;
+    first_error_t *fe = arg;
+    if (fe->seen++) return;
+    snprintf(fe->err, fe->errlen, "kafka property '%s': %s", property, msg);
+}
+
+static rd_kafka_conf_t *client_conf_new(const kafka_env_t *env, kafka_client_kind_t kind,
+                                        const kafka_props_t *defaults, const kafka_props_t *overrides, char *err,
+                                        size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    /* The env holds the bootstrap address apart (it may be the embedded broker's). */
+    const char *bootstrap_key = "bootstrap.servers";
+    kafka_props_t bootstrap = {&bootstrap_key, (const char *const *)&env->bootstrap, 1, 0};
+    kafka_props_t worker = {(const char *const *)env->keys, (const char *const *)env->values, env->count, 0};
+    first_error_t fe = {err, errlen, 0};
+    if (fill_layer(conf, kind, KAFKA_LAYER_WORKER, &bootstrap, keep_first_error, &fe) ||
+        kafka_conf_fill(conf, kind, &worker, defaults, overrides, keep_first_error, &fe)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+    rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+    return conf;
 }
 
 rd_kafka_conf_t *kafka_conf_new(const kafka_env_t *env, kafka_client_kind_t kind,
                                 const char *const *okeys, const char *const *ovalues, size_t ocount,
                                 char *err, size_t errlen)
 {
-    static const char *const prefixes[] = {"producer.", "consumer.", "admin."};
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (conf_set(conf, "bootstrap.servers", env->bootstrap, err, errlen) != 0) goto fail;
-    for (size_t i = 0; i < env->count; i++) {
-        const char *key = env->keys[i];
-        int skip = 0;
-        for (int k = 0; k < 3; k++) {
-            size_t pl = strlen(prefixes[k]);
-            if (strncmp(key, prefixes[k], pl) == 0) {
-                if (k != (int)kind) skip = 1;
-                else key += pl;
-                break;
-            }
-        }
-        if (skip) continue;
-        if (conf_set(conf, key, env->values[i], err, errlen) != 0) goto fail;
-    }
-    for (size_t i = 0; i < ocount; i++)
-        if (conf_set(conf, okeys[i], ovalues[i], err, errlen) != 0) goto fail;
-    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
-    rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
-    return conf;
-fail:
-    rd_kafka_conf_destroy(conf);
-    return NULL;
+    kafka_props_t overrides = {okeys, ovalues, ocount, 0};
+    return client_conf_new(env, kind, NULL, &overrides, err, errlen);
+}
+
+rd_kafka_conf_t *kafka_task_conf_new(const kafka_env_t *env, kafka_client_kind_t kind, const char *connector,
+                                     int task, const char *const *okeys, const char *const *ovalues,
+                                     size_t ocount, char *err, size_t errlen)
+{
+    kafka_defaults_t d;
+    kafka_client_defaults(&d, kind, connector, task);
+    kafka_props_t defaults = {d.keys, d.values, d.count, d.tunable}, overrides = {okeys, ovalues, ocount, 0};
+    return client_conf_new(env, kind, &defaults, &overrides, err, errlen);
 }
 
 static rd_kafka_t *meta_handle(kafka_env_t *env, char *err, size_t errlen)

@@ -9,15 +9,15 @@
 
 int log_level_current = FERRY_LOG_INFO;
 
-static const char *const level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
+static const char *const level_labels[] = {"ERROR", "WARN", "INFO", "DEBUG"};
 
 void log_set_level(ferry_log_level_t level) { log_level_current = (int)level; }
 
 int log_level_parse(const char *name)
 {
-    static const char *const names[] = {"error", "warn", "info", "debug"};
-    for (int i = 0; i < 4; i++)
-        if (name && strcasecmp(name, names[i]) == 0) return i;
+    for (int i = 0; log_level_names[i]; i++)
+        if (name && strcasecmp(name, log_level_names[i]) == 0) return i;
     return -1;
 }
 
@@ -32,7 +32,7 @@ void log_vwrite(ferry_log_level_t level, const char *prefix, const char *fmt, va
     if (lvl < 0 || lvl > 3) lvl = 2;
     int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %-5s ", tm.tm_year + 1900,
                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
-                     level_names[lvl]);
+                     level_labels[lvl]);
     if (prefix && *prefix && n < (int)sizeof(line))
         n += snprintf(line + n, sizeof(line) - (size_t)n, "[%s] ", prefix);
     if (n < (int)sizeof(line)) n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);

@@ -12,7 +12,10 @@
 extern int log_level_current;
 
 void log_set_level(ferry_log_level_t level);
-/* Parses "error|warn|info|debug"; returns -1 when unknown. */
+/* The level names, lowest first, NULL-terminated: what --log-level and
+ * worker.log.level accept (in any case). */
+extern const char *const log_level_names[];
+/* Parses one of log_level_names; returns -1 when unknown. */
 int log_level_parse(const char *name);
 /* prefix may be NULL ("" = no brackets). */
 void log_write(ferry_log_level_t level, const char *prefix, const char *fmt, ...) FERRY_PRINTF(3, 4);

@@ -67,6 +67,44 @@ char *str_printf(const char *fmt, ...)
     return s;
 }
 
+#define ELLIPSIS "\xe2\x80\xa6" /* U+2026, 3 bytes */
+
+/* The largest n <= want at which s may be cut without splitting a UTF-8
+ * character (s[n] is not a continuation byte). */
+static size_t utf8_floor(const char *s, size_t want)
+{
+    while (want > 0 && ((unsigned char)s[want] & 0xC0) == 0x80) want--;
+    return want;
+}
+
+char *str_elide_middle(const char *s, size_t max)
+{
+    size_t len = strlen(s);
+    if (len <= max || max < sizeof(ELLIPSIS) + 1) return str_dup(s);
+    size_t keep = max - (sizeof(ELLIPSIS) - 1);
+    size_t head = utf8_floor(s, keep - keep / 3);
+    size_t tail_start = len - keep / 3;
+    while (tail_start < len && ((unsigned char)s[tail_start] & 0xC0) == 0x80) tail_start++;
+    return str_printf("%.*s" ELLIPSIS "%s", (int)head, s, s + tail_start);
+}
+
+char *str_replace_all(const char *s, const char *needle, const char *with)
+{
+    size_t nlen = strlen(needle), wlen = strlen(with), hits = 0;
+    for (const char *p = s; nlen && (p = strstr(p, needle)) != NULL; p += nlen) hits++;
+    char *out = xmalloc(strlen(s) + hits * wlen + 1), *o = out;
+    const char *p = s, *hit;
+    while (nlen && (hit = strstr(p, needle)) != NULL) {
+        memcpy(o, p, (size_t)(hit - p));
+        o += hit - p;
+        memcpy(o, with, wlen);
+        o += wlen;
+        p = hit + nlen;
+    }
+    strcpy(o, p);
+    return out;
+}
+
 size_t str_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);

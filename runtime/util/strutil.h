@@ -16,6 +16,12 @@ char *str_dup(const char *s);
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
+/* s for a message: itself when at most max bytes long, else its start and
+ * its end joined by "…" (max bytes in all, cut at UTF-8 character
+ * boundaries), so that text after it in the message survives. malloc'd. */
+char *str_elide_middle(const char *s, size_t max);
+/* s with every occurrence of needle (non-empty) replaced by with; malloc'd. */
+char *str_replace_all(const char *s, const char *needle, const char *with);
 /* Levenshtein distance, for did-you-mean suggestions. */
 size_t str_edit_distance(const char *a, const char *b);
 /* Monotonic clock in milliseconds. */

@@ -79,6 +79,46 @@ rc=0
 grep -q "plugin directory $WORK/gwplugins is writable by its group (chmod g-w $WORK/gwplugins)" "$WORK/gwplugins.out" \
     || fail "group-writable plugin directory not refused: $(cat "$WORK/gwplugins.out")"
 log "ok: gwplugins"
+# A directory, not a file.
+mkdir "$WORK/dir.yaml"
+expect_error dir "dir.yaml: is a directory"
+
+# A bad UTF-8 byte, at its line and column.
+printf 'connectors:\n  a:\n    connector: datagen\n    topic: "t\xff"\n' >"$WORK/badutf8.yaml"
+expect_error badutf8 "badutf8.yaml:4:14: invalid YAML: invalid leading UTF-8 octet \(byte 0xff\)"
+
+# A long invalid value is cut in the middle; the reason after it survives.
+printf 'connectors:\n  a:\n    connector: datagen\n    topic: t\n    count: %s\n' "$(printf 'x%.0s' $(seq 3000))" >"$WORK/longvalue.yaml"
+expect_error longvalue "longvalue.yaml:5:12: connector a: option 'count': invalid value 'x{20,80}…x{10,80}': expected an integer"
+
+# worker.log.level takes the levels --log-level takes, and says which.
+printf 'worker:\n  log.level: bogus\nconnectors:\n  a: {connector: datagen, topic: t}\n' >"$WORK/loglevel.yaml"
+expect_error loglevel "loglevel.yaml:2:14: worker option 'log.level': invalid value 'bogus': must be one of: error, warn, info, debug"
+
+# librdkafka properties are checked as each client would take them: a typo
+# in worker.kafka, and an override that idempotent producers refuse.
+printf 'worker:\n  kafka:\n    linger.mss: 5\nconnectors:\n  a: {connector: datagen, topic: t}\n' >"$WORK/kafkatypo.yaml"
+expect_error kafkatypo "kafkatypo.yaml:3:5: worker option 'kafka': property 'linger.mss': no such librdkafka property \(did you mean 'linger.ms'\?\)"
+printf 'connectors:\n  a:\n    connector: datagen\n    topic: t\n    producer.override.acks: 0\n' >"$WORK/acks0.yaml"
+expect_error acks0 "acks0.yaml:5:5: connector a: option 'producer.override.acks': librdkafka refuses it for the producer: .acks. must be set to .all. when .enable.idempotence. is true"
+! grep -q "starting" "$WORK/acks0.run" || fail "run started something with an invalid config: $(cat "$WORK/acks0.run")"
+printf 'connectors:\n  b:\n    connector: file-sink\n    topics: t\n    path: %s/out\n    consumer.override.max.poll.interval.ms: 1000\n' "$WORK" >"$WORK/pollint.yaml"
+expect_error pollint "pollint.yaml:6:5: connector b: option 'consumer.override.max.poll.interval.ms': librdkafka refuses it for the consumer"
+
+# A file without connectors: a warning in validate, an error in run (which
+# would otherwise idle forever).
+: >"$WORK/empty.yaml"
+rc=0
+"$FERRY" validate "$WORK/empty.yaml" >"$WORK/empty.out" 2>&1 || rc=$?
+[ "$rc" = 0 ] || fail "empty file: validate exited $rc: $(cat "$WORK/empty.out")"
+grep -q "empty.yaml: warning: no connectors" "$WORK/empty.out" || fail "empty file: no warning: $(cat "$WORK/empty.out")"
+for body in '' 'connectors:\n' 'worker:\n  progress.interval: 1s\nconnectors: {}\n'; do
+    printf "$body" >"$WORK/noconnectors.yaml"
+    rc=0
+    timeout 20 "$FERRY" run "$WORK/noconnectors.yaml" >"$WORK/noconnectors.out" 2>&1 || rc=$?
+    [ "$rc" = 2 ] || fail "run without connectors exited $rc, expected 2"
+    grep -q "noconnectors.yaml: no connectors to run" "$WORK/noconnectors.out" || fail "run without connectors: $(cat "$WORK/noconnectors.out")"
+done
 
 # A missing plugin directory names the directory.
 printf 'worker:\n  plugin.path: [%s/nope]\nconnectors:\n  a: {connector: datagen, topic: t}\n' "$WORK" >"$WORK/noplugins.yaml"

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "util/strutil.h"
@@ -39,6 +40,27 @@ static inline int errors_lack(const cfg_errors_t *errs, const char *needle)
 static inline void errors_dump(const cfg_errors_t *errs)
 {
     for (size_t i = 0; i < errs->count; i++) fprintf(stderr, "  error: %s\n", errs->items[i]);
+}
+
+/* Writes text to a temporary file and loads it. *path is malloc'd; free
+ * both with loaded_done(). */
+static inline worker_config_t *load_text(const char *text, char **path, cfg_errors_t *errs)
+{
+    char tmpl[] = "/tmp/ferry-worker-test-XXXXXX";
+    int fd = mkstemp(tmpl);
+    assert_true(fd >= 0);
+    size_t len = strlen(text);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    close(fd);
+    *path = str_dup(tmpl);
+    return worker_config_load(*path, errs);
+}
+
+static inline void loaded_done(worker_config_t *wc, char *path)
+{
+    worker_config_free(wc);
+    unlink(path);
+    free(path);
 }
 
 #define assert_error(errs, needle)                                                                 \

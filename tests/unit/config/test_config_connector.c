@@ -244,6 +244,40 @@ static void test_unknown_keys(void **state)
     cfg_errors_clear(&errs);
 }
 
+/* A long value or key is cut in the middle: its start and end stay, and so
+ * does the reason after it. */
+static void test_long_values_cut_in_the_middle(void **state)
+{
+    (void)state;
+    char value[4001];
+    memset(value, '7', sizeof(value) - 1);
+    memcpy(value, "START", 5);
+    memcpy(value + sizeof(value) - 4, "END", 3);
+    value[sizeof(value) - 1] = '\0';
+    value[sizeof(value) / 2] = 'x'; /* not an integer */
+    const char *kv[] = {"connector", "test-source", "path", "/p", "topic", "t", "count", value,
+                        value, "1", NULL, NULL};
+    cfg_errors_t errs = {0};
+    assert_null(build_kv(kv, &test_source, &errs));
+    assert_int_equal(errs.count, 2);
+    assert_error(&errs, "connector c: option 'count': invalid value 'START777");
+    assert_error(&errs, "777END': expected an integer");
+    assert_error(&errs, "\xe2\x80\xa6"); /* … */
+    assert_error(&errs, "777END' (valid options: path, topic,");
+    for (size_t i = 0; i < errs.count; i++) assert_true(strlen(errs.items[i]) < 400);
+    cfg_errors_clear(&errs);
+
+    char *cut = str_elide_middle("h\xc3\xa9llo-w\xc3\xb6rld", 9);
+    assert_string_equal(cut, "h\xc3\xa9l\xe2\x80\xa6ld");
+    free(cut);
+    cut = str_elide_middle("a\xc3\xa9xxxxxxxx\xc3\xb6", 6); /* never inside a character */
+    assert_string_equal(cut, "a\xe2\x80\xa6");
+    free(cut);
+    cut = str_elide_middle("short", 9);
+    assert_string_equal(cut, "short");
+    free(cut);
+}
+
 static void test_connector_alias(void **state)
 {
     (void)state;
@@ -457,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_bad_values_and_bounds),
         cmocka_unit_test(test_list_forms),
         cmocka_unit_test(test_unknown_keys),
+        cmocka_unit_test(test_long_values_cut_in_the_middle),
         cmocka_unit_test(test_connector_alias),
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_secrets_never_printed),

@@ -2,29 +2,6 @@
 #include "config_test.h"
 #include "test_connectors.h"
 
-#include <unistd.h>
-
-/* Writes text to a temporary file and loads it. *path is malloc'd; the
- * caller unlinks and frees it. */
-static worker_config_t *load_text(const char *text, char **path, cfg_errors_t *errs)
-{
-    char tmpl[] = "/tmp/ferry-worker-test-XXXXXX";
-    int fd = mkstemp(tmpl);
-    assert_true(fd >= 0);
-    size_t len = strlen(text);
-    assert_int_equal(write(fd, text, len), (ssize_t)len);
-    close(fd);
-    *path = str_dup(tmpl);
-    return worker_config_load(*path, errs);
-}
-
-static void done(worker_config_t *wc, char *path)
-{
-    worker_config_free(wc);
-    unlink(path);
-    free(path);
-}
-
 static void test_defaults(void **state)
 {
     (void)state;
@@ -47,12 +24,12 @@ static void test_defaults(void **state)
     assert_int_equal(wc->connector_count, 0);
     assert_null(wc->rest);
     assert_string_equal(wc->path, path);
-    done(wc, path);
+    loaded_done(wc, path);
 
     wc = load_text("", &path, &errs);
     assert_non_null(wc);
     assert_int_equal(errs.count, 0);
-    done(wc, path);
+    loaded_done(wc, path);
     worker_config_free(NULL);
 }
 
@@ -132,7 +109,7 @@ static void test_nested_and_flat_worker_keys(void **state)
     assert_string_equal(wc->plugin_path[0], "/a");
     assert_string_equal(wc->plugin_path[1], "/b");
     assert_string_equal(wc->plugin_path[2], "/c");
-    done(wc, path);
+    loaded_done(wc, path);
 }
 
 static void test_worker_errors_all_reported(void **state)
@@ -170,7 +147,7 @@ static void test_worker_shape_errors(void **state)
     assert_non_null(wc);
     assert_error(&errs, ":1:1: expected a mapping with 'worker' and 'connectors'");
     cfg_errors_clear(&errs);
-    done(wc, path);
+    loaded_done(wc, path);
 
     wc = load_text("worker: 5\nconnectors: [a]\nrandom: 1\n", &path, &errs);
     assert_non_null(wc);
@@ -179,7 +156,7 @@ static void test_worker_shape_errors(void **state)
     assert_error(&errs, ":2:13: 'connectors' must be a mapping");
     assert_error(&errs, ":3:1: unknown top-level key 'random' (expected 'worker' or 'connectors')");
     cfg_errors_clear(&errs);
-    done(wc, path);
+    loaded_done(wc, path);
 
     wc = load_text("worker:\n  rest: 5\n  offsets:\n    zzz: 1\n", &path, &errs);
     assert_non_null(wc);
@@ -187,7 +164,7 @@ static void test_worker_shape_errors(void **state)
     assert_error(&errs, ":2:9: worker option 'rest' must be a mapping");
     assert_error(&errs, ":4:5: unknown worker option 'offsets.zzz'");
     cfg_errors_clear(&errs);
-    done(wc, path);
+    loaded_done(wc, path);
 
     /* Malformed YAML: nothing usable. */
     assert_null(load_text("worker: {\n", &path, &errs));
@@ -238,6 +215,40 @@ static void test_connector_entry_errors(void **state)
     free(path);
 }
 
+static void test_kafka_section_kept_with_positions(void **state)
+{
+    (void)state;
+    cfg_errors_t errs = {0};
+    char *path;
+    worker_config_t *wc = load_text("worker:\n  kafka:\n    linger.ms: 5\n    acks: all\n", &path, &errs);
+    assert_non_null(wc);
+    assert_int_equal(errs.count, 0);
+    assert_non_null(wc->kafka);
+    assert_int_equal(wc->kafka->kind, CFG_MAP);
+    assert_string_equal(wc->kafka->keys[1], "acks");
+    assert_int_equal(wc->kafka->key_lines[1], 4);
+    assert_int_equal(wc->kafka->key_cols[1], 5);
+    loaded_done(wc, path);
+}
+
+/* worker.log.level takes what --log-level takes: one list of names. */
+static void test_log_level_names(void **state)
+{
+    (void)state;
+    cfg_errors_t errs = {0};
+    char *path;
+    worker_config_t *wc = load_text("worker:\n  log.level: WARN\n", &path, &errs);
+    assert_int_equal(errs.count, 0);
+    assert_string_equal(wc->log_level, "warn");
+    loaded_done(wc, path);
+    wc = load_text("worker:\n  log.level: verbose\n", &path, &errs);
+    assert_int_equal(errs.count, 1);
+    assert_error(&errs, ":2:14: worker option 'log.level': invalid value 'verbose': must be one of: error, warn, info, debug");
+    assert_string_equal(wc->log_level, "info");
+    cfg_errors_clear(&errs);
+    loaded_done(wc, path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +258,8 @@ int main(void)
         cmocka_unit_test(test_worker_errors_all_reported),
         cmocka_unit_test(test_worker_shape_errors),
         cmocka_unit_test(test_connector_entry_errors),
+        cmocka_unit_test(test_kafka_section_kept_with_positions),
+        cmocka_unit_test(test_log_level_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -221,6 +221,54 @@ static void test_load_file(void **state)
     cfg_errors_clear(&errs);
 }
 
+/* libyaml's reader gives a byte offset; the message gives line and column
+ * (in characters: "é" is one). */
+static void test_bad_utf8_has_position(void **state)
+{
+    (void)state;
+    cfg_errors_t errs = {0};
+    assert_null(load("a: 1\nb: \"x\xff\"\n", &errs));
+    assert_int_equal(errs.count, 1);
+    assert_string_equal(errs.items[0],
+                        "t.yaml:2:6: invalid YAML: invalid leading UTF-8 octet (byte 0xff): the file must be UTF-8 text");
+    cfg_errors_clear(&errs);
+    assert_null(load("a: 1\r\nb: \xc3\xa9t\xc3\xa9 \xfe\n", &errs));
+    assert_error(&errs, "t.yaml:2:8: invalid YAML: invalid leading UTF-8 octet (byte 0xfe)");
+    cfg_errors_clear(&errs);
+    assert_null(load("\xef\xbb\xbf" "a: \x01\n", &errs)); /* after a byte-order mark */
+    assert_error(&errs, "t.yaml:1:4: invalid YAML: control characters are not allowed (U+0001)");
+    cfg_errors_clear(&errs);
+}
+
+/* A message is never cut at a buffer size: the end of a message about a
+ * very long reference survives. */
+static void test_long_messages_whole(void **state)
+{
+    (void)state;
+    char name[2001];
+    memset(name, 'X', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    char *text = str_printf("a: ${env:%s}\n", name);
+    cfg_errors_t errs = {0};
+    assert_null(load(text, &errs));
+    assert_int_equal(errs.count, 1);
+    size_t len = strlen(errs.items[0]);
+    assert_true(len > 4000);
+    assert_string_equal(errs.items[0] + len - 3, "X})");
+    cfg_errors_clear(&errs);
+    free(text);
+}
+
+static void test_directory_is_named(void **state)
+{
+    (void)state;
+    cfg_errors_t errs = {0};
+    assert_null(cfg_yaml_load_file("/tmp", &errs));
+    assert_int_equal(errs.count, 1);
+    assert_string_equal(errs.items[0], "/tmp: is a directory, not a pipeline file");
+    cfg_errors_clear(&errs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +282,9 @@ int main(void)
         cmocka_unit_test(test_env_substitution),
         cmocka_unit_test(test_file_substitution),
         cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_bad_utf8_has_position),
+        cmocka_unit_test(test_long_messages_whole),
+        cmocka_unit_test(test_directory_is_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
