@@ -189,6 +189,14 @@ static void sink_on_assign(sink_ctx_t *ctx, rd_kafka_t *rk, tplist_t *parts, int
     } else {
         rd_kafka_assign(rk, parts);
     }
+    /* Pauses asked for in partitions_assigned take effect only once the
+     * partitions are assigned. */
+    tplist_t *hold = rd_kafka_topic_partition_list_new(parts->cnt + 1);
+    for (int i = 0; i < parts->cnt; i++)
+        if (rd_kafka_topic_partition_list_find(ctx->user_paused, parts->elems[i].topic, parts->elems[i].partition))
+            rd_kafka_topic_partition_list_add(hold, parts->elems[i].topic, parts->elems[i].partition);
+    if (hold->cnt) rd_kafka_pause_partitions(rk, hold);
+    rd_kafka_topic_partition_list_destroy(hold);
     /* Remaining rewinds (of partitions already owned) are applied now. */
     for (int i = 0; i < parts->cnt; i++)
         rd_kafka_topic_partition_list_del(ctx->rewinds, parts->elems[i].topic, parts->elems[i].partition);

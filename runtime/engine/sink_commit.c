@@ -327,7 +327,6 @@ static tplist_t *commit_list(sink_ctx_t *ctx, const ferry_flush_t *fl, tplist_t 
 int sink_flush_commit(sink_ctx_t *ctx, int64_t deadline)
 {
     task_rt_t *t = ctx->t;
-    if (!ctx->dirty && ctx->put_pos->cnt == 0) return 0;
     ferry_error_t err;
     ferry_flush_t fl = {0};
     ferry_status_t st = sink_call(ctx, "flush", call_flush, &fl, &err);

@@ -422,7 +422,9 @@ typedef struct ferry_connector {
 
     /* Sinks (required): make what put() received durable. On FERRY_OK the
      * host commits consumer offsets up to that point (or up to the limits set
-     * with host->flush_limit). */
+     * with host->flush_limit). Called every flush.interval even when nothing
+     * new was put (so a sink can time things, e.g. resume a paused
+     * partition), on request, before partitions are revoked and at shutdown. */
     ferry_status_t (*flush)(void *state, ferry_flush_t *fl, ferry_error_t *err);
 
     /* Required. Release the state. Called once after a successful open(), on
