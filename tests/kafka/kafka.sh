@@ -30,7 +30,7 @@ set -euo pipefail
 
 KAFKA_VERSION=4.3.0 # the same as kafka.version in pom.xml
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-CACHE=${FERRY_CACHE:-$HOME/.cache/ferry}
+CACHE=${FERRY_CACHE:-${HOME:-/root}/.cache/ferry}
 KAFKA_HOME=$CACHE/kafka-$KAFKA_VERSION
 PY=/usr/bin/python3
 START_TIMEOUT=${FERRY_KAFKA_START_TIMEOUT:-120}

@@ -2,7 +2,8 @@
 # The suite's Apache Kafka answers clients that no one here wrote: kcat and
 # python3-confluent-kafka produce and consume through it, a group consumer
 # gets its partitions, and a transactional producer's aborted records stay
-# invisible to a read_committed consumer. kafka.sh's tool wrapper works.
+# invisible to a read_committed consumer. kafka.sh's tool wrapper works, and
+# so does a broker of a test's own with extra server properties.
 source "$TESTLIB"
 broker_start --topic smoke-kcat:2 --topic smoke-py:3 --topic smoke-tx:1
 
@@ -63,4 +64,13 @@ PY
 bash "$FERRY_SOURCE_DIR/tests/kafka/kafka.sh" tool topics --bootstrap-server "$BROKER" --describe \
     --topic smoke-py >"$WORK/describe.out" 2>>"$WORK/tool.log" || fail "kafka-topics failed"
 grep -q 'PartitionCount: 3' "$WORK/describe.out" || fail "kafka-topics: $(cat "$WORK/describe.out")"
+
+# A broker of the test's own, without auto-creation: producing to a missing topic fails and
+# creates nothing (the shared broker would have created it).
+kafka_private_start auto.create.topics.enable=false
+grep -qx 'auto.create.topics.enable=false' "$WORK/kafka/server.properties" || fail "extra property not written"
+rc=0
+echo x | kcat -b "$BROKER" -P -t smoke-missing -X message.timeout.ms=3000 2>>"$WORK/kcat.log" || rc=$?
+[ "$rc" != 0 ] || fail "kcat could produce to a missing topic with auto-creation off"
+kafka_admin describe smoke-missing >/dev/null && fail "the broker created smoke-missing with auto-creation off"
 log "PASS"

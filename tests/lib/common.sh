@@ -116,6 +116,19 @@ kafka_attach() {
     log "Apache Kafka at $BROKER (topics: ${topics[*]:-none}; offsets topic $OFFSETS_TOPIC)"
 }
 
+# kafka_private_start [PROP=VALUE]...: an Apache Kafka broker of the test's
+# own, in $WORK/kafka, for a test that needs other server properties than the
+# shared broker's (e.g. auto.create.topics.enable=false). Sets BROKER and
+# BROKER_PID; OFFSETS_TOPIC stays unset (ferry's default applies). cleanup
+# kills it. Costs a broker start (3-5 s).
+kafka_private_start() {
+    BROKER=$(bash "$FERRY_SOURCE_DIR/tests/kafka/kafka.sh" start "$WORK/kafka" "$@" 2>>"$WORK/kafka-start.log") ||
+        fail "the test's own Kafka broker did not start (see $WORK/kafka/kafka.log)"
+    BROKER_PID=$(cat "$WORK/kafka/kafka.pid")
+    PIDS+=("$BROKER_PID")
+    log "own Apache Kafka at $BROKER ($*)"
+}
+
 # kafka_admin COMMAND ARGS...: tests/kafka/admin.py against $BROKER.
 kafka_admin() {
     local cmd=$1
