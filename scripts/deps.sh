@@ -7,7 +7,10 @@ pkgs=(build-essential cmake pkg-config librdkafka-dev libyaml-dev libjansson-dev
       libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev libzstd-dev)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(libcmocka-dev kcat python3-confluent-kafka python3-kafka postgresql-15 postgresql-client-15
-           procps iproute2)
+           procps iproute2
+           # Apache Kafka and Kafka Connect from Maven Central (tests/kafka/kafka.sh): Java 17 runs
+           # them, Maven fetches them, curl talks to Connect's REST API.
+           openjdk-17-jre-headless maven curl)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds the dev preset (Debug +
 # ASan/UBSan, warnings as errors) and runs the whole suite with ctest. The
-# tests start the services they need themselves (dev-kafka, PostgreSQL).
+# tests start the services they need themselves (dev-kafka, PostgreSQL, and
+# one Apache Kafka broker for the whole run: the ctest fixture "kafka").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
 cmake --preset dev >/dev/null
 cmake --build --preset dev -j"$(nproc)"
+# The Apache Kafka jars, unless cached (~/.cache/ferry, or $FERRY_CACHE): fetched
+# here so that a slow download does not count against a test's timeout.
+tests/kafka/kafka.sh fetch
 cd build/dev
 # ASan: librdkafka and dlopen'd plugins are instrumented; leaks are errors.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}

@@ -4,7 +4,7 @@
 #     bounded by what one flush interval can hold;
 #  2. SIGTERM mid-stream, restart: every line exactly once.
 source "$TESTLIB"
-devkafka_start --topic crash:2 --topic clean:2
+broker_start --topic crash:2 --topic clean:2
 
 RATE_LINES=200   # lines appended per tick
 TICK=0.05        # seconds per tick (≈4000 lines/s)
@@ -25,7 +25,7 @@ worker:
     bootstrap.servers: "$BROKER"
     consumer.session.timeout.ms: "6000"
     consumer.heartbeat.interval.ms: "500"
-  offsets: {flush.interval: 500ms}
+  offsets: {topic: $OFFSETS_TOPIC, flush.interval: 500ms}
   shutdown.timeout: 20s
 connectors:
   $1-src:

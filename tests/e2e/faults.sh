@@ -6,13 +6,13 @@
 #     bounded memory (a small producer queue), and nothing is lost after it
 #     comes back.
 source "$TESTLIB"
-devkafka_start --topic rs:2 --topic bp:4
+broker_start --topic rs:2 --topic bp:4
 
 # ---- 1: restart after failure ------------------------------------------------------
 cat >"$WORK/rs.yaml" <<YAML
 worker:
   kafka: {bootstrap.servers: "$BROKER"}
-  offsets: {flush.interval: 500ms}
+  offsets: {topic: $OFFSETS_TOPIC, flush.interval: 500ms}
 connectors:
   late:
     connector: file-source
@@ -43,7 +43,7 @@ N=20000
 cat >"$WORK/bp.yaml" <<YAML
 worker:
   kafka: {bootstrap.servers: "$BROKER"}
-  offsets: {flush.interval: 500ms}
+  offsets: {topic: $OFFSETS_TOPIC, flush.interval: 500ms}
   progress.interval: 1s
 connectors:
   gen:
@@ -58,14 +58,14 @@ ferry_start bp "$WORK/bp.yaml"
 wait_until 30 bash -c "[ \$(kcat -b $BROKER -C -t bp -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 2000 ]" \
     || fail "no records before the stall"
 rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$FERRY_PID/status")
-kill -STOP "$DEVKAFKA_PID"
+broker_pause
 max_rss=$rss_before
 for _ in $(seq 1 30); do
     sleep 0.2
     r=$(awk '/VmRSS/ {print $2}' "/proc/$FERRY_PID/status")
     [ "$r" -gt "$max_rss" ] && max_rss=$r
 done
-kill -CONT "$DEVKAFKA_PID"
+broker_resume
 log "RSS before the stall ${rss_before} kB, peak during it ${max_rss} kB"
 # 2000 queued records of ~100 B cannot account for more than a few MB.
 [ $((max_rss - rss_before)) -lt 65536 ] || fail "memory grew by $((max_rss - rss_before)) kB while the broker stalled"

@@ -2,13 +2,13 @@
 # file-source → topic → file-sink, including a file that grows while the
 # pipeline runs; the output holds exactly the input lines.
 source "$TESTLIB"
-devkafka_start --topic lines:2
+broker_start --topic lines:2
 seq 1 2000 | sed 's/^/line-/' >"$WORK/in.txt"
 printf 'unicode: gr\xc3\xbc\xc3\x9fe \xe2\x9c\x93\n' >>"$WORK/in.txt"
 cat >"$WORK/p.yaml" <<YAML
 worker:
   kafka: {bootstrap.servers: "$BROKER"}
-  offsets: {flush.interval: 500ms}
+  offsets: {topic: $OFFSETS_TOPIC, flush.interval: 500ms}
 connectors:
   src:
     connector: file-source

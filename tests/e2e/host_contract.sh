@@ -8,14 +8,14 @@
 #     (flush_limit) gets consumer offsets committed exactly up to that.
 source "$TESTLIB"
 : "${TESTKIT_DIR:?}"
-devkafka_start --topic kit0:2 --topic kit1:2
+broker_start --topic kit0:2 --topic kit1:2
 export FERRY_PLUGIN_PATH="$FERRY_PLUGIN_DIR:$TESTKIT_DIR"
 cat >"$WORK/p.yaml" <<YAML
 worker:
   kafka:
     bootstrap.servers: "$BROKER"
     consumer.session.timeout.ms: "6000"
-  offsets: {flush.interval: 300ms}
+  offsets: {topic: $OFFSETS_TOPIC, flush.interval: 300ms}
 connectors:
   good: {connector: reuse-source, count: 200}
   bad: {connector: reuse-source, count: 10}

@@ -4,11 +4,12 @@
 # a third worker with tasks.max: 2 runs two group members in one process.
 # Together they write every record exactly once.
 source "$TESTLIB"
-devkafka_start --topic so:6
+broker_start --topic so:6
 N=6000
 cat >"$WORK/gen.yaml" <<YAML
 worker:
   kafka: {bootstrap.servers: "$BROKER"}
+  offsets: {topic: $OFFSETS_TOPIC}
 connectors:
   gen: {connector: datagen, topic: so, count: $N, rate: 1000, value.size: 64}
 YAML
@@ -35,10 +36,12 @@ ferry_start w1 "$WORK/w1.yaml"; W1=$FERRY_PID
 ferry_start w2 "$WORK/w2.yaml"; W2=$FERRY_PID
 ferry_start w3 "$WORK/w3.yaml"; W3=$FERRY_PID
 
-# Produce only once the group is stable: librdkafka's mock broker refuses
-# offset commits while a rebalance is in progress (Kafka accepts them from
-# the current generation), so a rebalance during the run would re-deliver
-# records here that a real cluster would not.
+# On the embedded broker, produce only once the group is stable: librdkafka's
+# mock broker refuses offset commits while a rebalance is in progress (Kafka
+# accepts them from the current generation), so a rebalance during the run
+# would re-deliver records there that a real cluster would not. On Apache
+# Kafka the records flow while the group forms and rebalances, and still
+# none may be lost or written twice.
 # group_stable: every one of the 4 sink tasks last logged an assignment, and
 # together they own all 6 partitions.
 group_stable() {
@@ -50,9 +53,11 @@ group_stable() {
     [ "$(echo "$state" | grep -c ' assigned ')" = 4 ] || return 1
     [ "$(echo "$state" | awk '$3 == "assigned" {s += $4} END {print s + 0}')" = 6 ]
 }
-wait_until 60 group_stable || fail "the consumer group did not settle on 4 members with 6 partitions"
-sleep 3
-group_stable || fail "the consumer group kept rebalancing"
+if [ "$FERRY_TEST_BROKER" = embedded ]; then
+    wait_until 60 group_stable || fail "the consumer group did not settle on 4 members with 6 partitions"
+    sleep 3
+    group_stable || fail "the consumer group kept rebalancing"
+fi
 ferry_start gen "$WORK/gen.yaml"; GEN=$FERRY_PID
 total() { cat "$WORK"/w*.out 2>/dev/null | wc -l; }
 wait_until 120 bash -c "[ \$(cat $WORK/w*.out 2>/dev/null | wc -l) -ge $N ]" || fail "only $(total) of $N records arrived"
