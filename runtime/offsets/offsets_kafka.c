@@ -48,6 +48,25 @@ static int64_t remaining_ms(int64_t deadline)
     return left > 0 ? left : 0;
 }
 
+/* A partition's watermarks. Right after a topic is created the metadata may
+ * already name a leader that does not yet act as one: "not leader" and
+ * "leader not available" are retried until the deadline, as Kafka's own
+ * clients do. */
+static rd_kafka_resp_err_t query_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t deadline,
+                                            int64_t *lo, int64_t *hi)
+{
+    for (;;) {
+        int64_t left = remaining_ms(deadline);
+        rd_kafka_resp_err_t e =
+            rd_kafka_query_watermark_offsets(rk, topic, partition, lo, hi, (int)(left > 0 ? left : 1));
+        int transient = e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                        e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE || e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+                        e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+        if (!transient || remaining_ms(deadline) < 200) return e;
+        usleep(100 * 1000);
+    }
+}
+
 /* Fetches the topic's partition ids. Returns 1 with *parts set, 0 when the
  * topic does not exist, -1 on error or timeout. */
 static int fetch_partitions(rd_kafka_t *rk, const char *topic, int64_t deadline,
@@ -179,9 +198,7 @@ int offsets_kafka_load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *m
     rd_kafka_topic_partition_list_t *assign = rd_kafka_topic_partition_list_new(count);
     for (int i = 0; i < count; i++) {
         int64_t lo = 0, hi = 0;
-        int64_t left = remaining_ms(deadline);
-        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, parts[i].id, &lo, &hi,
-                                                                 (int)(left > 0 ? left : 1));
+        rd_kafka_resp_err_t e = query_watermarks(rk, topic, parts[i].id, deadline, &lo, &hi);
         if (e) {
             snprintf(err, errlen, "offsets topic %s [%" PRId32 "]: watermarks: %s", topic,
                      parts[i].id, rd_kafka_err2str(e));

@@ -14,7 +14,7 @@
 #     fails for good and nothing at or after the rejected record is committed.
 source "$TESTLIB"
 : "${TESTKIT_DIR:?}"
-devkafka_start --topic mix:1 --topic mixdlq:1 --topic srcdlq:1 --topic sinkdlq:1 --topic rej:2
+broker_start --topic mix:1 --topic mixdlq:1 --topic srcdlq:1 --topic sinkdlq:1 --topic rej:2
 export FERRY_PLUGIN_PATH="$FERRY_PLUGIN_DIR:$TESTKIT_DIR"
 
 stored_n() { # stored_n CONFIG CONNECTOR: the stored "n" of connector, or -1
@@ -28,7 +28,7 @@ print(d[0]["offset"]["n"] if d else -1)'
 cat >"$WORK/none.yaml" <<YAML
 worker:
   kafka: {bootstrap.servers: "$BROKER"}
-  offsets: {flush.interval: 200ms}
+  offsets: {topic: $OFFSETS_TOPIC, flush.interval: 200ms}
   progress.interval: 1s
 connectors:
   strict: {connector: mixed-source, topic: mix, count: 50, bad.every: 20, batch.max.records: 5}
@@ -53,7 +53,7 @@ n=$(stored_n "$WORK/none.yaml" strict)
 cat >"$WORK/all.yaml" <<YAML
 worker:
   kafka: {bootstrap.servers: "$BROKER"}
-  offsets: {flush.interval: 200ms}
+  offsets: {topic: $OFFSETS_TOPIC, flush.interval: 200ms}
   progress.interval: 1s
 connectors:
   lenient:
@@ -105,6 +105,7 @@ PY
 cat >"$WORK/sinkall.yaml" <<YAML
 worker:
   kafka: {bootstrap.servers: "$BROKER", consumer.session.timeout.ms: "6000"}
+  offsets: {topic: $OFFSETS_TOPIC}
 connectors:
   rejall:
     connector: reject-sink
@@ -130,6 +131,7 @@ grep -q '__connect.errors.exception.message=the target refused this record' "$WO
 cat >"$WORK/sinknone.yaml" <<YAML
 worker:
   kafka: {bootstrap.servers: "$BROKER", consumer.session.timeout.ms: "6000"}
+  offsets: {topic: $OFFSETS_TOPIC}
 connectors:
   rejnone: {connector: reject-sink, topics: rej, path: $WORK/rejnone.out, flush.interval: 300ms, batch.max.records: 4}
 YAML

@@ -13,14 +13,14 @@
 #     partition until sink_resume.
 source "$TESTLIB"
 : "${TESTKIT_DIR:?}" "${LEGACY_DIR:?}"
-devkafka_start --topic legacy:1 --topic mixed:1 --topic ctxa:1 --topic ctxb:1
+broker_start --topic legacy:1 --topic mixed:1 --topic ctxa:1 --topic ctxb:1
 export FERRY_PLUGIN_PATH="$FERRY_PLUGIN_DIR:$TESTKIT_DIR:$LEGACY_DIR"
 
 # ---- 1: ABI 1.0 ---------------------------------------------------------------------
 cat >"$WORK/legacy.yaml" <<YAML
 worker:
   kafka: {bootstrap.servers: "$BROKER", consumer.session.timeout.ms: "6000"}
-  offsets: {flush.interval: 200ms}
+  offsets: {topic: $OFFSETS_TOPIC, flush.interval: 200ms}
 connectors:
   old-src: {connector: legacy-source, topic: legacy, count: 25}
   old-sink: {connector: legacy-sink, topics: legacy, path: $WORK/legacy.out, flush.interval: 300ms}
@@ -38,7 +38,7 @@ SECRET=s3cr3t-pw-77
 cat >"$WORK/retry.yaml" <<YAML
 worker:
   kafka: {bootstrap.servers: "$BROKER"}
-  offsets: {flush.interval: 200ms}
+  offsets: {topic: $OFFSETS_TOPIC, flush.interval: 200ms}
 connectors:
   leaky: {connector: mixed-source, topic: mixed, count: 20, retry.after: 5, release.path: $WORK/release,
           password: $SECRET, errors.retry.delay.max: 300ms}
@@ -59,6 +59,7 @@ grep -q "$SECRET" "$WORK/retry.log" && fail "the secret reached the log: $(grep 
 cat >"$WORK/nul.yaml" <<YAML
 worker:
   kafka: {bootstrap.servers: "$BROKER"}
+  offsets: {topic: $OFFSETS_TOPIC}
 connectors:
   unterminated: {connector: mixed-source, topic: mixed, fail.unterminated: true, errors.restart.enabled: false}
 YAML
@@ -84,6 +85,7 @@ seq 0 19 | sed 's/$/:ok/' | kcat -b "$BROKER" -P -t ctxb -p 0
 cat >"$WORK/ctx.yaml" <<YAML
 worker:
   kafka: {bootstrap.servers: "$BROKER", consumer.session.timeout.ms: "6000"}
+  offsets: {topic: $OFFSETS_TOPIC}
 connectors:
   ctxa: {connector: reject-sink, topics: ctxa, path: $WORK/ctxa.out, rewind.once: true, commit.request: true,
          flush.interval: 1h}

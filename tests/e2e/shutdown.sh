@@ -8,7 +8,7 @@
 #     shutdown.timeout: exit 1, naming the task.
 source "$TESTLIB"
 : "${TESTKIT_DIR:?}"
-devkafka_start --topic sd:2 --topic stall:2
+broker_start --topic sd:2 --topic stall:2
 export FERRY_PLUGIN_PATH="$FERRY_PLUGIN_DIR:$TESTKIT_DIR"
 
 # exit_within NAME PID SECONDS: waits for PID, sets RC; fails when it takes longer.
@@ -26,7 +26,7 @@ exit_within() {
 cat >"$WORK/ok.yaml" <<YAML
 worker:
   kafka: {bootstrap.servers: "$BROKER"}
-  offsets: {flush.interval: 1h}
+  offsets: {topic: $OFFSETS_TOPIC, flush.interval: 1h}
 connectors:
   gen: {connector: datagen, topic: sd, count: 3000, rate: 2000}
 YAML
@@ -46,19 +46,20 @@ ferry_stop "$FERRY_PID"
 cat >"$WORK/stall.yaml" <<YAML
 worker:
   kafka: {bootstrap.servers: "$BROKER"}
-  offsets: {flush.interval: 1h}
+  offsets: {topic: $OFFSETS_TOPIC, flush.interval: 1h}
   shutdown.timeout: 3s
 connectors:
   gen: {connector: datagen, topic: stall, rate: 2000}
 YAML
 ferry_start stall "$WORK/stall.yaml"
-wait_until 20 bash -c "[ \$(kcat -b $BROKER -C -t stall -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 500 ]" \
+# -c: a topic that keeps growing may never let kcat reach its end (-e).
+wait_until 20 bash -c "[ \$(kcat -b $BROKER -C -t stall -o beginning -c 500 -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 500 ]" \
     || fail "no records before the stall"
-kill -STOP "$DEVKAFKA_PID"
+broker_pause
 sleep 0.5
 kill -TERM "$FERRY_PID"
 exit_within ferry "$FERRY_PID" 8
-kill -CONT "$DEVKAFKA_PID"
+broker_resume
 [ "$RC" = 1 ] || fail "ferry exited $RC although its final offsets could not be stored (expected 1)"
 grep -qE "INFO +stopped cleanly" "$WORK/stall.log" && fail "ferry claims a clean stop"
 grep -q "not stopped cleanly: .*final offsets .* were not stored" "$WORK/stall.log" \
@@ -69,6 +70,7 @@ grep -q "not stopped cleanly: .*final offsets .* were not stored" "$WORK/stall.l
 cat >"$WORK/stuck.yaml" <<YAML
 worker:
   kafka: {bootstrap.servers: "$BROKER"}
+  offsets: {topic: $OFFSETS_TOPIC}
   shutdown.timeout: 2s
 connectors:
   stuck: {connector: stuck-source}

@@ -76,11 +76,8 @@ devkafka_start() {
 #   kafka:    the shared broker keeps its topics between tests, so the listed
 #             topics are deleted and created anew, and so is OFFSETS_TOPIC,
 #             ferry-offsets-<test> (compacted, 25 partitions).
-# The offsets topic is created here, not by ferry, because of a runtime bug:
-# right after ferry creates it, the start-up read of its watermarks can fail
-# with "Not leader for partition" and the worker exits 1 (about every second
-# first start). tests/kafka/ferry_offsets.sh covers ferry creating it; once
-# the bug is fixed, delete the topic here instead and let ferry create it.
+# The offsets topic is deleted here and ferry creates it (compacted), as on a
+# new cluster; tests/kafka/ferry_offsets.sh checks how it was created.
 broker_start() {
     case $FERRY_TEST_BROKER in
     embedded)
@@ -111,8 +108,10 @@ kafka_attach() {
         esac
     done
     OFFSETS_TOPIC=ferry-offsets-$TEST_NAME
-    kafka_admin recreate "$OFFSETS_TOPIC:25:compact" ${topics[@]+"${topics[@]}"} ||
-        fail "could not create topics $OFFSETS_TOPIC ${topics[*]:-}"
+    kafka_admin delete "$OFFSETS_TOPIC" || fail "could not delete the offsets topic $OFFSETS_TOPIC"
+    if [ ${#topics[@]} -gt 0 ]; then
+        kafka_admin recreate "${topics[@]}" || fail "could not create topics ${topics[*]}"
+    fi
     log "Apache Kafka at $BROKER (topics: ${topics[*]:-none}; offsets topic $OFFSETS_TOPIC)"
 }
 
