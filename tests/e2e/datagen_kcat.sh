@@ -26,8 +26,9 @@ if [ "$FERRY_TEST_BROKER" = embedded ]; then
     # dev-kafka has no CreateTopics/DescribeConfigs: the worker must say it could not check compaction.
     grep -q "could not verify cleanup.policy=compact" "$WORK/run.log" || fail "no compaction warning for dev-kafka"
 else
-    # Apache Kafka answers DescribeConfigs: the worker checked that the offsets topic is compacted.
-    grep -q "offsets topic '$OFFSETS_TOPIC' is compacted" "$WORK/run.log" ||
+    # Apache Kafka answers CreateTopics and DescribeConfigs: the worker created the offsets topic
+    # compacted, or checked that the existing one is.
+    grep -qE "offsets topic '$OFFSETS_TOPIC' is compacted|created topic '$OFFSETS_TOPIC' \(25 partitions, compacted\)" "$WORK/run.log" ||
         fail "the worker did not check the offsets topic's cleanup.policy: $(grep -i offsets "$WORK/run.log")"
 fi
 
