@@ -55,7 +55,7 @@ typedef struct datagen {
 } datagen_t;
 
 static const ferry_option_t datagen_options[] = {
-    {"topic", FERRY_OPT_STRING, NULL, FERRY_OPT_REQUIRED, 0, 0, NULL,
+    {"topic", FERRY_OPT_STRING, NULL, FERRY_OPT_REQUIRED | FERRY_OPT_TOPIC, 0, 0, NULL,
      "Kafka topic the generated records are written to."},
     {"count", FERRY_OPT_INT, "0", FERRY_OPT_HAS_MIN, 0, 0, NULL,
      "Number of records to generate in total (sequence numbers 0 to count-1, across "
@@ -301,7 +301,7 @@ static ferry_status_t datagen_poll(void *state, ferry_batch_t *batch, ferry_erro
         offset[olen] = '}';
         offset[olen + 1] = '\0';
 
-        ferry_status_t st = host->batch_add(batch, &rec);
+        ferry_status_t st = ferry_batch_add(host, batch, &rec);
         if (st == FERRY_RETRY) {
             break; /* batch full; this record is generated again next poll */
         }
@@ -344,6 +344,7 @@ static const ferry_connector_t datagen_source = {
     .description = "Generates JSON records {\"seq\":N,\"ts\":MS,\"pad\":\"...\"} of a fixed size, "
                    "optionally rate-limited, for tests and benchmarks.",
     .options = datagen_options,
+    .option_size = sizeof(ferry_option_t),
     .open = datagen_open,
     .poll = datagen_poll,
     .close = datagen_close,

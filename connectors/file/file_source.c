@@ -300,7 +300,7 @@ ferry_status_t file_source_poll(void *state, ferry_batch_t *batch, ferry_error_t
             snprintf(offset, sizeof(offset), "{\"position\":%" PRId64 "}", next_pos);
             rec.value = fs->buf + fs->start;
             rec.value_len = value_len;
-            ferry_status_t st = host->batch_add(batch, &rec);
+            ferry_status_t st = ferry_batch_add(host, batch, &rec);
             if (st == FERRY_RETRY) {
                 break; /* batch full; the line stays pending */
             }

@@ -66,6 +66,7 @@ static const ferry_connector_t null_sink = {
     .version = "0.1.0",
     .description = "Discards every record, counting records and bytes; for benchmarks.",
     .options = null_options,
+    .option_size = sizeof(ferry_option_t),
     .open = null_open,
     .put = null_put,
     .flush = null_flush,

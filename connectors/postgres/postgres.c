@@ -177,7 +177,7 @@ static void pending_drain(pg_ctx_t *ctx, ferry_batch_t *batch)
             .source_partition = p->offset ? ctx->partition_json : NULL,
             .source_offset = p->offset,
         };
-        if (ctx->host->batch_add(batch, &rec) != FERRY_OK)
+        if (ferry_batch_add(ctx->host, batch, &rec) != FERRY_OK)
             return;
         ctx->added++;
         pending_clear(p);
@@ -192,7 +192,7 @@ void pg_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec)
     ferry_record_t r = *rec;
     r.partition = -1;
     r.source_partition = rec->source_offset ? ctx->partition_json : NULL;
-    if (ctx->npending == 0 && ctx->host->batch_room(batch) > 0 && ctx->host->batch_add(batch, &r) == FERRY_OK) {
+    if (ctx->npending == 0 && ctx->host->batch_room(batch) > 0 && ferry_batch_add(ctx->host, batch, &r) == FERRY_OK) {
         ctx->added++;
     } else {
         pending_push(ctx, &r);
@@ -649,6 +649,7 @@ static const ferry_connector_t pg_source = {
     .description = "PostgreSQL change data capture over logical replication (pgoutput), Debezium-compatible "
                    "events",
     .options = pg_options,
+    .option_size = sizeof(ferry_option_t),
     .validate = pg_validate,
     .open = pg_open,
     .poll = pg_poll,

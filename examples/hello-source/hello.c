@@ -88,7 +88,7 @@ static ferry_status_t hello_poll(void *state, ferry_batch_t *batch, ferry_error_
             .source_offset = offset,
         };
         /* batch_add copies the record, so the stack buffers are fine. */
-        ferry_status_t st = h->host->batch_add(batch, &rec);
+        ferry_status_t st = ferry_batch_add(h->host, batch, &rec);
         if (st == FERRY_RETRY) break; /* batch full: the same number goes into the next one */
         if (st != FERRY_OK) return ferry_error_set(err, st, "batch_add failed for hello %" PRId64, h->n);
         h->n++;
@@ -120,6 +120,7 @@ static const ferry_connector_t hello_source = {
     .version = "1.0.0",
     .description = "Emits \"hello N\" records, resuming after the last committed N.",
     .options = hello_options,
+    .option_size = sizeof(ferry_option_t),
     .open = hello_open,
     .poll = hello_poll,
     .close = hello_close,

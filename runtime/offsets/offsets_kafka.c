@@ -48,21 +48,33 @@ static int64_t remaining_ms(int64_t deadline)
     return left > 0 ? left : 0;
 }
 
-/* A partition's watermarks. Right after a topic is created the metadata may
- * already name a leader that does not yet act as one: "not leader" and
- * "leader not available" are retried until the deadline, as Kafka's own
- * clients do. */
-static rd_kafka_resp_err_t query_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t deadline,
-                                            int64_t *lo, int64_t *hi)
+static int transient_leader_error(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION || e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+           e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION || e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+           e == RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE || e == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT;
+}
+
+/* One end of every partition (ts RD_KAFKA_OFFSET_BEGINNING or _END), asked
+ * of every leader at once (ListOffsets) instead of one round trip per
+ * partition. Right after a topic is created the metadata may already name a
+ * leader that does not yet act as one: such answers are asked again until
+ * the deadline, as Kafka's own clients do. On error *failed is the partition. */
+static rd_kafka_resp_err_t list_offsets(rd_kafka_t *rk, const char *topic, const part_state_t *parts, int count,
+                                        int64_t ts, int64_t deadline, int64_t *out, int32_t *failed)
 {
     for (;;) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(count);
+        for (int i = 0; i < count; i++) rd_kafka_topic_partition_list_add(l, topic, parts[i].id)->offset = ts;
         int64_t left = remaining_ms(deadline);
-        rd_kafka_resp_err_t e =
-            rd_kafka_query_watermark_offsets(rk, topic, partition, lo, hi, (int)(left > 0 ? left : 1));
-        int transient = e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
-                        e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE || e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
-                        e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-        if (!transient || remaining_ms(deadline) < 200) return e;
+        rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(rk, l, (int)(left > 0 ? left : 1));
+        for (int i = 0; !e && i < l->cnt; i++) {
+            e = l->elems[i].err;
+            *failed = l->elems[i].partition;
+            out[i] = l->elems[i].offset;
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+        if (!e || !transient_leader_error(e) || remaining_ms(deadline) < 200) return e;
         usleep(100 * 1000);
     }
 }
@@ -195,27 +207,31 @@ int offsets_kafka_load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *m
     int count = 0, rc = fetch_partitions(rk, topic, deadline, &parts, &count, err, errlen);
     if (rc <= 0) goto out; /* 0: no topic, an empty store */
 
+    int64_t *lo = xcalloc((size_t)count, sizeof(*lo)), *hi = xcalloc((size_t)count, sizeof(*hi));
+    int32_t failed = -1;
+    rd_kafka_resp_err_t e = list_offsets(rk, topic, parts, count, RD_KAFKA_OFFSET_BEGINNING, deadline, lo, &failed);
+    if (!e) e = list_offsets(rk, topic, parts, count, RD_KAFKA_OFFSET_END, deadline, hi, &failed);
+    if (e) {
+        snprintf(err, errlen, "offsets topic %s [%" PRId32 "]: watermarks: %s", topic, failed, rd_kafka_err2str(e));
+        free(lo);
+        free(hi);
+        rc = -1;
+        goto out;
+    }
     rd_kafka_topic_partition_list_t *assign = rd_kafka_topic_partition_list_new(count);
     for (int i = 0; i < count; i++) {
-        int64_t lo = 0, hi = 0;
-        rd_kafka_resp_err_t e = query_watermarks(rk, topic, parts[i].id, deadline, &lo, &hi);
-        if (e) {
-            snprintf(err, errlen, "offsets topic %s [%" PRId32 "]: watermarks: %s", topic,
-                     parts[i].id, rd_kafka_err2str(e));
-            rd_kafka_topic_partition_list_destroy(assign);
-            rc = -1;
-            goto out;
-        }
-        parts[i].high = hi;
-        parts[i].done = hi <= lo; /* empty (or fully deleted): nothing to read */
+        parts[i].high = hi[i];
+        parts[i].done = hi[i] <= lo[i]; /* empty (or fully deleted): nothing to read */
         if (!parts[i].done) {
             rd_kafka_topic_partition_list_add(assign, topic, parts[i].id)->offset =
                 RD_KAFKA_OFFSET_BEGINNING;
         }
     }
+    free(lo);
+    free(hi);
     rc = 0;
     if (assign->cnt > 0) {
-        rd_kafka_resp_err_t e = rd_kafka_assign(rk, assign);
+        e = rd_kafka_assign(rk, assign);
         if (e) {
             snprintf(err, errlen, "offsets topic %s: assign: %s", topic, rd_kafka_err2str(e));
             rc = -1;
