@@ -11,9 +11,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "engine/sink_internal.h"
+#include "errors/errors.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
@@ -352,6 +354,14 @@ int sink_flush_commit(sink_ctx_t *ctx, int64_t deadline)
     int rc = 0;
     if (commit->cnt > 0) {
         rd_kafka_resp_err_t e = commit_bounded(ctx, commit, deadline);
+        /* The final commit cannot wait for the next flush: a retriable
+         * answer (the coordinator moved, say) is asked again while the
+         * shutdown budget lasts. */
+        while (e && engine_stopping(t) && !errors_kafka_permanent(e) && clock_ms() + 200 < deadline) {
+            log_info("[%s] final consumer offset commit: %s; trying again", t->task->prefix, rd_kafka_err2str(e));
+            usleep(200 * 1000);
+            e = commit_bounded(ctx, commit, deadline);
+        }
         if (e) {
             /* Nothing is lost: the positions stay and are committed at the
              * next flush (or the records go again to the partition's next

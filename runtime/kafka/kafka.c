@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/kafka_meta.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
@@ -335,22 +336,9 @@ void kafka_env_poll(kafka_env_t *env)
  * error. Never creates the topic (the handle has auto-creation off). */
 static int topic_partitions(rd_kafka_t *rk, const char *topic, char *err, size_t errlen)
 {
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-    int n = -1;
-    if (e) {
-        snprintf(err, errlen, "topic '%s': metadata: %s", topic, rd_kafka_err2str(e));
-    } else if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-        n = 0;
-    } else if (md->topic_cnt == 1 && md->topics[0].err == 0) {
-        n = md->topics[0].partition_cnt;
-    } else {
-        snprintf(err, errlen, "topic '%s': %s", topic,
-                 md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "no metadata");
-    }
-    if (md) rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    int n = kafka_meta_partitions(rk, topic, 10000, NULL, &e);
+    if (n < 0) snprintf(err, errlen, "topic '%s': metadata: %s", topic, rd_kafka_err2str(e));
     return n;
 }
 

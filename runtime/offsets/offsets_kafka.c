@@ -13,6 +13,7 @@
  */
 #include "offsets.h"
 
+#include "util/kafka_meta.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
@@ -81,47 +82,30 @@ static rd_kafka_resp_err_t list_offsets(rd_kafka_t *rk, const char *topic, const
 
 /* Fetches the topic's partition ids. Returns 1 with *parts set, 0 when the
  * topic does not exist, -1 on error or timeout. */
+/* The topic's partitions; metadata errors right after creation (e.g.
+ * LEADER_NOT_AVAILABLE) are asked again until the deadline. 1 with *parts,
+ * 0 when the topic does not exist (an empty store), -1 with err. */
 static int fetch_partitions(rd_kafka_t *rk, const char *topic, int64_t deadline,
                             part_state_t **parts, int *count, char *err, size_t errlen)
 {
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
-    int rc = -1;
-    if (!rkt) {
-        snprintf(err, errlen, "offsets topic %s: %s", topic,
-                 rd_kafka_err2str(rd_kafka_last_error()));
-        return -1;
-    }
     for (;;) {
-        const struct rd_kafka_metadata *md = NULL;
-        int64_t left = remaining_ms(deadline);
-        last = rd_kafka_metadata(rk, 0, rkt, &md, (int)(left > 0 ? left : 1));
-        if (last == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            const struct rd_kafka_metadata_topic *t = md->topic_cnt == 1 ? &md->topics[0] : NULL;
-            last = t ? t->err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
-            if (last == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-                last == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
-                rc = 0; /* never written: an empty store */
-            } else if (last == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                *count = t->partition_cnt;
-                *parts =
-                    xcalloc((size_t)(t->partition_cnt ? t->partition_cnt : 1), sizeof(**parts));
-                for (int i = 0; i < t->partition_cnt; i++) (*parts)[i].id = t->partitions[i].id;
-                rc = 1;
-            }
-            rd_kafka_metadata_destroy(md);
-            if (rc >= 0) break;
+        rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
+        int32_t *ids = NULL;
+        int n = kafka_meta_partitions(rk, topic, (int)remaining_ms(deadline), &ids, &last);
+        if (n >= 0) {
+            *count = n;
+            *parts = xcalloc((size_t)(n ? n : 1), sizeof(**parts));
+            for (int i = 0; i < n; i++) (*parts)[i].id = ids[i];
+            free(ids);
+            return n > 0;
         }
-        /* Transient (e.g. LEADER_NOT_AVAILABLE right after creation): retry. */
         if (remaining_ms(deadline) <= 0) {
             snprintf(err, errlen, "offsets topic %s: no metadata within the timeout: %s", topic,
                      rd_kafka_err2str(last));
-            break;
+            return -1;
         }
         usleep(100 * 1000);
     }
-    rd_kafka_topic_destroy(rkt);
-    return rc;
 }
 
 /* Consumes the assigned partitions until each one reached its high watermark
