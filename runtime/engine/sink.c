@@ -129,7 +129,10 @@ static int sink_put_batch(sink_ctx_t *ctx)
         engine_task_fail(t, st, "put", &err);
     }
     if (st != FERRY_OK) {
-        ctx->failed = 1;
+        if (st == FERRY_RETRY && engine_stopping(t) && !ctx->record_failed)
+            ctx->interrupted = 1;
+        else
+            ctx->failed = 1;
         batch_reset(ctx->batch);
         return -1;
     }
@@ -212,7 +215,7 @@ static void sink_on_revoke(sink_ctx_t *ctx, rd_kafka_t *rk, tplist_t *parts, int
 {
     log_info("[%s] revoking %d partition(s): flushing", ctx->t->task->prefix, parts->cnt);
     if (!ctx->failed && !ctx->in_call && ctx->rk) {
-        if (sink_put_batch(ctx) == 0) sink_flush_commit(ctx, engine_deadline(ctx->t, 100));
+        if (ctx->interrupted || sink_put_batch(ctx) == 0) sink_flush_commit(ctx, engine_deadline(ctx->t, 100));
     }
     if (ctx->in_call)
         list_append(ctx->late_revoked, parts);
@@ -339,7 +342,7 @@ static void sink_finish(sink_ctx_t *ctx)
 {
     task_rt_t *t = ctx->t;
     if (ctx->failed) return;
-    if (kafka_env_is_embedded(t->conn->worker->kenv)) {
+    if (!ctx->interrupted && kafka_env_is_embedded(t->conn->worker->kenv)) {
         int64_t drain_end = engine_deadline(t, engine_final_reserve_ms(t));
         while (clock_ms() < drain_end && !ctx->failed) {
             rd_kafka_message_t *msg = rd_kafka_consumer_poll(ctx->rk, 300);
@@ -347,7 +350,10 @@ static void sink_finish(sink_ctx_t *ctx)
             sink_take(ctx, msg);
         }
     }
-    if (!ctx->failed && sink_put_batch(ctx) == 0) sink_flush_commit(ctx, engine_deadline(t, 100));
+    /* After an interrupted put nothing more may be put (later positions
+     * would cover the dropped records); what was put before is committed. */
+    if (!ctx->failed && (ctx->interrupted || sink_put_batch(ctx) == 0))
+        sink_flush_commit(ctx, engine_deadline(t, 100));
 }
 
 static int sink_setup(sink_ctx_t *ctx)

@@ -22,6 +22,8 @@ typedef struct sink_ctx {
     int retry_paused;        /* owned partitions are paused for a retry */
     int dirty;               /* records were put since the last flush */
     int failed;
+    int interrupted;              /* a put() that shutdown cut short: its batch was dropped, so
+                                     nothing more is put, but what came before is flushed and committed */
     /* record_error() with errors.tolerance: none */
     int record_failed;
     char record_error[FERRY_ERRMSG_SIZE];

@@ -220,8 +220,13 @@ static int source_record_failed(source_ctx_t *ctx, const produce_args_t *rec, co
         return 0;
     }
     if (e) {
-        engine_task_fail_permanent(t, "produce", "writing to the dead-letter queue '%s' failed: %s (the record: %s)",
-                                   t->policy.dlq_topic, rd_kafka_err2str(e), why);
+        /* Retriable (the queue stayed full until the stop, the broker went
+         * away): the record is not done, the task fails and a restart
+         * produces it again. */
+        ferry_error_t err;
+        snprintf(err.msg, sizeof(err.msg), "writing to the dead-letter queue '%s' failed: %s (the record: %s)",
+                 t->policy.dlq_topic, rd_kafka_err2str(e), why);
+        engine_task_fail(t, FERRY_ERROR, "produce", &err);
         return -1;
     }
     return 0;
@@ -326,7 +331,7 @@ static int source_maybe_flush(source_ctx_t *ctx)
 {
     if (clock_ms() < ctx->next_flush && !engine_commit_requested(ctx->t)) return 0;
     char why[512];
-    int rc = source_offsets_flush(ctx, clock_ms() + 30000, why, sizeof(why));
+    int rc = source_offsets_flush(ctx, SOURCE_FLUSH_PERIODIC, why, sizeof(why));
     ctx->next_flush = clock_ms() + ctx->flush_ms;
     if (rc == -1) log_warn("[%s] offsets not stored: %s (will retry)", ctx->t->task->prefix, why);
     return rc == -2 ? -1 : 0;

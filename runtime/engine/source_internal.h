@@ -62,6 +62,9 @@ typedef struct source_ctx {
  * them to the offset store by deadline and, once durable, calls the plugin's
  * commit(). 0 when stored (or nothing to store), -1 when the write failed
  * (the offsets stay pending; *why says why), -2 when commit() failed the task. */
+/* deadline SOURCE_FLUSH_PERIODIC: the periodic store (up to 30 s, cut
+ * short by a stop). */
+#define SOURCE_FLUSH_PERIODIC 0
 int source_offsets_flush(source_ctx_t *ctx, int64_t deadline, char *why, size_t whylen);
 /* A delivery report for an offsets-topic record. */
 void source_offsets_delivered(source_ctx_t *ctx, rd_kafka_resp_err_t err);

@@ -89,10 +89,15 @@ static int store_kafka(source_ctx_t *ctx, const ferry_offset_t *offs, size_t n, 
                        size_t whylen)
 {
     source_offsets_t *o = &ctx->offs;
+    /* A periodic store gives way to a stop, whose final store waits again
+     * with the budget of its own. */
+    int periodic = deadline == SOURCE_FLUSH_PERIODIC;
+    if (periodic) deadline = clock_ms() + 30000;
     o->write_failed = 0;
     for (size_t i = 0; i < n; i++)
         if (write_record(ctx, &offs[i], deadline, why, whylen) != 0) return -1;
-    while (o->acks_pending > 0 && clock_ms() < deadline) rd_kafka_poll(ctx->rk, 50);
+    while (o->acks_pending > 0 && clock_ms() < deadline && !(periodic && engine_stopping(ctx->t)))
+        rd_kafka_poll(ctx->rk, 50);
     if (o->acks_pending > 0 || o->write_failed) {
         snprintf(why, whylen, "%s", o->write_failed ? o->write_error : "offsets topic write timed out");
         return -1;
@@ -137,6 +142,10 @@ int source_offsets_flush(source_ctx_t *ctx, int64_t deadline, char *why, size_t 
         /* Stored, but the connector could not acknowledge upstream yet: keep
          * them pending, so commit() hears about them again next time. */
         log_warn("[%s] commit: %s (will retry)", t->task->prefix, err.msg[0] ? err.msg : "retry");
+        if (deadline != SOURCE_FLUSH_PERIODIC && engine_stopping(t))
+            engine_task_unclean(t, "the final commit() did not complete (%s): the offsets are stored, but the "
+                                   "upstream system was not told",
+                                err.msg[0] ? err.msg : "retry");
         return 0;
     }
     for (size_t i = 0; i < o->n; i++) {

@@ -23,6 +23,10 @@ void engine_task_fail(task_rt_t *t, ferry_status_t st, const char *callback, con
     host_task_scrub(t->task, t->error, sizeof(t->error));
     atomic_store(&t->status, st == FERRY_FATAL ? TASK_FATAL : TASK_FAILED);
     log_error("[%s] task failed in %s", t->task->prefix, t->error);
+    /* A failure during the graceful stop means the stop did not keep the
+     * guarantee: what the task had not committed is delivered again. */
+    if (engine_stopping(t))
+        engine_task_unclean(t, "failed while stopping (%s): what it had not committed is delivered again", t->error);
 }
 
 void engine_task_fail_permanent(task_rt_t *t, const char *callback, const char *fmt, ...)

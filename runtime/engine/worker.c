@@ -426,9 +426,15 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop)
 {
     int64_t progress_ms = w->wc->progress_interval_ms;
     int64_t last = clock_ms();
+    int broken = 0;
     while (!*stop) {
         usleep(100 * 1000);
-        kafka_env_poll(w->kenv);
+        char err[512];
+        if (kafka_env_poll(w->kenv, err, sizeof(err)) < 0) {
+            log_error("%s: stopping", err);
+            broken = 1;
+            break;
+        }
         worker_supervise(w);
         int64_t now = clock_ms();
         if (progress_ms > 0 && now - last >= progress_ms) {
@@ -446,7 +452,7 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop)
      * (which dies with the process) sinks can drain what sources delivered. */
     int clean = worker_stop_kind(w, FERRY_SOURCE);
     clean &= worker_stop_kind(w, FERRY_SINK);
-    if (!clean) return 1;
+    if (!clean || broken) return 1;
     int kept = 1;
     for (size_t i = 0; i < w->nconns; i++)
         for (int j = 0; j < w->conns[i].ntasks; j++)

@@ -94,7 +94,7 @@ kafka_env_t *kafka_env_new(const char *const *keys, const char *const *values, s
     return env;
 }
 
-static void kafka_check_compacted_finish(kafka_env_t *env, rd_kafka_event_t *ev);
+static int kafka_check_compacted_finish(kafka_env_t *env, rd_kafka_event_t *ev, char *err, size_t errlen);
 
 void kafka_env_free(kafka_env_t *env)
 {
@@ -102,7 +102,8 @@ void kafka_env_free(kafka_env_t *env)
     if (env->check_q) {
         /* Still unanswered at exit: say so rather than stay silent. */
         rd_kafka_event_t *ev = rd_kafka_queue_poll(env->check_q, 0);
-        kafka_check_compacted_finish(env, ev);
+        char err[512];
+        if (kafka_check_compacted_finish(env, ev, err, sizeof(err)) < 0) log_error("%s", err);
     }
     if (env->meta_rk) rd_kafka_destroy(env->meta_rk);
     if (env->mcluster) rd_kafka_mock_cluster_destroy(env->mcluster);
@@ -278,8 +279,11 @@ static rd_kafka_t *meta_handle(kafka_env_t *env, char *err, size_t errlen)
 }
 
 /* An existing offsets topic must be compacted, or old offsets vanish with
- * retention. The check is asynchronous (only a warning depends on it), so
- * brokers that never answer DescribeConfigs do not delay start-up. */
+ * retention: like Kafka Connect, ferry refuses to start on one that is not.
+ * Apache Kafka answers DescribeConfigs at once; brokers that never answer it
+ * (librdkafka's mock) must not delay start-up for long, so the answer is
+ * awaited briefly (CHECK_SYNC_MS) and otherwise taken in kafka_env_poll. */
+#define CHECK_SYNC_MS 2000
 static void kafka_check_compacted_start(kafka_env_t *env, rd_kafka_t *rk, const char *topic)
 {
     if (env->check_q) return;
@@ -294,10 +298,13 @@ static void kafka_check_compacted_start(kafka_env_t *env, rd_kafka_t *rk, const 
     rd_kafka_ConfigResource_destroy(res);
 }
 
-static void kafka_check_compacted_finish(kafka_env_t *env, rd_kafka_event_t *ev)
+/* 1 compacted, 0 not known (no answer, or an error: a warning), -1 not
+ * compacted (err says so). Consumes ev and ends the check. */
+static int kafka_check_compacted_finish(kafka_env_t *env, rd_kafka_event_t *ev, char *err, size_t errlen)
 {
     const char *topic = env->check_topic;
     const char *policy = NULL;
+    int rc = 0;
     rd_kafka_resp_err_t e = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
     if (!e) {
         size_t nres = 0;
@@ -311,25 +318,50 @@ static void kafka_check_compacted_finish(kafka_env_t *env, rd_kafka_event_t *ev)
                     policy = rd_kafka_ConfigEntry_value(entries[i]);
         }
     }
-    if (e)
+    if (e) {
         log_warn("offsets topic '%s': could not verify cleanup.policy=compact (%s)", topic, rd_kafka_err2str(e));
-    else if (!policy || !strstr(policy, "compact"))
-        log_warn("offsets topic '%s' has cleanup.policy=%s, not compact: stored offsets will expire; "
-                 "set cleanup.policy=compact on it", topic, policy ? policy : "(unset)");
-    else
+    } else if (!policy || strcmp(policy, "compact") != 0) {
+        /* "compact,delete" would still expire offsets: only compact will do. */
+        snprintf(err, errlen,
+                 "offsets topic '%s' has cleanup.policy=%s, but it must be compact, or stored offsets expire "
+                 "with retention and sources start over; set cleanup.policy=compact on it (kafka-configs.sh "
+                 "--alter --entity-type topics --entity-name %s --add-config cleanup.policy=compact) or name "
+                 "another offsets.topic",
+                 topic, policy ? policy : "(unset)", topic);
+        rc = -1;
+    } else {
         log_info("offsets topic '%s' is compacted", topic);
+        rc = 1;
+    }
     if (ev) rd_kafka_event_destroy(ev);
     rd_kafka_queue_destroy(env->check_q);
     env->check_q = NULL;
     free(env->check_topic);
     env->check_topic = NULL;
+    return rc;
 }
 
-void kafka_env_poll(kafka_env_t *env)
+/* Starts the check and waits CHECK_SYNC_MS for its answer: -1 with err when
+ * the topic is not compacted, else 0 (possibly still pending). */
+static int kafka_check_compacted(kafka_env_t *env, rd_kafka_t *rk, const char *topic, char *err, size_t errlen)
 {
-    if (!env || !env->check_q) return;
+    kafka_check_compacted_start(env, rk, topic);
+    if (!env->check_q) return 0;
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(env->check_q, CHECK_SYNC_MS);
+    if (!ev) {
+        log_info("offsets topic '%s': no answer to DescribeConfigs yet; checking its cleanup.policy in the "
+                 "background", topic);
+        return 0;
+    }
+    return kafka_check_compacted_finish(env, ev, err, errlen) < 0 ? -1 : 0;
+}
+
+int kafka_env_poll(kafka_env_t *env, char *err, size_t errlen)
+{
+    if (!env || !env->check_q) return 0;
     rd_kafka_event_t *ev = rd_kafka_queue_poll(env->check_q, 0);
-    if (ev || clock_ms() > env->check_deadline) kafka_check_compacted_finish(env, ev);
+    if (ev || clock_ms() > env->check_deadline) return kafka_check_compacted_finish(env, ev, err, errlen) < 0 ? -1 : 0;
+    return 0;
 }
 
 /* Partition count of an existing topic, 0 when it does not exist, -1 on
@@ -384,7 +416,7 @@ int kafka_ensure_topic(kafka_env_t *env, const char *topic, int partitions, int 
     int n = topic_partitions(rk, topic, err, errlen);
     if (n < 0) return -1;
     if (n > 0) {
-        if (compact && !env->mcluster) kafka_check_compacted_start(env, rk, topic);
+        if (compact && !env->mcluster && kafka_check_compacted(env, rk, topic, err, errlen) != 0) return -1;
         return n;
     }
     if (env->mcluster) return topic_wait_partitions(rk, topic, err, errlen);
@@ -412,8 +444,10 @@ int kafka_ensure_topic(kafka_env_t *env, const char *topic, int partitions, int 
         log_info("created topic '%s' (%d partitions%s)", topic, partitions, compact ? ", compacted" : "");
     } else if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
         /* Created meanwhile by someone else. */
-        if (compact) kafka_check_compacted_start(env, rk, topic);
-        rc = topic_wait_partitions(rk, topic, err, errlen);
+        if (compact && kafka_check_compacted(env, rk, topic, err, errlen) != 0)
+            rc = -1;
+        else
+            rc = topic_wait_partitions(rk, topic, err, errlen);
     } else {
         /* Brokers without CreateTopics (e.g. `ferry dev-kafka`) auto-create
          * on metadata requests; compaction cannot be checked there. */

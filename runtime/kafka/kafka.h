@@ -93,13 +93,16 @@ rd_kafka_conf_t *kafka_task_conf_new(const kafka_env_t *env, kafka_client_kind_t
 /* Makes sure topic exists. Embedded broker: created with the mock API.
  * Otherwise: CreateTopics (with cleanup.policy=compact when compact); a
  * broker without CreateTopics support gets a warning and the topic is
- * auto-created by a metadata request. Returns the topic's partition count,
- * or -1 with err. */
+ * auto-created by a metadata request. With compact, an existing topic
+ * whose cleanup.policy is not compact is an error. Returns the topic's
+ * partition count, or -1 with err. */
 int kafka_ensure_topic(kafka_env_t *env, const char *topic, int partitions, int replication, int compact,
                        char *err, size_t errlen);
 /* Non-blocking: finishes background checks (the offsets topic's
- * compaction) and logs their outcome. Main thread, periodically. */
-void kafka_env_poll(kafka_env_t *env);
+ * compaction, when the broker did not answer at start-up) and logs their
+ * outcome. -1 with err when the offsets topic turned out not to be
+ * compacted (the worker then stops), else 0. Main thread, periodically. */
+int kafka_env_poll(kafka_env_t *env, char *err, size_t errlen);
 
 /* Runs a standalone mock cluster (ferry dev-kafka): creates ferry-offsets
  * (25 partitions) and the given topics, prints the bootstrap address as the

@@ -4,7 +4,9 @@
 # default 25 partitions, and stores the offset there in Kafka Connect's
 # format. A second run finds the topic, says it is compacted, and carries on
 # from the stored offset: after two graceful stops every sequence number is
-# in the topic exactly once.
+# in the topic exactly once. Then an offsets topic that exists without
+# cleanup.policy=compact is refused at start-up, naming the topic and the fix
+# (as Kafka Connect refuses one), and nothing is produced.
 source "$TESTLIB"
 broker_start --topic fo-data:3
 kafka_admin delete "$OFFSETS_TOPIC" || fail "could not delete $OFFSETS_TOPIC" # ferry creates it
@@ -71,4 +73,15 @@ grep -q "offsets: topic $OFFSETS_TOPIC (25 partitions, 1 stored)" "$WORK/run2.lo
     fail "the second run did not load the stored offset"
 kcat -b "$BROKER" -C -t fo-data -o beginning -e -q -f '%k\n' 2>>"$WORK/kcat.log" | sort -n >"$WORK/keys"
 seq 0 2999 | cmp -s - "$WORK/keys" || fail "fo-data does not hold 0..2999 exactly once ($(wc -l <"$WORK/keys") keys)"
+
+plain="$OFFSETS_TOPIC-plain"
+kafka_admin recreate "$plain:5" "fo-none:1" || fail "could not create $plain"
+sed -e "s/topic: $OFFSETS_TOPIC,/topic: $plain,/" -e 's/topic: fo-data/topic: fo-none/' "$WORK/p.yaml" >"$WORK/plain.yaml"
+rc=0
+timeout 60 "$FERRY" run "$WORK/plain.yaml" >"$WORK/plain.log" 2>&1 || rc=$?
+[ $rc = 1 ] || fail "ferry exited $rc on an offsets topic that is not compacted (expected 1)"
+grep -q "offsets topic '$plain' has cleanup.policy=delete, but it must be compact" "$WORK/plain.log" ||
+    fail "the refusal does not name the topic and its policy: $(grep ERROR "$WORK/plain.log" | head -n2)"
+grep -q "add-config cleanup.policy=compact" "$WORK/plain.log" || fail "the refusal does not say how to fix it"
+[ "$(topic_count fo-none)" = 0 ] || fail "records were produced although the offsets topic was refused"
 log "PASS"

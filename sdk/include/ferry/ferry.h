@@ -354,8 +354,10 @@ typedef struct ferry_host {
     /* APPEND NEW MEMBERS HERE ONLY. */
 } ferry_host_t;
 
+/* 1 when the host provides member: its struct is large enough to have it,
+ * and it is set (a host may leave a function it does not offer NULL). */
 #define FERRY_HOST_HAS(host, member)                                                               \
-    ((host)->struct_size >= offsetof(ferry_host_t, member) + sizeof((host)->member))
+    ((host)->struct_size >= offsetof(ferry_host_t, member) + sizeof((host)->member) && (host)->member)
 
 /* 1 when records from host->batch_get have member (a ferry_record_t member). */
 #define FERRY_RECORD_HAS(host, member)                                                             \
