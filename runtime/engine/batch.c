@@ -48,6 +48,7 @@ struct ferry_batch {
     struct problem {
         const char *why;       /* arena or static; NULL = the record is fine */
         int offsets_valid;     /* its source partition and offset are canonical */
+        int partition_valid;   /* its source partition is (absent or) canonical */
     } *problems;               /* sources, one per record; lazily allocated */
     const batch_rules_t *rules; /* borrowed; NULL = no checks */
     char error[FERRY_ERRMSG_SIZE]; /* the first refused record's reason since the reset */
@@ -197,10 +198,11 @@ const ferry_record_t *batch_record(const ferry_batch_t *batch, size_t index)
     return index < batch->count ? &batch->recs[index] : NULL;
 }
 
-const char *batch_record_problem(const ferry_batch_t *batch, size_t index, int *offsets_valid)
+const char *batch_record_problem(const ferry_batch_t *batch, size_t index, int *offsets_valid, int *partition_valid)
 {
     if (!batch->problems || index >= batch->count || !batch->problems[index].why) return NULL;
     if (offsets_valid) *offsets_valid = batch->problems[index].offsets_valid;
+    if (partition_valid) *partition_valid = batch->problems[index].partition_valid;
     return batch->problems[index].why;
 }
 
@@ -326,12 +328,13 @@ ferry_status_t batch_add_record(ferry_batch_t *batch, const ferry_record_t *give
     ferry_record_t rec = {0};
     memcpy(&rec, given, given_size < sizeof(rec) ? given_size : sizeof(rec));
     const char *problem = NULL, *offsets_problem = NULL;
+    int partition_valid = 1;
     ferry_record_t *r = &batch->recs[batch->count];
     *r = rec;
     r->topic = checked_topic(batch, rec.topic, &problem);
     if (rec.source_partition) {
         r->source_partition = canonical_partition(batch, rec.source_partition);
-        if (!r->source_partition) offsets_problem = "its source partition is not a JSON object";
+        if (!r->source_partition) offsets_problem = "its source partition is not a JSON object", partition_valid = 0;
     }
     if (rec.source_offset) {
         r->source_offset = compact_offset(batch, rec.source_offset);
@@ -350,6 +353,7 @@ ferry_status_t batch_add_record(ferry_batch_t *batch, const ferry_record_t *give
         if (!batch->problems) batch->problems = xcalloc(batch->max_records, sizeof(*batch->problems));
         batch->problems[batch->count].why = problem;
         batch->problems[batch->count].offsets_valid = offsets_problem == NULL;
+        batch->problems[batch->count].partition_valid = partition_valid;
     }
     r->key = arena_memdup(batch, rec.key, rec.key_len);
     r->key_len = rec.key ? rec.key_len : 0;

@@ -104,8 +104,9 @@ ferry_status_t batch_add_record(ferry_batch_t *batch, const ferry_record_t *rec,
 void *batch_alloc(ferry_batch_t *batch, size_t size);
 /* Why record index was kept although invalid (errors.tolerance: all), or
  * NULL; *offsets_valid (may be NULL) tells whether its source partition and
- * offset are usable (canonical JSON objects). */
-const char *batch_record_problem(const ferry_batch_t *batch, size_t index, int *offsets_valid);
+ * offset are usable (canonical JSON objects), *partition_valid (may be NULL)
+ * whether its partition is. */
+const char *batch_record_problem(const ferry_batch_t *batch, size_t index, int *offsets_valid, int *partition_valid);
 /* Why a record was refused since the last reset, or NULL. */
 const char *batch_error(const ferry_batch_t *batch);
 /* Sinks: appends a consumed message; the batch takes ownership of msg. */

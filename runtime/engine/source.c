@@ -175,7 +175,12 @@ static int source_record_failed(source_ctx_t *ctx, const produce_args_t *rec, co
     task_rt_t *t = ctx->t;
     uint64_t handle = SOURCE_HANDLE(rec->opaque);
     const char *part = rec->raw_partition, *off = rec->raw_offset, *tpart, *toff;
-    if (offset_tracker_get(ctx->tracker, handle, &tpart, &toff) == 0 && tpart) part = tpart, off = toff;
+    /* The tracker's copies when it holds them (records delivered later, whose
+     * batch is gone); an offset it could not hold is the plugin's text. */
+    if (offset_tracker_get(ctx->tracker, handle, &tpart, &toff) == 0 && tpart) {
+        part = tpart;
+        if (toff) off = toff;
+    }
     errors_context_t ectx;
     engine_error_context(t, &ectx, ERRORS_STAGE_KAFKA_PRODUCE, exception, why);
     ectx.target_topic = rec->topic;
@@ -287,10 +292,14 @@ static int source_produce_batch(source_ctx_t *ctx)
     size_t n = batch_size(ctx->batch);
     for (size_t i = 0; i < n; i++) {
         const ferry_record_t *r = batch_record(ctx->batch, i);
-        int offsets_valid = 1;
-        const char *problem = batch_record_problem(ctx->batch, i, &offsets_valid);
-        uint64_t handle = offsets_valid ? offset_tracker_add(ctx->tracker, r->source_partition, r->source_offset)
-                                        : offset_tracker_add(ctx->tracker, NULL, NULL);
+        int offsets_valid = 1, partition_valid = 1;
+        const char *problem = batch_record_problem(ctx->batch, i, &offsets_valid, &partition_valid);
+        /* A record whose offset is unusable but whose partition is fine
+         * still holds that partition's later offsets back until it is done
+         * (dead-lettered or skipped). */
+        uint64_t handle = offsets_valid     ? offset_tracker_add(ctx->tracker, r->source_partition, r->source_offset)
+                          : partition_valid ? offset_tracker_add(ctx->tracker, r->source_partition, NULL)
+                                            : offset_tracker_add(ctx->tracker, NULL, NULL);
         produce_args_t a = {.topic = r->topic, .partition = r->partition, .key = r->key, .key_len = r->key_len,
                             .value = r->value, .value_len = r->value_len, .headers = record_headers(r),
                             .timestamp_ms = r->timestamp_ms, .opaque = handle,

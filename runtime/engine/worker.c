@@ -392,12 +392,17 @@ static int join_by(pthread_t thread, int64_t deadline_ms)
 }
 
 /* Stops every task of one kind and waits for them. 1 when all stopped. */
-static int worker_stop_kind(worker_t *w, ferry_kind_t kind)
+static void worker_request_stop_kind(worker_t *w, ferry_kind_t kind)
 {
-    int clean = 1;
     for (size_t i = 0; i < w->nconns; i++)
         for (int j = 0; j < w->conns[i].ntasks; j++)
             if (w->conns[i].desc->kind == kind) task_request_stop(&w->conns[i].tasks[j]);
+}
+
+/* Waits for the tasks of one kind (asked to stop) until the deadline. */
+static int worker_join_kind(worker_t *w, ferry_kind_t kind)
+{
+    int clean = 1;
     for (size_t i = 0; i < w->nconns; i++)
         for (int j = 0; j < w->conns[i].ntasks; j++) {
             task_rt_t *t = &w->conns[i].tasks[j];
@@ -448,10 +453,16 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop)
     w->shutdown_deadline_ms = clock_ms() + timeout;
     atomic_store(&w->stopping, 1);
     log_info("shutting down (timeout %lld ms)", (long long)timeout);
-    /* Sources stop first; sinks after them, so that with the embedded broker
-     * (which dies with the process) sinks can drain what sources delivered. */
-    int clean = worker_stop_kind(w, FERRY_SOURCE);
-    clean &= worker_stop_kind(w, FERRY_SINK);
+    /* With the embedded broker (which dies with the process) sources stop
+     * first and sinks after them, so that sinks can drain what sources
+     * delivered. On a real cluster both stop at once: each has the whole
+     * budget for its final flush and commit. */
+    int embedded = kafka_env_is_embedded(w->kenv);
+    worker_request_stop_kind(w, FERRY_SOURCE);
+    if (!embedded) worker_request_stop_kind(w, FERRY_SINK);
+    int clean = worker_join_kind(w, FERRY_SOURCE);
+    if (embedded) worker_request_stop_kind(w, FERRY_SINK);
+    clean &= worker_join_kind(w, FERRY_SINK);
     if (!clean || broken) return 1;
     int kept = 1;
     for (size_t i = 0; i < w->nconns; i++)

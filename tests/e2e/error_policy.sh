@@ -8,6 +8,12 @@
 #     is not JSON go to the DLQ with Connect's context headers; a record too
 #     large for the producer (and so for its DLQ copy) is skipped loudly; the
 #     stream goes on and its last offset is stored;
+#  2b. (Apache Kafka only) a record the broker itself refuses (larger than
+#     the topic's max.message.bytes) goes through the policy from its
+#     delivery report: with all + DLQ it goes to the DLQ, the others to the
+#     topic, exactly once each, and the stream goes on (one record per
+#     produce request here: the broker refuses the whole batch a large
+#     record is in, for Kafka Connect too);
 #  3. a sink's per-record rejection (record_error): with all + DLQ the
 #     rejected records are in the DLQ with their original topic/partition/
 #     offset and the committed offsets reach the end; with none the task
@@ -88,6 +94,45 @@ grep -q ':size' "$WORK/srcdlq.txt" && fail "a record too large for the producer 
 [ "$(grep -c 'dead-letter copy of a failed record was refused too' "$WORK/all.log")" = 4 ] \
     || fail "the too-large records were not reported"
 grep -q 'error in stage KAFKA_PRODUCE' "$WORK/all.log" || fail "errors.log.enable logged nothing"
+
+# ---- 2b: refused by the broker ------------------------------------------------------------
+if [ "$FERRY_TEST_BROKER" = kafka ]; then
+    kafka_admin recreate "small:1:max.message.bytes=1000" "smalldlq:1" || fail "could not create topic small"
+    cat >"$WORK/broker.yaml" <<YAML
+worker:
+  kafka: {bootstrap.servers: "$BROKER"}
+  offsets: {topic: $OFFSETS_TOPIC, flush.interval: 200ms}
+connectors:
+  refused:
+    connector: mixed-source
+    topic: small
+    count: 40
+    bad.every: 10
+    bad.kind: size
+    errors.tolerance: all
+    errors.deadletterqueue.topic.name: smalldlq
+    errors.deadletterqueue.context.headers.enable: true
+    producer.override.batch.num.messages: 1
+YAML
+    ferry_start broker "$WORK/broker.yaml"
+    wait_until 60 bash -c "[ \"\$(\"$FERRY\" offsets $WORK/broker.yaml --connector refused 2>/dev/null | grep -o '\"n\":39')\" ]" \
+        || fail "broker refusal: the last offset was not stored: the stream did not go on"
+    ferry_stop "$FERRY_PID"
+    kcat -b "$BROKER" -C -t small -o beginning -e -q -f '%k\n' 2>/dev/null >"$WORK/small.keys"
+    kcat -b "$BROKER" -C -t smalldlq -o beginning -e -q -f '%k|%h\n' 2>/dev/null >"$WORK/smalldlq.txt"
+    grep -q 'RecordTooLargeException' "$WORK/smalldlq.txt" ||
+        fail "the dead-lettered records do not say the broker found them too large: $(head -n3 "$WORK/smalldlq.txt")"
+    for n in 9 19 29 39; do
+        grep -q "^$n|" "$WORK/smalldlq.txt" || fail "record $n (too large for the topic) is not in the DLQ"
+    done
+    { cat "$WORK/small.keys"; cut -d'|' -f1 "$WORK/smalldlq.txt"; } | sort -n >"$WORK/small.all"
+    seq 0 39 | cmp -s - "$WORK/small.all" ||
+        fail "not every record exactly once in small or smalldlq: $(tr '\n' ' ' <"$WORK/small.all")"
+    log "broker refusal: $(wc -l <"$WORK/small.keys") records in small, $(wc -l <"$WORK/smalldlq.txt") dead-lettered"
+    # One record per produce request (batch.num.messages: 1): only the four
+    # large ones are refused.
+    [ "$(wc -l <"$WORK/smalldlq.txt")" = 4 ] || fail "expected exactly the 4 large records in the DLQ"
+fi
 
 # ---- 3: sinks -----------------------------------------------------------------------------
 for i in $(seq 0 39); do

@@ -1,9 +1,10 @@
 """Topic administration on the test broker, with Debian's python3-confluent-kafka (a client no one
 here wrote). Run with /usr/bin/python3:
 
-    admin.py recreate BOOTSTRAP NAME[:PARTITIONS[:compact]]...
+    admin.py recreate BOOTSTRAP NAME[:PARTITIONS[:compact|:KEY=VALUE,...]]...
                                                         delete the topics that exist, create all
-                                                        (cleanup.policy=compact with :compact)
+                                                        (cleanup.policy=compact with :compact, or
+                                                        the topic configs given)
     admin.py delete BOOTSTRAP NAME...                   delete the topics that exist
     admin.py describe BOOTSTRAP NAME                    print {"partitions": N, "configs": {...}}
 
@@ -74,21 +75,23 @@ def serving(bootstrap, want):
 
 
 def recreate(admin, bootstrap, specs):
-    want, compact = {}, set()
+    want, configs = {}, {}
     for spec in specs:
         name, _, rest = spec.partition(":")
-        parts, _, policy = rest.partition(":")
+        parts, _, extra = rest.partition(":")
         want[name] = int(parts or 1)
-        if policy == "compact":
-            compact.add(name)
-        elif policy:
-            sys.exit(f"admin.py: '{spec}': the third field can only be 'compact'")
+        if extra == "compact":
+            configs[name] = {"cleanup.policy": "compact"}
+        elif extra:
+            try:
+                configs[name] = dict(kv.split("=", 1) for kv in extra.split(","))
+            except ValueError:
+                sys.exit(f"admin.py: '{spec}': the third field is 'compact' or KEY=VALUE,...")
     delete(admin, list(want))
     pending = dict(want)
     end = time.monotonic() + TIMEOUT
     while pending:
-        new = [NewTopic(n, p, 1, config={"cleanup.policy": "compact"} if n in compact else {})
-               for n, p in pending.items()]
+        new = [NewTopic(n, p, 1, config=configs.get(n, {})) for n, p in pending.items()]
         for name, fut in admin.create_topics(new, operation_timeout=30).items():
             try:
                 fut.result()

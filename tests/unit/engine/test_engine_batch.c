@@ -189,10 +189,10 @@ static void test_refusals(void **state)
     assert_int_equal(batch_add_record(batch, &worse, sizeof(worse)), FERRY_OK);
     assert_null(batch_error(batch));
     int valid = -1;
-    assert_non_null(batch_record_problem(batch, 0, &valid));
+    assert_non_null(batch_record_problem(batch, 0, &valid, NULL));
     assert_int_equal(valid, 1);
     assert_string_equal(batch_record(batch, 0)->topic, "a b");
-    assert_non_null(batch_record_problem(batch, 1, &valid));
+    assert_non_null(batch_record_problem(batch, 1, &valid, NULL));
     assert_int_equal(valid, 0);
     assert_string_equal(batch_record(batch, 1)->topic, "fallback");
     assert_string_equal(batch_record(batch, 1)->source_offset, "not json");
