@@ -117,8 +117,16 @@ static int sink_put_batch(sink_ctx_t *ctx)
     if (n == 0) return 0;
     ferry_error_t err;
     ctx->record_failed = 0;
+    ctx->record_retriable = 0;
     ferry_status_t st = sink_call(ctx, "put", call_put, ctx->batch, &err);
-    if (ctx->record_failed) {
+    if (ctx->record_failed && ctx->record_retriable) {
+        /* Its dead-letter copy could not be written: nothing of this batch
+         * is committed, and a restart delivers it again. */
+        ferry_error_t rerr;
+        snprintf(rerr.msg, sizeof(rerr.msg), "%s", ctx->record_error);
+        engine_task_fail(t, FERRY_ERROR, "put", &rerr);
+        st = FERRY_ERROR;
+    } else if (ctx->record_failed) {
         /* The plugin rejected a record that the policy may not skip: nothing
          * of this batch is committed, and a restart would meet it again. */
         engine_task_fail_permanent(t, "put", "%s", ctx->record_error);

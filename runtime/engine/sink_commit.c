@@ -20,6 +20,11 @@
 #include "util/strutil.h"
 
 #define COMMIT_WAIT_MS 10000
+/* How long a sink waits for its dead-letter producer (a full queue, copies
+ * not yet acknowledged) before the task fails and the records come again:
+ * well below max.poll.interval.ms (300 s by default), which the consumer
+ * must not overrun meanwhile. */
+#define DLQ_WAIT_MS 30000
 
 int sink_owns(const sink_ctx_t *ctx, const char *topic, int32_t partition)
 {
@@ -191,6 +196,8 @@ static int dlq_produce(sink_ctx_t *ctx, const ferry_record_t *rec, const errors_
 {
     if (dlq_open(ctx, err, errlen) != 0) return -1;
     rd_kafka_headers_t *hdrs = errors_dlq_headers(&ctx->t->policy, ectx, rec->headers, rec->header_count);
+    int64_t end = clock_ms() + DLQ_WAIT_MS, stop_end = engine_deadline(ctx->t, engine_final_reserve_ms(ctx->t));
+    if (end > stop_end) end = stop_end;
     for (;;) {
         rd_kafka_headers_t *copy = rd_kafka_headers_copy(hdrs);
         rd_kafka_resp_err_t e = rd_kafka_producev(
@@ -206,9 +213,9 @@ static int dlq_produce(sink_ctx_t *ctx, const ferry_record_t *rec, const errors_
             atomic_fetch_add(&ctx->t->dead_lettered, 1);
             break;
         }
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || clock_ms() > end) {
             snprintf(err, errlen, "writing to the dead-letter queue '%s' failed: %s", ctx->t->policy.dlq_topic,
-                     rd_kafka_err2str(e));
+                     e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? "its producer queue stayed full" : rd_kafka_err2str(e));
             rd_kafka_headers_destroy(hdrs);
             return -1;
         }
@@ -245,6 +252,7 @@ ferry_status_t sink_record_error(void *arg, const ferry_record_t *rec, const cha
         return FERRY_OK;
     }
     if (!ctx->record_failed) {
+        ctx->record_retriable = err[0] != '\0';
         if (err[0])
             snprintf(ctx->record_error, sizeof(ctx->record_error), "%s (record %s/%d@%lld: %s)", err, rec->topic,
                      (int)rec->partition, (long long)rec->kafka_offset, why);
@@ -262,6 +270,7 @@ ferry_status_t sink_record_error(void *arg, const ferry_record_t *rec, const cha
 static int dlq_settle(sink_ctx_t *ctx, int64_t deadline)
 {
     if (!ctx->dlq_rk) return 0;
+    if (deadline > clock_ms() + DLQ_WAIT_MS) deadline = clock_ms() + DLQ_WAIT_MS;
     while (rd_kafka_outq_len(ctx->dlq_rk) > 0 && clock_ms() < deadline) rd_kafka_poll(ctx->dlq_rk, 50);
     if (!ctx->dlq_failed && rd_kafka_outq_len(ctx->dlq_rk) == 0) return 0;
     ferry_error_t err;

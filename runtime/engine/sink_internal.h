@@ -26,6 +26,7 @@ typedef struct sink_ctx {
                                      nothing more is put, but what came before is flushed and committed */
     /* record_error() with errors.tolerance: none */
     int record_failed;
+    int record_retriable;         /* the failure was the dead-letter write, which a restart may mend */
     char record_error[FERRY_ERRMSG_SIZE];
     /* The dead-letter producer, created on the first rejected record. */
     rd_kafka_t *dlq_rk;
