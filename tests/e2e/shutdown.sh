@@ -5,7 +5,10 @@
 #     finish: ferry exits 1 within shutdown.timeout and says what was not
 #     committed (it used to log "stopped cleanly" and exit 0);
 #  3. a connector whose stop() never returns cannot hold the worker past
-#     shutdown.timeout: exit 1, naming the task.
+#     shutdown.timeout: exit 1, naming the task;
+#  4. a sink whose final flush() fails: exit 1, saying that the task failed
+#     while stopping and that its uncommitted records come again (and a
+#     restart does deliver them).
 source "$TESTLIB"
 : "${TESTKIT_DIR:?}"
 broker_start --topic sd:2 --topic stall:2
@@ -83,4 +86,28 @@ exit_within ferry "$FERRY_PID" 6
 grep -q "stop() called: blocking forever" "$WORK/stuck.log" || fail "stop() was not called"
 grep -q "\[stuck/0\] the connector's stop() did not return within shutdown.timeout" "$WORK/stuck.log" \
     || fail "the stuck task is not named"
+
+# ---- 4 --------------------------------------------------------------------------------
+cat >"$WORK/ff.yaml" <<YAML
+worker:
+  kafka: {bootstrap.servers: "$BROKER", consumer.session.timeout.ms: "6000"}
+  offsets: {topic: $OFFSETS_TOPIC}
+  progress.interval: 500ms
+connectors:
+  ffsink: {connector: reject-sink, topics: sd, path: $WORK/ff.txt, flush.interval: 60s, flush.fail.on.stop: true}
+YAML
+ferry_start ff "$WORK/ff.yaml"
+# (its file is written at flush, hence the progress line)
+wait_until 30 grep -q "\[ffsink\] 3000 records" "$WORK/ff.log" || fail "reject-sink did not read sd"
+kill -TERM "$FERRY_PID"
+exit_within ferry "$FERRY_PID" 30
+[ "$RC" = 1 ] || fail "ferry exited $RC after a final flush() failed (expected 1)"
+grep -q "\[ffsink/0\] failed while stopping (flush: the target is gone" "$WORK/ff.log" ||
+    fail "the failed final flush is not reported: $(grep ERROR "$WORK/ff.log" | head -n3)"
+grep -qE "INFO +stopped cleanly" "$WORK/ff.log" && fail "ferry claimed a clean stop"
+# Nothing was committed (the only flush failed): a restart reads sd again.
+sed -i 's/flush.fail.on.stop: true/flush.fail.on.stop: false/' "$WORK/ff.yaml"
+ferry_start ff2 "$WORK/ff.yaml"
+wait_until 45 grep -q "\[ffsink\] 3000 records" "$WORK/ff2.log" || fail "the restarted sink did not get the records again"
+ferry_stop "$FERRY_PID"
 log "PASS"

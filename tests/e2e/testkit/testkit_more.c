@@ -41,6 +41,7 @@ static const ferry_option_t reject_options[] = {
     {"rewind.once", FERRY_OPT_BOOL, "false", 0, 0, 0, NULL, "After the first put, rewind each partition once to the first offset put."},
     {"commit.request", FERRY_OPT_BOOL, "false", 0, 0, 0, NULL, "Ask for a commit after every put."},
     {"pause.ms", FERRY_OPT_INT, "0", FERRY_OPT_HAS_MIN, 0, 0, NULL, "Pause newly assigned partitions this long."},
+    {"flush.fail.on.stop", FERRY_OPT_BOOL, "false", 0, 0, 0, NULL, "flush() fails once the task is asked to stop."},
     FERRY_OPTIONS_END};
 
 static const ferry_option_t stuck_options[] = {FERRY_OPTIONS_END};
@@ -63,7 +64,7 @@ typedef struct more {
     int bad_mix, fail_unterminated, retry_logged;
     const char *bad_kind, *topic, *release, *password;
     FILE *out;
-    int rewind_once, commit_request;
+    int rewind_once, commit_request, flush_fail_on_stop;
     long pause_ms;
     struct timespec paused_at;
     int paused;
@@ -97,6 +98,7 @@ static ferry_status_t more_open(ferry_task_t *task, const ferry_host_t *host, co
     m->fail_unterminated = host->cfg_bool(cfg, "fail.unterminated");
     m->rewind_once = host->cfg_bool(cfg, "rewind.once");
     m->commit_request = host->cfg_bool(cfg, "commit.request");
+    m->flush_fail_on_stop = host->cfg_bool(cfg, "flush.fail.on.stop");
     m->pause_ms = (long)host->cfg_int(cfg, "pause.ms");
     const char *path = host->cfg_string(cfg, "path");
     if (path && !(m->out = fopen(path, "a"))) {
@@ -229,9 +231,11 @@ static ferry_status_t reject_put(void *state, const ferry_batch_t *batch, ferry_
 
 static ferry_status_t reject_flush(void *state, ferry_flush_t *fl, ferry_error_t *err)
 {
-    (void)fl, (void)err;
+    (void)fl;
     more_t *m = state;
     fflush(m->out);
+    if (m->flush_fail_on_stop && m->host->should_stop(m->task))
+        return ferry_error_set(err, FERRY_ERROR, "the target is gone (flush.fail.on.stop)");
     if (m->paused) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
