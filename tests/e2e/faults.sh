@@ -41,6 +41,22 @@ sleep 3
 grep -q "\[never/0\] restarting" "$WORK/norestart.log" && fail "task restarted despite errors.restart.enabled: false"
 ferry_stop "$FERRY_PID"
 
+# stall_broker SECONDS: stops the broker that long while ferry runs; sets
+# rss_before (kB, just before) and max_rss (the peak, sampled every 0.2 s).
+rss() { awk '/VmRSS/ {print $2}' "/proc/$FERRY_PID/status"; }
+stall_broker() {
+    rss_before=$(rss)
+    max_rss=$rss_before
+    broker_pause
+    for _ in $(seq 1 $(($1 * 5))); do
+        sleep 0.2
+        local r
+        r=$(rss)
+        [ "$r" -gt "$max_rss" ] && max_rss=$r
+    done
+    broker_resume
+}
+
 # ---- 2: broker stalls ------------------------------------------------------------------
 N=20000
 cat >"$WORK/bp.yaml" <<YAML
@@ -59,15 +75,7 @@ YAML
 ferry_start bp "$WORK/bp.yaml"
 wait_until 30 bash -c "[ \$(kcat -b $BROKER -C -t bp -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 2000 ]" \
     || fail "no records before the stall"
-rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$FERRY_PID/status")
-broker_pause
-max_rss=$rss_before
-for _ in $(seq 1 30); do
-    sleep 0.2
-    r=$(awk '/VmRSS/ {print $2}' "/proc/$FERRY_PID/status")
-    [ "$r" -gt "$max_rss" ] && max_rss=$r
-done
-broker_resume
+stall_broker 6
 log "RSS before the stall ${rss_before} kB, peak during it ${max_rss} kB"
 wait_until 90 bash -c "[ \$(kcat -b $BROKER -C -t bp -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge $N ]" \
     || fail "records missing after the broker came back"
@@ -84,15 +92,7 @@ if [ "$FERRY_TEST_BROKER" = kafka ]; then
     ferry_start mem "$WORK/mem.yaml"
     wait_until 30 bash -c "[ \$(kcat -b $BROKER -C -t mem -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 500 ]" \
         || fail "no records before the stall"
-    rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$FERRY_PID/status")
-    broker_pause
-    max_rss=$rss_before
-    for _ in $(seq 1 60); do
-        sleep 0.2
-        r=$(awk '/VmRSS/ {print $2}' "/proc/$FERRY_PID/status")
-        [ "$r" -gt "$max_rss" ] && max_rss=$r
-    done
-    broker_resume
+    stall_broker 12
     log "4 KB records at 2500/s, broker stopped for 12 s: RSS ${rss_before} kB before, peak ${max_rss} kB"
     # In those 12 s the source had the ~98 MB of the remaining records to
     # queue (nothing is freed meanwhile, so ASan's quarantine does not grow);
