@@ -153,6 +153,10 @@ typedef struct worker_config {
     size_t plugin_path_count;
     int64_t shutdown_timeout_ms; /* worker.shutdown.timeout, default 30s */
     int64_t progress_interval_ms;/* worker.progress.interval, default 10s; 0 = off */
+    char *group_id;           /* worker.group.id, or NULL: this worker runs every task */
+    char *tasks_topic;        /* worker.tasks.topic, default <group.id>-tasks (group.id set) */
+    int64_t group_session_ms; /* worker.group.session.timeout, default 10s */
+    int eos_source;           /* worker.exactly.once.source.support: enabled */
     char *log_level;          /* worker.log.level, default "info" */
     connector_spec_t *connectors; /* in file order */
     size_t connector_count;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 static const char *const store_values[] = {"kafka", "file", NULL};
+static const char *const eos_values[] = {"disabled", "enabled", NULL};
 
 static const ferry_option_t worker_options[] = {
     {"kafka", FERRY_OPT_MAP, NULL, 0, 0, 0, NULL,
@@ -32,6 +33,18 @@ static const ferry_option_t worker_options[] = {
      "Partitions of the offsets topic when ferry creates it."},
     {"offsets.replication.factor", FERRY_OPT_INT, "-1", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, -1,
      32767, NULL, "Replication factor of the offsets topic; -1 = the broker's default."},
+    {"group.id", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Names a cluster of workers that divide the source tasks between them through a Kafka consumer group "
+     "of this name (Kafka Connect's group.id); unset: this worker runs every task. Every worker of a group "
+     "runs the same connectors."},
+    {"tasks.topic", FERRY_OPT_STRING, NULL, FERRY_OPT_TOPIC, 0, 0, NULL,
+     "The topic whose partitions stand for the source tasks (group.id set); default <group.id>-tasks. "
+     "Created with one partition per source task; nothing is ever written to it."},
+    {"group.session.timeout", FERRY_OPT_DURATION, "10s", FERRY_OPT_HAS_MIN, 1000, 0, NULL,
+     "How long a worker of the group may go silent before its tasks move to the others."},
+    {"exactly.once.source.support", FERRY_OPT_ENUM, "disabled", 0, 0, 0, eos_values,
+     "enabled: source tasks write their records and the offsets that cover them in one Kafka transaction "
+     "(KIP-618); needs offsets.store: kafka and a broker with transactions."},
     {"plugin.path", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
      "Directories searched for connector plugins (a list or a comma-separated string)."},
     {"shutdown.timeout", FERRY_OPT_DURATION, "30s", FERRY_OPT_HAS_MIN, 0, 0, NULL,
@@ -115,6 +128,7 @@ static void worker_defaults(worker_config_t *wc)
     wc->offsets_replication = -1;
     wc->shutdown_timeout_ms = 30000;
     wc->progress_interval_ms = 10000;
+    wc->group_session_ms = 10000;
     wc->log_level = str_dup("info");
 }
 
@@ -185,6 +199,19 @@ static void worker_section(worker_config_t *wc, const cfg_node_t *section, cfg_e
             wc->offsets_replication = -1;
         }
     }
+    if (config_string(cfg, "group.id") && *config_string(cfg, "group.id")) {
+        wc->group_id = str_dup(config_string(cfg, "group.id"));
+        const char *topic = config_string(cfg, "tasks.topic");
+        wc->tasks_topic = topic ? str_dup(topic) : str_printf("%s-tasks", wc->group_id);
+    }
+    if (wc->group_id && wc->offsets_store == OFFSETS_STORE_FILE)
+        cfg_build_error(&ctx, ctx.line, ctx.col,
+                        "worker option 'group.id' needs offsets.store: kafka: a source task that moves to another "
+                        "worker must find its offsets there");
+    if (config_string(cfg, "group.session.timeout"))
+        wc->group_session_ms = config_duration_ms(cfg, "group.session.timeout");
+    const char *eos = config_string(cfg, "exactly.once.source.support");
+    wc->eos_source = eos && strcmp(eos, "enabled") == 0;
     const char *const *items;
     count = config_list(cfg, "plugin.path", &items);
     wc->plugin_path = copy_strings(items, count);
@@ -357,6 +384,8 @@ void worker_config_free(worker_config_t *wc)
     for (size_t i = 0; i < wc->plugin_path_count; i++) free(wc->plugin_path[i]);
     free(wc->plugin_path);
     free(wc->log_level);
+    free(wc->group_id);
+    free(wc->tasks_topic);
     for (size_t i = 0; i < wc->connector_count; i++) {
         free(wc->connectors[i].name);
         free(wc->connectors[i].connector);

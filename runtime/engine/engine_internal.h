@@ -28,6 +28,7 @@ typedef enum task_status {
 } task_status_t;
 
 typedef struct conn conn_t;
+typedef struct worker_group worker_group_t;
 
 typedef struct task_rt {
     ferry_task_t *task;      /* owned: the handle plugins see */
@@ -56,6 +57,9 @@ typedef struct task_rt {
     int restarts;            /* main thread: consecutive restarts, for backoff */
     int64_t restart_at_ms;   /* main thread: when a failed task restarts */
     int64_t started_ms;      /* main thread: when the task was last started */
+    int assigned;            /* main thread: runs on this worker (always, without worker.group.id) */
+    /* When a graceful stop must be done; set before task->stop. */
+    _Atomic int64_t stop_deadline_ms;
     /* Optional: called by engine_sleep every ~50 ms while a call is being
      * retried (the loops keep librdkafka served). Task thread only. */
     void (*tick)(void *arg);
@@ -81,9 +85,29 @@ struct worker {
     int offsets_partitions;         /* partition count of the offsets topic */
     conn_t *conns;                  /* owned */
     size_t nconns;
+    worker_group_t *group;          /* owned; distributed mode (worker.group.id), or NULL */
     atomic_int stopping;            /* shutdown requested */
     int64_t shutdown_deadline_ms;   /* valid once stopping */
 };
+
+/* ---- worker.c: one task's life, for group.c -------------------------------- */
+void worker_task_start(task_rt_t *t);
+/* Asks a task to stop gracefully by deadline_ms (no-op when not running). */
+void worker_task_request_stop(task_rt_t *t, int64_t deadline_ms);
+/* Waits for it (and its plugin stop()) until deadline_ms: 0, or -1 when still running. */
+int worker_task_join(task_rt_t *t, int64_t deadline_ms);
+
+/* ---- group.c: distributed mode --------------------------------------------- */
+/* Creates the tasks topic (one partition per source task) if needed and
+ * joins the group; tasks start and stop from group_poll(). NULL with err. */
+worker_group_t *group_new(worker_t *w, char *err, size_t errlen);
+/* Serves the group (rebalances start and stop tasks). Main thread, often. */
+void group_poll(worker_group_t *g);
+/* Source tasks this worker holds. */
+int group_assigned_count(const worker_group_t *g);
+/* Leaves the group (after the tasks stopped); group_free also does it. */
+void group_leave(worker_group_t *g);
+void group_free(worker_group_t *g);
 
 /* Thread bodies. */
 void *source_task_main(void *arg);
@@ -139,5 +163,9 @@ void engine_error_context(const task_rt_t *t, errors_context_t *ctx, errors_stag
 int engine_offsets_store_file(worker_t *w, const char *connector, const ferry_offset_t *offs, size_t n,
                               char *err, size_t errlen);
 void engine_offsets_update_map(worker_t *w, const char *connector, const ferry_offset_t *offs, size_t n);
+/* Reads the offsets topic to its end again and makes the connector's
+ * entries in the shared map what the topic holds: for a task that may have
+ * run elsewhere since (distributed mode, exactly-once). 0, or -1 with err. */
+int engine_offsets_reload(worker_t *w, const char *connector, char *err, size_t errlen);
 
 #endif

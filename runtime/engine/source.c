@@ -448,6 +448,13 @@ static int source_setup(source_ctx_t *ctx)
     if (ctx->rules.offsets_topic) ctx->offsets_rkt = rd_kafka_topic_new(ctx->rk, w->wc->offsets_topic, NULL);
     if (t->policy.tolerate_all && t->policy.dlq_topic)
         ctx->dlq_rkt = rd_kafka_topic_new(ctx->rk, t->policy.dlq_topic, NULL);
+    /* A task that may have run on another worker since this one read the
+     * offsets topic resumes from what is stored there now. */
+    if (w->group && engine_offsets_reload(w, t->task->connector, emsg, sizeof(emsg)) != 0) {
+        snprintf(err.msg, sizeof(err.msg), "reading the offsets topic: %s", emsg);
+        engine_task_fail(t, FERRY_ERROR, "start", &err);
+        return -1;
+    }
 
     ferry_status_t st = engine_call_retrying(t, "open", engine_call_open, NULL, &err);
     if (st != FERRY_OK) {

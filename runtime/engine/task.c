@@ -157,7 +157,7 @@ int64_t engine_final_reserve_ms(const task_rt_t *t)
 int64_t engine_deadline(const task_rt_t *t, int64_t reserve_ms)
 {
     if (!engine_stopping(t)) return INT64_MAX;
-    int64_t d = t->conn->worker->shutdown_deadline_ms - reserve_ms;
+    int64_t d = atomic_load(&t->stop_deadline_ms) - reserve_ms;
     int64_t soonest = clock_ms() + 100;
     return d > soonest ? d : soonest;
 }
@@ -185,6 +185,35 @@ void engine_offsets_update_map(worker_t *w, const char *connector, const ferry_o
     pthread_mutex_lock(&w->offsets_lock);
     for (size_t i = 0; i < n; i++) offset_map_put(w->offsets, connector, offs[i].source_partition, offs[i].source_offset);
     pthread_mutex_unlock(&w->offsets_lock);
+}
+
+int engine_offsets_reload(worker_t *w, const char *connector, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = kafka_conf_new(w->kenv, KAFKA_CONSUMER, NULL, NULL, 0, err, errlen);
+    if (!conf) return -1;
+    offset_map_t *fresh = offset_map_new();
+    if (offsets_kafka_load(conf, w->wc->offsets_topic, fresh, 30000, err, errlen) != 0) {
+        offset_map_free(fresh);
+        return -1;
+    }
+    pthread_mutex_lock(&w->offsets_lock);
+    /* The connector's entries become the topic's: first the ones it no
+     * longer has go (reset since), then the rest is written over. */
+    for (size_t i = offset_map_count(w->offsets); i-- > 0;) {
+        const char *c, *part, *off;
+        if (!offset_map_entry(w->offsets, i, &c, &part, &off) || strcmp(c, connector) != 0) continue;
+        if (!offset_map_get(fresh, connector, part)) {
+            char *gone = str_dup(part);
+            offset_map_put(w->offsets, connector, gone, NULL);
+            free(gone);
+        }
+    }
+    const char *c, *part, *off;
+    for (size_t i = 0; offset_map_entry(fresh, i, &c, &part, &off); i++)
+        if (strcmp(c, connector) == 0) offset_map_put(w->offsets, connector, part, off);
+    pthread_mutex_unlock(&w->offsets_lock);
+    offset_map_free(fresh);
+    return 0;
 }
 
 int engine_offsets_store_file(worker_t *w, const char *connector, const ferry_offset_t *offs, size_t n,

@@ -93,6 +93,8 @@ static int conn_build_tasks(conn_t *c, int tasks_max, cfg_errors_t *errs)
         atomic_init(&t->dead_lettered, 0);
         atomic_init(&t->unclean, 0);
         atomic_init(&t->stopper_done, 0);
+        atomic_init(&t->stop_deadline_ms, 0);
+        t->assigned = 1;
         pthread_mutex_init(&t->lock, NULL);
     }
     taskset_clear(&set);
@@ -170,7 +172,7 @@ worker_t *worker_new(const worker_config_t *wc, const plugin_registry_t *reg, cf
     return w;
 }
 
-static void task_start(task_rt_t *t)
+void worker_task_start(task_rt_t *t)
 {
     atomic_store(&t->task->stop, 0);
     atomic_store(&t->done, 0);
@@ -260,11 +262,22 @@ int worker_start(worker_t *w)
         }
     }
     worker_ensure_dlq_topics(w);
+    /* Distributed mode: source tasks start when the group assigns them. */
+    int grouped = wc->group_id != NULL;
     for (size_t i = 0; i < w->nconns; i++) {
         conn_t *c = &w->conns[i];
-        log_info("[%s] starting %s connector '%s' with %d task(s)", c->name,
-                 c->desc->kind == FERRY_SOURCE ? "source" : "sink", c->desc->name, c->ntasks);
-        for (int j = 0; j < c->ntasks; j++) task_start(&c->tasks[j]);
+        int later = grouped && c->desc->kind == FERRY_SOURCE;
+        log_info("[%s] starting %s connector '%s' with %d task(s)%s", c->name,
+                 c->desc->kind == FERRY_SOURCE ? "source" : "sink", c->desc->name, c->ntasks,
+                 later ? ", as the group assigns them" : "");
+        for (int j = 0; j < c->ntasks; j++) {
+            c->tasks[j].assigned = !later;
+            if (!later) worker_task_start(&c->tasks[j]);
+        }
+    }
+    if (grouped && !(w->group = group_new(w, err, sizeof(err)))) {
+        log_error("%s", err);
+        return -1;
     }
     return 0;
 }
@@ -295,7 +308,7 @@ static void worker_supervise(worker_t *w)
             /* A task that has run fine for a while starts over with short backoffs. */
             if (t->restarts && atomic_load(&t->status) == TASK_RUNNING && now - t->started_ms > backoff_max)
                 t->restarts = 0;
-            if (!atomic_load(&t->done) || atomic_load(&t->status) != TASK_FAILED) continue;
+            if (!t->assigned || !atomic_load(&t->done) || atomic_load(&t->status) != TASK_FAILED) continue;
             if (!enabled) {
                 if (t->restart_at_ms == 0) {
                     log_warn("[%s] task stays FAILED (errors.restart.enabled: false): %s", t->task->prefix, t->error);
@@ -321,7 +334,7 @@ static void worker_supervise(worker_t *w)
                 task_join(t);
                 t->restarts++;
                 t->restart_at_ms = 0;
-                task_start(t);
+                worker_task_start(t);
             }
         }
     }
@@ -333,8 +346,9 @@ static void worker_progress(worker_t *w, int64_t elapsed_ms)
     for (size_t i = 0; i < w->nconns; i++) {
         conn_t *c = &w->conns[i];
         uint64_t total = 0, dead = 0;
-        int running = 0;
+        int running = 0, here = 0;
         for (int j = 0; j < c->ntasks; j++) {
+            here += c->tasks[j].assigned;
             total += atomic_load(&c->tasks[j].records);
             dead += atomic_load(&c->tasks[j].dead_lettered);
             running += atomic_load(&c->tasks[j].status) == TASK_RUNNING;
@@ -342,10 +356,13 @@ static void worker_progress(worker_t *w, int64_t elapsed_ms)
         double rate = elapsed_ms > 0 ? (double)(total - c->last_records) * 1000.0 / (double)elapsed_ms : 0;
         char extra[64] = "";
         if (dead) snprintf(extra, sizeof(extra), ", %llu failed record(s) skipped or dead-lettered", (unsigned long long)dead);
-        log_info("[%s] %llu records (%.0f/s), %d/%d tasks running%s", c->name, (unsigned long long)total, rate,
-                 running, c->ntasks, extra);
+        char where[64] = "";
+        if (here < c->ntasks) snprintf(where, sizeof(where), " (%d of %d on this worker)", here, c->ntasks);
+        log_info("[%s] %llu records (%.0f/s), %d/%d tasks running%s%s", c->name, (unsigned long long)total, rate,
+                 running, here, where, extra);
         for (int j = 0; j < c->ntasks; j++) {
             const task_rt_t *t = &c->tasks[j];
+            if (!t->assigned) continue;
             int st = atomic_load(&t->status);
             if (st != TASK_FAILED && st != TASK_FATAL) continue;
             const char *next = st == TASK_FATAL          ? "not restarted"
@@ -370,8 +387,9 @@ static void *task_stopper_main(void *arg)
     return NULL;
 }
 
-static void task_request_stop(task_rt_t *t)
+void worker_task_request_stop(task_rt_t *t, int64_t deadline_ms)
 {
+    atomic_store(&t->stop_deadline_ms, deadline_ms);
     atomic_store(&t->task->stop, 1);
     if (!t->conn->desc->stop || !t->thread_started) return;
     atomic_store(&t->stopper_done, 0);
@@ -396,7 +414,29 @@ static void worker_request_stop_kind(worker_t *w, ferry_kind_t kind)
 {
     for (size_t i = 0; i < w->nconns; i++)
         for (int j = 0; j < w->conns[i].ntasks; j++)
-            if (w->conns[i].desc->kind == kind) task_request_stop(&w->conns[i].tasks[j]);
+            if (w->conns[i].desc->kind == kind) worker_task_request_stop(&w->conns[i].tasks[j], w->shutdown_deadline_ms);
+}
+
+int worker_task_join(task_rt_t *t, int64_t deadline_ms)
+{
+    int rc = 0;
+    if (t->thread_started) {
+        if (join_by(t->thread, deadline_ms) != 0) {
+            log_error("[%s] did not stop within shutdown.timeout", t->task->prefix);
+            rc = -1;
+        } else {
+            t->thread_started = 0;
+        }
+    }
+    if (t->stopper_started) {
+        if (join_by(t->stopper, deadline_ms) != 0) {
+            log_error("[%s] the connector's stop() did not return within shutdown.timeout", t->task->prefix);
+            rc = -1;
+        } else {
+            t->stopper_started = 0;
+        }
+    }
+    return rc;
 }
 
 /* Waits for the tasks of one kind (asked to stop) until the deadline. */
@@ -404,26 +444,9 @@ static int worker_join_kind(worker_t *w, ferry_kind_t kind)
 {
     int clean = 1;
     for (size_t i = 0; i < w->nconns; i++)
-        for (int j = 0; j < w->conns[i].ntasks; j++) {
-            task_rt_t *t = &w->conns[i].tasks[j];
-            if (t->conn->desc->kind != kind) continue;
-            if (t->thread_started) {
-                if (join_by(t->thread, w->shutdown_deadline_ms) != 0) {
-                    log_error("[%s] did not stop within shutdown.timeout", t->task->prefix);
-                    clean = 0;
-                } else {
-                    t->thread_started = 0;
-                }
-            }
-            if (t->stopper_started) {
-                if (join_by(t->stopper, w->shutdown_deadline_ms) != 0) {
-                    log_error("[%s] the connector's stop() did not return within shutdown.timeout", t->task->prefix);
-                    clean = 0;
-                } else {
-                    t->stopper_started = 0;
-                }
-            }
-        }
+        for (int j = 0; j < w->conns[i].ntasks; j++)
+            if (w->conns[i].desc->kind == kind && worker_task_join(&w->conns[i].tasks[j], w->shutdown_deadline_ms) != 0)
+                clean = 0;
     return clean;
 }
 
@@ -440,6 +463,7 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop)
             broken = 1;
             break;
         }
+        group_poll(w->group);
         worker_supervise(w);
         int64_t now = clock_ms();
         if (progress_ms > 0 && now - last >= progress_ms) {
@@ -461,6 +485,7 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop)
     worker_request_stop_kind(w, FERRY_SOURCE);
     if (!embedded) worker_request_stop_kind(w, FERRY_SINK);
     int clean = worker_join_kind(w, FERRY_SOURCE);
+    group_leave(w->group); /* the others take the source tasks over at once */
     if (embedded) worker_request_stop_kind(w, FERRY_SINK);
     clean &= worker_join_kind(w, FERRY_SINK);
     if (!clean || broken) return 1;
@@ -483,6 +508,8 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop)
 void worker_free(worker_t *w)
 {
     if (!w) return;
+    group_free(w->group); /* its callbacks touch the tasks */
+    w->group = NULL;
     for (size_t i = 0; i < w->nconns; i++) {
         conn_t *c = &w->conns[i];
         for (int j = 0; j < c->ntasks; j++) {
