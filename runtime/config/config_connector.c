@@ -54,7 +54,20 @@ static const char *const tolerance_values[] = {"none", "all", NULL};
     {"batch.max.bytes", FERRY_OPT_SIZE, "1MiB", FERRY_OPT_HAS_MIN, 1, 0, NULL,                     \
      "Maximum size of a batch."}
 
-static const ferry_option_t source_options[] = {FRAMEWORK_COMMON, FERRY_OPTIONS_END};
+static const char *const eos_support_values[] = {"requested", "required", NULL};
+static const char *const txn_boundary_values[] = {"poll", "interval", NULL};
+
+static const ferry_option_t source_options[] = {
+    FRAMEWORK_COMMON,
+    {"exactly.once.support", FERRY_OPT_ENUM, "requested", 0, 0, 0, eos_support_values,
+     "With the worker's exactly.once.source.support: enabled: requested = transactions when the setup allows "
+     "them, otherwise at-least-once with a warning; required = refuse to start without them."},
+    {"transaction.boundary", FERRY_OPT_ENUM, "poll", 0, 0, 0, txn_boundary_values,
+     "Exactly-once: poll = one transaction per non-empty poll() batch; interval = one per "
+     "transaction.boundary.interval.ms."},
+    {"transaction.boundary.interval.ms", FERRY_OPT_DURATION, NULL, FERRY_OPT_HAS_MIN, 1, 0, NULL,
+     "Length of a transaction with transaction.boundary: interval; default the worker's offsets.flush.interval."},
+    FERRY_OPTIONS_END};
 
 static const ferry_option_t sink_options[] = {
     FRAMEWORK_COMMON,

@@ -109,6 +109,12 @@ int group_assigned_count(const worker_group_t *g);
 void group_leave(worker_group_t *g);
 void group_free(worker_group_t *g);
 
+/* source_txn.c: whether this source task runs exactly-once (worker and
+ * connector options, offsets store, broker); 1 or 0 (logging why not when
+ * the worker enabled it), -1 with why when exactly.once.support: required
+ * cannot be met. */
+int source_txn_wanted(const task_rt_t *t, char *why, size_t whylen);
+
 /* Thread bodies. */
 void *source_task_main(void *arg);
 void *sink_task_main(void *arg);

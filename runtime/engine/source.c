@@ -85,6 +85,10 @@ static void source_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *op
     } else if (!msg->err) {
         offset_tracker_ack(ctx->tracker, handle);
         atomic_fetch_add(&ctx->t->records, 1);
+    } else if (ctx->eos) {
+        /* Inside a transaction: it must abort (source_txn.c). */
+        source_delivery_failed(ctx, "delivery", msg);
+        ctx->delivery_permanent |= errors_kafka_permanent(msg->err);
     } else if (errors_kafka_permanent(msg->err)) {
         remember_failed(ctx, msg, handle);
     } else {
@@ -270,7 +274,7 @@ static int source_handle_failed(source_ctx_t *ctx)
     if (rc == 0 && ctx->delivery_failed) {
         ferry_error_t err;
         snprintf(err.msg, sizeof(err.msg), "%s", ctx->delivery_error);
-        engine_task_fail(ctx->t, FERRY_ERROR, "produce", &err);
+        engine_task_fail(ctx->t, ctx->delivery_permanent ? FERRY_FATAL : FERRY_ERROR, "produce", &err);
         rc = -1;
     }
     return rc;
@@ -290,6 +294,7 @@ static int source_produce_batch(source_ctx_t *ctx)
 {
     task_rt_t *t = ctx->t;
     size_t n = batch_size(ctx->batch);
+    if (n > 0 && ctx->eos && source_txn_begin(ctx) != 0) return -1;
     for (size_t i = 0; i < n; i++) {
         const ferry_record_t *r = batch_record(ctx->batch, i);
         int offsets_valid = 1, partition_valid = 1;
@@ -335,10 +340,12 @@ static ferry_status_t call_poll(task_rt_t *t, void *arg, ferry_error_t *err)
     return t->conn->desc->poll(t->state, (ferry_batch_t *)arg, err);
 }
 
-/* Stores offsets when due or requested. 0, or -1 when the task failed. */
+/* Stores offsets (exactly-once: commits the transaction) when due or
+ * requested. 0, or -1 when the task failed. */
 static int source_maybe_flush(source_ctx_t *ctx)
 {
-    if (clock_ms() < ctx->next_flush && !engine_commit_requested(ctx->t)) return 0;
+    int due = ctx->eos && ctx->txn_per_poll ? ctx->in_txn : clock_ms() >= ctx->next_flush;
+    if (!due && !engine_commit_requested(ctx->t)) return 0;
     char why[512];
     int rc = source_offsets_flush(ctx, SOURCE_FLUSH_PERIODIC, why, sizeof(why));
     ctx->next_flush = clock_ms() + ctx->flush_ms;
@@ -433,24 +440,38 @@ static int source_setup(source_ctx_t *ctx)
     ctx->rules.tolerate_all = t->policy.tolerate_all;
     batch_set_rules(ctx->batch, &ctx->rules);
     ctx->flush_ms = w->wc->offsets_flush_ms > 0 ? w->wc->offsets_flush_ms : 5000;
+    ctx->eos = source_txn_wanted(t, emsg, sizeof(emsg));
+    if (ctx->eos < 0) {
+        ctx->eos = 0;
+        engine_task_fail_permanent(t, "start", "%s", emsg);
+        return -1;
+    }
 
     rd_kafka_conf_t *conf = engine_client_conf(t, KAFKA_PRODUCER, emsg, sizeof(emsg));
+    if (conf && ctx->eos && source_txn_conf(ctx, conf, emsg, sizeof(emsg)) != 0) {
+        rd_kafka_conf_destroy(conf);
+        conf = NULL;
+    }
     if (conf) {
         rd_kafka_conf_set_dr_msg_cb(conf, source_dr_cb);
         rd_kafka_conf_set_opaque(conf, ctx);
         ctx->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, emsg, sizeof(emsg));
+        if (!ctx->rk) rd_kafka_conf_destroy(conf);
     }
     if (!ctx->rk) {
         snprintf(err.msg, sizeof(err.msg), "producer: %s", emsg);
         engine_task_fail(t, FERRY_ERROR, "start", &err);
         return -1;
     }
+    /* Exactly-once: fence the task's previous instance (and let Kafka finish
+     * or abort its transaction) before reading where it got to. */
+    if (ctx->eos && source_txn_init(ctx) != 0) return -1;
     if (ctx->rules.offsets_topic) ctx->offsets_rkt = rd_kafka_topic_new(ctx->rk, w->wc->offsets_topic, NULL);
     if (t->policy.tolerate_all && t->policy.dlq_topic)
         ctx->dlq_rkt = rd_kafka_topic_new(ctx->rk, t->policy.dlq_topic, NULL);
     /* A task that may have run on another worker since this one read the
      * offsets topic resumes from what is stored there now. */
-    if (w->group && engine_offsets_reload(w, t->task->connector, emsg, sizeof(emsg)) != 0) {
+    if ((w->group || ctx->eos) && engine_offsets_reload(w, t->task->connector, emsg, sizeof(emsg)) != 0) {
         snprintf(err.msg, sizeof(err.msg), "reading the offsets topic: %s", emsg);
         engine_task_fail(t, FERRY_ERROR, "start", &err);
         return -1;

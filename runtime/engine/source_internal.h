@@ -53,9 +53,28 @@ typedef struct source_ctx {
     source_failed_t *failed;    /* owned; from delivery reports */
     size_t nfailed, failed_cap;
     int delivery_failed;        /* a delivery failed with an error a restart may mend */
+    int delivery_permanent;     /* exactly-once: ... or with one it may not (the transaction aborts) */
     char delivery_error[256];
     int64_t flush_ms, next_flush;
+    /* Exactly-once (source_txn.c): a transactional producer; records and the
+     * offsets that cover them are committed together. */
+    int eos;
+    int txn_per_poll;           /* transaction.boundary: poll (else interval, flush_ms) */
+    int in_txn;                 /* a transaction is open */
 } source_ctx_t;
+
+/* source_txn.c */
+/* The producer setting that makes it transactional (transactional.id). */
+int source_txn_conf(source_ctx_t *ctx, rd_kafka_conf_t *conf, char *why, size_t whylen);
+/* init_transactions: fences an earlier instance of the task. 0, or -1 when the task failed. */
+int source_txn_init(source_ctx_t *ctx);
+/* Opens a transaction unless one is open. 0, or -1 when the task failed. */
+int source_txn_begin(source_ctx_t *ctx);
+/* Inside source_offsets_flush: flushes the open transaction's records, adds
+ * the offsets records that cover them (pending list) and commits. 0 when
+ * committed (or none open), -1 when it could not finish by deadline (the
+ * task failed), -2 when the task failed otherwise. */
+int source_txn_commit(source_ctx_t *ctx, int64_t deadline, char *why, size_t whylen);
 
 /* source_offsets.c */
 /* Moves committable offsets from the tracker to the pending list, writes
@@ -66,6 +85,10 @@ typedef struct source_ctx {
  * short by a stop). */
 #define SOURCE_FLUSH_PERIODIC 0
 int source_offsets_flush(source_ctx_t *ctx, int64_t deadline, char *why, size_t whylen);
+/* Produces the pending offsets records (Kafka store). 0, or -1 with why. */
+int source_offsets_write(source_ctx_t *ctx, int64_t deadline, char *why, size_t whylen);
+/* The tracker's changed offsets join the pending list. */
+void source_offsets_take(source_ctx_t *ctx);
 /* A delivery report for an offsets-topic record. */
 void source_offsets_delivered(source_ctx_t *ctx, rd_kafka_resp_err_t err);
 void source_offsets_free(source_offsets_t *o);

@@ -38,7 +38,7 @@ void source_offsets_delivered(source_ctx_t *ctx, rd_kafka_resp_err_t err)
 }
 
 /* The tracker's changed offsets join the pending list (latest wins). */
-static void take_offsets(source_ctx_t *ctx)
+void source_offsets_take(source_ctx_t *ctx)
 {
     source_offsets_t *o = &ctx->offs;
     const ferry_offset_t *offs = NULL;
@@ -85,6 +85,17 @@ static int write_record(source_ctx_t *ctx, const ferry_offset_t *off, int64_t de
     return 0;
 }
 
+int source_offsets_write(source_ctx_t *ctx, int64_t deadline, char *why, size_t whylen)
+{
+    source_offsets_t *o = &ctx->offs;
+    o->write_failed = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        ferry_offset_t off = {.source_partition = o->part[i], .source_offset = o->off[i]};
+        if (write_record(ctx, &off, deadline, why, whylen) != 0) return -1;
+    }
+    return 0;
+}
+
 static int store_kafka(source_ctx_t *ctx, const ferry_offset_t *offs, size_t n, int64_t deadline, char *why,
                        size_t whylen)
 {
@@ -93,9 +104,7 @@ static int store_kafka(source_ctx_t *ctx, const ferry_offset_t *offs, size_t n, 
      * with the budget of its own. */
     int periodic = deadline == SOURCE_FLUSH_PERIODIC;
     if (periodic) deadline = clock_ms() + 30000;
-    o->write_failed = 0;
-    for (size_t i = 0; i < n; i++)
-        if (write_record(ctx, &offs[i], deadline, why, whylen) != 0) return -1;
+    if (source_offsets_write(ctx, deadline, why, whylen) != 0) return -1;
     while (o->acks_pending > 0 && clock_ms() < deadline && !(periodic && engine_stopping(ctx->t)))
         rd_kafka_poll(ctx->rk, 50);
     if (o->acks_pending > 0 || o->write_failed) {
@@ -123,18 +132,26 @@ int source_offsets_flush(source_ctx_t *ctx, int64_t deadline, char *why, size_t 
 {
     task_rt_t *t = ctx->t;
     source_offsets_t *o = &ctx->offs;
-    take_offsets(ctx);
-    if (o->n == 0) return 0;
-    ferry_offset_t *offs = xcalloc(o->n, sizeof(*offs));
-    for (size_t i = 0; i < o->n; i++) {
-        offs[i].source_partition = o->part[i];
-        offs[i].source_offset = o->off[i];
+    if (ctx->eos) {
+        /* The transaction holds the records and their offsets; committing
+         * it makes both durable at once. */
+        int rc = source_txn_commit(ctx, deadline, why, whylen);
+        if (rc != 0) return rc;
+        if (o->n == 0) return 0;
+    } else {
+        source_offsets_take(ctx);
+        if (o->n == 0) return 0;
+        ferry_offset_t *offs = xcalloc(o->n, sizeof(*offs));
+        for (size_t i = 0; i < o->n; i++) {
+            offs[i].source_partition = o->part[i];
+            offs[i].source_offset = o->off[i];
+        }
+        int rc = ctx->w->wc->offsets_store == OFFSETS_STORE_FILE
+                     ? engine_offsets_store_file(ctx->w, t->task->connector, offs, o->n, why, whylen)
+                     : store_kafka(ctx, offs, o->n, deadline, why, whylen);
+        free(offs);
+        if (rc != 0) return -1;
     }
-    int rc = ctx->w->wc->offsets_store == OFFSETS_STORE_FILE
-                 ? engine_offsets_store_file(ctx->w, t->task->connector, offs, o->n, why, whylen)
-                 : store_kafka(ctx, offs, o->n, deadline, why, whylen);
-    free(offs);
-    if (rc != 0) return -1;
     ferry_status_t st = FERRY_OK;
     ferry_error_t err;
     if (t->conn->desc->commit && !o->commit_broken) st = engine_call(t, call_commit, o, &err);

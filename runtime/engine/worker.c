@@ -261,6 +261,17 @@ int worker_start(worker_t *w)
             for (size_t j = 0; j < n; j++) kafka_ensure_topic(w->kenv, topics[j], 4, 1, 0, err, sizeof(err));
         }
     }
+    /* exactly.once.support: required that this setup cannot meet is a
+     * start-up error, as a connector Kafka Connect refuses to create. */
+    for (size_t i = 0; i < w->nconns; i++) {
+        conn_t *c = &w->conns[i];
+        const char *support = c->desc->kind == FERRY_SOURCE ? config_string(c->cfg, "exactly.once.support") : NULL;
+        if (c->ntasks && support && strcmp(support, "required") == 0 &&
+            source_txn_wanted(&c->tasks[0], err, sizeof(err)) < 0) {
+            log_error("[%s] %s", c->name, err);
+            return -1;
+        }
+    }
     worker_ensure_dlq_topics(w);
     /* Distributed mode: source tasks start when the group assigns them. */
     int grouped = wc->group_id != NULL;
