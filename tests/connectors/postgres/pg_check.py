@@ -31,7 +31,8 @@ def dump(broker, topics):
     from confluent_kafka import Consumer, TopicPartition
 
     c = Consumer({"bootstrap.servers": broker, "group.id": "pg-check", "enable.auto.commit": False,
-                  "auto.offset.reset": "earliest", "enable.partition.eof": True})
+                  "auto.offset.reset": "earliest", "enable.partition.eof": True,
+                  "isolation.level": "read_committed"})
     md = c.list_topics(timeout=10)
     parts = []
     for t in topics:
