@@ -114,6 +114,10 @@ void group_free(worker_group_t *g);
  * the worker enabled it), -1 with why when exactly.once.support: required
  * cannot be met. */
 int source_txn_wanted(const task_rt_t *t, char *why, size_t whylen);
+/* Why this worker cannot run exactly-once sources, or NULL. */
+const char *source_txn_unmet(const worker_config_t *wc, int embedded);
+/* exactly.once.support: required. */
+int source_txn_required(const ferry_config_t *cfg);
 
 /* Thread bodies. */
 void *source_task_main(void *arg);

@@ -34,17 +34,26 @@
 #define TXN_INIT_TIMEOUT_MS 30000
 #define TXN_PERIODIC_TIMEOUT_MS 30000
 
+const char *source_txn_unmet(const worker_config_t *wc, int embedded)
+{
+    return !wc->eos_source                       ? "the worker's exactly.once.source.support is not enabled"
+           : wc->offsets_store != OFFSETS_STORE_KAFKA ? "offsets.store is not kafka (a file cannot join a Kafka transaction)"
+           : embedded                                 ? "the embedded broker has no real transactions"
+                                                      : NULL;
+}
+
+int source_txn_required(const ferry_config_t *cfg)
+{
+    const char *support = config_string(cfg, "exactly.once.support");
+    return support && strcmp(support, "required") == 0;
+}
+
 int source_txn_wanted(const task_rt_t *t, char *why, size_t whylen)
 {
     const worker_t *w = t->conn->worker;
-    const char *support = config_string(t->cfg, "exactly.once.support");
-    int required = support && strcmp(support, "required") == 0;
-    const char *missing = !w->wc->eos_source                       ? "the worker's exactly.once.source.support is not enabled"
-                          : w->wc->offsets_store != OFFSETS_STORE_KAFKA ? "offsets.store is not kafka (a file cannot join a Kafka transaction)"
-                          : kafka_env_is_embedded(w->kenv) ? "the embedded broker has no real transactions"
-                                                           : NULL;
+    const char *missing = source_txn_unmet(w->wc, kafka_env_is_embedded(w->kenv));
     if (!missing) return 1;
-    if (required) {
+    if (source_txn_required(t->cfg)) {
         snprintf(why, whylen, "exactly.once.support is required, but %s", missing);
         return -1;
     }

@@ -121,6 +121,12 @@ static int conn_check_topics(const worker_config_t *wc, const connector_spec_t *
                        "runtime writes", wc->path, spec->line, spec->col, spec->name, offsets);
         bad = 1;
     }
+    const char *unmet = desc->kind == FERRY_SOURCE && source_txn_required(cfg) ? source_txn_unmet(wc, 0) : NULL;
+    if (unmet) {
+        cfg_errors_add(errs, "%s:%d:%d: connector %s: exactly.once.support is required, but %s", wc->path, spec->line,
+                       spec->col, spec->name, unmet);
+        bad = 1;
+    }
     if (offsets && dlq && strcmp(dlq, offsets) == 0) {
         cfg_errors_add(errs, "%s:%d:%d: connector %s: errors.deadletterqueue.topic.name names the offsets topic "
                        "'%s', which only the runtime writes", wc->path, spec->line, spec->col, spec->name, offsets);
@@ -265,8 +271,7 @@ int worker_start(worker_t *w)
      * start-up error, as a connector Kafka Connect refuses to create. */
     for (size_t i = 0; i < w->nconns; i++) {
         conn_t *c = &w->conns[i];
-        const char *support = c->desc->kind == FERRY_SOURCE ? config_string(c->cfg, "exactly.once.support") : NULL;
-        if (c->ntasks && support && strcmp(support, "required") == 0 &&
+        if (c->desc->kind == FERRY_SOURCE && c->ntasks && source_txn_required(c->cfg) &&
             source_txn_wanted(&c->tasks[0], err, sizeof(err)) < 0) {
             log_error("[%s] %s", c->name, err);
             return -1;
