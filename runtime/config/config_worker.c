@@ -41,7 +41,8 @@ static const ferry_option_t worker_options[] = {
      "The topic whose partitions stand for the source tasks (group.id set); default <group.id>-tasks. "
      "Created with one partition per source task; nothing is ever written to it."},
     {"group.session.timeout", FERRY_OPT_DURATION, "10s", FERRY_OPT_HAS_MIN, 1000, 0, NULL,
-     "How long a worker of the group may go silent before its tasks move to the others."},
+     "How long a worker of the group may go silent before its tasks move to the others; the broker accepts "
+     "group.min.session.timeout.ms to group.max.session.timeout.ms (6s to 30m by default)."},
     {"exactly.once.source.support", FERRY_OPT_ENUM, "disabled", 0, 0, 0, eos_values,
      "enabled: source tasks write their records and the offsets that cover them in one Kafka transaction "
      "(KIP-618); needs offsets.store: kafka and a broker with transactions."},

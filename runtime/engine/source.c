@@ -323,7 +323,11 @@ static int source_produce_batch(source_ctx_t *ctx)
             } else if (e) {
                 ferry_error_t err;
                 snprintf(err.msg, sizeof(err.msg), "produce to topic '%s': %s", r->topic, rd_kafka_err2str(e));
-                engine_task_fail(t, FERRY_ERROR, "produce", &err);
+                /* Fenced (exactly-once: a newer instance of the task runs) or
+                 * another fatal producer error: a restart must not fence
+                 * that instance in turn. */
+                int fatal = e == RD_KAFKA_RESP_ERR__FENCED || e == RD_KAFKA_RESP_ERR__FATAL;
+                engine_task_fail(t, fatal ? FERRY_FATAL : FERRY_ERROR, "produce", &err);
                 rc = -1;
             }
         }

@@ -124,6 +124,61 @@ for t in eos_poll eos_int; do
     [ "$(committed "$t" read_committed)" = $N ] || fail "$t: a restart after the end produced again"
 done
 
+# ---- a zombie is fenced ------------------------------------------------------------------
+# Two workers of one group, one task each. One is frozen (SIGSTOP) past the
+# group's session timeout: its task moves to the other worker, whose new
+# producer fences the frozen one. Thawed, the zombie's transaction cannot
+# commit, and read_committed still sees every record once.
+kafka_admin recreate zomb0:2 zomb1:2 || fail "could not create the zombie topics"
+ZN=30000
+cat >"$WORK/zomb.yaml" <<YAML
+worker:
+  kafka: {bootstrap.servers: "$BROKER"}
+  offsets: {topic: $OFFSETS_TOPIC, flush.interval: 300ms}
+  exactly.once.source.support: enabled
+  group.id: zomb-$TEST_NAME
+  group.session.timeout: 6s
+connectors:
+  z0: {connector: datagen, topic: zomb0, count: $ZN, rate: 2000, value.size: 64, exactly.once.support: required,
+       transaction.boundary: interval, transaction.boundary.interval.ms: 2000}
+  z1: {connector: datagen, topic: zomb1, count: $ZN, rate: 2000, value.size: 64, exactly.once.support: required,
+       transaction.boundary: interval, transaction.boundary.interval.ms: 2000}
+YAML
+kafka_admin delete "zomb-$TEST_NAME-tasks" || fail "could not delete the old tasks topic"
+ferry_start za "$WORK/zomb.yaml"; ZA=$FERRY_PID
+wait_until 60 grep -q "source task running" "$WORK/za.log" || fail "worker A ran no task"
+ferry_start zb "$WORK/zomb.yaml"; ZB=$FERRY_PID
+one_each() { grep -q "source task running" "$WORK/zb.log" && [ "$(grep -c 'task revoked' "$WORK/za.log")" -ge 1 ]; }
+wait_until 60 one_each || fail "the two workers did not take one task each"
+sleep 2.5
+kill -STOP "$ZA"
+log "worker A frozen mid-transaction"
+wait_until 60 bash -c "[ \$(grep -c 'source task running' '$WORK/zb.log') -ge 2 ]" ||
+    { kill -CONT "$ZA"; fail "worker B did not take the frozen worker's task over"; }
+sleep 2
+kill -CONT "$ZA"
+log "worker A thawed"
+# Thawed, A rejoins the group and may get a task back: wherever they run, both finish.
+zdone() { grep -q '\[z0/0\] datagen finished' "$WORK/za.log" "$WORK/zb.log" && grep -q '\[z1/0\] datagen finished' "$WORK/za.log" "$WORK/zb.log"; }
+wait_until 120 zdone || fail "the two tasks did not finish"
+wait_until 30 grep -qE "fenced|lost \(this worker was out of the group" "$WORK/za.log" ||
+    fail "the zombie was neither fenced nor told it lost its task"
+kill -TERM "$ZA"; wait "$ZA" 2>/dev/null || true
+ferry_stop "$ZB"
+for t in zomb0 zomb1; do
+    kcat -b "$BROKER" -C -t "$t" -o beginning -e -q -X isolation.level=read_committed -f '%s\n' 2>>"$WORK/kcat.log" |
+        /usr/bin/python3 -c '
+import json, sys, collections
+n, name = int(sys.argv[1]), sys.argv[2]
+seqs = collections.Counter(json.loads(l)["seq"] for l in sys.stdin if l.strip())
+bad = [s for s in range(n) if seqs[s] != 1]
+if bad or len(seqs) != n:
+    sys.exit(f"{name}: {len(bad)} record(s) not exactly once, e.g. {[(s, seqs[s]) for s in bad[:5]]}")
+print(f"{name}: each of {n} records exactly once across the zombie")
+' "$ZN" "$t" || fail "$t: not exactly once across a zombie"
+done
+grep -E "fenced|lost \(" "$WORK/za.log" | head -2 >&2
+
 # requested without the worker option runs at-least-once, and says so only when the worker enabled it.
 sed -i 's/exactly.once.source.support: disabled/exactly.once.source.support: enabled/; s#bootstrap.servers: "[^"]*"#bootstrap.servers: embedded#' "$WORK/plain.yaml"
 sed -i "s/count: $N/count: 10/g" "$WORK/plain.yaml"
