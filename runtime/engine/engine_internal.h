@@ -58,6 +58,8 @@ typedef struct task_rt {
     int64_t restart_at_ms;   /* main thread: when a failed task restarts */
     int64_t started_ms;      /* main thread: when the task was last started */
     int assigned;            /* main thread: runs on this worker (always, without worker.group.id) */
+    int start_pending;       /* main thread: assigned again while its last run was still stopping */
+    atomic_int lost;         /* its group assignment was lost: stop without storing offsets */
     /* When a graceful stop must be done; set before task->stop. */
     _Atomic int64_t stop_deadline_ms;
     /* Optional: called by engine_sleep every ~50 ms while a call is being

@@ -42,6 +42,7 @@ static task_rt_t *slot_task(const worker_group_t *g, int32_t partition)
 
 static void group_assign(worker_group_t *g, const rd_kafka_topic_partition_list_t *parts)
 {
+    if (atomic_load(&g->w->stopping)) return; /* an assignment that comes while leaving */
     for (int i = 0; i < parts->cnt; i++) {
         task_rt_t *t = slot_task(g, parts->elems[i].partition);
         if (!t || t->assigned) continue;
@@ -50,6 +51,13 @@ static void group_assign(worker_group_t *g, const rd_kafka_topic_partition_list_
         t->assigned = 1;
         t->restarts = 0;
         t->restart_at_ms = 0;
+        /* Its last run here may still be stopping (it missed the revocation's
+         * deadline): it starts once that one has ended (worker_supervise). */
+        if (worker_task_join(t, clock_ms()) != 0) {
+            log_warn("[%s] its previous run is still stopping: it starts once that one ended", t->task->prefix);
+            t->start_pending = 1;
+            continue;
+        }
         worker_task_start(t);
     }
 }
@@ -66,7 +74,11 @@ static void group_revoke(worker_group_t *g, const rd_kafka_topic_partition_list_
             log_info("[%s] task %s: stopping it here", t->task->prefix,
                      lost ? "lost (this worker was out of the group for longer than group.session.timeout)"
                           : "revoked from this worker");
-        worker_task_request_stop(t, deadline);
+        /* Lost: another worker owns it already; it stops at once and stores
+         * nothing (source.c). */
+        if (lost) atomic_store(&t->lost, 1);
+        t->start_pending = 0;
+        worker_task_request_stop(t, lost ? clock_ms() + 1000 : deadline);
     }
     for (int i = 0; i < parts->cnt; i++) {
         task_rt_t *t = slot_task(g, parts->elems[i].partition);

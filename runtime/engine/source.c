@@ -68,6 +68,15 @@ static void source_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *op
     uint64_t handle = SOURCE_HANDLE(tag);
     if (tag & SOURCE_TAG_OFFSETS) {
         source_offsets_delivered(ctx, msg->err);
+    } else if (ctx->eos && msg->err) {
+        /* Inside a transaction every failure aborts it (source_txn.c); one
+         * that a restart would meet again (a refused record, a fenced
+         * producer) fails the task for good. */
+        source_delivery_failed(ctx, tag & SOURCE_TAG_DLQ ? "dead-letter write" : "delivery", msg);
+        ctx->delivery_permanent |= errors_kafka_permanent(msg->err) || msg->err == RD_KAFKA_RESP_ERR__FENCED ||
+                                   msg->err == RD_KAFKA_RESP_ERR__FATAL ||
+                                   msg->err == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+                                   msg->err == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
     } else if (tag & SOURCE_TAG_DLQ) {
         /* A dead-letter copy: once it is in Kafka the record is done. If it
          * cannot be written the record is not done, and the task fails. */
@@ -85,10 +94,6 @@ static void source_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *op
     } else if (!msg->err) {
         offset_tracker_ack(ctx->tracker, handle);
         atomic_fetch_add(&ctx->t->records, 1);
-    } else if (ctx->eos) {
-        /* Inside a transaction: it must abort (source_txn.c). */
-        source_delivery_failed(ctx, "delivery", msg);
-        ctx->delivery_permanent |= errors_kafka_permanent(msg->err);
     } else if (errors_kafka_permanent(msg->err)) {
         remember_failed(ctx, msg, handle);
     } else {
@@ -380,7 +385,7 @@ static void source_run(source_ctx_t *ctx)
         ferry_status_t st = engine_call_retrying(t, "poll", call_poll, ctx->batch, &err);
         t->tick = NULL;
         if (st != FERRY_OK) {
-            if (!engine_stopping(t)) engine_task_fail(t, st, "poll", &err);
+            if (!engine_stopping(t) && atomic_load(&t->status) < TASK_FAILED) engine_task_fail(t, st, "poll", &err);
             return;
         }
         if (batch_error(ctx->batch)) {
@@ -414,6 +419,13 @@ static void source_drain(source_ctx_t *ctx)
 {
     task_rt_t *t = ctx->t;
     int graceful = engine_stopping(t) && atomic_load(&t->status) < TASK_FAILED;
+    /* A task whose group assignment was lost runs elsewhere already: it
+     * must not store offsets behind the new owner's back. */
+    if (atomic_load(&t->lost)) {
+        log_warn("[%s] its assignment was lost: stopped without storing its final offsets (the new owner goes on "
+                 "from the stored ones)", t->task->prefix);
+        return;
+    }
     int64_t deadline = engine_stopping(t) ? engine_deadline(t, engine_final_reserve_ms(t)) : clock_ms() + 10000;
     while (rd_kafka_outq_len(ctx->rk) > 0 && clock_ms() < deadline) {
         rd_kafka_poll(ctx->rk, 50);

@@ -117,8 +117,21 @@ int source_txn_begin(source_ctx_t *ctx)
     return 0;
 }
 
+/* The offsets taken for a transaction that did not commit are dropped: the
+ * connector's commit() must never hear of them. */
+static void txn_forget_offsets(source_ctx_t *ctx)
+{
+    source_offsets_t *o = &ctx->offs;
+    for (size_t i = 0; i < o->n; i++) {
+        free(o->part[i]);
+        free(o->off[i]);
+    }
+    o->n = 0;
+}
+
 static void txn_abort(source_ctx_t *ctx, int64_t deadline)
 {
+    txn_forget_offsets(ctx);
     int64_t left = deadline - clock_ms();
     rd_kafka_error_t *error = rd_kafka_abort_transaction(ctx->rk, (int)(left > 100 ? left : 100));
     if (error) {
@@ -175,8 +188,10 @@ int source_txn_commit(source_ctx_t *ctx, int64_t deadline, char *why, size_t why
             engine_task_fail(t, FERRY_ERROR, "transaction", &err);
         } else {
             /* Fatal (fenced), or retriable with the deadline gone: this
-             * instance cannot finish it; the next one aborts it. */
+             * instance cannot finish it, and whether it committed is not
+             * known; the next instance finds out from the offsets topic. */
             ctx->in_txn = 0;
+            txn_forget_offsets(ctx);
             txn_fail(ctx, "commit_transaction", error);
         }
         return -2;

@@ -86,7 +86,9 @@ ferry_status_t engine_retry(task_rt_t *t, const char *what, engine_call_fn fn, v
     int64_t start = clock_ms();
     int64_t delay = 100;
     for (int attempt = 0;; attempt++) {
-        if (engine_stopping(t)) return FERRY_RETRY;
+        /* Also when the task failed meanwhile (a tick's offsets store or
+         * transaction): it must not go on. */
+        if (engine_stopping(t) || atomic_load(&t->status) >= TASK_FAILED) return FERRY_RETRY;
         if (limit > 0 && clock_ms() - start >= limit) {
             char msg[FERRY_ERRMSG_SIZE];
             snprintf(msg, sizeof(msg), "%s (gave up retrying after errors.retry.timeout)", err->msg);
@@ -192,7 +194,7 @@ int engine_offsets_reload(worker_t *w, const char *connector, char *err, size_t 
     rd_kafka_conf_t *conf = kafka_conf_new(w->kenv, KAFKA_CONSUMER, NULL, NULL, 0, err, errlen);
     if (!conf) return -1;
     offset_map_t *fresh = offset_map_new();
-    if (offsets_kafka_load(conf, w->wc->offsets_topic, fresh, 30000, err, errlen) != 0) {
+    if (offsets_kafka_load_decided(conf, w->wc->offsets_topic, fresh, 30000, err, errlen) != 0) {
         offset_map_free(fresh);
         return -1;
     }

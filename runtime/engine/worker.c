@@ -94,6 +94,7 @@ static int conn_build_tasks(conn_t *c, int tasks_max, cfg_errors_t *errs)
         atomic_init(&t->unclean, 0);
         atomic_init(&t->stopper_done, 0);
         atomic_init(&t->stop_deadline_ms, 0);
+        atomic_init(&t->lost, 0);
         t->assigned = 1;
         pthread_mutex_init(&t->lock, NULL);
     }
@@ -181,6 +182,7 @@ worker_t *worker_new(const worker_config_t *wc, const plugin_registry_t *reg, cf
 void worker_task_start(task_rt_t *t)
 {
     atomic_store(&t->task->stop, 0);
+    atomic_store(&t->lost, 0);
     atomic_store(&t->done, 0);
     atomic_store(&t->status, TASK_STARTING);
     t->error[0] = '\0';
@@ -324,6 +326,14 @@ static void worker_supervise(worker_t *w)
             /* A task that has run fine for a while starts over with short backoffs. */
             if (t->restarts && atomic_load(&t->status) == TASK_RUNNING && now - t->started_ms > backoff_max)
                 t->restarts = 0;
+            if (t->start_pending && atomic_load(&t->done) && (!t->stopper_started || atomic_load(&t->stopper_done))) {
+                /* Its earlier run has stopped at last: now it may start. */
+                task_join(t);
+                worker_task_join(t, now);
+                t->start_pending = 0;
+                worker_task_start(t);
+                continue;
+            }
             if (!t->assigned || !atomic_load(&t->done) || atomic_load(&t->status) != TASK_FAILED) continue;
             if (!enabled) {
                 if (t->restart_at_ms == 0) {

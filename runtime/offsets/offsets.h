@@ -81,6 +81,12 @@ int offsets_file_save(const char *path, const offset_map_t *map, char *err, size
  * that does not exist is an empty store. Returns 0 or -1 with err filled. */
 int offsets_kafka_load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *map, int timeout_ms,
                        char *err, size_t errlen);
+/* The same, to the high watermark instead of the last stable offset: it
+ * waits until every transaction open on the topic is committed or aborted,
+ * so that offsets committed after one are read too (exactly-once tasks,
+ * after init_transactions fenced their predecessor). */
+int offsets_kafka_load_decided(rd_kafka_conf_t *conf, const char *topic, offset_map_t *map, int timeout_ms,
+                               char *err, size_t errlen);
 /* Encodes (connector, partition, offset) into a Kafka record: key and value
  * malloc'd (value NULL for a reset); *partition from murmur2 over
  * partition_count (-1 when partition_count <= 0). Returns 0, or -1 if

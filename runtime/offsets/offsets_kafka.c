@@ -120,7 +120,8 @@ static int consume_to_end(rd_kafka_t *rk, const char *topic, part_state_t *parts
         int64_t wait = remaining_ms(deadline);
         if (wait <= 0) {
             snprintf(err, errlen,
-                     "offsets topic %s: timed out reading to the end (%d partition%s left%s%s)",
+                     "offsets topic %s: timed out reading to the end (%d partition%s left%s%s; an open "
+                     "transaction holds back what follows it until it is committed or aborted)",
                      topic, left, left == 1 ? "" : "s", last ? ", last error: " : "",
                      last ? rd_kafka_err2str(last) : "");
             return -1;
@@ -132,7 +133,9 @@ static int consume_to_end(rd_kafka_t *rk, const char *topic, part_state_t *parts
             if (parts[i].id == msg->partition) ps = &parts[i];
         }
         if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            if (ps && !ps->done) {
+            /* read_committed reports the end at the last stable offset; the
+             * records behind an open transaction come once it is decided. */
+            if (ps && !ps->done && msg->offset >= ps->high) {
                 ps->done = 1;
                 left--;
             }
@@ -164,8 +167,8 @@ static int consume_to_end(rd_kafka_t *rk, const char *topic, part_state_t *parts
     return 0;
 }
 
-int offsets_kafka_load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *map, int timeout_ms,
-                       char *err, size_t errlen)
+static int load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *map, int timeout_ms, int decided,
+                char *err, size_t errlen)
 {
     char group[96], errstr[512];
     int64_t deadline = clock_ms() + (timeout_ms > 0 ? timeout_ms : 0);
@@ -180,8 +183,15 @@ int offsets_kafka_load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *m
         rd_kafka_conf_destroy(conf);
         return -1;
     }
+    /* A second handle, read_uncommitted, only asks for the high watermarks. */
+    rd_kafka_conf_t *hw_conf = decided ? rd_kafka_conf_dup(conf) : NULL;
+    rd_kafka_t *hw_rk = NULL;
+    if (hw_conf && conf_set(hw_conf, "isolation.level", "read_uncommitted", err, errlen) == 0)
+        hw_rk = rd_kafka_new(RD_KAFKA_CONSUMER, hw_conf, errstr, sizeof(errstr));
+    if (hw_conf && !hw_rk) rd_kafka_conf_destroy(hw_conf);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     if (!rk) {
+        if (hw_rk) rd_kafka_destroy(hw_rk);
         rd_kafka_conf_destroy(conf); /* rd_kafka_new() only takes it on success */
         snprintf(err, errlen, "offsets topic %s: cannot create consumer: %s", topic, errstr);
         return -1;
@@ -189,12 +199,21 @@ int offsets_kafka_load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *m
 
     part_state_t *parts = NULL;
     int count = 0, rc = fetch_partitions(rk, topic, deadline, &parts, &count, err, errlen);
-    if (rc <= 0) goto out; /* 0: no topic, an empty store */
+    if (rc <= 0) {
+        if (hw_rk) rd_kafka_destroy(hw_rk);
+        goto out; /* 0: no topic, an empty store */
+    }
 
     int64_t *lo = xcalloc((size_t)count, sizeof(*lo)), *hi = xcalloc((size_t)count, sizeof(*hi));
     int32_t failed = -1;
     rd_kafka_resp_err_t e = list_offsets(rk, topic, parts, count, RD_KAFKA_OFFSET_BEGINNING, deadline, lo, &failed);
-    if (!e) e = list_offsets(rk, topic, parts, count, RD_KAFKA_OFFSET_END, deadline, hi, &failed);
+    /* The end is the high watermark, not the last stable offset a
+     * read_committed ListOffsets answers: records committed after a
+     * transaction that is still open (a killed task's, until its next
+     * instance aborts it) must be read too, so the reader waits for that
+     * transaction to be decided. */
+    if (!e) e = list_offsets(hw_rk ? hw_rk : rk, topic, parts, count, RD_KAFKA_OFFSET_END, deadline, hi, &failed);
+    if (hw_rk) rd_kafka_destroy(hw_rk);
     if (e) {
         snprintf(err, errlen, "offsets topic %s [%" PRId32 "]: watermarks: %s", topic, failed, rd_kafka_err2str(e));
         free(lo);
@@ -234,4 +253,16 @@ out:
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     return rc < 0 ? -1 : 0;
+}
+
+int offsets_kafka_load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *map, int timeout_ms, char *err,
+                       size_t errlen)
+{
+    return load(conf, topic, map, timeout_ms, 0, err, errlen);
+}
+
+int offsets_kafka_load_decided(rd_kafka_conf_t *conf, const char *topic, offset_map_t *map, int timeout_ms,
+                               char *err, size_t errlen)
+{
+    return load(conf, topic, map, timeout_ms, 1, err, errlen);
 }

@@ -73,15 +73,26 @@ VICTIM=$(holders | awk '$2 == "[gen0/0]" {print $1}')
 case $VICTIM in w1) VPID=$W1 ;; w2) VPID=$W2 ;; w3) VPID=$W3 ;; *) fail "nobody holds gen0" ;; esac
 MOVED=$(holders | awk -v v="$VICTIM" '$1 == v {print $2}' | tr -d '[]' | sed 's#/0##' | tr '\n' ' ')
 log "killing $VICTIM (pid $VPID) with SIGKILL; its tasks: $MOVED"
+# survivor_resumes TASK: resumes from stored offsets the other workers logged for TASK.
+survivor_resumes() {
+    local w n=0
+    for w in w1 w2 w3; do
+        [ "$w" = "$VICTIM" ] && continue
+        n=$((n + $(grep -cE "\[$1/0\] datagen: resuming at seq [1-9]" "$WORK/$w.log" || true)))
+    done
+    echo $n
+}
+declare -A BEFORE
+for t in $MOVED; do BEFORE[$t]=$(survivor_resumes "$t"); done
 kill -KILL "$VPID"
 wait "$VPID" 2>/dev/null || true
 DEAD=$VICTIM
 WANT_WORKERS=2
 wait_until 60 stable || fail "the killed worker's tasks did not move: $(holders | grep -v "^$VICTIM " | tr '\n' ';')"
 grep -q "datagen finished" "$WORK/$VICTIM.log" && fail "a task of $VICTIM had finished before the kill: not mid-stream"
+resumed_after_kill() { [ "$(survivor_resumes "$1")" -gt "${BEFORE[$1]}" ]; }
 for t in $MOVED; do
-    wait_until 30 grep -qE "\[$t/0\] datagen: resuming at seq [1-9]" "$WORK"/w[123].log ||
-        fail "$t did not resume from stored offsets on another worker"
+    wait_until 30 resumed_after_kill "$t" || fail "$t did not resume from stored offsets on another worker after the kill"
 done
 
 # Every record of every task arrives.
@@ -99,8 +110,8 @@ FIRST=$(echo "$SURV" | head -1)
 LAST=$(echo "$SURV" | tail -1)
 case $FIRST in w1) FPID=$W1 ;; w2) FPID=$W2 ;; w3) FPID=$W3 ;; esac
 case $LAST in w1) LPID=$W1 ;; w2) LPID=$W2 ;; w3) LPID=$W3 ;; esac
-t0=$SECONDS
 ferry_stop "$FPID"
+t0=$SECONDS # it has left the group: from here on the hand-over
 DEAD="$VICTIM|$FIRST"
 WANT_WORKERS=1
 stable_last() { [ "$(holders | grep -c "^$LAST ")" = 6 ]; }
