@@ -7,7 +7,8 @@
 #
 #   bench/kafka_bench.sh [--broker embedded|kafka|both] [--records N]
 #                        [--sizes "100 1024"] [--partitions P] [--build DIR]
-#                        [--offsets-store kafka|file] [--keep]
+#                        [--offsets-store kafka|file] [--kafka-prop KEY=VALUE]...
+#                        [--keep]
 #
 # For every broker and record size (default 100 B and 1 KiB):
 #   produce  raw:   rdkafka_performance -P -D (payload copied per message, as
@@ -60,6 +61,11 @@
 # Default N: 1,000,000 records of 100 B and N/5 = 200,000 of 1 KiB (or the
 # --records value for 100 B and a fifth of it for sizes ≥ 1000 B).
 #
+# --kafka-prop KEY=VALUE (repeatable) changes a librdkafka setting for both
+# tools alike: producer.KEY / consumer.KEY for one kind of client, a bare KEY
+# for both (ferry gets it in worker.kafka, the raw tool as -X KEY=VALUE), to
+# see what a setting costs or buys.
+#
 # The real broker is started with tests/kafka/kafka.sh (fetch, start DIR) in
 # the work directory, with kafka.sh's small default heap, and stopped at exit.
 #
@@ -78,10 +84,12 @@ OFFSETS_STORE=file
 KEEP=0
 BROKERS=both
 KAFKA_PARTITIONS=8
+KAFKA_PROPS=()
 while [ $# -gt 0 ]; do
     case $1 in
     --broker) BROKERS=$2; shift 2 ;;
     --partitions) KAFKA_PARTITIONS=$2; shift 2 ;;
+    --kafka-prop) KAFKA_PROPS+=("$2"); shift 2 ;;
     --records) RECORDS=$2; shift 2 ;;
     --sizes) SIZES=$2; shift 2 ;;
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
@@ -201,22 +209,39 @@ for s in $SIZES; do NREC[$s]=$(records_for "$s"); done
 ferry_default() {
     sed -n 's/^ *DEFAULT("'"$1"'", "\([^"]*\)");.*/\1/p' "$ROOT/runtime/kafka/kafka.c" | head -n1
 }
-# The raw tool gets ferry's value of each of these keys, or, where ferry sets
-# none, librdkafka's default (the value after the colon: rdkafka_performance
-# changes some of them, e.g. queued.min.messages and linger.ms), so that both
-# tools batch alike and keep the same amount of data queued in memory.
-RAW_PRODUCER_KEYS="linger.ms:5 queue.buffering.max.kbytes:1048576 queue.buffering.max.messages:100000 batch.size:1000000 batch.num.messages:10000"
-RAW_CONSUMER_KEYS="queued.min.messages:100000 queued.max.messages.kbytes:65536 fetch.max.bytes:52428800 max.partition.fetch.bytes:1048576 fetch.wait.max.ms:500 fetch.min.bytes:1"
-raw_props() { # KEYS → "-X key=value" words
+# The raw tool gets ferry's value of each of these keys where ferry sets one.
+# Where it does not, librdkafka's default applies to both tools, except for
+# the keys with a value after the colon: rdkafka_performance changes those
+# (linger.ms 1000, queued.min.messages 1000000), so it is given librdkafka's
+# default back. Keys ferry does not set are not passed at all: librdkafka
+# derives some defaults from others unless they are set (fetch.max.bytes
+# shrinks to queued.max.messages.kbytes), and passing the default value would
+# stop that for the raw tool only.
+RAW_PRODUCER_KEYS="linger.ms:5 queue.buffering.max.kbytes queue.buffering.max.messages batch.size batch.num.messages"
+RAW_CONSUMER_KEYS="queued.min.messages:100000 queued.max.messages.kbytes fetch.max.bytes max.partition.fetch.bytes fetch.wait.max.ms fetch.min.bytes"
+raw_props() { # KIND KEYS → "-X key=value" words: ferry's defaults, then --kafka-prop
     local kv k v
-    for kv in $1; do
+    for kv in $2; do
         k=${kv%%:*}
         v=$(ferry_default "$k")
-        printf -- '-X %s=%s ' "$k" "${v:-${kv#*:}}"
+        [ -n "$v" ] || [ "$k" = "$kv" ] || v=${kv#*:}
+        [ -z "$v" ] || printf -- '-X %s=%s ' "$k" "$v"
+    done
+    for kv in "${KAFKA_PROPS[@]:-}"; do
+        case $kv in
+        "$1".*) printf -- '-X %s ' "${kv#"$1".}" ;;
+        producer.* | consumer.* | "") ;;
+        *) printf -- '-X %s ' "$kv" ;;
+        esac
     done
 }
-RAW_PRODUCER_X=$(raw_props "$RAW_PRODUCER_KEYS")
-RAW_CONSUMER_X=$(raw_props "$RAW_CONSUMER_KEYS")
+RAW_PRODUCER_X=$(raw_props producer "$RAW_PRODUCER_KEYS")
+RAW_CONSUMER_X=$(raw_props consumer "$RAW_CONSUMER_KEYS")
+# worker.kafka for ferry: the --kafka-prop settings as YAML flow-map entries.
+FERRY_KAFKA_YAML=
+for kv in "${KAFKA_PROPS[@]:-}"; do
+    [ -z "$kv" ] || FERRY_KAFKA_YAML+=", \"${kv%%=*}\": \"${kv#*=}\""
+done
 
 # broker_start NAME: starts the broker (embedded: ferry dev-kafka; kafka:
 # tests/kafka/kafka.sh) with topics raw-SIZE and ferry-SIZE; sets BROKER,
@@ -401,7 +426,7 @@ ferry_config() { # FILE then connector YAML on stdin
     {
         cat <<YAML
 worker:
-  kafka: {bootstrap.servers: "$BROKER"}
+  kafka: {bootstrap.servers: "$BROKER"$FERRY_KAFKA_YAML}
   plugin.path: $PLUGINS
   progress.interval: 100ms
   offsets.store: $OFFSETS_STORE
