@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
-# kafka_bench.sh — throughput of ferry's Kafka data paths against librdkafka's
-# own rdkafka_performance, on the same `ferry dev-kafka` broker in the same run
-# (DESIGN.md §9). A benchmark, not a test: it prints figures, it asserts none.
+# kafka_bench.sh — throughput and peak memory of ferry's Kafka data paths
+# against librdkafka's own rdkafka_performance, on the same broker in the same
+# run (DESIGN.md §9): librdkafka's mock broker (`ferry dev-kafka`, "embedded"),
+# a real Apache Kafka (tests/kafka/kafka.sh, "kafka"), or both, one after the
+# other. A benchmark, not a test: it prints figures, it asserts none.
 #
-#   bench/kafka_bench.sh [--records N] [--sizes "100 1024"] [--build DIR]
-#                        [--offsets-store kafka|file] [--keep]
+#   bench/kafka_bench.sh [--broker embedded|kafka|both] [--records N]
+#                        [--sizes "100 1024"] [--partitions P] [--build DIR]
+#                        [--offsets-store kafka|file] [--kafka-prop KEY=VALUE]...
+#                        [--keep]
 #
-# For every record size (default 100 B and 1 KiB):
+# For every broker and record size (default 100 B and 1 KiB):
 #   produce  raw:   rdkafka_performance -P -D (payload copied per message, as
 #                   ferry does with RD_KAFKA_MSG_F_COPY), enable.idempotence=true,
-#                   linger.ms=5 (ferry's producer defaults), no key, and
-#                   sticky.partitioning.linger.ms=0 so records spread over all
-#                   partitions like datagen's keyed records do.
+#                   no key, sticky.partitioning.linger.ms=0 so records spread
+#                   over all partitions like datagen's keyed records do, and
+#                   ferry's producer defaults (linger.ms, the queue bound
+#                   queue.buffering.max.kbytes: see RAW_PRODUCER_KEYS).
 #            ferry: datagen (rate 0, count N, value.size SIZE) → topic.
 #   consume  raw:   rdkafka_performance -C -G <fresh group> -o beginning -c N
-#                   on the topic the raw producer filled.
+#                   on the topic the raw producer filled, with ferry's consumer
+#                   defaults (queued.min.messages, queued.max.messages.kbytes,
+#                   fetch sizes: see RAW_CONSUMER_KEYS).
 #            ferry: null-sink subscribed to that same topic (fresh group).
+# The raw tool's settings are read from kafka_client_defaults() in
+# runtime/kafka/kafka.c (the DEFAULT("key", "value") lines), so both tools
+# run with the same memory bounds; the table's footer prints them.
 #
 # How time is measured (start-up of either program is never counted):
 #   produce: both tools are timed the same way, from the broker's side. A
@@ -44,16 +54,26 @@
 #
 # Volumes: the mock broker keeps at most 5 MiB per partition (it drops the
 # oldest batches beyond that), and the consume runs must read every record
-# from offset 0, so each topic gets enough partitions to hold N records
+# from offset 0, so there each topic gets enough partitions to hold N records
 # within ~3.5 MiB per partition (rounded up to a multiple of 8, at least 8).
+# Apache Kafka has no such limit: there every topic has --partitions P
+# (default 8) partitions, created fresh with tests/kafka/admin.py.
 # Default N: 1,000,000 records of 100 B and N/5 = 200,000 of 1 KiB (or the
 # --records value for 100 B and a fifth of it for sizes ≥ 1000 B).
 #
+# --kafka-prop KEY=VALUE (repeatable) changes a librdkafka setting for both
+# tools alike: producer.KEY / consumer.KEY for one kind of client, a bare KEY
+# for both (ferry gets it in worker.kafka, the raw tool as -X KEY=VALUE), to
+# see what a setting costs or buys.
+#
+# The real broker is started with tests/kafka/kafka.sh (fetch, start DIR) in
+# the work directory, with kafka.sh's small default heap, and stopped at exit.
+#
 # ferry runs with offsets.store: file by default. The runs are shorter than
 # offsets.flush.interval (5 s), so the store is not written while measuring;
-# the Kafka store would only add a ~15 s wait to every ferry start-up
-# (dev-kafka does not answer CreateTopics; ferry waits for the timeout).
-# --offsets-store kafka uses it anyway.
+# the Kafka store would only add a ~15 s wait to every ferry start-up on the
+# embedded broker (dev-kafka does not answer CreateTopics; ferry waits for
+# the timeout). --offsets-store kafka uses it anyway.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -62,8 +82,14 @@ RECORDS=1000000
 SIZES="100 1024"
 OFFSETS_STORE=file
 KEEP=0
+BROKERS=both
+KAFKA_PARTITIONS=8
+KAFKA_PROPS=()
 while [ $# -gt 0 ]; do
     case $1 in
+    --broker) BROKERS=$2; shift 2 ;;
+    --partitions) KAFKA_PARTITIONS=$2; shift 2 ;;
+    --kafka-prop) KAFKA_PROPS+=("$2"); shift 2 ;;
     --records) RECORDS=$2; shift 2 ;;
     --sizes) SIZES=$2; shift 2 ;;
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
@@ -74,10 +100,17 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+case $BROKERS in
+embedded | kafka) ;;
+both) BROKERS="embedded kafka" ;;
+*) echo "--broker must be embedded, kafka or both" >&2; exit 2 ;;
+esac
+
 FERRY=$BUILD/ferry
 PLUGINS=$BUILD/plugins
 CACHE=$ROOT/build/bench
 PY=/usr/bin/python3
+KAFKA_SH=$ROOT/tests/kafka/kafka.sh
 [ -x "$FERRY" ] || { echo "no ferry binary at $FERRY (build a Release tree first, see bench/README.md)" >&2; exit 2; }
 [ -d "$PLUGINS" ] || { echo "no plugin directory at $PLUGINS" >&2; exit 2; }
 $PY -c 'import confluent_kafka' 2>/dev/null || { echo "needs python3-confluent-kafka for $PY" >&2; exit 2; }
@@ -152,6 +185,7 @@ cleanup() {
     sleep 0.3
     for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    [ -z "${KAFKA_DIR:-}" ] || "$KAFKA_SH" stop "$KAFKA_DIR" || true
     if [ $KEEP = 1 ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -168,19 +202,89 @@ partitions_for() { # SIZE N → partitions holding N records in ≤ ~3.5 MiB eac
 }
 
 declare -A NREC NPART
-TOPIC_ARGS=()
-for s in $SIZES; do
-    NREC[$s]=$(records_for "$s")
-    NPART[$s]=$(partitions_for "$s" "${NREC[$s]}")
-    TOPIC_ARGS+=(--topic "raw-$s:${NPART[$s]}" --topic "ferry-$s:${NPART[$s]}")
+for s in $SIZES; do NREC[$s]=$(records_for "$s"); done
+
+# ferry_default KEY: the value kafka_client_defaults() in runtime/kafka/kafka.c
+# gives KEY (its DEFAULT("key", "value") lines), empty when it sets none.
+ferry_default() {
+    sed -n 's/^ *DEFAULT("'"$1"'", "\([^"]*\)");.*/\1/p' "$ROOT/runtime/kafka/kafka.c" | head -n1
+}
+# The raw tool gets ferry's value of each of these keys where ferry sets one.
+# Where it does not, librdkafka's default applies to both tools, except for
+# the keys with a value after the colon: rdkafka_performance changes those
+# (linger.ms 1000, queued.min.messages 1000000), so it is given librdkafka's
+# default back. Keys ferry does not set are not passed at all: librdkafka
+# derives some defaults from others unless they are set (fetch.max.bytes
+# shrinks to queued.max.messages.kbytes), and passing the default value would
+# stop that for the raw tool only.
+RAW_PRODUCER_KEYS="linger.ms:5 queue.buffering.max.kbytes queue.buffering.max.messages batch.size batch.num.messages"
+RAW_CONSUMER_KEYS="queued.min.messages:100000 queued.max.messages.kbytes fetch.max.bytes max.partition.fetch.bytes fetch.wait.max.ms fetch.min.bytes"
+raw_props() { # KIND KEYS → "-X key=value" words: ferry's defaults, then --kafka-prop
+    local kv k v
+    for kv in $2; do
+        k=${kv%%:*}
+        v=$(ferry_default "$k")
+        [ -n "$v" ] || [ "$k" = "$kv" ] || v=${kv#*:}
+        [ -z "$v" ] || printf -- '-X %s=%s ' "$k" "$v"
+    done
+    for kv in "${KAFKA_PROPS[@]:-}"; do
+        case $kv in
+        "$1".*) printf -- '-X %s ' "${kv#"$1".}" ;;
+        producer.* | consumer.* | "") ;;
+        *) printf -- '-X %s ' "$kv" ;;
+        esac
+    done
+}
+RAW_PRODUCER_X=$(raw_props producer "$RAW_PRODUCER_KEYS")
+RAW_CONSUMER_X=$(raw_props consumer "$RAW_CONSUMER_KEYS")
+# worker.kafka for ferry: the --kafka-prop settings as YAML flow-map entries.
+FERRY_KAFKA_YAML=
+for kv in "${KAFKA_PROPS[@]:-}"; do
+    [ -z "$kv" ] || FERRY_KAFKA_YAML+=", \"${kv%%=*}\": \"${kv#*=}\""
 done
 
-"$FERRY" dev-kafka "${TOPIC_ARGS[@]}" >"$WORK/devkafka.out" 2>"$WORK/devkafka.log" &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$WORK/devkafka.out" ] && break; sleep 0.1; done
-BROKER=$(head -n1 "$WORK/devkafka.out")
-[ -n "$BROKER" ] || { echo "dev-kafka printed no address" >&2; exit 1; }
-log "dev-kafka at $BROKER; ferry $("$FERRY" version 2>/dev/null | head -n1); $(nproc) CPUs"
+# broker_start NAME: starts the broker (embedded: ferry dev-kafka; kafka:
+# tests/kafka/kafka.sh) with topics raw-SIZE and ferry-SIZE; sets BROKER,
+# NPART and BROKER_DESC.
+broker_start() {
+    local s topics=()
+    case $1 in
+    embedded)
+        for s in $SIZES; do
+            NPART[$s]=$(partitions_for "$s" "${NREC[$s]}")
+            topics+=(--topic "raw-$s:${NPART[$s]}" --topic "ferry-$s:${NPART[$s]}")
+        done
+        "$FERRY" dev-kafka "${topics[@]}" >"$WORK/devkafka.out" 2>"$WORK/devkafka.log" &
+        DEVKAFKA_PID=$!
+        PIDS+=("$DEVKAFKA_PID")
+        for _ in $(seq 100); do [ -s "$WORK/devkafka.out" ] && break; sleep 0.1; done
+        BROKER=$(head -n1 "$WORK/devkafka.out")
+        [ -n "$BROKER" ] || { echo "dev-kafka printed no address" >&2; exit 1; }
+        BROKER_DESC="librdkafka mock broker (ferry dev-kafka)"
+        ;;
+    kafka)
+        "$KAFKA_SH" fetch
+        KAFKA_DIR=$WORK/kafka
+        BROKER=$("$KAFKA_SH" start "$KAFKA_DIR" 2>"$WORK/kafka-start.log") ||
+            { cat "$WORK/kafka-start.log" >&2; exit 1; }
+        for s in $SIZES; do
+            NPART[$s]=$KAFKA_PARTITIONS
+            topics+=("raw-$s:$KAFKA_PARTITIONS" "ferry-$s:$KAFKA_PARTITIONS")
+        done
+        $PY "$ROOT/tests/kafka/admin.py" recreate "$BROKER" "${topics[@]}" >/dev/null ||
+            { echo "could not create topics ${topics[*]} on $BROKER" >&2; exit 1; }
+        BROKER_DESC="Apache Kafka $(basename "$("$KAFKA_SH" home)" | sed 's/^kafka-//'), one KRaft node"
+        ;;
+    esac
+    log "$1: $BROKER_DESC at $BROKER; ferry $("$FERRY" version 2>/dev/null | head -n1); $(nproc) CPUs"
+}
+
+broker_stop() { # NAME
+    case $1 in
+    embedded) kill -TERM "$DEVKAFKA_PID" 2>/dev/null || true; wait "$DEVKAFKA_PID" 2>/dev/null || true ;;
+    kafka) "$KAFKA_SH" stop "$KAFKA_DIR"; KAFKA_DIR= ;;
+    esac
+}
 
 # ---- helpers in Python --------------------------------------------------------
 cat >"$WORK/watch.py" <<'PY'
@@ -322,7 +426,7 @@ ferry_config() { # FILE then connector YAML on stdin
     {
         cat <<YAML
 worker:
-  kafka: {bootstrap.servers: "$BROKER"}
+  kafka: {bootstrap.servers: "$BROKER"$FERRY_KAFKA_YAML}
   plugin.path: $PLUGINS
   progress.interval: 100ms
   offsets.store: $OFFSETS_STORE
@@ -340,26 +444,28 @@ ferry_stop() {
     wait "$1" 2>/dev/null || log "ferry exited $? (see $WORK)"
 }
 
-declare -A RES
+declare -A RES DESC PARTS
+
 RUNID=$$-$RANDOM
 
 bench_produce_raw() { # SIZE
     local s=$1 n=${NREC[$1]} p=${NPART[$1]}
-    watch_start "raw-$s" "$p" "$n" "praw$s"
+    watch_start "raw-$s" "$p" "$n" "$BN-praw$s"
+    # shellcheck disable=SC2086 # RAW_PRODUCER_X is a list of words
     "${TIMEV[@]}" "$RDPERF" -P -t "raw-$s" -b "$BROKER" -s "$s" -c "$n" -D \
-        -X enable.idempotence=true -X linger.ms=5 -X sticky.partitioning.linger.ms=0 \
-        >"$WORK/praw$s.out" 2>"$WORK/praw$s.err"
-    wait "$WATCH_PID" || { echo "watcher failed: $(cat "$WORK/praw$s.watch.err")" >&2; exit 1; }
-    RES[praw_self$s]=$(sed -n 's/.* delivered .* in [0-9]*ms: \([0-9]*\) msgs\/s.*/\1/p' "$WORK/praw$s.out" | tail -n1)
-    RES[praw$s]=$(watch_rate "praw$s" "$n")
-    RES[praw_rss$s]=$(time_rss_mb "$WORK/praw$s.err")
+        -X enable.idempotence=true -X sticky.partitioning.linger.ms=0 $RAW_PRODUCER_X \
+        >"$WORK/$BN-praw$s.out" 2>"$WORK/$BN-praw$s.err"
+    wait "$WATCH_PID" || { echo "watcher failed: $(cat "$WORK/$BN-praw$s.watch.err")" >&2; exit 1; }
+    RES[$BN:praw_self$s]=$(sed -n 's/.* delivered .* in [0-9]*ms: \([0-9]*\) msgs\/s.*/\1/p' "$WORK/$BN-praw$s.out" | tail -n1)
+    RES[$BN:praw$s]=$(watch_rate "$BN-praw$s" "$n")
+    RES[$BN:praw_rss$s]=$(time_rss_mb "$WORK/$BN-praw$s.err")
     read -r lo hi < <($PY "$WORK/marks.py" "$BROKER" "raw-$s" "$p")
     [ "$lo" = 0 ] && [ "$hi" = "$n" ] || log "WARNING: raw-$s holds offsets $lo..$hi, expected 0..$n (mock broker retention?)"
-    log "produce ${s}B raw: ${RES[praw$s]} msgs/s (self-reported ${RES[praw_self$s]})"
+    log "$BN produce ${s}B raw: ${RES[$BN:praw$s]} msgs/s (self-reported ${RES[$BN:praw_self$s]})"
 }
 
 bench_produce_ferry() { # SIZE
-    local s=$1 n=${NREC[$1]} p=${NPART[$1]} cfg=$WORK/pferry$s.yaml name=gen$s
+    local s=$1 n=${NREC[$1]} p=${NPART[$1]} cfg=$WORK/$BN-pferry$s.yaml name=gen$s-$BN
     ferry_config "$cfg" <<YAML
   $name:
     connector: datagen
@@ -368,15 +474,15 @@ bench_produce_ferry() { # SIZE
     rate: 0
     value.size: $s
 YAML
-    watch_start "ferry-$s" "$p" "$n" "pferry$s"
-    "$FERRY" run "$cfg" >"$WORK/pferry$s.log" 2>&1 &
+    watch_start "ferry-$s" "$p" "$n" "$BN-pferry$s"
+    "$FERRY" run "$cfg" >"$WORK/$BN-pferry$s.log" 2>&1 &
     local fpid=$!
     PIDS+=("$fpid")
-    wait "$WATCH_PID" || { echo "watcher failed: $(cat "$WORK/pferry$s.watch.err")" >&2; exit 1; }
-    RES[pferry_rss$s]=$(vmhwm_mb "$fpid")
+    wait "$WATCH_PID" || { echo "watcher failed: $(cat "$WORK/$BN-pferry$s.watch.err")" >&2; exit 1; }
+    RES[$BN:pferry_rss$s]=$(vmhwm_mb "$fpid")
     ferry_stop "$fpid"
-    RES[pferry$s]=$(watch_rate "pferry$s" "$n")
-    log "produce ${s}B ferry: ${RES[pferry$s]} msgs/s, peak RSS ${RES[pferry_rss$s]} MB"
+    RES[$BN:pferry$s]=$(watch_rate "$BN-pferry$s" "$n")
+    log "$BN produce ${s}B ferry: ${RES[$BN:pferry$s]} msgs/s, peak RSS ${RES[$BN:pferry_rss$s]} MB"
 }
 
 bench_consume_raw() { # SIZE
@@ -384,61 +490,73 @@ bench_consume_raw() { # SIZE
     # Every output line time-stamped (stdbuf: line-buffered even into a pipe);
     # -i 50 prints the running count every 50 ms, which pins down the time of
     # its first message (see rawcons.py).
+    # shellcheck disable=SC2086 # RAW_CONSUMER_X is a list of words
     stdbuf -oL -eL "${TIMEV[@]}" "$RDPERF" -C -t "raw-$s" -b "$BROKER" -G "bench-raw-$s-$RUNID" \
-        -o beginning -c "$n" -i 50 2>&1 | $PY "$WORK/stamp.py" >"$WORK/craw$s.out"
-    RES[craw_self$s]=$(sed -n 's/.* '"$n"' messages .* consumed in [0-9]*ms: \([0-9]*\) msgs\/s.*/\1/p' "$WORK/craw$s.out" | tail -n1)
+        -o beginning -c "$n" -i 50 $RAW_CONSUMER_X 2>&1 | $PY "$WORK/stamp.py" >"$WORK/$BN-craw$s.out"
+    RES[$BN:craw_self$s]=$(sed -n 's/.* '"$n"' messages .* consumed in [0-9]*ms: \([0-9]*\) msgs\/s.*/\1/p' "$WORK/$BN-craw$s.out" | tail -n1)
     local secs
-    secs=$($PY "$WORK/rawcons.py" "$WORK/craw$s.out" "$n")
-    RES[craw$s]=$(awk -v n="$n" -v d="$secs" 'BEGIN { printf "%.0f", n / d }')
-    RES[craw_rss$s]=$(time_rss_mb "$WORK/craw$s.out")
-    log "consume ${s}B raw: ${RES[craw$s]} msgs/s (self-reported ${RES[craw_self$s]})"
+    secs=$($PY "$WORK/rawcons.py" "$WORK/$BN-craw$s.out" "$n")
+    RES[$BN:craw$s]=$(awk -v n="$n" -v d="$secs" 'BEGIN { printf "%.0f", n / d }')
+    RES[$BN:craw_rss$s]=$(time_rss_mb "$WORK/$BN-craw$s.out")
+    log "$BN consume ${s}B raw: ${RES[$BN:craw$s]} msgs/s (self-reported ${RES[$BN:craw_self$s]})"
 }
 
 bench_consume_ferry() { # SIZE
-    local s=$1 n=${NREC[$1]} cfg=$WORK/cferry$s.yaml name=sink$s-${RUNID//-/_}
+    local s=$1 n=${NREC[$1]} cfg=$WORK/$BN-cferry$s.yaml name=sink$s-$BN-${RUNID//-/_}
     ferry_config "$cfg" <<YAML
   $name:
     connector: null-sink
     topics: raw-$s
 YAML
-    "$FERRY" run "$cfg" >"$WORK/cferry$s.log" 2>&1 &
+    "$FERRY" run "$cfg" >"$WORK/$BN-cferry$s.log" 2>&1 &
     local fpid=$!
     PIDS+=("$fpid")
     local end=$((SECONDS + 300))
-    until grep -Eq "\[$name\] $n records" "$WORK/cferry$s.log"; do
+    until grep -Eq "\[$name\] $n records" "$WORK/$BN-cferry$s.log"; do
         if ! kill -0 "$fpid" 2>/dev/null || [ $SECONDS -ge $end ]; then
-            echo "ferry null-sink did not reach $n records; log: $WORK/cferry$s.log" >&2
+            echo "ferry null-sink did not reach $n records; log: $WORK/$BN-cferry$s.log" >&2
             KEEP=1
             exit 1
         fi
         sleep 0.1
     done
-    RES[cferry_rss$s]=$(vmhwm_mb "$fpid")
+    RES[$BN:cferry_rss$s]=$(vmhwm_mb "$fpid")
     ferry_stop "$fpid"
     local secs
-    secs=$($PY "$WORK/sinklog.py" "$WORK/cferry$s.log" "$name" "$n")
-    RES[cferry$s]=$(awk -v n="$n" -v d="$secs" 'BEGIN { printf "%.0f", n / d }')
-    log "consume ${s}B ferry: ${RES[cferry$s]} msgs/s, peak RSS ${RES[cferry_rss$s]} MB"
+    secs=$($PY "$WORK/sinklog.py" "$WORK/$BN-cferry$s.log" "$name" "$n")
+    RES[$BN:cferry$s]=$(awk -v n="$n" -v d="$secs" 'BEGIN { printf "%.0f", n / d }')
+    log "$BN consume ${s}B ferry: ${RES[$BN:cferry$s]} msgs/s, peak RSS ${RES[$BN:cferry_rss$s]} MB"
 }
 
-for s in $SIZES; do
-    log "size $s B: $(printf "%'d" "${NREC[$s]}" 2>/dev/null || echo "${NREC[$s]}") records over ${NPART[$s]} partitions"
-    bench_produce_raw "$s"
-    bench_produce_ferry "$s"
-    bench_consume_raw "$s"
-    bench_consume_ferry "$s"
+for BN in $BROKERS; do
+    broker_start "$BN"
+    for s in $SIZES; do
+        log "$BN, size $s B: $(printf "%'d" "${NREC[$s]}" 2>/dev/null || echo "${NREC[$s]}") records over ${NPART[$s]} partitions"
+        bench_produce_raw "$s"
+        bench_produce_ferry "$s"
+        bench_consume_raw "$s"
+        bench_consume_ferry "$s"
+    done
+    DESC[$BN]=$BROKER_DESC
+    for s in $SIZES; do PARTS[$BN:$s]=${NPART[$s]}; done
+    broker_stop "$BN"
 done
 
-# ---- table --------------------------------------------------------------------
+# ---- tables -------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }'; }
-printf '\n%-8s %6s %9s %6s %12s %12s %12s %6s %9s %9s\n' path size records parts "raw msgs/s" "ferry msgs/s" "raw self" ratio "ferry MB" "raw MB"
-for s in $SIZES; do
-    printf '%-8s %6s %9s %6s %12s %12s %12s %6s %9s %9s\n' produce "$s" "${NREC[$s]}" "${NPART[$s]}" \
-        "${RES[praw$s]}" "${RES[pferry$s]}" "${RES[praw_self$s]}" "$(ratio "${RES[pferry$s]}" "${RES[praw$s]}")" \
-        "${RES[pferry_rss$s]}" "${RES[praw_rss$s]}"
-    printf '%-8s %6s %9s %6s %12s %12s %12s %6s %9s %9s\n' consume "$s" "${NREC[$s]}" "${NPART[$s]}" \
-        "${RES[craw$s]}" "${RES[cferry$s]}" "${RES[craw_self$s]}" "$(ratio "${RES[cferry$s]}" "${RES[craw$s]}")" \
-        "${RES[cferry_rss$s]}" "${RES[craw_rss$s]}"
+row() { # BROKER PATH SIZE KEY
+    local b=$1 s=$3 k=$4
+    printf '%-8s %6s %9s %6s %12s %12s %12s %6s %9s %9s\n' "$2" "$s" "${NREC[$s]}" "${PARTS[$b:$s]}" \
+        "${RES[$b:${k}raw$s]}" "${RES[$b:${k}ferry$s]}" "${RES[$b:${k}raw_self$s]}" \
+        "$(ratio "${RES[$b:${k}ferry$s]}" "${RES[$b:${k}raw$s]}")" "${RES[$b:${k}ferry_rss$s]}" "${RES[$b:${k}raw_rss$s]}"
+}
+for BN in $BROKERS; do
+    printf '\n%s: %s\n' "$BN" "${DESC[$BN]}"
+    printf '%-8s %6s %9s %6s %12s %12s %12s %6s %9s %9s\n' path size records parts "raw msgs/s" "ferry msgs/s" "raw self" ratio "ferry MB" "raw MB"
+    for s in $SIZES; do
+        row "$BN" produce "$s" p
+        row "$BN" consume "$s" c
+    done
 done
 cat <<EOF
 
@@ -446,4 +564,7 @@ produce (raw and ferry): broker high watermarks, first record → all N records.
 consume (raw and ferry): partitions assigned → N-th record consumed.
 raw self: rdkafka_performance's own summary. ratio = ferry / raw (DESIGN target ≥ 0.9).
 ferry MB: peak RSS (VmHWM) of the ferry worker; raw MB: rdkafka_performance's max RSS.
+Both tools ran with ferry's default client settings (kafka_client_defaults()):
+  producers: enable.idempotence=true $RAW_PRODUCER_X
+  consumers: $RAW_CONSUMER_X
 EOF

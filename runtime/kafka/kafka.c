@@ -131,17 +131,28 @@ void kafka_client_defaults(kafka_defaults_t *d, kafka_client_kind_t kind, const 
         DEFAULT("partitioner", "murmur2_random");
         DEFAULT("linger.ms", "5");
         /* librdkafka queues up to 1 GiB by default: while the broker is
-         * away a task would hold that much. 32 MiB keeps the source waiting
-         * (backpressure) long before memory becomes a problem. */
-        DEFAULT("queue.buffering.max.kbytes", "32768");
+         * away a task would hold that much. 4 MiB of queued records (plus
+         * the produce requests built from them, ~2x in all) keeps the source
+         * waiting (backpressure) long before memory becomes a problem, and
+         * still lets one task keep Apache Kafka busy (bench/README.md:
+         * peak RSS under 35 MB, throughput as rdkafka_performance's with
+         * the same bound). Raise it to trade memory for throughput. */
+        DEFAULT("queue.buffering.max.kbytes", "4096");
     } else if (kind == KAFKA_CONSUMER) {
         DEFAULT("auto.offset.reset", "earliest");
         DEFAULT("allow.auto.create.topics", "true");
-        /* librdkafka 2.0 pauses fetching once 100k small messages are queued
-         * and only resumes on its next wake-up (up to ~1 s later): with
-         * small records that stalls the sink. Memory stays bounded by
-         * queued.max.messages.kbytes. */
-        DEFAULT("queued.min.messages", "1000000");
+        /* Fetched records wait in the task's consumer queue. librdkafka's
+         * defaults let it hold 100k records or 64 MiB, and a fetch response
+         * up to 50 MiB on top. Bounded here: 50k records (small records
+         * cost ~450 B each in memory, more than their bytes) or 16 MiB,
+         * whichever comes first, and responses of at most 4 MiB. librdkafka
+         * 2.0 stops fetching at either bound and resumes only at its next
+         * wake-up (up to ~1 s later), so a response must not reach the
+         * bound by itself: 4 MiB leaves room for three more while the sink
+         * drains the queue. */
+        DEFAULT("queued.min.messages", "50000");
+        DEFAULT("queued.max.messages.kbytes", "16384");
+        DEFAULT("fetch.max.bytes", "4194304");
     }
     d->tunable = n;
     /* What delivery depends on: set after worker.kafka. */
