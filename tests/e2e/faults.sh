@@ -96,9 +96,10 @@ if [ "$FERRY_TEST_BROKER" = kafka ]; then
     log "4 KB records at 2500/s, broker stopped for 12 s: RSS ${rss_before} kB before, peak ${max_rss} kB"
     # In those 12 s the source had the ~98 MB of the remaining records to
     # queue (nothing is freed meanwhile, so ASan's quarantine does not grow);
-    # the 32 MiB queue must have stopped it. Measured: ~48 MB growth, the
-    # queue plus the produce requests already built from it and the
-    # allocator's overhead (ASan's included); unbounded it would be > 100 MB.
+    # the producer queue (4 MiB by default) must have stopped it. Measured
+    # with the former 32 MiB default: ~48 MB growth, the queue plus the
+    # produce requests already built from it and the allocator's overhead
+    # (ASan's included); unbounded it would be > 100 MB.
     [ $((max_rss - rss_before)) -lt $((64 * 1024)) ] \
         || fail "memory grew by $((max_rss - rss_before)) kB while the broker was stopped (queue not bounded)"
     wait_until 120 bash -c "[ \$(kcat -b $BROKER -C -t mem -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge $N ]" \
