@@ -76,6 +76,23 @@ print(n)
 PY
 }
 
+# once TOPIC N: a read_committed reader (kcat) finds each of the seqs 0..N-1 exactly once.
+once() {
+    kcat -b "$BROKER" -C -t "$1" -o beginning -e -q -X isolation.level=read_committed -f '%s\n' 2>>"$WORK/kcat.log" |
+        /usr/bin/python3 -c '
+import json, sys, collections
+name, n = sys.argv[1], int(sys.argv[2])
+seqs = collections.Counter(json.loads(l)["seq"] for l in sys.stdin if l.strip())
+missing = [s for s in range(n) if s not in seqs]
+twice = [s for s, c in seqs.items() if c > 1]
+beyond = [s for s in seqs if s >= n]
+if missing or twice or beyond:
+    sys.exit(f"{name}: {len(missing)} missing (e.g. {missing[:5]}), {len(twice)} more than once "
+             f"(e.g. {sorted(twice)[:5]}), {len(beyond)} beyond count")
+print(f"{name}: each of {n} records exactly once (read_committed)")
+' "$1" "$2"
+}
+
 ferry_start eos "$WORK/eos.yaml"
 wait_until 60 grep -q "\[gint/0\] source task running" "$WORK/eos.log" || fail "the tasks did not start"
 for k in 1 2 3 4; do
@@ -95,19 +112,7 @@ wait_until 30 bash -c "[ \$(grep -c 'resuming at seq' '$WORK/eos.log') -ge 8 ]" 
 ferry_stop "$FERRY_PID"
 
 for t in eos_poll eos_int; do
-    kcat -b "$BROKER" -C -t "$t" -o beginning -e -q -X isolation.level=read_committed -f '%s\n' 2>>"$WORK/kcat.log" |
-        /usr/bin/python3 -c '
-import json, sys, collections
-n, name = int(sys.argv[1]), sys.argv[2]
-seqs = collections.Counter(json.loads(l)["seq"] for l in sys.stdin if l.strip())
-missing = [s for s in range(n) if s not in seqs]
-twice = [s for s, c in seqs.items() if c > 1]
-beyond = [s for s in seqs if s >= n]
-if missing or twice or beyond:
-    sys.exit(f"{name}: {len(missing)} missing (e.g. {missing[:5]}), {len(twice)} more than once "
-             f"(e.g. {sorted(twice)[:5]}), {len(beyond)} beyond count")
-print(f"{name}: each of {n} records exactly once (read_committed)")
-' "$N" "$t" || fail "$t: not exactly once"
+    once "$t" "$N" || fail "$t: not exactly once"
     all=$(committed "$t" read_uncommitted)
     log "$t: read_uncommitted sees $all records (aborted leftovers of the kills: $((all - N)))"
     aborted=$((${aborted:-0} + all - N))
@@ -166,16 +171,7 @@ wait_until 30 grep -q "fenced by a newer instance" "$WORK/za.log" ||
 kill -TERM "$ZA"; wait "$ZA" 2>/dev/null || true
 ferry_stop "$ZB"
 for t in zomb0 zomb1; do
-    kcat -b "$BROKER" -C -t "$t" -o beginning -e -q -X isolation.level=read_committed -f '%s\n' 2>>"$WORK/kcat.log" |
-        /usr/bin/python3 -c '
-import json, sys, collections
-n, name = int(sys.argv[1]), sys.argv[2]
-seqs = collections.Counter(json.loads(l)["seq"] for l in sys.stdin if l.strip())
-bad = [s for s in range(n) if seqs[s] != 1]
-if bad or len(seqs) != n:
-    sys.exit(f"{name}: {len(bad)} record(s) not exactly once, e.g. {[(s, seqs[s]) for s in bad[:5]]}")
-print(f"{name}: each of {n} records exactly once across the zombie")
-' "$ZN" "$t" || fail "$t: not exactly once across a zombie"
+    once "$t" "$ZN" || fail "$t: not exactly once across a zombie"
 done
 grep -E "fenced|lost \(" "$WORK/za.log" | head -2 >&2
 

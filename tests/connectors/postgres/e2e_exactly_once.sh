@@ -25,17 +25,6 @@ connectors:
     table.include.list: public.t
     exactly.once.support: required
 YAML
-# The invariant helpers of pg_e2e_lib.sh read ferry-offsets.
-stored_lsn_commit() {
-    $CHECK dump "$BROKER" "$OFFSETS_TOPIC" 2>>"$WORK/kcat.log" | /usr/bin/python3 -c '
-import json, sys
-last = 0
-for line in sys.stdin:
-    t, k, v = line.rstrip("\n").split("\t")[:3]
-    if k == "[\"shop\",{\"server\":\"shop\"}]" and v != "\\N":
-        last = json.loads(v).get("lsn_commit", 0)
-print(last)'
-}
 writer() { # FIRST TXNS ROWS
     local first=$1 txns=$2 rows=$3 i
     for ((i = 0; i < txns; i++)); do

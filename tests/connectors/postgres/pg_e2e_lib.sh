@@ -50,11 +50,11 @@ lsn_num() {
 slot_confirmed() {
     lsn_num "$(pg_psql "SELECT coalesce(confirmed_flush_lsn, '0/0') FROM pg_replication_slots WHERE slot_name = 'ferry_shop'")"
 }
-# lsn_commit of the newest stored offset for {"server":"shop"} in ferry-offsets
+# lsn_commit of the newest stored offset for {"server":"shop"} in the offsets topic ($OFFSETS_TOPIC, default ferry-offsets)
 # (0 when none). The key always lands in one partition, so the last record
 # read is the newest.
 stored_lsn_commit() {
-    $CHECK dump "$BROKER" ferry-offsets 2>>"$WORK/kcat.log" | /usr/bin/python3 -c '
+    $CHECK dump "$BROKER" "${OFFSETS_TOPIC:-ferry-offsets}" 2>>"$WORK/kcat.log" | /usr/bin/python3 -c '
 import json, sys
 last = 0
 for line in sys.stdin:
