@@ -105,8 +105,6 @@ int worker_task_join(task_rt_t *t, int64_t deadline_ms);
 worker_group_t *group_new(worker_t *w, char *err, size_t errlen);
 /* Serves the group (rebalances start and stop tasks). Main thread, often. */
 void group_poll(worker_group_t *g);
-/* Source tasks this worker holds. */
-int group_assigned_count(const worker_group_t *g);
 /* Leaves the group (after the tasks stopped); group_free also does it. */
 void group_leave(worker_group_t *g);
 void group_free(worker_group_t *g);

@@ -206,13 +206,6 @@ void group_poll(worker_group_t *g)
     }
 }
 
-int group_assigned_count(const worker_group_t *g)
-{
-    int n = 0;
-    for (int i = 0; g && i < g->nslots; i++) n += g->slots[i]->assigned;
-    return n;
-}
-
 void group_leave(worker_group_t *g)
 {
     if (!g || !g->rk) return;

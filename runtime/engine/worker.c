@@ -328,7 +328,6 @@ static void worker_supervise(worker_t *w)
                 t->restarts = 0;
             if (t->start_pending && atomic_load(&t->done) && (!t->stopper_started || atomic_load(&t->stopper_done))) {
                 /* Its earlier run has stopped at last: now it may start. */
-                task_join(t);
                 worker_task_join(t, now);
                 t->start_pending = 0;
                 worker_task_start(t);
