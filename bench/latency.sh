@@ -50,30 +50,10 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-FERRY=$BUILD/ferry
-PLUGINS=$BUILD/plugins
-PY=/usr/bin/python3
-KAFKA_SH=$ROOT/tests/kafka/kafka.sh
-[ -x "$FERRY" ] || { echo "no ferry binary at $FERRY (build a Release tree first, see bench/README.md)" >&2; exit 2; }
-log() { printf '[latency] %s\n' "$*" >&2; }
-
-WORK=$(mktemp -d /tmp/ferry-latency.XXXXXX)
-PIDS=()
-KAFKA_DIR=
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true; done
-    sleep 0.3
-    for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    [ -z "$KAFKA_DIR" ] || "$KAFKA_SH" stop "$KAFKA_DIR" || true
-    if [ $KEEP = 1 ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-"$KAFKA_SH" fetch
-KAFKA_DIR=$WORK/kafka
-BROKER=$("$KAFKA_SH" start "$KAFKA_DIR" 2>"$WORK/kafka-start.log") || { cat "$WORK/kafka-start.log" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+bench_init latency
+bench_kafka_start
 $PY "$ROOT/tests/kafka/admin.py" recreate "$BROKER" "lat:$PARTITIONS" >/dev/null
 log "Apache Kafka at $BROKER; $RATE records/s × $SECONDS_RUN s of $SIZE B over $PARTITIONS partitions"
 

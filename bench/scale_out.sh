@@ -57,30 +57,10 @@ while [ $# -gt 0 ]; do
 done
 [ ${#STRATEGIES[@]} -gt 0 ] || STRATEGIES=(default cooperative-sticky)
 
-FERRY=$BUILD/ferry
-PLUGINS=$BUILD/plugins
-PY=/usr/bin/python3
-KAFKA_SH=$ROOT/tests/kafka/kafka.sh
-[ -x "$FERRY" ] || { echo "no ferry binary at $FERRY (build a Release tree first, see bench/README.md)" >&2; exit 2; }
-log() { printf '[scale-out] %s\n' "$*" >&2; }
-
-WORK=$(mktemp -d /tmp/ferry-scale.XXXXXX)
-PIDS=()
-KAFKA_DIR=
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true; done
-    sleep 0.5
-    for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    [ -z "$KAFKA_DIR" ] || "$KAFKA_SH" stop "$KAFKA_DIR" || true
-    if [ $KEEP = 1 ]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-"$KAFKA_SH" fetch
-KAFKA_DIR=$WORK/kafka
-BROKER=$("$KAFKA_SH" start "$KAFKA_DIR" 2>"$WORK/kafka-start.log") || { cat "$WORK/kafka-start.log" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+bench_init scale-out
+bench_kafka_start
 log "Apache Kafka at $BROKER; $(nproc) CPUs"
 RUNID=$$
 
