@@ -11,19 +11,6 @@ devkafka_start --topic shop.public.t:24
 pg_psql "CREATE TABLE public.t (id int PRIMARY KEY, v text)" >/dev/null
 pg_yaml run "    table.include.list: public.t"
 
-# writer FIRST TXNS ROWS: TXNS transactions of ROWS rows from id FIRST.
-writer() {
-    local first=$1 txns=$2 rows=$3 i
-    for ((i = 0; i < txns; i++)); do
-        echo "INSERT INTO t SELECT g, 'row ' || g FROM generate_series($((first + i * rows)), $((first + (i + 1) * rows - 1))) g;"
-    done | pg_psql >/dev/null
-}
-# distinct_ids: how many different ids the topic holds.
-distinct_ids() {
-    $CHECK dump "$BROKER" shop.public.t 2>/dev/null |
-        /usr/bin/python3 -c 'import json, sys; print(len({json.loads(l.split("\t")[1])["id"] for l in sys.stdin if l.split("\t")[1] != "\\N"}))'
-}
-
 # ---- 1. kill -9 during a 100k-row stream ----------------------------------------
 ferry_start run "$WORK/run.yaml"
 wait_streaming run

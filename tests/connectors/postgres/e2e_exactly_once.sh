@@ -25,21 +25,10 @@ connectors:
     table.include.list: public.t
     exactly.once.support: required
 YAML
-writer() { # FIRST TXNS ROWS
-    local first=$1 txns=$2 rows=$3 i
-    for ((i = 0; i < txns; i++)); do
-        echo "INSERT INTO t SELECT g, 'row ' || g FROM generate_series($((first + i * rows)), $((first + (i + 1) * rows - 1))) g;"
-        echo "SELECT pg_sleep(0.1);"
-    done | pg_psql >/dev/null 2>"$WORK/writer.err"
-}
-distinct_ids() {
-    $CHECK dump "$BROKER" shop.public.t 2>/dev/null |
-        /usr/bin/python3 -c 'import json, sys; print(len({json.loads(l.split("\t")[1])["id"] for l in sys.stdin if l.split("\t")[1] != "\\N"}))'
-}
 
 ferry_start run "$WORK/run.yaml"
 wait_streaming run
-writer 1 200 500 &
+writer 1 200 500 0.1 &
 WRITER=$!
 # The slot invariant is checked at the end only: while a transactional
 # producer runs (or a killed one's transaction waits to be aborted) the

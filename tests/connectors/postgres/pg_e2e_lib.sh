@@ -4,6 +4,9 @@
 #   pg_yaml NAME [EXTRA_CONNECTOR_LINES]  writes $WORK/NAME.yaml for connector "shop"
 #   wait_streaming LOGNAME [TIMEOUT]      until the task logs that it streams
 #   dump OUT TOPIC...                     every record of the topics into $WORK/OUT
+#   writer FIRST TXNS ROWS [PAUSE]        TXNS inserts of ROWS rows into public.t from id FIRST,
+#                                         PAUSE seconds apart (psql's errors in $WORK/writer.err)
+#   distinct_ids                          how many different ids shop.public.t holds
 #   check ARGS...                         pg_check.py
 #   slot_confirmed / stored_lsn_commit    the invariant: first <= second
 # Topics must be created with dev-kafka's --topic (no CreateTopics there);
@@ -42,6 +45,19 @@ dump() {
     local out=$1
     shift
     $CHECK dump "$BROKER" "$@" >"$WORK/$out" 2>>"$WORK/kcat.log" || fail "reading topics $* back failed"
+}
+
+writer() {
+    local first=$1 txns=$2 rows=$3 pause=${4:-} i
+    for ((i = 0; i < txns; i++)); do
+        echo "INSERT INTO t SELECT g, 'row ' || g FROM generate_series($((first + i * rows)), $((first + (i + 1) * rows - 1))) g;"
+        [ -z "$pause" ] || echo "SELECT pg_sleep($pause);"
+    done | pg_psql >/dev/null 2>"$WORK/writer.err"
+}
+
+distinct_ids() {
+    $CHECK dump "$BROKER" shop.public.t 2>/dev/null |
+        /usr/bin/python3 -c 'import json, sys; print(len({json.loads(l.split("\t")[1])["id"] for l in sys.stdin if l.split("\t")[1] != "\\N"}))'
 }
 
 lsn_num() {
