@@ -6,6 +6,7 @@
  *   ferry plugins           list connectors and their options (--json, --markdown)
  *   ferry dev-kafka         run an in-memory Kafka broker for development
  *   ferry offsets FILE      print the stored source offsets as JSON
+ *   ferry archive verify    check an s3-sink archive (connectors/s3/s3_verify.c)
  *   ferry version           print the version
  *   ferry help [COMMAND]    the command list, or one command's usage
  *
@@ -33,6 +34,7 @@
 #include "plugin/plugin.h"
 #include "util/log.h"
 #include "util/strutil.h"
+#include "s3_verify.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -65,6 +67,7 @@ static const char *const usage_main =
     "  plugins             list the available connectors and their options\n"
     "  dev-kafka           run an in-memory Kafka broker (development and tests only)\n"
     "  offsets FILE        print the stored source offsets as JSON\n"
+    "  archive verify      check an s3-sink archive in a bucket\n"
     "  version             print the version\n"
     "  help [COMMAND]      show this text, or the options of COMMAND\n"
     "\n"
@@ -97,6 +100,15 @@ static const char *const usage_offsets =
     "usage: ferry offsets FILE [--connector NAME]\n"
     "Reads the offset store configured in FILE (the offsets topic or file) and\n"
     "prints the stored source offsets as a JSON array.\n";
+static const char *const usage_archive =
+    "usage: ferry archive verify --bucket NAME [--prefix DIR] [--endpoint URL] [--region R]\n"
+    "                            [--virtual-hosted] [--insecure]\n"
+    "Reads every object of an s3-sink archive under s3://NAME/DIR (default topics):\n"
+    "each must decode, and offsets per topic/partition must strictly increase\n"
+    "across objects (gaps are allowed). Prints a line per topic/partition and\n"
+    "each problem with its object key. Credentials from AWS_ACCESS_KEY_ID,\n"
+    "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. Exit status: 0 sound,\n"
+    "1 problems found, 2 the archive could not be read.\n";
 static const char *const usage_version =
     "usage: ferry version\n"
     "Prints the version of ferry, of its plugin ABI and of librdkafka.\n";
@@ -162,6 +174,7 @@ static int cmd_plugins(const cli_opts_t *o);
 static int cmd_dev_kafka(const cli_opts_t *o);
 static int cmd_offsets(const cli_opts_t *o);
 static int cmd_version(const cli_opts_t *o);
+static int cmd_archive(const cli_opts_t *o);
 static int cmd_help(const cli_opts_t *o);
 
 static const command_t commands[] = {
@@ -170,6 +183,7 @@ static const command_t commands[] = {
     {"plugins", cmd_plugins, usage_plugins, OPT_JSON | OPT_MARKDOWN | OPT_PLUGIN_PATH, ARG_OPTIONAL},
     {"dev-kafka", cmd_dev_kafka, usage_dev_kafka, OPT_BROKERS | OPT_TOPIC, ARG_NONE},
     {"offsets", cmd_offsets, usage_offsets, OPT_CONNECTOR, ARG_REQUIRED},
+    {"archive", cmd_archive, usage_archive, 0, ARG_OPTIONAL},
     {"version", cmd_version, usage_version, 0, ARG_NONE},
     {"help", cmd_help, usage_help, 0, ARG_OPTIONAL},
     {NULL, NULL, NULL, 0, ARG_NONE}};
@@ -619,6 +633,14 @@ static int cmd_help(const cli_opts_t *o)
     return 0;
 }
 
+/* `ferry archive` without `verify` (or with something else). */
+static int cmd_archive(const cli_opts_t *o)
+{
+    (void)o;
+    fputs(usage_archive, stderr);
+    return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -632,6 +654,10 @@ int main(int argc, char **argv)
     if (!cmd) {
         unknown_command("ferry", name);
         return EXIT_USAGE;
+    }
+    if (cmd->run == cmd_archive && argc >= 3 && strcmp(argv[2], "verify") == 0) {
+        /* Its options are its own (s3_verify.c). */
+        return s3_verify_main(argc - 2, argv + 2);
     }
     cli_opts_t o = {.brokers = 1};
     int rc = parse_opts(cmd, argc - 2, argv + 2, &o);

@@ -1,0 +1,888 @@
+/*
+ * s3_format.c — the archive formats of s3_format.h: encoders with streaming
+ * compression for the sink, and decoders for replay and verify.
+ *
+ * Avro is written here rather than through libavro: libavro draws a random
+ * sync marker for every file, so the same records would give different
+ * bytes, and the sink's exactly-once object set rests on equal bytes. The
+ * container layout (magic, metadata map, sync marker, blocks of
+ * count/size/data/sync) is the Avro 1.11 specification's; any Avro reader
+ * reads it (the suite checks with fastavro).
+ */
+#include "s3_format.h"
+
+#include <ferry/ferry.h>
+#include <jansson.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AVRO_BLOCK_BYTES (64 * 1024)
+
+static const char avro_schema[] =
+    "{\"type\":\"record\",\"name\":\"KafkaRecord\",\"namespace\":\"dev.ferry.archive\",\"fields\":["
+    "{\"name\":\"topic\",\"type\":\"string\"},"
+    "{\"name\":\"partition\",\"type\":\"int\"},"
+    "{\"name\":\"offset\",\"type\":\"long\"},"
+    "{\"name\":\"timestamp\",\"type\":\"long\"},"
+    "{\"name\":\"timestampType\",\"type\":\"string\"},"
+    "{\"name\":\"key\",\"type\":[\"null\",\"bytes\"]},"
+    "{\"name\":\"value\",\"type\":[\"null\",\"bytes\"]},"
+    "{\"name\":\"headers\",\"type\":{\"type\":\"array\",\"items\":{\"type\":\"record\","
+    "\"name\":\"Header\",\"fields\":[{\"name\":\"key\",\"type\":\"string\"},"
+    "{\"name\":\"value\",\"type\":[\"null\",\"bytes\"]}]}}}]}";
+
+/* ---- names ------------------------------------------------------------------- */
+
+int s3_format_parse(const char *name)
+{
+    if (strcmp(name, "envelope") == 0) return S3_FMT_ENVELOPE;
+    if (strcmp(name, "json") == 0 || strcmp(name, "io.confluent.connect.s3.format.json.JsonFormat") == 0)
+        return S3_FMT_JSON;
+    if (strcmp(name, "bytes") == 0 ||
+        strcmp(name, "io.confluent.connect.s3.format.bytearray.ByteArrayFormat") == 0)
+        return S3_FMT_BYTES;
+    if (strcmp(name, "avro") == 0 || strcmp(name, "io.confluent.connect.s3.format.avro.AvroFormat") == 0)
+        return S3_FMT_AVRO;
+    return -1;
+}
+
+int s3_compression_parse(const char *name)
+{
+    if (strcmp(name, "none") == 0) return S3_COMP_NONE;
+    if (strcmp(name, "gzip") == 0) return S3_COMP_GZIP;
+    if (strcmp(name, "zstd") == 0) return S3_COMP_ZSTD;
+    return -1;
+}
+
+static const char *const base_ext[] = {".jsonl", ".json", ".bin", ".avro"};
+
+const char *s3_format_ext(s3_format_kind_t fmt, s3_compression_t comp)
+{
+    static const char *const ext[4][3] = {{".jsonl", ".jsonl.gz", ".jsonl.zst"},
+                                          {".json", ".json.gz", ".json.zst"},
+                                          {".bin", ".bin.gz", ".bin.zst"},
+                                          {".avro", ".avro", ".avro"}}; /* Avro compresses per block */
+    return ext[fmt][comp];
+}
+
+const char *s3_format_content_type(s3_format_kind_t fmt, s3_compression_t comp)
+{
+    if (fmt == S3_FMT_AVRO) return "application/avro";
+    if (comp == S3_COMP_GZIP) return "application/gzip";
+    if (comp == S3_COMP_ZSTD) return "application/zstd";
+    return fmt == S3_FMT_BYTES ? "application/octet-stream" : "application/x-ndjson";
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+int s3_format_from_name(const char *key, s3_format_kind_t *fmt, s3_compression_t *comp)
+{
+    static const char *const comp_ext[] = {"", ".gz", ".zst"};
+    for (int f = 0; f < 4; f++) {
+        for (int c = 0; c < 3; c++) {
+            if (f == S3_FMT_AVRO && c > 0) continue;
+            char ext[32];
+            snprintf(ext, sizeof(ext), "%s%s", base_ext[f], comp_ext[c]);
+            if (ends_with(key, ext)) {
+                *fmt = (s3_format_kind_t)f;
+                *comp = (s3_compression_t)c;
+                return 0;
+            }
+        }
+    }
+    return -1;
+}
+
+/* ---- small encoders ----------------------------------------------------------- */
+
+static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int put_b64(s3_buf_t *b, const unsigned char *p, size_t n)
+{
+    char q[4];
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
+        q[0] = b64chars[v >> 18];
+        q[1] = b64chars[(v >> 12) & 63];
+        q[2] = b64chars[(v >> 6) & 63];
+        q[3] = b64chars[v & 63];
+        if (s3_buf_append(b, q, 4) != 0) return -1;
+    }
+    if (i < n) {
+        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0);
+        q[0] = b64chars[v >> 18];
+        q[1] = b64chars[(v >> 12) & 63];
+        q[2] = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
+        q[3] = '=';
+        if (s3_buf_append(b, q, 4) != 0) return -1;
+    }
+    return 0;
+}
+
+static int b64val(int c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+/* Decodes base64 into out (appended). 0 or -1 when malformed. */
+static int get_b64(const char *s, size_t n, s3_buf_t *out)
+{
+    if (n % 4 != 0) return -1;
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4];
+        int pad = 0;
+        for (int k = 0; k < 4; k++) {
+            if (s[i + k] == '=' && i + 4 == n && k >= 2) {
+                v[k] = 0;
+                pad++;
+            } else if (pad || (v[k] = b64val((unsigned char)s[i + k])) < 0) {
+                return -1;
+            }
+        }
+        unsigned x = (unsigned)v[0] << 18 | (unsigned)v[1] << 12 | (unsigned)v[2] << 6 | (unsigned)v[3];
+        unsigned char o[3] = {(unsigned char)(x >> 16), (unsigned char)(x >> 8), (unsigned char)x};
+        if (s3_buf_append(out, o, (size_t)(3 - pad)) != 0) return -1;
+    }
+    return 0;
+}
+
+/* A JSON string literal of [s, s+n). */
+static int put_json_str(s3_buf_t *b, const char *s, size_t n)
+{
+    if (s3_buf_append(b, "\"", 1) != 0) return -1;
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
+        if (s3_buf_append(b, s + run, i - run) != 0) return -1;
+        char esc[8];
+        if (ch == '"' || ch == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)ch;
+            esc[2] = '\0';
+        } else if (ch == '\n') {
+            memcpy(esc, "\\n", 3);
+        } else {
+            snprintf(esc, sizeof(esc), "\\u%04x", ch);
+        }
+        if (s3_buf_append(b, esc, strlen(esc)) != 0) return -1;
+        run = i + 1;
+    }
+    if (s3_buf_append(b, s + run, n - run) != 0) return -1;
+    return s3_buf_append(b, "\"", 1);
+}
+
+static int put_str(s3_buf_t *b, const char *s)
+{
+    return s3_buf_append(b, s, strlen(s));
+}
+
+static const char *ts_type_name(int t)
+{
+    return t == FERRY_TIMESTAMP_CREATE ? "CreateTime" : t == FERRY_TIMESTAMP_LOG_APPEND ? "LogAppendTime" : "NoTimestampType";
+}
+
+static int ts_type_parse(const char *s)
+{
+    if (strcmp(s, "CreateTime") == 0) return FERRY_TIMESTAMP_CREATE;
+    if (strcmp(s, "LogAppendTime") == 0) return FERRY_TIMESTAMP_LOG_APPEND;
+    if (strcmp(s, "NoTimestampType") == 0) return FERRY_TIMESTAMP_NONE;
+    return -1;
+}
+
+static int encode_envelope(s3_buf_t *b, const s3_rec_t *r)
+{
+    char num[96];
+    int bad = put_str(b, "{\"topic\":") || put_json_str(b, r->topic, strlen(r->topic));
+    snprintf(num, sizeof(num), ",\"partition\":%d,\"offset\":%lld,\"timestamp\":%lld,\"timestampType\":\"",
+             r->partition, (long long)r->offset, (long long)r->timestamp);
+    bad = bad || put_str(b, num) || put_str(b, ts_type_name(r->timestamp_type)) || put_str(b, "\",\"key\":");
+    if (r->key) {
+        bad = bad || put_str(b, "\"") || put_b64(b, r->key, r->key_len) || put_str(b, "\"");
+    } else {
+        bad = bad || put_str(b, "null");
+    }
+    bad = bad || put_str(b, ",\"value\":");
+    if (r->value) {
+        bad = bad || put_str(b, "\"") || put_b64(b, r->value, r->value_len) || put_str(b, "\"");
+    } else {
+        bad = bad || put_str(b, "null");
+    }
+    bad = bad || put_str(b, ",\"headers\":[");
+    for (size_t i = 0; i < r->header_count && !bad; i++) {
+        const s3_hdr_t *h = &r->headers[i];
+        bad = (i && put_str(b, ",")) || put_str(b, "{\"key\":") || put_json_str(b, h->name, h->name_len) ||
+              put_str(b, ",\"value\":");
+        if (h->value) {
+            bad = bad || put_str(b, "\"") || put_b64(b, h->value, h->value_len) || put_str(b, "\"}");
+        } else {
+            bad = bad || put_str(b, "null}");
+        }
+    }
+    return bad || put_str(b, "]}\n") ? -1 : 0;
+}
+
+/* json: a value that is one JSON text without line breaks is written as it
+ * is; JSON with line breaks is re-serialised compactly; anything else is
+ * written as a JSON string. */
+static int encode_json(s3_buf_t *b, const s3_rec_t *r)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb(r->value, r->value_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    int bad;
+    if (j && memchr(r->value, '\n', r->value_len) == NULL && memchr(r->value, '\r', r->value_len) == NULL) {
+        bad = s3_buf_append(b, r->value, r->value_len);
+    } else if (j) {
+        char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+        bad = s == NULL || put_str(b, s);
+        free(s);
+    } else {
+        bad = put_json_str(b, r->value, r->value_len);
+    }
+    json_decref(j);
+    return bad || put_str(b, "\n") ? -1 : 0;
+}
+
+/* Avro: zig-zag varint longs, length-prefixed bytes/strings. */
+static int avro_long(s3_buf_t *b, int64_t v)
+{
+    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    unsigned char o[10];
+    size_t n = 0;
+    do {
+        unsigned char c = z & 0x7f;
+        z >>= 7;
+        o[n++] = (unsigned char)(c | (z ? 0x80 : 0));
+    } while (z);
+    return s3_buf_append(b, o, n);
+}
+
+static int avro_bytes(s3_buf_t *b, const void *p, size_t n)
+{
+    return avro_long(b, (int64_t)n) || s3_buf_append(b, p, n);
+}
+
+static int encode_avro(s3_buf_t *b, const s3_rec_t *r)
+{
+    const char *tt = ts_type_name(r->timestamp_type);
+    int bad = avro_bytes(b, r->topic, strlen(r->topic)) || avro_long(b, r->partition) ||
+              avro_long(b, r->offset) || avro_long(b, r->timestamp) || avro_bytes(b, tt, strlen(tt));
+    bad = bad || (r->key ? avro_long(b, 1) || avro_bytes(b, r->key, r->key_len) : avro_long(b, 0));
+    bad = bad || (r->value ? avro_long(b, 1) || avro_bytes(b, r->value, r->value_len) : avro_long(b, 0));
+    if (r->header_count) {
+        bad = bad || avro_long(b, (int64_t)r->header_count);
+        for (size_t i = 0; i < r->header_count && !bad; i++) {
+            const s3_hdr_t *h = &r->headers[i];
+            bad = avro_bytes(b, h->name, h->name_len) ||
+                  (h->value ? avro_long(b, 1) || avro_bytes(b, h->value, h->value_len) : avro_long(b, 0));
+        }
+    }
+    return bad || avro_long(b, 0) ? -1 : 0; /* the array's end */
+}
+
+/* ---- the writer --------------------------------------------------------------- */
+
+struct s3_writer {
+    s3_format_kind_t fmt;
+    s3_compression_t comp;
+    char sep[16];
+    size_t sep_len;
+    unsigned char sync[16];
+    s3_buf_t scratch;   /* the current record's encoding (or Avro's block) */
+    int64_t block_count; /* Avro: records in scratch */
+    int header_done;
+    uint64_t raw;
+    z_stream z;
+    int z_open;
+    ZSTD_CCtx *zc;
+};
+
+s3_writer_t *s3_writer_new(s3_format_kind_t fmt, s3_compression_t comp, const char *sep,
+                           size_t sep_len, const unsigned char sync[16])
+{
+    s3_writer_t *w = calloc(1, sizeof(*w));
+    if (w == NULL) return NULL;
+    w->fmt = fmt;
+    w->comp = comp;
+    w->sep_len = sep_len < sizeof(w->sep) ? sep_len : sizeof(w->sep);
+    memcpy(w->sep, sep, w->sep_len);
+    memcpy(w->sync, sync, 16);
+    if (comp == S3_COMP_GZIP) {
+        /* Avro: raw deflate per block (its "deflate" codec); otherwise a gzip stream. */
+        int bits = fmt == S3_FMT_AVRO ? -15 : 15 + 16;
+        if (fmt != S3_FMT_AVRO) {
+            if (deflateInit2(&w->z, 6, Z_DEFLATED, bits, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+                free(w);
+                return NULL;
+            }
+            w->z_open = 1;
+        }
+    } else if (comp == S3_COMP_ZSTD) {
+        w->zc = ZSTD_createCCtx();
+        if (w->zc == NULL) {
+            free(w);
+            return NULL;
+        }
+        ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, 3);
+        ZSTD_CCtx_setParameter(w->zc, ZSTD_c_checksumFlag, 1);
+    }
+    return w;
+}
+
+void s3_writer_free(s3_writer_t *w)
+{
+    if (w == NULL) return;
+    if (w->z_open) deflateEnd(&w->z);
+    ZSTD_freeCCtx(w->zc);
+    s3_buf_free(&w->scratch);
+    free(w);
+}
+
+uint64_t s3_writer_raw_bytes(const s3_writer_t *w)
+{
+    return w->raw;
+}
+
+/* Feeds [p, p+n) to the stream compressor (or copies it), appending to out. */
+static int compress_feed(s3_writer_t *w, const void *p, size_t n, int end, s3_buf_t *out)
+{
+    unsigned char chunk[64 * 1024];
+    if (w->comp == S3_COMP_NONE || w->fmt == S3_FMT_AVRO) {
+        return s3_buf_append(out, p, n);
+    }
+    if (w->comp == S3_COMP_GZIP) {
+        w->z.next_in = (Bytef *)(uintptr_t)p;
+        w->z.avail_in = (uInt)n;
+        do {
+            w->z.next_out = chunk;
+            w->z.avail_out = sizeof(chunk);
+            int rc = deflate(&w->z, end ? Z_FINISH : Z_NO_FLUSH);
+            if (rc == Z_STREAM_ERROR) return -1;
+            if (s3_buf_append(out, chunk, sizeof(chunk) - w->z.avail_out) != 0) return -1;
+            if (end && rc == Z_STREAM_END) break;
+        } while (w->z.avail_in > 0 || w->z.avail_out == 0 || end);
+        return 0;
+    }
+    ZSTD_inBuffer in = {p, n, 0};
+    for (;;) {
+        ZSTD_outBuffer o = {chunk, sizeof(chunk), 0};
+        size_t left = ZSTD_compressStream2(w->zc, &o, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+        if (ZSTD_isError(left)) return -1;
+        if (s3_buf_append(out, chunk, o.pos) != 0) return -1;
+        if (end ? left == 0 : in.pos == in.size) break;
+    }
+    return 0;
+}
+
+/* Avro: compresses one block's data by the codec. */
+static int avro_block_compress(s3_writer_t *w, s3_buf_t *dst)
+{
+    if (w->comp == S3_COMP_GZIP) {
+        z_stream z;
+        memset(&z, 0, sizeof(z));
+        if (deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) return -1;
+        uLong bound = deflateBound(&z, (uLong)w->scratch.len);
+        dst->data = malloc(bound + 1);
+        if (dst->data == NULL) {
+            deflateEnd(&z);
+            return -1;
+        }
+        dst->cap = bound + 1;
+        z.next_in = (Bytef *)w->scratch.data;
+        z.avail_in = (uInt)w->scratch.len;
+        z.next_out = (Bytef *)dst->data;
+        z.avail_out = (uInt)bound;
+        int rc = deflate(&z, Z_FINISH);
+        dst->len = bound - z.avail_out;
+        deflateEnd(&z);
+        return rc == Z_STREAM_END ? 0 : -1;
+    }
+    size_t bound = ZSTD_compressBound(w->scratch.len);
+    dst->data = malloc(bound + 1);
+    if (dst->data == NULL) return -1;
+    dst->cap = bound + 1;
+    size_t n = ZSTD_compress(dst->data, bound, w->scratch.data, w->scratch.len, 3);
+    if (ZSTD_isError(n)) return -1;
+    dst->len = n;
+    return 0;
+}
+
+static int avro_emit_block(s3_writer_t *w, s3_buf_t *out)
+{
+    if (w->block_count == 0) return 0;
+    s3_buf_t packed = {0};
+    const s3_buf_t *data = &w->scratch;
+    if (w->comp != S3_COMP_NONE) {
+        if (avro_block_compress(w, &packed) != 0) {
+            s3_buf_free(&packed);
+            return -1;
+        }
+        data = &packed;
+    }
+    int bad = avro_long(out, w->block_count) || avro_long(out, (int64_t)data->len) ||
+              s3_buf_append(out, data->data, data->len) || s3_buf_append(out, w->sync, 16);
+    s3_buf_free(&packed);
+    w->scratch.len = 0;
+    w->block_count = 0;
+    return bad ? -1 : 0;
+}
+
+static int avro_header(s3_writer_t *w, s3_buf_t *out)
+{
+    const char *codec = w->comp == S3_COMP_GZIP ? "deflate" : w->comp == S3_COMP_ZSTD ? "zstandard" : "null";
+    int bad = s3_buf_append(out, "Obj\x01", 4) || avro_long(out, 2) ||
+              avro_bytes(out, "avro.codec", 10) || avro_bytes(out, codec, strlen(codec)) ||
+              avro_bytes(out, "avro.schema", 11) || avro_bytes(out, avro_schema, sizeof(avro_schema) - 1) ||
+              avro_long(out, 0) || s3_buf_append(out, w->sync, 16);
+    return bad ? -1 : 0;
+}
+
+int s3_writer_add(s3_writer_t *w, const s3_rec_t *rec, s3_buf_t *out)
+{
+    if ((w->fmt == S3_FMT_JSON || w->fmt == S3_FMT_BYTES) && rec->value == NULL) return 1;
+    if (w->fmt == S3_FMT_AVRO) {
+        if (!w->header_done) {
+            if (avro_header(w, out) != 0) return -1;
+            w->header_done = 1;
+        }
+        size_t before = w->scratch.len;
+        if (encode_avro(&w->scratch, rec) != 0) return -1;
+        w->raw += w->scratch.len - before;
+        w->block_count++;
+        return w->scratch.len >= AVRO_BLOCK_BYTES ? avro_emit_block(w, out) : 0;
+    }
+    w->scratch.len = 0;
+    int bad;
+    switch (w->fmt) {
+    case S3_FMT_ENVELOPE: bad = encode_envelope(&w->scratch, rec); break;
+    case S3_FMT_JSON: bad = encode_json(&w->scratch, rec); break;
+    default:
+        bad = s3_buf_append(&w->scratch, rec->value, rec->value_len) ||
+              s3_buf_append(&w->scratch, w->sep, w->sep_len);
+        break;
+    }
+    if (bad) return -1;
+    w->raw += w->scratch.len;
+    return compress_feed(w, w->scratch.data, w->scratch.len, 0, out);
+}
+
+int s3_writer_finish(s3_writer_t *w, s3_buf_t *out)
+{
+    if (w->fmt == S3_FMT_AVRO) {
+        if (!w->header_done) {
+            if (avro_header(w, out) != 0) return -1;
+            w->header_done = 1;
+        }
+        return avro_emit_block(w, out);
+    }
+    if (w->comp == S3_COMP_NONE) return 0;
+    return compress_feed(w, "", 0, 1, out);
+}
+
+/* ---- reading -------------------------------------------------------------------- */
+
+int s3_decompress(s3_compression_t comp, const void *data, size_t len, s3_buf_t *out, char *err,
+                  size_t errlen)
+{
+    unsigned char chunk[64 * 1024];
+    if (comp == S3_COMP_NONE) {
+        return s3_buf_append(out, data, len) == 0 ? 0 : (snprintf(err, errlen, "out of memory"), -1);
+    }
+    if (comp == S3_COMP_GZIP) {
+        z_stream z;
+        memset(&z, 0, sizeof(z));
+        if (inflateInit2(&z, 15 + 16) != Z_OK) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        z.next_in = (Bytef *)(uintptr_t)data;
+        z.avail_in = (uInt)len;
+        int rc;
+        do {
+            z.next_out = chunk;
+            z.avail_out = sizeof(chunk);
+            rc = inflate(&z, Z_NO_FLUSH);
+            if (rc != Z_OK && rc != Z_STREAM_END) break;
+            if (s3_buf_append(out, chunk, sizeof(chunk) - z.avail_out) != 0) {
+                rc = Z_MEM_ERROR;
+                break;
+            }
+        } while (rc != Z_STREAM_END && (z.avail_in > 0 || z.avail_out == 0));
+        int trailing = z.avail_in > 0;
+        inflateEnd(&z);
+        if (rc != Z_STREAM_END || trailing) {
+            snprintf(err, errlen, "gzip: %s", rc == Z_STREAM_END ? "data after the end of the stream"
+                                              : rc == Z_OK || rc == Z_BUF_ERROR ? "truncated"
+                                                                                 : "corrupt");
+            return -1;
+        }
+        return 0;
+    }
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    if (d == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    ZSTD_inBuffer in = {data, len, 0};
+    size_t left = 1;
+    while (in.pos < in.size) {
+        ZSTD_outBuffer o = {chunk, sizeof(chunk), 0};
+        left = ZSTD_decompressStream(d, &o, &in);
+        if (ZSTD_isError(left)) {
+            snprintf(err, errlen, "zstd: %s", ZSTD_getErrorName(left));
+            ZSTD_freeDCtx(d);
+            return -1;
+        }
+        if (s3_buf_append(out, chunk, o.pos) != 0) {
+            snprintf(err, errlen, "out of memory");
+            ZSTD_freeDCtx(d);
+            return -1;
+        }
+    }
+    ZSTD_freeDCtx(d);
+    if (left != 0) {
+        snprintf(err, errlen, "zstd: truncated");
+        return -1;
+    }
+    return 0;
+}
+
+/* Envelope lines. */
+static long decode_envelope(const char *data, size_t len, s3_rec_fn fn, void *arg, char *err, size_t errlen)
+{
+    long count = 0;
+    size_t pos = 0;
+    s3_buf_t key = {0}, val = {0}, hv = {0};
+    s3_hdr_t *hdrs = NULL;
+    size_t hcap = 0;
+    long result = -1;
+    while (pos < len) {
+        const char *nl = memchr(data + pos, '\n', len - pos);
+        if (nl == NULL) {
+            snprintf(err, errlen, "record %ld: the last line has no line end (truncated object?)", count);
+            goto out;
+        }
+        size_t llen = (size_t)(nl - (data + pos));
+        json_error_t jerr;
+        json_t *j = json_loadb(data + pos, llen, 0, &jerr);
+        const char *bad = NULL;
+        json_t *jt = j ? json_object_get(j, "topic") : NULL, *jp = j ? json_object_get(j, "partition") : NULL;
+        json_t *jo = j ? json_object_get(j, "offset") : NULL, *jts = j ? json_object_get(j, "timestamp") : NULL;
+        json_t *jtt = j ? json_object_get(j, "timestampType") : NULL;
+        json_t *jk = j ? json_object_get(j, "key") : NULL, *jv = j ? json_object_get(j, "value") : NULL;
+        json_t *jh = j ? json_object_get(j, "headers") : NULL;
+        s3_rec_t r;
+        memset(&r, 0, sizeof(r));
+        key.len = val.len = hv.len = 0;
+        if (j == NULL) bad = jerr.text;
+        else if (!json_is_string(jt) || !json_is_integer(jp) || !json_is_integer(jo) || !json_is_integer(jts) ||
+                 !json_is_string(jtt) || !(json_is_string(jk) || json_is_null(jk)) ||
+                 !(json_is_string(jv) || json_is_null(jv)) || !json_is_array(jh))
+            bad = "not an envelope record (topic, partition, offset, timestamp, timestampType, key, value, headers)";
+        else if ((r.timestamp_type = ts_type_parse(json_string_value(jtt))) < 0)
+            bad = "unknown timestampType";
+        else if (json_is_string(jk) && get_b64(json_string_value(jk), json_string_length(jk), &key) != 0)
+            bad = "key is not base64";
+        else if (json_is_string(jv) && get_b64(json_string_value(jv), json_string_length(jv), &val) != 0)
+            bad = "value is not base64";
+        size_t nh = jh && json_is_array(jh) ? json_array_size(jh) : 0;
+        if (!bad && nh > hcap) {
+            s3_hdr_t *nhd = realloc(hdrs, nh * sizeof(*hdrs));
+            if (nhd == NULL) bad = "out of memory";
+            else {
+                hdrs = nhd;
+                hcap = nh;
+            }
+        }
+        /* Header values go one after another into hv; offsets first, pointers after (hv may move). */
+        size_t *hoff = nh && !bad ? calloc(nh, sizeof(size_t)) : NULL;
+        if (nh && !bad && hoff == NULL) bad = "out of memory";
+        for (size_t i = 0; i < nh && !bad; i++) {
+            json_t *h = json_array_get(jh, i), *hk = json_object_get(h, "key"), *hval = json_object_get(h, "value");
+            if (!json_is_string(hk) || !(json_is_string(hval) || json_is_null(hval))) {
+                bad = "a header is not {key, value}";
+                break;
+            }
+            hdrs[i].name = json_string_value(hk);
+            hdrs[i].name_len = json_string_length(hk);
+            hoff[i] = hv.len;
+            if (json_is_string(hval)) {
+                if (get_b64(json_string_value(hval), json_string_length(hval), &hv) != 0) {
+                    bad = "a header value is not base64";
+                    break;
+                }
+                hdrs[i].value_len = hv.len - hoff[i];
+                hdrs[i].value = "";
+            } else {
+                hdrs[i].value = NULL;
+                hdrs[i].value_len = 0;
+            }
+        }
+        for (size_t i = 0; i < nh && !bad; i++) {
+            if (hdrs[i].value) hdrs[i].value = hv.data ? hv.data + hoff[i] : "";
+        }
+        free(hoff);
+        if (bad) {
+            snprintf(err, errlen, "record %ld: %s", count, bad);
+            json_decref(j);
+            goto out;
+        }
+        r.topic = json_string_value(jt);
+        r.partition = (int32_t)json_integer_value(jp);
+        r.offset = json_integer_value(jo);
+        r.timestamp = json_integer_value(jts);
+        r.key = json_is_string(jk) ? (key.data ? key.data : "") : NULL;
+        r.key_len = key.len;
+        r.value = json_is_string(jv) ? (val.data ? val.data : "") : NULL;
+        r.value_len = val.len;
+        r.headers = hdrs;
+        r.header_count = nh;
+        int stop = fn(arg, &r, (size_t)count);
+        json_decref(j);
+        count++;
+        if (stop) {
+            result = -2;
+            goto out;
+        }
+        pos += llen + 1;
+    }
+    result = count;
+out:
+    s3_buf_free(&key);
+    s3_buf_free(&val);
+    s3_buf_free(&hv);
+    free(hdrs);
+    return result;
+}
+
+/* Avro reading: a cursor over a span. */
+typedef struct avro_in {
+    const unsigned char *p, *end;
+} avro_in_t;
+
+static int avro_get_long(avro_in_t *in, int64_t *v)
+{
+    uint64_t z = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+        if (in->p >= in->end) return -1;
+        unsigned char c = *in->p++;
+        z |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *v = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int avro_get_bytes(avro_in_t *in, const unsigned char **p, size_t *n)
+{
+    int64_t len;
+    if (avro_get_long(in, &len) != 0 || len < 0 || len > in->end - in->p) return -1;
+    *p = in->p;
+    *n = (size_t)len;
+    in->p += len;
+    return 0;
+}
+
+static int avro_get_opt_bytes(avro_in_t *in, const unsigned char **p, size_t *n)
+{
+    int64_t branch;
+    if (avro_get_long(in, &branch) != 0) return -1;
+    if (branch == 0) {
+        *p = NULL;
+        *n = 0;
+        return 0;
+    }
+    return branch == 1 ? avro_get_bytes(in, p, n) : -1;
+}
+
+static long decode_avro(const char *data, size_t len, s3_rec_fn fn, void *arg, char *err, size_t errlen)
+{
+    avro_in_t in = {(const unsigned char *)data, (const unsigned char *)data + len};
+    if (len < 4 || memcmp(data, "Obj\x01", 4) != 0) {
+        snprintf(err, errlen, "not an Avro object container file");
+        return -1;
+    }
+    in.p += 4;
+    char codec[16] = "null";
+    int schema_ok = 0;
+    for (;;) {
+        int64_t n;
+        if (avro_get_long(&in, &n) != 0) goto truncated;
+        if (n == 0) break;
+        if (n < 0) {
+            int64_t skip;
+            if (avro_get_long(&in, &skip) != 0) goto truncated;
+            n = -n;
+        }
+        for (int64_t i = 0; i < n; i++) {
+            const unsigned char *k, *v;
+            size_t kl, vl;
+            if (avro_get_bytes(&in, &k, &kl) != 0 || avro_get_bytes(&in, &v, &vl) != 0) goto truncated;
+            if (kl == 10 && memcmp(k, "avro.codec", 10) == 0 && vl < sizeof(codec)) {
+                memcpy(codec, v, vl);
+                codec[vl] = '\0';
+            } else if (kl == 11 && memcmp(k, "avro.schema", 11) == 0) {
+                schema_ok = vl == sizeof(avro_schema) - 1 && memcmp(v, avro_schema, vl) == 0;
+            }
+        }
+    }
+    if (!schema_ok) {
+        snprintf(err, errlen, "Avro file with another schema than ferry's archive record");
+        return -1;
+    }
+    if (in.end - in.p < 16) goto truncated;
+    const unsigned char *sync = in.p;
+    in.p += 16;
+    long count = 0;
+    s3_buf_t block = {0};
+    s3_hdr_t *hdrs = NULL;
+    size_t hcap = 0;
+    long result = -1;
+    while (in.p < in.end) {
+        int64_t nrec, size;
+        if (avro_get_long(&in, &nrec) != 0 || avro_get_long(&in, &size) != 0 || nrec < 0 || size < 0 ||
+            size > in.end - in.p || in.end - in.p - size < 16) {
+            snprintf(err, errlen, "record %ld: truncated Avro block", count);
+            goto fail;
+        }
+        avro_in_t b = {in.p, in.p + size};
+        in.p += size;
+        if (memcmp(in.p, sync, 16) != 0) {
+            snprintf(err, errlen, "record %ld: Avro block without its sync marker", count);
+            goto fail;
+        }
+        in.p += 16;
+        if (strcmp(codec, "null") != 0) {
+            block.len = 0;
+            if (strcmp(codec, "deflate") == 0) {
+                z_stream z;
+                memset(&z, 0, sizeof(z));
+                unsigned char chunk[64 * 1024];
+                int rc = inflateInit2(&z, -15);
+                z.next_in = (Bytef *)(uintptr_t)b.p;
+                z.avail_in = (uInt)size;
+                while (rc == Z_OK) {
+                    z.next_out = chunk;
+                    z.avail_out = sizeof(chunk);
+                    rc = inflate(&z, Z_NO_FLUSH);
+                    if ((rc == Z_OK || rc == Z_STREAM_END) &&
+                        s3_buf_append(&block, chunk, sizeof(chunk) - z.avail_out) != 0)
+                        rc = Z_MEM_ERROR;
+                    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) rc = Z_DATA_ERROR;
+                }
+                inflateEnd(&z);
+                if (rc != Z_STREAM_END) {
+                    snprintf(err, errlen, "record %ld: corrupt deflate block", count);
+                    goto fail;
+                }
+            } else if (strcmp(codec, "zstandard") == 0) {
+                char derr[128];
+                if (s3_decompress(S3_COMP_ZSTD, b.p, (size_t)size, &block, derr, sizeof(derr)) != 0) {
+                    snprintf(err, errlen, "record %ld: %s", count, derr);
+                    goto fail;
+                }
+            } else {
+                snprintf(err, errlen, "Avro codec %s is not supported", codec);
+                goto fail;
+            }
+            b.p = (const unsigned char *)(block.data ? block.data : "");
+            b.end = b.p + block.len;
+        }
+        for (int64_t i = 0; i < nrec; i++) {
+            s3_rec_t r;
+            memset(&r, 0, sizeof(r));
+            const unsigned char *topic, *tt, *kp, *vp;
+            size_t tl, ttl;
+            int64_t part, nh, v;
+            char topicbuf[256], ttbuf[32];
+            if (avro_get_bytes(&b, &topic, &tl) != 0 || tl >= sizeof(topicbuf) || avro_get_long(&b, &part) != 0 ||
+                avro_get_long(&b, &r.offset) != 0 || avro_get_long(&b, &r.timestamp) != 0 ||
+                avro_get_bytes(&b, &tt, &ttl) != 0 || ttl >= sizeof(ttbuf) ||
+                avro_get_opt_bytes(&b, &kp, &r.key_len) != 0 || avro_get_opt_bytes(&b, &vp, &r.value_len) != 0)
+                goto corrupt;
+            memcpy(topicbuf, topic, tl);
+            topicbuf[tl] = '\0';
+            memcpy(ttbuf, tt, ttl);
+            ttbuf[ttl] = '\0';
+            if ((r.timestamp_type = ts_type_parse(ttbuf)) < 0) goto corrupt;
+            size_t count_h = 0;
+            for (;;) {
+                if (avro_get_long(&b, &nh) != 0) goto corrupt;
+                if (nh == 0) break;
+                if (nh < 0) {
+                    if (avro_get_long(&b, &v) != 0) goto corrupt;
+                    nh = -nh;
+                }
+                if (nh > b.end - b.p) goto corrupt;
+                if (count_h + (size_t)nh > hcap) {
+                    size_t cap = count_h + (size_t)nh;
+                    s3_hdr_t *n2 = realloc(hdrs, cap * sizeof(*hdrs));
+                    if (n2 == NULL) goto corrupt;
+                    hdrs = n2;
+                    hcap = cap;
+                }
+                for (int64_t k = 0; k < nh; k++) {
+                    const unsigned char *hn, *hvp;
+                    size_t hnl, hvl;
+                    if (avro_get_bytes(&b, &hn, &hnl) != 0 || avro_get_opt_bytes(&b, &hvp, &hvl) != 0) goto corrupt;
+                    hdrs[count_h].name = (const char *)hn;
+                    hdrs[count_h].name_len = hnl;
+                    hdrs[count_h].value = hvp;
+                    hdrs[count_h].value_len = hvl;
+                    count_h++;
+                }
+            }
+            r.topic = topicbuf;
+            r.partition = (int32_t)part;
+            r.key = kp;
+            r.value = vp;
+            r.headers = hdrs;
+            r.header_count = count_h;
+            if (fn(arg, &r, (size_t)count)) {
+                result = -2;
+                goto done;
+            }
+            count++;
+        }
+        if (b.p != b.end) goto corrupt;
+    }
+    result = count;
+    goto done;
+corrupt:
+    snprintf(err, errlen, "record %ld: corrupt Avro data", count);
+fail:
+    result = -1;
+done:
+    s3_buf_free(&block);
+    free(hdrs);
+    return result;
+truncated:
+    snprintf(err, errlen, "truncated Avro header");
+    return -1;
+}
+
+long s3_decode(s3_format_kind_t fmt, const char *data, size_t len, s3_rec_fn fn, void *arg, char *err,
+               size_t errlen)
+{
+    switch (fmt) {
+    case S3_FMT_ENVELOPE: return decode_envelope(data, len, fn, arg, err, errlen);
+    case S3_FMT_AVRO: return decode_avro(data, len, fn, arg, err, errlen);
+    default: snprintf(err, errlen, "the json and bytes formats cannot be replayed (use envelope or avro)"); return -1;
+    }
+}

@@ -1,0 +1,542 @@
+/*
+ * s3-source: replays archived objects into Kafka.
+ *
+ * Each task owns some of the archived partitions (partition p of the i-th
+ * listed topic goes to task (i + p) % tasks). For each it lists the objects
+ * (ListObjectsV2 under <topics.dir>/<topic>/, every page), orders them by the
+ * start offset in their names, and replays them one after another: every
+ * record goes to the same partition of the same topic (or of its
+ * topic.rename), with its key, value, headers and timestamp.
+ *
+ * Source partition {"partition":p,"topic":"t"}; source offset
+ * {"key":"<object key>","index":n}: the next record to replay is record n of
+ * that object. A restarted task resumes there, and an object it finished is
+ * never read again.
+ *
+ * Offsets inside an archive may have gaps (compaction, transaction markers);
+ * two objects that overlap are reported, and the records the second repeats
+ * are skipped. Once every object is replayed the task lists again every
+ * poll.interval, so an archive that still grows is followed.
+ *
+ * Memory: one object at a time per task, compressed and decoded.
+ */
+#include <ferry/ferry.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "s3.h"
+#include "s3_client.h"
+#include "s3_conn.h"
+#include "s3_format.h"
+#include "s3_path.h"
+
+typedef struct s3_obj {
+    char *key;
+    int64_t start;
+} s3_obj_t;
+
+/* One decoded record, as offsets into the object's arena. */
+typedef struct s3_drec {
+    int64_t offset, timestamp;
+    int ts_type;
+    int has_key, has_value;
+    size_t key_off, key_len, value_off, value_len;
+    size_t hdr_first, hdr_count;
+} s3_drec_t;
+
+typedef struct s3_dhdr {
+    size_t name_off, name_len, value_off, value_len;
+    int has_value;
+} s3_dhdr_t;
+
+typedef struct s3_rpart {
+    char *topic;        /* archived topic */
+    const char *target; /* topic to produce to (owned by the config or == topic) */
+    int32_t partition;
+    char partition_json[300];
+    s3_obj_t *objs;
+    size_t nobj, cap;
+    size_t next_obj;    /* first object not finished */
+    int64_t last_offset; /* highest archived offset replayed; -1 none */
+    int64_t resume_index; /* within objs[next_obj] */
+    struct s3_rpart *next;
+} s3_rpart_t;
+
+typedef struct s3_source {
+    ferry_task_t *task;
+    const ferry_host_t *host;
+    s3_client_t *cli;
+    char topics_dir[256];
+    int64_t start_ms, end_ms; /* -1 = unbounded */
+    int64_t poll_ms;
+    int64_t next_list_ms;
+    s3_rpart_t *parts;
+    s3_rpart_t *cur;    /* the partition whose object is loaded */
+    /* the loaded object */
+    s3_buf_t arena;
+    s3_drec_t *recs;
+    size_t nrec, rcap, pos;
+    s3_dhdr_t *hdrs;
+    size_t nhdr, hcap;
+    ferry_header_t *hbuf;
+    size_t hbuf_cap;
+    char cur_key[1100];
+    char cur_key_json[2300]; /* cur_key escaped for a JSON string */
+    const ferry_config_t *cfg; /* lives until close */
+    const char *const *topics;
+    size_t ntopics;
+    int task_index, task_count;
+} s3_source_t;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+ferry_status_t s3_source_validate(const ferry_host_t *host, const ferry_config_t *cfg, ferry_error_t *err)
+{
+    return s3_conn_validate(host, cfg, 0, err);
+}
+
+ferry_status_t s3_source_task_configs(const ferry_host_t *host, const ferry_config_t *cfg, int tasks_max,
+                                      ferry_taskset_t *set, ferry_error_t *err)
+{
+    (void)cfg;
+    (void)err;
+    char n[16], idx[16];
+    snprintf(n, sizeof(n), "%d", tasks_max);
+    for (int i = 0; i < tasks_max; i++) {
+        int t = host->taskset_add(set);
+        snprintf(idx, sizeof(idx), "%d", i);
+        host->taskset_put(set, t, "s3.task.index", idx);
+        host->taskset_put(set, t, "s3.task.count", n);
+    }
+    return FERRY_OK;
+}
+
+static const char *rename_of(const ferry_host_t *host, const ferry_config_t *cfg, const char *topic)
+{
+    const char *const *keys, *const *vals;
+    size_t n = host->cfg_map(cfg, "topic.rename", &keys, &vals);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(keys[i], topic) == 0) return vals[i];
+    return topic;
+}
+
+static s3_rpart_t *rpart_get(s3_source_t *s, const ferry_config_t *cfg, const char *topic, int32_t partition,
+                             int create)
+{
+    for (s3_rpart_t *p = s->parts; p; p = p->next)
+        if (p->partition == partition && strcmp(p->topic, topic) == 0) return p;
+    if (!create) return NULL;
+    s3_rpart_t *p = calloc(1, sizeof(*p));
+    if (p == NULL || (p->topic = strdup(topic)) == NULL) {
+        free(p);
+        return NULL;
+    }
+    p->partition = partition;
+    p->last_offset = -1;
+    p->target = rename_of(s->host, cfg, topic);
+    if (p->target == topic) p->target = p->topic;
+    snprintf(p->partition_json, sizeof(p->partition_json), "{\"partition\":%d,\"topic\":\"%s\"}", partition,
+             topic);
+    p->next = s->parts;
+    s->parts = p;
+    return p;
+}
+
+typedef struct list_ctx {
+    s3_source_t *s;
+    const ferry_config_t *cfg;
+    const char *topic;
+    size_t topic_index;
+    int failed;
+} list_ctx_t;
+
+static int on_listed(void *arg, const char *key, int64_t size)
+{
+    (void)size;
+    list_ctx_t *lc = arg;
+    s3_source_t *s = lc->s;
+    char topic[256];
+    int32_t part;
+    int64_t start;
+    s3_format_kind_t fmt;
+    s3_compression_t comp;
+    if (s3_object_key_parse(key, topic, sizeof(topic), &part, &start) != 0 ||
+        s3_format_from_name(key, &fmt, &comp) != 0 || strcmp(topic, lc->topic) != 0) {
+        return 0; /* not an archive object of this topic */
+    }
+    if (part < 0 || (int)((lc->topic_index + (size_t)part) % (size_t)s->task_count) != s->task_index) return 0;
+    s3_rpart_t *p = rpart_get(s, lc->cfg, topic, part, 1);
+    if (p == NULL) {
+        lc->failed = 1;
+        return 1;
+    }
+    for (size_t i = 0; i < p->nobj; i++)
+        if (strcmp(p->objs[i].key, key) == 0) return 0; /* known from an earlier listing */
+    if (p->nobj == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        s3_obj_t *o = realloc(p->objs, cap * sizeof(*o));
+        if (o == NULL) {
+            lc->failed = 1;
+            return 1;
+        }
+        p->objs = o;
+        p->cap = cap;
+    }
+    p->objs[p->nobj].key = strdup(key);
+    if (p->objs[p->nobj].key == NULL) {
+        lc->failed = 1;
+        return 1;
+    }
+    p->objs[p->nobj].start = start;
+    p->nobj++;
+    return 0;
+}
+
+static int obj_cmp(const void *a, const void *b)
+{
+    const s3_obj_t *x = a, *y = b;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+/* Lists the archive and places each partition at its stored offset. */
+static ferry_status_t source_list(s3_source_t *s, const ferry_config_t *cfg, ferry_error_t *err)
+{
+    for (size_t t = 0; t < s->ntopics; t++) {
+        char prefix[600];
+        snprintf(prefix, sizeof(prefix), "%s%s%s/", s->topics_dir, s->topics_dir[0] ? "/" : "", s->topics[t]);
+        list_ctx_t lc = {.s = s, .cfg = cfg, .topic = s->topics[t], .topic_index = t};
+        s3_status_t st = s3_list(s->cli, prefix, on_listed, &lc);
+        if (lc.failed) return ferry_error_set(err, FERRY_ERROR, "s3-source: out of memory");
+        if (st != S3_OK) return ferry_error_set(err, s3_conn_status(st), "s3-source: %s", s3_client_error(s->cli));
+    }
+    for (s3_rpart_t *p = s->parts; p; p = p->next) {
+        /* Unfinished objects keep their order; new ones sort in after them. */
+        if (p->next_obj < p->nobj)
+            qsort(p->objs + p->next_obj, p->nobj - p->next_obj, sizeof(*p->objs), obj_cmp);
+    }
+    return FERRY_OK;
+}
+
+/* Applies the stored offset of each partition once, after the first listing. */
+static void source_resume(s3_source_t *s)
+{
+    const ferry_host_t *host = s->host;
+    for (s3_rpart_t *p = s->parts; p; p = p->next) {
+        const char *off = host->offset_get(s->task, p->partition_json);
+        char key[1100];
+        int64_t index = 0;
+        if (off == NULL || host->json_get_str(off, "key", key, sizeof(key)) != 0 ||
+            host->json_get_int(off, "index", &index) != 0) {
+            continue;
+        }
+        char topic[256];
+        int32_t part;
+        int64_t start;
+        if (s3_object_key_parse(key, topic, sizeof(topic), &part, &start) != 0) continue;
+        size_t i = 0;
+        while (i < p->nobj && p->objs[i].start < start) i++;
+        p->next_obj = i;
+        p->resume_index = i < p->nobj && strcmp(p->objs[i].key, key) == 0 ? index : 0;
+        host->log(s->task, FERRY_LOG_INFO, "s3-source: %s/%d resumes at %s record %lld", p->topic, p->partition,
+                  key, (long long)index);
+    }
+}
+
+ferry_status_t s3_source_open(ferry_task_t *task, const ferry_host_t *host, const ferry_config_t *cfg,
+                              void **state, ferry_error_t *err)
+{
+    s3_source_t *s = host->alloc(sizeof(*s));
+    if (s == NULL) return ferry_error_set(err, FERRY_ERROR, "s3-source: out of memory");
+    memset(s, 0, sizeof(*s));
+    s->task = task;
+    s->host = host;
+    s3_conn_topics_dir(host, cfg, s->topics_dir, sizeof(s->topics_dir));
+    s->ntopics = host->cfg_list(cfg, "topics", &s->topics);
+    s->poll_ms = host->cfg_duration_ms(cfg, "poll.interval");
+    s->start_ms = s->end_ms = -1;
+    if (s3_conn_time(host, cfg, "start.time", &s->start_ms, err) != FERRY_OK ||
+        s3_conn_time(host, cfg, "end.time", &s->end_ms, err) != FERRY_OK) {
+        host->free(s);
+        return FERRY_ERROR;
+    }
+    const char *idx = host->cfg_string(cfg, "s3.task.index"), *cnt = host->cfg_string(cfg, "s3.task.count");
+    s->task_index = idx ? atoi(idx) : 0;
+    s->task_count = cnt && atoi(cnt) > 0 ? atoi(cnt) : 1;
+    ferry_status_t st = s3_conn_open(task, host, cfg, "s3-source", &s->cli, err);
+    if (st != FERRY_OK) {
+        host->free(s);
+        return st;
+    }
+    st = source_list(s, cfg, err);
+    if (st != FERRY_OK) {
+        s3_source_close(s);
+        return st;
+    }
+    source_resume(s);
+    s->next_list_ms = mono_ms() + s->poll_ms;
+    size_t nparts = 0, nobj = 0;
+    for (s3_rpart_t *p = s->parts; p; p = p->next) {
+        nparts++;
+        nobj += p->nobj;
+    }
+    host->log(task, FERRY_LOG_INFO, "s3-source: %zu archived partition(s), %zu object(s) under s3://%s/%s",
+              nparts, nobj, host->cfg_string(cfg, "s3.bucket.name"), s->topics_dir);
+    /* The config outlives the task: keep it for later listings. */
+    s->cfg = cfg;
+    *state = s;
+    return FERRY_OK;
+}
+
+/* Escapes s for the inside of a JSON string (keys may hold field values). */
+static void json_escape(const char *s, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (; *s && o + 7 < outlen; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else if (c < 0x20) {
+            o += (size_t)snprintf(out + o, outlen - o, "\\u%04x", c);
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* ---- loading one object ------------------------------------------------------ */
+
+static void object_unload(s3_source_t *s)
+{
+    s->arena.len = 0;
+    s->nrec = s->pos = s->nhdr = 0;
+    s->cur = NULL;
+    s->cur_key[0] = '\0';
+}
+
+typedef struct load_ctx {
+    s3_source_t *s;
+    int oom;
+} load_ctx_t;
+
+static int arena_put(s3_buf_t *a, const void *p, size_t n, size_t *off)
+{
+    *off = a->len;
+    return n ? s3_buf_append(a, p, n) : 0;
+}
+
+static int on_decoded(void *arg, const s3_rec_t *r, size_t index)
+{
+    (void)index;
+    load_ctx_t *lc = arg;
+    s3_source_t *s = lc->s;
+    if (s->nrec == s->rcap) {
+        size_t cap = s->rcap ? s->rcap * 2 : 1024;
+        s3_drec_t *n = realloc(s->recs, cap * sizeof(*n));
+        if (n == NULL) goto oom;
+        s->recs = n;
+        s->rcap = cap;
+    }
+    s3_drec_t *d = &s->recs[s->nrec];
+    memset(d, 0, sizeof(*d));
+    d->offset = r->offset;
+    d->timestamp = r->timestamp;
+    d->ts_type = r->timestamp_type;
+    d->has_key = r->key != NULL;
+    d->has_value = r->value != NULL;
+    d->key_len = r->key_len;
+    d->value_len = r->value_len;
+    if (arena_put(&s->arena, r->key, r->key_len, &d->key_off) || arena_put(&s->arena, r->value, r->value_len, &d->value_off))
+        goto oom;
+    d->hdr_first = s->nhdr;
+    d->hdr_count = r->header_count;
+    for (size_t i = 0; i < r->header_count; i++) {
+        if (s->nhdr == s->hcap) {
+            size_t cap = s->hcap ? s->hcap * 2 : 256;
+            s3_dhdr_t *n = realloc(s->hdrs, cap * sizeof(*n));
+            if (n == NULL) goto oom;
+            s->hdrs = n;
+            s->hcap = cap;
+        }
+        s3_dhdr_t *h = &s->hdrs[s->nhdr++];
+        h->name_len = r->headers[i].name_len;
+        h->value_len = r->headers[i].value_len;
+        h->has_value = r->headers[i].value != NULL;
+        static const char nul = '\0';
+        if (arena_put(&s->arena, r->headers[i].name, h->name_len, &h->name_off) ||
+            s3_buf_append(&s->arena, &nul, 1) ||
+            arena_put(&s->arena, r->headers[i].value, h->value_len, &h->value_off))
+            goto oom;
+    }
+    s->nrec++;
+    return 0;
+oom:
+    lc->oom = 1;
+    return 1;
+}
+
+/* Downloads and decodes objs[next_obj] of p. A corrupt object is a record
+ * error of the host's policy: with errors.tolerance: all it is skipped
+ * (logged), otherwise the task fails naming the key. */
+static ferry_status_t object_load(s3_source_t *s, s3_rpart_t *p, ferry_error_t *err)
+{
+    const char *key = p->objs[p->next_obj].key;
+    s3_format_kind_t fmt;
+    s3_compression_t comp;
+    s3_format_from_name(key, &fmt, &comp);
+    s3_buf_t raw = {0}, plain = {0};
+    s3_status_t st = s3_get(s->cli, key, &raw);
+    if (st != S3_OK) {
+        s3_buf_free(&raw);
+        return ferry_error_set(err, s3_conn_status(st), "s3-source: %s", s3_client_error(s->cli));
+    }
+    char why[512] = "";
+    object_unload(s);
+    load_ctx_t lc = {.s = s};
+    long n = -1;
+    if (s3_decompress(comp, raw.data ? raw.data : "", raw.len, &plain, why, sizeof(why)) == 0) {
+        n = s3_decode(fmt, plain.data ? plain.data : "", plain.len, on_decoded, &lc, why, sizeof(why));
+    }
+    s3_buf_free(&raw);
+    s3_buf_free(&plain);
+    if (lc.oom) return ferry_error_set(err, FERRY_ERROR, "s3-source: %s: out of memory", key);
+    if (n < 0) {
+        object_unload(s);
+        char reason[800];
+        snprintf(reason, sizeof(reason), "s3-source: s3://%s: corrupt or truncated object: %s",
+                 key, why);
+        return ferry_error_set(err, FERRY_FATAL, "%s", reason);
+    }
+    s->cur = p;
+    snprintf(s->cur_key, sizeof(s->cur_key), "%s", key);
+    json_escape(key, s->cur_key_json, sizeof(s->cur_key_json));
+    s->pos = (size_t)p->resume_index;
+    p->resume_index = 0;
+    if (s->pos > s->nrec) s->pos = s->nrec;
+    if (s->pos > 0 && s->recs[s->pos - 1].offset > p->last_offset) p->last_offset = s->recs[s->pos - 1].offset;
+    /* Overlap with what was replayed before: say so, and skip the repeats. */
+    if (s->nrec > 0 && p->last_offset >= 0 && s->recs[0].offset <= p->last_offset) {
+        s->host->log(s->task, FERRY_LOG_WARN,
+                     "s3-source: %s overlaps the objects before it (starts at offset %lld, %lld was replayed "
+                     "already): skipping the repeated records",
+                     key, (long long)s->recs[0].offset, (long long)p->last_offset);
+    }
+    return FERRY_OK;
+}
+
+/* The next partition with an object left, after the current one (round robin). */
+static s3_rpart_t *next_part(s3_source_t *s, s3_rpart_t *after)
+{
+    s3_rpart_t *p = after && after->next ? after->next : s->parts;
+    for (s3_rpart_t *q = p; q; q = q->next)
+        if (q->next_obj < q->nobj) return q;
+    for (s3_rpart_t *q = s->parts; q && q != p; q = q->next)
+        if (q->next_obj < q->nobj) return q;
+    return NULL;
+}
+
+ferry_status_t s3_source_poll(void *state, ferry_batch_t *batch, ferry_error_t *err)
+{
+    s3_source_t *s = state;
+    const ferry_host_t *host = s->host;
+    if (s->cur == NULL) {
+        s3_rpart_t *p = next_part(s, NULL);
+        if (p == NULL) {
+            if (mono_ms() >= s->next_list_ms) {
+                s->next_list_ms = mono_ms() + s->poll_ms;
+                return source_list(s, s->cfg, err);
+            }
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+            return FERRY_OK;
+        }
+        ferry_status_t st = object_load(s, p, err);
+        if (st != FERRY_OK) return st;
+    }
+    s3_rpart_t *p = s->cur;
+    size_t added = 0;
+    while (s->pos < s->nrec && host->batch_room(batch) > 0) {
+        s3_drec_t *d = &s->recs[s->pos];
+        size_t index = s->pos;
+        char offset[2400];
+        snprintf(offset, sizeof(offset), "{\"key\":\"%s\",\"index\":%zu}", s->cur_key_json, index + 1);
+        int skip = (p->last_offset >= 0 && d->offset <= p->last_offset) ||
+                   (s->start_ms >= 0 && d->timestamp < s->start_ms) || (s->end_ms >= 0 && d->timestamp > s->end_ms);
+        if (d->hdr_count > s->hbuf_cap) {
+            ferry_header_t *h = realloc(s->hbuf, d->hdr_count * sizeof(*h));
+            if (h == NULL) return ferry_error_set(err, FERRY_ERROR, "s3-source: out of memory");
+            s->hbuf = h;
+            s->hbuf_cap = d->hdr_count;
+        }
+        const char *a = s->arena.data ? s->arena.data : "";
+        for (size_t i = 0; i < d->hdr_count; i++) {
+            const s3_dhdr_t *h = &s->hdrs[d->hdr_first + i];
+            s->hbuf[i].name = a + h->name_off;
+            s->hbuf[i].value = h->has_value ? a + h->value_off : NULL;
+            s->hbuf[i].value_len = h->value_len;
+        }
+        ferry_record_t rec = {
+            .topic = p->target,
+            .partition = p->partition,
+            .key = d->has_key ? a + d->key_off : NULL,
+            .key_len = d->key_len,
+            .value = d->has_value ? a + d->value_off : NULL,
+            .value_len = d->value_len,
+            .headers = s->hbuf,
+            .header_count = d->hdr_count,
+            .timestamp_ms = d->timestamp,
+            .source_partition = p->partition_json,
+            .source_offset = offset,
+            .timestamp_type = FERRY_TIMESTAMP_CREATE,
+        };
+        if (skip) {
+            /* Skipped records produce nothing and store no offset: after a
+             * restart they are met, and skipped, again. */
+            s->pos++;
+            continue;
+        }
+        ferry_status_t st = ferry_batch_add(host, batch, &rec);
+        if (st == FERRY_RETRY) break;
+        if (st != FERRY_OK) return st;
+        if (d->offset > p->last_offset) p->last_offset = d->offset;
+        s->pos++;
+        added++;
+    }
+    if (added) host->metric_add(s->task, "records_replayed", (double)added);
+    if (s->pos >= s->nrec) {
+        host->metric_add(s->task, "objects_replayed", 1);
+        p->next_obj++;
+        object_unload(s);
+    }
+    return FERRY_OK;
+}
+
+void s3_source_close(void *state)
+{
+    s3_source_t *s = state;
+    if (s == NULL) return;
+    while (s->parts) {
+        s3_rpart_t *p = s->parts;
+        s->parts = p->next;
+        for (size_t i = 0; i < p->nobj; i++) free(p->objs[i].key);
+        free(p->objs);
+        free(p->topic);
+        free(p);
+    }
+    s3_buf_free(&s->arena);
+    free(s->recs);
+    free(s->hdrs);
+    free(s->hbuf);
+    s3_client_free(s->cli);
+    s->host->free(s);
+}
