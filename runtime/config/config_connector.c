@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <regex.h>
 #include <string.h>
 
 #define MAX_LISTED_OPTIONS 10
@@ -71,8 +72,11 @@ static const ferry_option_t source_options[] = {
 
 static const ferry_option_t sink_options[] = {
     FRAMEWORK_COMMON,
-    {"topics", FERRY_OPT_LIST, NULL, FERRY_OPT_REQUIRED | FERRY_OPT_HAS_MIN | FERRY_OPT_TOPIC, 1, 0, NULL,
-     "Kafka topics to consume (a list or a comma-separated string)."},
+    {"topics", FERRY_OPT_LIST, NULL, FERRY_OPT_HAS_MIN | FERRY_OPT_TOPIC, 1, 0, NULL,
+     "Kafka topics to consume (a list or a comma-separated string); this or topics.regex."},
+    {"topics.regex", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Consume every topic whose whole name matches this regular expression (POSIX extended syntax), "
+     "including topics created later; instead of topics."},
     {"flush.interval", FERRY_OPT_DURATION, "5s", FERRY_OPT_HAS_MIN, 1, 0, NULL,
      "How often the sink is asked to make its data durable before consumer offsets are committed."},
     FERRY_OPTIONS_END};
@@ -329,6 +333,29 @@ ferry_config_t *cfg_build(cfg_build_ctx_t *ctx, const char *name, ferry_kind_t k
 
 /* ---- connector configs -------------------------------------------------------------- */
 
+/* A sink names its topics one way: a list, or a pattern that compiles. */
+static void sink_topics_check(cfg_build_ctx_t *ctx, const ferry_config_t *cfg)
+{
+    const char *const *topics = NULL;
+    size_t n = config_is_set(cfg, "topics") ? config_list(cfg, "topics", &topics) : 0;
+    const char *re = config_string(cfg, "topics.regex");
+    if (n == 0 && (!re || !re[0])) {
+        cfg_build_error(ctx, ctx->line, ctx->col, "missing required option 'topics' (or 'topics.regex')");
+    } else if (n > 0 && re && re[0]) {
+        cfg_build_error(ctx, ctx->line, ctx->col, "set 'topics' or 'topics.regex', not both");
+    } else if (re && re[0]) {
+        regex_t rx;
+        int rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
+        if (rc != 0) {
+            char why[128];
+            regerror(rc, &rx, why, sizeof(why));
+            cfg_build_error(ctx, ctx->line, ctx->col, "topics.regex '%s': %s", re, why);
+        } else {
+            regfree(&rx);
+        }
+    }
+}
+
 static ferry_config_t *connector_build(cfg_build_ctx_t *ctx, const char *name,
                                        const ferry_connector_t *desc, const ferry_host_t *host,
                                        const cfg_input_t *inputs, size_t ninputs)
@@ -339,6 +366,7 @@ static ferry_config_t *connector_build(cfg_build_ctx_t *ctx, const char *name,
     ctx->override_prefix = kind == FERRY_SINK ? "consumer.override." : "producer.override.";
     ctx->wrong_override_prefix = kind == FERRY_SINK ? "producer.override." : "consumer.override.";
     ferry_config_t *cfg = cfg_build(ctx, name, kind, tables, 2, inputs, ninputs);
+    if (ctx->errors == 0 && kind == FERRY_SINK) sink_topics_check(ctx, cfg);
     if (ctx->errors == 0 && desc && desc->validate) {
         ferry_error_t err;
         memset(&err, 0, sizeof(err));

@@ -403,8 +403,16 @@ static int sink_setup(sink_ctx_t *ctx)
     }
     const char *const *topics = NULL;
     size_t ntopics = config_list(t->cfg, "topics", &topics);
-    tplist_t *sub = rd_kafka_topic_partition_list_new((int)ntopics);
+    const char *re = config_string(t->cfg, "topics.regex");
+    tplist_t *sub = rd_kafka_topic_partition_list_new((int)ntopics + 1);
     for (size_t i = 0; i < ntopics; i++) rd_kafka_topic_partition_list_add(sub, topics[i], RD_KAFKA_PARTITION_UA);
+    if (re && re[0]) {
+        /* librdkafka subscribes by pattern when a name starts with '^';
+         * the anchors make it match whole names, as Connect's does. */
+        char *pattern = str_printf("^(%s)$", re);
+        rd_kafka_topic_partition_list_add(sub, pattern, RD_KAFKA_PARTITION_UA);
+        free(pattern);
+    }
     rd_kafka_resp_err_t e = rd_kafka_subscribe(ctx->rk, sub);
     rd_kafka_topic_partition_list_destroy(sub);
     if (e) {
