@@ -56,7 +56,7 @@ ferry_status_t s3_conn_open(ferry_task_t *task, const ferry_host_t *host, const 
     }
     if (key == NULL || key[0] == '\0' || secret == NULL || secret[0] == '\0') {
         host->free(sa);
-        return ferry_error_set(err, FERRY_ERROR,
+        return ferry_error_set(err, FERRY_FATAL,
                                "%s: no credentials: set aws.access.key.id and aws.secret.access.key, or "
                                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment",
                                who);
@@ -87,7 +87,10 @@ ferry_status_t s3_conn_open(ferry_task_t *task, const ferry_host_t *host, const 
     }
     s3_status_t st = s3_check_bucket(c);
     if (st != S3_OK) {
-        ferry_status_t fs = s3_conn_status(st);
+        /* A refusal at the start (bad key pair, no such bucket) would only
+         * repeat itself: the task fails once, with the reason, and is not
+         * restarted. A server that is not up yet is retried. */
+        ferry_status_t fs = st == S3_RETRY ? FERRY_RETRY : FERRY_FATAL;
         ferry_error_set(err, fs, "%s: %s", who, s3_client_error(c));
         s3_client_free(c);
         host->free(sa);
