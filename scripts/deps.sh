@@ -10,7 +10,13 @@ if [ "${1:-}" = "--test" ]; then
            procps iproute2
            # Apache Kafka and Kafka Connect from Maven Central (tests/kafka/kafka.sh): Java 17 runs
            # them, Maven fetches them, curl talks to Connect's REST API.
-           openjdk-17-jre-headless maven curl)
+           openjdk-17-jre-headless maven curl
+           # S3 (tests/s3/s3.sh): Debian's aws CLI as the reference client, a virtualenv of
+           # Debian's python3 for moto, flock for the install lock.
+           awscli python3-venv util-linux)
+    # s3rver runs on Node.js and installs with npm; Debian's are enough when none is there.
+    if ! command -v node >/dev/null; then pkgs+=(nodejs); fi
+    if ! command -v npm >/dev/null; then pkgs+=(npm); fi
 fi
 missing=()
 for p in "${pkgs[@]}"; do

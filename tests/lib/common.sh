@@ -189,3 +189,81 @@ topic_dump() {
 topic_count() {
     kcat -b "$BROKER" -C -t "$1" -o beginning -e -q -f 'x\n' 2>>"$WORK/kcat.log" | wc -l
 }
+
+# ---- S3 (tests/s3/s3.sh, tests/s3/faultproxy.py) ----
+# A test registered with ferry_s3_test(TEST s3rver|moto) runs against the
+# suite's shared S3 server of that kind; FERRY_S3_DIR names its folder.
+
+# s3_env: reads the S3 server of $FERRY_S3_DIR and exports S3_SERVER (s3rver
+# or moto), S3_ENDPOINT (http://127.0.0.1:PORT, path-style), S3_BUCKET,
+# S3_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_DEFAULT_REGION.
+# The bucket is shared by every test on that server: put the test's objects
+# under s3_fresh_prefix.
+s3_env() {
+    local dir=${FERRY_S3_DIR:-}
+    [ -n "$dir" ] || fail "FERRY_S3_DIR is not set: run the test through ctest (ferry_s3_test starts the server), or start one with tests/s3/s3.sh start s3rver|moto DIR and set FERRY_S3_DIR=DIR"
+    [ -s "$dir/endpoint" ] || fail "no S3 server running in $dir ($dir/endpoint is missing)"
+    # shellcheck source=/dev/null # written by tests/s3/s3.sh start
+    . "$dir/env"
+    export S3_SERVER S3_ENDPOINT S3_BUCKET S3_REGION AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION
+    curl -s -o /dev/null -m 5 "$S3_ENDPOINT/" || fail "the $S3_SERVER S3 server at $S3_ENDPOINT does not answer (log: $dir/server.log)"
+    log "S3 ($S3_SERVER) at $S3_ENDPOINT, bucket $S3_BUCKET"
+}
+
+# aws_s3 ARG...: Debian's /usr/bin/aws against the test's S3 server, with its
+# credentials and none of the user's (~/.aws is not read), e.g.
+#   aws_s3 s3api list-objects-v2 --bucket "$S3_BUCKET" --prefix "$PREFIX"
+# With S3_AWS_ENDPOINT set (e.g. S3_AWS_ENDPOINT=$PROXY_ENDPOINT aws_s3 ...),
+# it goes there instead.
+aws_s3() {
+    bash "$FERRY_SOURCE_DIR/tests/s3/s3.sh" aws "${FERRY_S3_DIR:?s3_env first}" "$@"
+}
+
+# s3_fresh_prefix NAME: prints a key prefix that no other test and no earlier
+# run has used, ending in "/": TEST/NAME-TIME-PID-RANDOM/.
+s3_fresh_prefix() {
+    printf '%s/%s-%s-%s-%s/\n' "$TEST_NAME" "${1:?s3_fresh_prefix NAME}" "$(date -u +%Y%m%dT%H%M%S)" "$$" "$RANDOM"
+}
+
+# faultproxy_start [RULE]...: starts tests/s3/faultproxy.py in front of
+# $S3_ENDPOINT with the rules given (OP:ACTION[:OPTION]..., e.g. PUT:500:3; see
+# the head of faultproxy.py), logging to $WORK/faultproxy.log. Exports
+# PROXY_ENDPOINT (http://127.0.0.1:PORT: point the client there; requests keep
+# the Host the client signed) and PROXY_PID. cleanup kills it.
+faultproxy_start() {
+    [ -n "${S3_ENDPOINT:-}" ] || fail "faultproxy_start: s3_env first"
+    local args=() rule
+    for rule in "$@"; do args+=(--rule "$rule"); done
+    rm -f "$WORK/faultproxy.port"
+    /usr/bin/python3 "$FERRY_SOURCE_DIR/tests/s3/faultproxy.py" --upstream "$S3_ENDPOINT" \
+        --port-file "$WORK/faultproxy.port" --log "$WORK/faultproxy.log" \
+        --stats "$WORK/faultproxy.json" "${args[@]}" >/dev/null 2>>"$WORK/faultproxy-err.log" &
+    PROXY_PID=$!
+    PIDS+=("$PROXY_PID")
+    wait_until 10 test -s "$WORK/faultproxy.port" || fail "faultproxy did not start (rules: $*)"
+    PROXY_ENDPOINT="http://127.0.0.1:$(cat "$WORK/faultproxy.port")"
+    export PROXY_ENDPOINT PROXY_PID
+    log "faultproxy at $PROXY_ENDPOINT in front of $S3_ENDPOINT (rules: ${*:-none})"
+}
+
+# faultproxy_rules [RULE]...: replaces the running proxy's rules and zeroes
+# its counters.
+faultproxy_rules() {
+    printf '%s\n' "$@" | curl -sf -m 5 -X PUT --data-binary @- "$PROXY_ENDPOINT/__rules" >/dev/null ||
+        fail "faultproxy refused the rules: $*"
+}
+
+# faultproxy_count: prints the number of faults the proxy injected so far
+# (the JSON of every rule's counters: curl $PROXY_ENDPOINT/__faults).
+faultproxy_count() {
+    curl -sf -m 5 "$PROXY_ENDPOINT/__faults/count" || fail "faultproxy at $PROXY_ENDPOINT does not answer"
+}
+
+# faultproxy_stop: stops the proxy (SIGTERM) and waits for it.
+faultproxy_stop() {
+    [ -n "${PROXY_PID:-}" ] || return 0
+    kill -TERM "$PROXY_PID" 2>/dev/null || true
+    wait "$PROXY_PID" 2>/dev/null || true
+    PROXY_PID=
+    PROXY_ENDPOINT=
+}
