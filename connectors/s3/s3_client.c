@@ -361,8 +361,11 @@ static CURLcode perform_once(s3_client_t *c, s3_req_t *r)
     sha256_hex(r->body ? r->body : "", r->body ? r->body_len : 0, hash);
     snprintf(line, sizeof(line), "x-amz-content-sha256: %s", hash);
     hdrs = curl_slist_append(hdrs, line);
-    if (r->content_type) {
-        snprintf(line, sizeof(line), "Content-Type: %s", r->content_type);
+    /* Always a Content-Type on a body: curl's default for POSTFIELDS is
+     * application/x-www-form-urlencoded, and a server may then read the
+     * body as form fields (moto does, and loses the part number). */
+    if (r->content_type || (strcmp(r->method, "PUT") == 0 || strcmp(r->method, "POST") == 0)) {
+        snprintf(line, sizeof(line), "Content-Type: %s", r->content_type ? r->content_type : "application/octet-stream");
         hdrs = curl_slist_append(hdrs, line);
     }
     if (r->if_none_match) {

@@ -219,6 +219,12 @@ aws_s3() {
     bash "$FERRY_SOURCE_DIR/tests/s3/s3.sh" aws "${FERRY_S3_DIR:?s3_env first}" "$@"
 }
 
+# s3_py ARG...: Python with the tests' S3-side readers (fastavro, zstandard,
+# boto3), from moto's virtualenv.
+s3_py() {
+    bash "$FERRY_SOURCE_DIR/tests/s3/s3.sh" python "$@"
+}
+
 # s3_fresh_prefix NAME: prints a key prefix that no other test and no earlier
 # run has used, ending in "/": TEST/NAME-TIME-PID-RANDOM/.
 s3_fresh_prefix() {

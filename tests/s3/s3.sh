@@ -12,6 +12,8 @@
 #                                   s3.sh aws DIR s3 ls s3://ferry-test/ (against
 #                                   $S3_AWS_ENDPOINT instead when it is set: a fault proxy)
 #   s3.sh env DIR                   print DIR/env
+#   s3.sh python ARG...             run the Python of moto's virtualenv, which also has the
+#                                   tests' readers (fastavro, zstandard; requirements.txt)
 #
 # DIR/env is shell-sourceable: S3_SERVER, S3_ENDPOINT, S3_BUCKET, S3_REGION, AWS_ACCESS_KEY_ID,
 # AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION.
@@ -281,6 +283,11 @@ fetch) cmd_fetch "$@" ;;
 start) cmd_start "$@" ;;
 stop) cmd_stop "$@" ;;
 aws) cmd_aws "$@" ;;
+python)
+    # moto's virtualenv also holds the tests' independent readers (fastavro).
+    cmd_fetch moto
+    exec "$MOTO_HOME/bin/python" "$@"
+    ;;
 env)
     [ $# = 1 ] || die "usage: s3.sh env DIR"
     cat "$1/env"
