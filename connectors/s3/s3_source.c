@@ -86,6 +86,8 @@ typedef struct s3_source {
     char cur_key[1100];
     char cur_key_json[2300]; /* cur_key escaped for a JSON string */
     const ferry_config_t *cfg; /* lives until close */
+    const char *bucket;        /* owned by cfg */
+    int skip_corrupt;          /* errors.tolerance: all */
     const char *const *topics;
     size_t ntopics;
     int task_index, task_count;
@@ -262,6 +264,9 @@ ferry_status_t s3_source_open(ferry_task_t *task, const ferry_host_t *host, cons
     s3_conn_topics_dir(host, cfg, s->topics_dir, sizeof(s->topics_dir));
     s->ntopics = host->cfg_list(cfg, "topics", &s->topics);
     s->poll_ms = host->cfg_duration_ms(cfg, "poll.interval");
+    s->bucket = host->cfg_string(cfg, "s3.bucket.name");
+    const char *tolerance = host->cfg_string(cfg, "errors.tolerance");
+    s->skip_corrupt = tolerance && strcmp(tolerance, "all") == 0;
     s->start_ms = s->end_ms = -1;
     if (s3_conn_time(host, cfg, "start.time", &s->start_ms, err) != FERRY_OK ||
         s3_conn_time(host, cfg, "end.time", &s->end_ms, err) != FERRY_OK) {
@@ -412,10 +417,20 @@ static ferry_status_t object_load(s3_source_t *s, s3_rpart_t *p, ferry_error_t *
     if (lc.oom) return ferry_error_set(err, FERRY_ERROR, "s3-source: %s: out of memory", key);
     if (n < 0) {
         object_unload(s);
-        char reason[800];
-        snprintf(reason, sizeof(reason), "s3-source: s3://%s: corrupt or truncated object: %s",
-                 key, why);
-        return ferry_error_set(err, FERRY_FATAL, "%s", reason);
+        if (s->skip_corrupt) {
+            s->host->log(s->task, FERRY_LOG_ERROR,
+                         "s3-source: s3://%s/%s: corrupt or truncated object, skipped (errors.tolerance: all): %s",
+                         s->bucket, key, why);
+            s->host->metric_add(s->task, "objects_skipped", 1);
+            p->next_obj++;
+            p->resume_index = 0;
+            return FERRY_OK;
+        }
+        /* Reading it again gives the same bytes: no restart. */
+        return ferry_error_set(err, FERRY_FATAL,
+                               "s3-source: s3://%s/%s: corrupt or truncated object: %s (errors.tolerance: all "
+                               "skips such objects)",
+                               s->bucket, key, why);
     }
     s->cur = p;
     snprintf(s->cur_key, sizeof(s->cur_key), "%s", key);
@@ -461,7 +476,7 @@ ferry_status_t s3_source_poll(void *state, ferry_batch_t *batch, ferry_error_t *
             return FERRY_OK;
         }
         ferry_status_t st = object_load(s, p, err);
-        if (st != FERRY_OK) return st;
+        if (st != FERRY_OK || s->cur == NULL) return st; /* NULL: a corrupt object was skipped */
     }
     s3_rpart_t *p = s->cur;
     size_t added = 0;

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# S3 faults through tests/s3/faultproxy.py: 500s, 429 SlowDown and resets on
+# PUT, on each multipart step, on LIST and on GET. The archive written through
+# the faults is the one a clean run writes (same keys, same SHA-256), and the
+# replay through faults is complete. A wrong secret is one clear error that
+# names bucket, endpoint and where the credentials came from, never the
+# secret, and the task is not restarted (no retry storm). A corrupt object is
+# named by its key: `ferry archive verify` reports it, s3-source fails on it,
+# or skips it with errors.tolerance: all.
+source "$TESTLIB"
+source "$FERRY_SOURCE_DIR/tests/connectors/s3/s3_e2e_lib.sh"
+broker_start --topic small:2 --topic big:1 --topic back:2 --topic back2:2
+s3_env
+PFX=$(s3_fresh_prefix faults)
+/usr/bin/python3 "$S3CHECK" produce "$BROKER" small 2 1000
+/usr/bin/python3 "$S3CHECK" produce "$BROKER" big 1 4000 --big
+/usr/bin/python3 "$S3CHECK" dump "$BROKER" small "$WORK/small.jsonl"
+
+archive_yaml() { # RUN ENDPOINT
+    s3_worker_yaml
+    local t
+    for t in small big; do
+        cat <<YAML
+  ${1}_$t:
+    connector: s3-sink
+    topics: $t
+    topics.dir: ${PFX}$1
+    flush.size: $([ $t = small ] && echo 100 || echo 4000)
+    flush.interval: 500ms
+    s3.retry.backoff.initial: 50ms
+$(s3_store_yaml "$2")
+YAML
+    done
+}
+archived_all() { # RUN
+    s3_keys_at_least "${PFX}$1/small/" 10 && s3_keys_at_least "${PFX}$1/big/" 1
+}
+
+archive_yaml clean "$S3_ENDPOINT" >"$WORK/clean.yaml"
+ferry_start clean "$WORK/clean.yaml"
+wait_until 120 archived_all clean || fail "the clean run did not archive everything"
+ferry_stop "$FERRY_PID"
+
+faultproxy_start 'PutObject:500:3' 'PutObject:429:2:retry-after=1' 'PutObject:reset:every=4:2' \
+    'CreateMultipartUpload:503:1' 'UploadPart:reset:1' 'UploadPart:500:1' 'CompleteMultipartUpload:500:1'
+archive_yaml faulty "$PROXY_ENDPOINT" >"$WORK/faulty.yaml"
+ferry_start faulty "$WORK/faulty.yaml"
+wait_until 180 archived_all faulty || fail "the run through faults did not archive everything"
+ferry_stop "$FERRY_PID"
+fired=$(faultproxy_count)
+[ "$fired" -ge 10 ] || fail "only $fired faults fired"
+for run in clean faulty; do
+    s3_download "${PFX}$run/" "$WORK/$run"
+    (cd "$WORK/$run" && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"$WORK/$run.sha"
+done
+diff "$WORK/clean.sha" "$WORK/faulty.sha" >&2 || fail "faults changed the archive"
+log "archive: $fired faults, same objects as the clean run"
+
+# Replay through LIST and GET faults.
+faultproxy_rules 'LIST:500:2' 'GetObject:reset:2' 'GetObject:503:1'
+{
+    s3_worker_yaml
+    cat <<YAML
+  back:
+    connector: s3-source
+    topics: small
+    topic.rename: {small: back}
+    topics.dir: ${PFX}faulty
+    s3.retry.backoff.initial: 50ms
+$(s3_store_yaml "$PROXY_ENDPOINT")
+YAML
+} >"$WORK/back.yaml"
+ferry_start back "$WORK/back.yaml"
+wait_until 120 bash -c "[ \$(kcat -b $BROKER -C -t back -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 1000 ]" ||
+    fail "the replay through faults is incomplete"
+sleep 1
+ferry_stop "$FERRY_PID"
+[ "$(faultproxy_count)" -ge 4 ] || fail "the LIST/GET faults did not fire"
+/usr/bin/python3 "$S3CHECK" dump "$BROKER" back "$WORK/back.jsonl"
+/usr/bin/python3 "$S3CHECK" compare "$WORK/small.jsonl" "$WORK/back.jsonl" --no-offsets --rename=small=back ||
+    fail "the replay through faults differs"
+
+# A wrong secret: one clear error, and no retry storm.
+faultproxy_rules
+curl -sf "$PROXY_ENDPOINT/__faults" >"$WORK/before.json"
+cat >"$WORK/wrong.yaml" <<YAML
+$(s3_worker_yaml)
+  wrong:
+    connector: s3-sink
+    topics: small
+    topics.dir: ${PFX}wrong
+    store.url: $PROXY_ENDPOINT
+    s3.bucket.name: $S3_BUCKET
+    aws.access.key.id: $AWS_ACCESS_KEY_ID
+    aws.secret.access.key: not-the-secret-7f3a
+YAML
+ferry_start wrong "$WORK/wrong.yaml"
+sleep 6
+ferry_stop "$FERRY_PID"
+if [ "$S3_SERVER" = s3rver ]; then
+    ! grep -q "restarting failed task" "$WORK/wrong.log" || fail "a wrong secret should fail the task without restarts"
+    grep "task failed in open" "$WORK/wrong.log" | grep -q "s3://$S3_BUCKET/" || fail "the error does not name the bucket"
+    grep "task failed in open" "$WORK/wrong.log" | grep -q "$PROXY_ENDPOINT" || fail "the error does not name the endpoint"
+    grep "task failed in open" "$WORK/wrong.log" | grep -q "SignatureDoesNotMatch.*credentials from aws.access.key.id" ||
+        fail "the error does not say why and where the credentials came from"
+    [ "$(grep -c 'task failed in open' "$WORK/wrong.log")" -eq 1 ] || fail "the wrong secret was tried more than once"
+    requests=$(curl -sf "$PROXY_ENDPOINT/__faults" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
+    [ "$requests" -le 2 ] || fail "$requests requests with a wrong secret (a retry storm)"
+fi
+! grep -q "not-the-secret-7f3a" "$WORK/wrong.log" || fail "the secret appears in the log"
+
+# A corrupt object: verify names it; the source fails on it, or skips it.
+head -c 300 "$(find "$WORK/clean/small" -name 'small+0+0000000000000000100.jsonl')" >"$WORK/cut.jsonl"
+aws_s3 s3 cp --only-show-errors "$WORK/cut.jsonl" "s3://$S3_BUCKET/${PFX}clean/small/partition=0/small+0+0000000000000000100.jsonl"
+rc=0
+"$FERRY" archive verify --bucket "$S3_BUCKET" --prefix "${PFX}clean" --endpoint "$S3_ENDPOINT" >"$WORK/verify.txt" || rc=$?
+[ "$rc" = 1 ] || fail "archive verify exited $rc on a corrupt archive"
+grep -q "PROBLEM ${PFX}clean/small/partition=0/small+0+0000000000000000100.jsonl: cannot be read" "$WORK/verify.txt" ||
+    fail "verify did not name the corrupt object: $(cat "$WORK/verify.txt")"
+for tolerance in none all; do
+    cat >"$WORK/corrupt-$tolerance.yaml" <<YAML
+$(s3_worker_yaml)
+  corrupt_$tolerance:
+    connector: s3-source
+    topics: small
+    topic.rename: {small: back2}
+    topics.dir: ${PFX}clean
+    errors.tolerance: $tolerance
+$(s3_store_yaml)
+YAML
+    ferry_start "corrupt-$tolerance" "$WORK/corrupt-$tolerance.yaml"
+    sleep 5
+    ferry_stop "$FERRY_PID"
+done
+grep -q "task failed in poll: .*small+0+0000000000000000100.jsonl: corrupt or truncated object" "$WORK/corrupt-none.log" ||
+    fail "s3-source did not fail naming the corrupt object"
+! grep -q "restarting failed task" "$WORK/corrupt-none.log" || fail "s3-source restarted on a corrupt object"
+grep -q "small+0+0000000000000000100.jsonl: corrupt or truncated object, skipped" "$WORK/corrupt-all.log" ||
+    fail "errors.tolerance: all did not skip the corrupt object"
+log "PASS"
