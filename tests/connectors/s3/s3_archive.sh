@@ -52,14 +52,23 @@ YAML
         "path.format: \"'dt'=YYYY-MM-dd/'hour'=HH\"" "partition.duration.ms: 1h" "rotate.schedule.interval.ms: 4s"
     sink multipart big envelope none "flush.size: 4000"
     sink raw big bytes gzip "flush.size: 1000"
+    # topics.regex instead of topics: matches "in" only (whole names).
+    sink by_regex in envelope none "flush.size: 250" | sed 's/^    topics: in$/    topics.regex: "i[n]|bi"/'
     sink values js io.confluent.connect.s3.format.json.JsonFormat none "flush.size: 100" \
         "partitioner.class: field" "partition.field.name: [seq]" "rotate.schedule.interval.ms: 4s"
 } >"$WORK/p.yaml"
 "$FERRY" validate "$WORK/p.yaml" >/dev/null || fail "validate rejected the archive pipeline"
+# A sink names its topics one way, and a pattern must compile.
+sed 's/^    topics.regex: .*/&\n    topics: in/' "$WORK/p.yaml" >"$WORK/both.yaml"
+! "$FERRY" validate "$WORK/both.yaml" 2>"$WORK/both.err" && grep -q "connector by_regex: set 'topics' or 'topics.regex', not both" "$WORK/both.err" ||
+    fail "topics and topics.regex together were not refused: $(cat "$WORK/both.err")"
+sed 's/^    topics.regex: .*/    topics.regex: "in("/' "$WORK/p.yaml" >"$WORK/badre.yaml"
+! "$FERRY" validate "$WORK/badre.yaml" 2>"$WORK/badre.err" && grep -q "topics.regex 'in(':" "$WORK/badre.err" ||
+    fail "a bad topics.regex was not refused: $(cat "$WORK/badre.err")"
 ferry_start run "$WORK/p.yaml"
 
 # Fixed-size objects: 1000 records per partition, 250 per object.
-for n in env_none env_gzip by_time env_zstd; do
+for n in env_none env_gzip by_time env_zstd by_regex; do
     wait_until 120 s3_count_is envelope "${PFX}$n/" 3000 || fail "$n: the archive does not hold the 3000 records"
 done
 for n in avro_plain avro_deflate avro_zstd; do
@@ -69,7 +78,7 @@ wait_until 120 s3_count_is envelope "${PFX}multipart/" 4000 || fail "multipart: 
 wait_until 60 s3_keys_at_least "${PFX}values/" 400 || fail "json: expected 400 objects (one per seq value)"
 ferry_stop "$FERRY_PID"
 
-for n in env_none env_gzip env_zstd by_time; do
+for n in env_none env_gzip env_zstd by_time by_regex; do
     s3_archived envelope "${PFX}$n/" "$WORK/$n.jsonl"
     /usr/bin/python3 "$S3CHECK" compare "$WORK/in.jsonl" "$WORK/$n.jsonl" >/dev/null || fail "$n: archive differs from the topic"
 done

@@ -76,4 +76,9 @@ import collections, json, sys
 seen = collections.Counter((r["partition"], r["offset"]) for r in map(json.loads, open(sys.argv[1])))
 twice = [k for k, n in seen.items() if n > 1]
 sys.exit("offsets in two objects: %s" % twice[:5] if twice else 0)' "$WORK/crash.jsonl" || fail "an offset is archived twice"
+# moto honours If-None-Match: objects written before a kill were kept, not
+# written again (s3rver ignores the condition and overwrites the same bytes).
+if [ "$S3_SERVER" = moto ]; then
+    grep -q "was archived before (same size): kept" "$WORK/crash.log" || fail "no conditional write was refused (412)"
+fi
 log "PASS ($kills kills; $WANT objects, same SHA-256 as the uninterrupted run)"
