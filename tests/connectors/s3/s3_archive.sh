@@ -7,7 +7,7 @@
 # every archive.
 source "$TESTLIB"
 source "$FERRY_SOURCE_DIR/tests/connectors/s3/s3_e2e_lib.sh"
-broker_start --topic in:3 --topic big:1 --topic js:2
+broker_start --topic in:3 --topic big:1 --topic js:2 --topic in-dlq:1
 s3_env
 PFX=$(s3_fresh_prefix archive)
 /usr/bin/python3 "$S3CHECK" produce "$BROKER" in 3 3000
@@ -52,6 +52,9 @@ YAML
         "path.format: \"'dt'=YYYY-MM-dd/'hour'=HH\"" "partition.duration.ms: 1h" "rotate.schedule.interval.ms: 4s"
     sink multipart big envelope none "flush.size: 4000"
     sink raw big bytes gzip "flush.size: 1000"
+    # Binary values and tombstones have no field to partition by: record errors, dead-lettered.
+    sink no_field in envelope none "partitioner.class: field" "partition.field.name: id" "errors.tolerance: all" \
+        "errors.deadletterqueue.topic.name: in-dlq"
     # topics.regex instead of topics: matches "in" only (whole names).
     sink by_regex in envelope none "flush.size: 250" | sed 's/^    topics: in$/    topics.regex: "i[n]|bi"/'
     sink values js io.confluent.connect.s3.format.json.JsonFormat none "flush.size: 100" \
@@ -76,7 +79,10 @@ for n in avro_plain avro_deflate avro_zstd; do
 done
 wait_until 120 s3_count_is envelope "${PFX}multipart/" 4000 || fail "multipart: the archive does not hold 4000 records"
 wait_until 60 s3_keys_at_least "${PFX}values/" 400 || fail "json: expected 400 objects (one per seq value)"
+wait_until 60 bash -c "[ \$(kcat -b $BROKER -C -t in-dlq -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 3000 ]" ||
+    fail "the records the field partitioner cannot place did not all reach the dead-letter topic"
 ferry_stop "$FERRY_PID"
+[ "$(s3_keys "${PFX}no_field/" | wc -l)" -eq 0 ] || fail "records without the field were archived"
 
 for n in env_none env_gzip env_zstd by_time by_regex; do
     s3_archived envelope "${PFX}$n/" "$WORK/$n.jsonl"
