@@ -50,3 +50,8 @@ s3_archived() {
 s3_count_is() {
     s3_archived "$1" "$2" "$WORK/count.jsonl" 2>>"$WORK/decode.log" && [ "$(wc -l <"$WORK/count.jsonl")" -eq "$3" ]
 }
+
+# topic_at_least TOPIC N: TOPIC holds N records or more.
+topic_at_least() {
+    [ "$(topic_count "$1")" -ge "$2" ]
+}

@@ -71,7 +71,7 @@ $(s3_store_yaml "$PROXY_ENDPOINT")
 YAML
 } >"$WORK/back.yaml"
 ferry_start back "$WORK/back.yaml"
-wait_until 120 bash -c "[ \$(kcat -b $BROKER -C -t back -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 1000 ]" ||
+wait_until 120 topic_at_least back 1000 ||
     fail "the replay through faults is incomplete"
 sleep 1
 ferry_stop "$FERRY_PID"

@@ -54,14 +54,14 @@ YAML
 faultproxy_start 'GetObject:delay=300'
 REPLAY_ENDPOINT=$PROXY_ENDPOINT replay_yaml replay envelope dst "batch.max.records: 50" >"$WORK/replay.yaml"
 ferry_start replay "$WORK/replay.yaml"
-wait_until 60 bash -c "[ \$(kcat -b $BROKER -C -t dst -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 300 ]" ||
+wait_until 60 topic_at_least dst 300 ||
     fail "replay did not start"
 ferry_stop "$FERRY_PID"
 mid=$(topic_count dst)
 log "stopped after $mid records"
 [ "$mid" -lt 3000 ] || fail "replay finished before the stop (no resume tested)"
 ferry_start replay "$WORK/replay.yaml"
-wait_until 120 bash -c "[ \$(kcat -b $BROKER -C -t dst -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 3000 ]" ||
+wait_until 120 topic_at_least dst 3000 ||
     fail "replay did not finish after the restart"
 sleep 1
 ferry_stop "$FERRY_PID"
@@ -73,7 +73,7 @@ grep -q "resumes at" "$WORK/replay.log" || fail "the restarted replay did not re
 # Avro objects replay the same.
 replay_yaml replay_avro avro dst_avro >"$WORK/replay_avro.yaml"
 ferry_start replay_avro "$WORK/replay_avro.yaml"
-wait_until 120 bash -c "[ \$(kcat -b $BROKER -C -t dst_avro -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 3000 ]" ||
+wait_until 120 topic_at_least dst_avro 3000 ||
     fail "Avro replay did not finish"
 sleep 1
 ferry_stop "$FERRY_PID"
@@ -85,7 +85,7 @@ ferry_stop "$FERRY_PID"
 replay_yaml replay_window envelope window "start.time: 1700001000000" "end.time: 2023-11-14T22:46:39Z" \
     >"$WORK/replay_window.yaml"
 ferry_start replay_window "$WORK/replay_window.yaml"
-wait_until 120 bash -c "[ \$(kcat -b $BROKER -C -t window -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 1000 ]" ||
+wait_until 120 topic_at_least window 1000 ||
     fail "window replay did not finish"
 sleep 2
 ferry_stop "$FERRY_PID"
