@@ -684,14 +684,20 @@ s3_status_t s3_list(s3_client_t *c, const char *prefix, s3_list_fn fn, void *arg
         } else {
             snprintf(q, sizeof(q), "list-type=2&prefix=%s", eprefix);
         }
-        s3_req_t r = {.method = "GET", .query = q};
+        /* A page of 1000 keys is easily more than S3_REPLY_KEEP: the whole
+         * body goes to a buffer of its own. */
+        s3_buf_t page = {0};
+        s3_req_t r = {.method = "GET", .query = q, .sink = &page};
         s3_status_t st = perform(c, &r);
+        s3_buf_free(&r.reply);
+        r.reply = page;
         if (st != S3_OK) {
             s3_buf_free(&r.reply);
             return st;
         }
         const char *p = r.reply.data ? r.reply.data : "";
         size_t left = r.reply.len;
+        long entries = 0;
         const char *inner;
         size_t inner_len;
         const char *next;
@@ -709,8 +715,17 @@ s3_status_t s3_list(s3_client_t *c, const char *prefix, s3_list_fn fn, void *arg
                 sz = strtoll(size, NULL, 10);
             }
             stopped = fn(arg, key, sz);
+            entries++;
             left -= (size_t)(next - p);
             p = next;
+        }
+        char kc[32];
+        if (!stopped && s3_xml_text(r.reply.data ? r.reply.data : "", r.reply.len, "KeyCount", kc, sizeof(kc)) > 0 &&
+            strtol(kc, NULL, 10) != entries) {
+            set_err(c, "list s3://%s/%s: the page says KeyCount %s but holds %ld entries (a cut reply?)", c->bucket,
+                    prefix, kc, entries);
+            s3_buf_free(&r.reply);
+            return S3_RETRY;
         }
         char trunc[16] = "";
         s3_xml_text(r.reply.data ? r.reply.data : "", r.reply.len, "IsTruncated", trunc, sizeof(trunc));

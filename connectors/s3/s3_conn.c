@@ -122,7 +122,11 @@ static int parse_time(const char *s, int64_t *ms)
         for (; digits < 3; digits++) frac *= 10;
     }
     if (strcmp(rest, "Z") != 0) return -1;
-    *ms = (int64_t)timegm(&tm) * 1000 + frac;
+    /* strptime takes 2026-02-30: refuse a date that timegm would move. */
+    struct tm check = tm;
+    time_t t = timegm(&check);
+    if (check.tm_mday != tm.tm_mday || check.tm_mon != tm.tm_mon || check.tm_hour != tm.tm_hour) return -1;
+    *ms = (int64_t)t * 1000 + frac;
     return 0;
 }
 
@@ -158,7 +162,7 @@ ferry_status_t s3_conn_partitioner(const ferry_host_t *host, const ferry_config_
     p->ts_field = host->cfg_string(cfg, "timestamp.field");
     p->extractor = (s3_ts_extractor_t)s3_extractor_parse(host->cfg_string(cfg, "timestamp.extractor"));
     const char *tz = host->cfg_string(cfg, "timezone");
-    if (s3_timezone_parse(tz, &p->tz_offset_s) != 0) {
+    if (p->kind == S3_PART_TIME && s3_timezone_parse(tz, &p->tz_offset_s) != 0) {
         return ferry_error_set(err, FERRY_ERROR,
                                "timezone %s: expected UTC or a fixed offset such as +02:00 or -05:30", tz);
     }
@@ -194,6 +198,21 @@ ferry_status_t s3_conn_validate(const ferry_host_t *host, const ferry_config_t *
         }
         if (a >= 0 && b >= 0 && b < a) {
             return ferry_error_set(err, FERRY_ERROR, "end.time is before start.time");
+        }
+        const char *const *keys, *const *vals;
+        size_t n = host->cfg_map(cfg, "topic.rename", &keys, &vals);
+        for (size_t i = 0; i < n; i++) {
+            size_t len = strlen(vals[i]);
+            int ok = len > 0 && len <= 249 && strcmp(vals[i], ".") != 0 && strcmp(vals[i], "..") != 0;
+            for (const char *c = vals[i]; ok && *c; c++)
+                ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '.' ||
+                     *c == '_' || *c == '-';
+            if (!ok) {
+                return ferry_error_set(err, FERRY_ERROR,
+                                       "topic.rename: '%s' -> '%s': not a legal Kafka topic name (1 to 249 of "
+                                       "a-z A-Z 0-9 . _ -)",
+                                       keys[i], vals[i]);
+            }
         }
         return FERRY_OK;
     }

@@ -21,6 +21,9 @@
 #include <string.h>
 
 #define AVRO_BLOCK_BYTES (64 * 1024)
+/* No object decompresses to more than this: a hostile or broken object
+ * must not take all memory. */
+#define S3_MAX_PLAIN ((size_t)2 << 30)
 
 static const char avro_schema[] =
     "{\"type\":\"record\",\"name\":\"KafkaRecord\",\"namespace\":\"dev.ferry.archive\",\"fields\":["
@@ -517,7 +520,7 @@ int s3_decompress(s3_compression_t comp, const void *data, size_t len, s3_buf_t 
             z.avail_out = sizeof(chunk);
             rc = inflate(&z, Z_NO_FLUSH);
             if (rc != Z_OK && rc != Z_STREAM_END) break;
-            if (s3_buf_append(out, chunk, sizeof(chunk) - z.avail_out) != 0) {
+            if (out->len > S3_MAX_PLAIN || s3_buf_append(out, chunk, sizeof(chunk) - z.avail_out) != 0) {
                 rc = Z_MEM_ERROR;
                 break;
             }
@@ -527,6 +530,7 @@ int s3_decompress(s3_compression_t comp, const void *data, size_t len, s3_buf_t 
         if (rc != Z_STREAM_END || trailing) {
             snprintf(err, errlen, "gzip: %s", rc == Z_STREAM_END ? "data after the end of the stream"
                                               : rc == Z_OK || rc == Z_BUF_ERROR ? "truncated"
+                                              : rc == Z_MEM_ERROR               ? "more than 2 GiB of data, or out of memory"
                                                                                  : "corrupt");
             return -1;
         }
@@ -547,8 +551,8 @@ int s3_decompress(s3_compression_t comp, const void *data, size_t len, s3_buf_t 
             ZSTD_freeDCtx(d);
             return -1;
         }
-        if (s3_buf_append(out, chunk, o.pos) != 0) {
-            snprintf(err, errlen, "out of memory");
+        if (out->len > S3_MAX_PLAIN || s3_buf_append(out, chunk, o.pos) != 0) {
+            snprintf(err, errlen, "zstd: more than 2 GiB of data, or out of memory");
             ZSTD_freeDCtx(d);
             return -1;
         }
@@ -727,7 +731,7 @@ static long decode_avro(const char *data, size_t len, s3_rec_fn fn, void *arg, c
         if (n == 0) break;
         if (n < 0) {
             int64_t skip;
-            if (avro_get_long(&in, &skip) != 0) goto truncated;
+            if (n == INT64_MIN || avro_get_long(&in, &skip) != 0) goto truncated;
             n = -n;
         }
         for (int64_t i = 0; i < n; i++) {
@@ -782,7 +786,7 @@ static long decode_avro(const char *data, size_t len, s3_rec_fn fn, void *arg, c
                     z.avail_out = sizeof(chunk);
                     rc = inflate(&z, Z_NO_FLUSH);
                     if ((rc == Z_OK || rc == Z_STREAM_END) &&
-                        s3_buf_append(&block, chunk, sizeof(chunk) - z.avail_out) != 0)
+                        (block.len > S3_MAX_PLAIN || s3_buf_append(&block, chunk, sizeof(chunk) - z.avail_out) != 0))
                         rc = Z_MEM_ERROR;
                     if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) rc = Z_DATA_ERROR;
                 }
@@ -826,7 +830,7 @@ static long decode_avro(const char *data, size_t len, s3_rec_fn fn, void *arg, c
                 if (avro_get_long(&b, &nh) != 0) goto corrupt;
                 if (nh == 0) break;
                 if (nh < 0) {
-                    if (avro_get_long(&b, &v) != 0) goto corrupt;
+                    if (nh == INT64_MIN || avro_get_long(&b, &v) != 0) goto corrupt;
                     nh = -nh;
                 }
                 if (nh > b.end - b.p) goto corrupt;

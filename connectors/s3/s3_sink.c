@@ -63,6 +63,11 @@ typedef struct s3_pw {
     char (*etags)[128];
     int parts, etag_cap;
     int64_t uploaded;      /* bytes in the parts sent so far */
+    int exists_pending;    /* the write found the key taken (412); checking what is there */
+    int64_t exists_size;   /* ... and the size this run's object has */
+    int rewound;           /* sink_rewind was asked in this callback: skip the rest of the batch */
+    int64_t done_in_put;   /* start of the first object completed in this put(); -1 none */
+    int64_t commit_cap;    /* a failed put() completed objects from here: commit no further; -1 none */
     struct s3_pw *next;
 } s3_pw_t;
 
@@ -152,7 +157,12 @@ static void pw_reset_object(s3_pw_t *pw)
 {
     s3_writer_free(pw->w);
     pw->w = NULL;
-    pw->out.len = 0;
+    /* An idle partition keeps no buffer: memory follows the open objects. */
+    s3_buf_free(&pw->out);
+    free(pw->etags);
+    pw->etags = NULL;
+    pw->etag_cap = 0;
+    pw->exists_pending = 0;
     pw->open = pw->sealed = 0;
     pw->upload_id[0] = '\0';
     pw->parts = 0;
@@ -193,14 +203,22 @@ static s3_pw_t *pw_get(s3_sink_t *s, const char *topic, int32_t partition)
     }
     pw->partition = partition;
     pw->next_offset = -1;
+    pw->done_in_put = -1;
+    pw->commit_cap = -1;
     pw->next = s->pws;
     s->pws = pw;
     return pw;
 }
 
-/* An object that exists already (412): it was written by an earlier run
- * from the same records, so it must have the same size; anything else
- * means the settings changed under an archive and is refused. */
+/* The offsets of the first and last record of an archived object. */
+static ferry_status_t object_span(s3_sink_t *s, const char *key, int64_t *first, int64_t *last, ferry_error_t *err);
+
+/* The key is taken (412). An earlier run that died before committing wrote
+ * it: with the same records it has the same size, and is kept. Otherwise it
+ * was cut differently (rotate.schedule.interval.ms or the Wallclock
+ * extractor, other settings, another compressor version): it is kept as it
+ * is, and the partition goes on after its last record (sink_rewind), so the
+ * archive holds every offset once. */
 static ferry_status_t pw_existing(s3_sink_t *s, s3_pw_t *pw, int64_t size, ferry_error_t *err)
 {
     int64_t have = -1;
@@ -208,14 +226,34 @@ static ferry_status_t pw_existing(s3_sink_t *s, s3_pw_t *pw, int64_t size, ferry
     if (st != S3_OK) {
         return ferry_error_set(err, s3_conn_status(st), "s3-sink: %s", s3_client_error(s->cli));
     }
-    if (have != size) {
+    if (have == size) {
+        s->host->log(s->task, FERRY_LOG_INFO, "s3-sink: %s was archived before (same size): kept", pw->key);
+        return FERRY_OK;
+    }
+    int64_t first = -1, last = -1;
+    ferry_status_t fs = object_span(s, pw->key, &first, &last, err);
+    if (fs != FERRY_OK) return fs;
+    if (first != pw->start_offset || last < first) {
         return ferry_error_set(err, FERRY_FATAL,
-                               "s3-sink: s3://%s/%s already exists with %lld bytes, but the same records "
-                               "now give %lld bytes: did format, compression or rotation settings change? "
-                               "Refusing to overwrite it",
+                               "s3-sink: s3://%s/%s holds offsets %lld..%lld, but its name says it starts at %lld: "
+                               "refusing to write beside it",
+                               s->bucket, pw->key, (long long)first, (long long)last, (long long)pw->start_offset);
+    }
+    if (!FERRY_HOST_HAS(s->host, sink_rewind)) {
+        return ferry_error_set(err, FERRY_FATAL,
+                               "s3-sink: s3://%s/%s exists with other records (%lld bytes, not %lld) and this host "
+                               "cannot rewind the partition",
                                s->bucket, pw->key, (long long)have, (long long)size);
     }
-    s->host->log(s->task, FERRY_LOG_INFO, "s3-sink: %s was archived before (same size): kept", pw->key);
+    s->host->log(s->task, FERRY_LOG_WARN,
+                 "s3-sink: s3://%s/%s exists with other records (offsets %lld..%lld, %lld bytes; this run's object "
+                 "has %lld): it was cut differently before a restart (rotate.schedule.interval.ms, Wallclock, "
+                 "changed settings). Kept; %s/%d goes on from offset %lld",
+                 s->bucket, pw->key, (long long)first, (long long)last, (long long)have, (long long)size, pw->topic,
+                 pw->partition, (long long)(last + 1));
+    s->host->sink_rewind(s->task, pw->topic, pw->partition, last + 1);
+    pw->rewound = 1;
+    pw->next_offset = -1;
     return FERRY_OK;
 }
 
@@ -269,7 +307,11 @@ static ferry_status_t pw_close(s3_sink_t *s, s3_pw_t *pw, ferry_error_t *err)
     ferry_status_t fs;
     s3_status_t st;
     int64_t total;
-    if (pw->upload_id[0] == '\0') {
+    if (pw->exists_pending) {
+        /* A check of a taken key that failed transiently: go on with it. */
+        total = pw->exists_size;
+        st = S3_EXISTS;
+    } else if (pw->upload_id[0] == '\0') {
         total = (int64_t)pw->out.len;
         st = s3_put(s->cli, pw->key, pw->out.data ? pw->out.data : "", pw->out.len, s->content_type,
                     s->conditional);
@@ -290,6 +332,8 @@ static ferry_status_t pw_close(s3_sink_t *s, s3_pw_t *pw, ferry_error_t *err)
                          s3_client_error(s->cli));
         }
         pw->upload_id[0] = '\0';
+        pw->exists_pending = 1;
+        pw->exists_size = total;
         fs = pw_existing(s, pw, total, err);
         if (fs != FERRY_OK) return fs;
     } else if (st != S3_OK) {
@@ -298,11 +342,72 @@ static ferry_status_t pw_close(s3_sink_t *s, s3_pw_t *pw, ferry_error_t *err)
         if (fs != FERRY_RETRY) pw_abort(s, pw);
         return fs;
     }
+    if (pw->done_in_put < 0) pw->done_in_put = pw->start_offset;
     s->host->metric_add(s->task, "objects_written", 1);
     s->host->metric_add(s->task, "records_archived", (double)pw->count);
     s->host->log(s->task, FERRY_LOG_DEBUG, "s3-sink: wrote %s (%lld records)", pw->key, (long long)pw->count);
     pw_reset_object(pw);
     return FERRY_OK;
+}
+
+typedef struct span_ctx {
+    int64_t first, last;
+} span_ctx_t;
+
+static int on_span(void *arg, const s3_rec_t *rec, size_t index)
+{
+    span_ctx_t *c = arg;
+    if (index == 0) c->first = rec->offset;
+    c->last = rec->offset;
+    return 0;
+}
+
+static ferry_status_t object_span(s3_sink_t *s, const char *key, int64_t *first, int64_t *last, ferry_error_t *err)
+{
+    if (s->fmt != S3_FMT_ENVELOPE && s->fmt != S3_FMT_AVRO) {
+        return ferry_error_set(err, FERRY_FATAL,
+                               "s3-sink: s3://%s/%s exists with other content, and the %s format carries no offsets "
+                               "to go on from: refusing to overwrite it",
+                               s->bucket, key, s->fmt == S3_FMT_JSON ? "json" : "bytes");
+    }
+    s3_buf_t raw = {0}, plain = {0};
+    s3_status_t st = s3_get(s->cli, key, &raw);
+    if (st != S3_OK) {
+        s3_buf_free(&raw);
+        return ferry_error_set(err, s3_conn_status(st), "s3-sink: %s", s3_client_error(s->cli));
+    }
+    char why[512];
+    span_ctx_t c = {-1, -1};
+    s3_compression_t comp = s->fmt == S3_FMT_AVRO ? S3_COMP_NONE : s->comp;
+    long n = -1;
+    if (s3_decompress(comp, raw.data ? raw.data : "", raw.len, &plain, why, sizeof(why)) == 0)
+        n = s3_decode(s->fmt, plain.data ? plain.data : "", plain.len, on_span, &c, why, sizeof(why));
+    s3_buf_free(&raw);
+    s3_buf_free(&plain);
+    if (n <= 0) {
+        return ferry_error_set(err, FERRY_FATAL, "s3-sink: s3://%s/%s exists and cannot be read (%s): refusing to "
+                               "write beside it", s->bucket, key, n == 0 ? "no records" : why);
+    }
+    *first = c.first;
+    *last = c.last;
+    return FERRY_OK;
+}
+
+/* Kafka header names are UTF-8 strings (Java's); the envelope and Avro
+ * formats write them as such, so a name that is not would make the object
+ * unreadable. */
+static int utf8_valid(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char c = p[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (len == 0 || i + len > n) return 0;
+        for (size_t k = 1; k < len; k++)
+            if ((p[i + k] & 0xc0) != 0x80) return 0;
+        if (len == 2 && c < 0xc2) return 0; /* overlong */
+        i += len;
+    }
+    return 1;
 }
 
 static void fill_rec(const ferry_host_t *host, const ferry_record_t *r, s3_rec_t *out, s3_hdr_t *hdrs)
@@ -370,12 +475,35 @@ static ferry_status_t upload_sealed(s3_sink_t *s, ferry_error_t *err)
     return FERRY_OK;
 }
 
+/* Closes an open object that has reached its size: after a put() that
+ * returned RETRY with the record that filled it, the check must not be
+ * skipped. */
+static ferry_status_t pw_close_if_full(s3_sink_t *s, s3_pw_t *pw, ferry_error_t *err)
+{
+    if (pw->open && ((s->flush_size > 0 && pw->count >= s->flush_size) ||
+                     (s->flush_bytes > 0 && (int64_t)s3_writer_raw_bytes(pw->w) >= s->flush_bytes)))
+        return pw_close(s, pw, err);
+    return FERRY_OK;
+}
+
 static ferry_status_t sink_take(s3_sink_t *s, const ferry_record_t *r, ferry_error_t *err)
 {
     const ferry_host_t *host = s->host;
     s3_pw_t *pw = pw_get(s, r->topic, r->partition);
     if (pw == NULL) return ferry_error_set(err, FERRY_ERROR, "s3-sink: out of memory");
+    if (pw->rewound) return FERRY_OK; /* the partition is read again from its rewind point */
     if (pw->next_offset >= 0 && r->kafka_offset < pw->next_offset) return FERRY_OK; /* taken before a retry */
+    for (size_t i = 0; i < r->header_count; i++) {
+        if (!utf8_valid((const unsigned char *)r->headers[i].name, strlen(r->headers[i].name))) {
+            char reason[300];
+            snprintf(reason, sizeof(reason), "s3-sink: %s/%d@%lld: header name %zu is not valid UTF-8", r->topic,
+                     r->partition, (long long)r->kafka_offset, i);
+            ferry_status_t rs = host->record_error(s->task, r, reason);
+            if (rs != FERRY_OK) return ferry_error_set(err, FERRY_ERROR, "%s", reason);
+            pw->next_offset = r->kafka_offset + 1;
+            return FERRY_OK;
+        }
+    }
     s3_hdr_t hstack[16];
     s3_hdr_t *hdrs = r->header_count <= 16 ? hstack : calloc(r->header_count, sizeof(*hdrs));
     if (hdrs == NULL) return ferry_error_set(err, FERRY_ERROR, "s3-sink: out of memory");
@@ -414,27 +542,25 @@ static ferry_status_t sink_take(s3_sink_t *s, const ferry_record_t *r, ferry_err
         st = pw_upload_part(s, pw, (size_t)s->part_size, err);
         if (st != FERRY_OK) goto out;
     }
-    if ((s->flush_size > 0 && pw->count >= s->flush_size) ||
-        (s->flush_bytes > 0 && (int64_t)s3_writer_raw_bytes(pw->w) >= s->flush_bytes)) {
-        st = pw_close(s, pw, err);
-    }
+    st = pw_close_if_full(s, pw, err);
 out:
     if (hdrs != hstack) free(hdrs);
     return st;
 }
 
-ferry_status_t s3_sink_put(void *state, const ferry_batch_t *batch, ferry_error_t *err)
+static ferry_status_t sink_put_all(s3_sink_t *s, const ferry_batch_t *batch, ferry_error_t *err)
 {
-    s3_sink_t *s = state;
     const ferry_host_t *host = s->host;
     ferry_status_t st = upload_sealed(s, err);
     if (st != FERRY_OK) return st;
-    /* A part that could not go up before the retry: send it first. */
     for (s3_pw_t *pw = s->pws; pw; pw = pw->next) {
+        /* A part that could not go up before the retry: send it first. */
         if (pw->open && (int64_t)pw->out.len >= s->part_size) {
             st = pw_upload_part(s, pw, (size_t)s->part_size, err);
             if (st != FERRY_OK) return st;
         }
+        st = pw_close_if_full(s, pw, err);
+        if (st != FERRY_OK) return st;
     }
     size_t n = host->batch_count(batch);
     for (size_t i = 0; i < n; i++) {
@@ -442,6 +568,27 @@ ferry_status_t s3_sink_put(void *state, const ferry_batch_t *batch, ferry_error_
         if (st != FERRY_OK) return st;
     }
     return FERRY_OK;
+}
+
+ferry_status_t s3_sink_put(void *state, const ferry_batch_t *batch, ferry_error_t *err)
+{
+    s3_sink_t *s = state;
+    for (s3_pw_t *pw = s->pws; pw; pw = pw->next) {
+        pw->rewound = 0; /* a rewind asked in an earlier callback has been applied */
+        pw->done_in_put = -1;
+    }
+    ferry_status_t st = sink_put_all(s, batch, err);
+    for (s3_pw_t *pw = s->pws; pw; pw = pw->next) {
+        if (st == FERRY_OK) {
+            pw->commit_cap = -1;
+        } else if (pw->done_in_put >= 0 && (pw->commit_cap < 0 || pw->done_in_put < pw->commit_cap)) {
+            /* The host keeps none of this put's positions, but objects were
+             * completed in it: committed offsets must not land inside them,
+             * or a restart would cut a new object overlapping one of them. */
+            pw->commit_cap = pw->done_in_put;
+        }
+    }
+    return st;
 }
 
 ferry_status_t s3_sink_flush(void *state, ferry_flush_t *fl, ferry_error_t *err)
@@ -455,7 +602,9 @@ ferry_status_t s3_sink_flush(void *state, ferry_flush_t *fl, ferry_error_t *err)
             st = pw_close(s, pw, err);
             if (st != FERRY_OK) return st;
         }
-        if (pw->open) s->host->flush_limit(fl, pw->topic, pw->partition, pw->start_offset);
+        int64_t limit = pw->open ? pw->start_offset : -1;
+        if (pw->commit_cap >= 0 && (limit < 0 || pw->commit_cap < limit)) limit = pw->commit_cap;
+        if (limit >= 0) s->host->flush_limit(fl, pw->topic, pw->partition, limit);
     }
     return FERRY_OK;
 }

@@ -36,6 +36,7 @@
 typedef struct s3_obj {
     char *key;
     int64_t start;
+    int done; /* replayed (or skipped) */
 } s3_obj_t;
 
 /* One decoded record, as offsets into the object's arena. */
@@ -75,6 +76,7 @@ typedef struct s3_source {
     int64_t next_list_ms;
     s3_rpart_t *parts;
     s3_rpart_t *cur;    /* the partition whose object is loaded */
+    s3_rpart_t *last_part; /* the last one loaded: partitions take turns */
     /* the loaded object */
     s3_buf_t arena;
     s3_drec_t *recs;
@@ -84,7 +86,7 @@ typedef struct s3_source {
     ferry_header_t *hbuf;
     size_t hbuf_cap;
     char cur_key[1100];
-    char cur_key_json[2300]; /* cur_key escaped for a JSON string */
+    char cur_key_json[6 * 1100 + 1]; /* cur_key escaped for a JSON string (\\u00XX at worst) */
     const ferry_config_t *cfg; /* lives until close */
     const char *bucket;        /* owned by cfg */
     int skip_corrupt;          /* errors.tolerance: all */
@@ -180,8 +182,6 @@ static int on_listed(void *arg, const char *key, int64_t size)
         lc->failed = 1;
         return 1;
     }
-    for (size_t i = 0; i < p->nobj; i++)
-        if (strcmp(p->objs[i].key, key) == 0) return 0; /* known from an earlier listing */
     if (p->nobj == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 64;
         s3_obj_t *o = realloc(p->objs, cap * sizeof(*o));
@@ -198,6 +198,7 @@ static int on_listed(void *arg, const char *key, int64_t size)
         return 1;
     }
     p->objs[p->nobj].start = start;
+    p->objs[p->nobj].done = 0;
     p->nobj++;
     return 0;
 }
@@ -221,9 +222,42 @@ static ferry_status_t source_list(s3_source_t *s, const ferry_config_t *cfg, fer
         if (st != S3_OK) return ferry_error_set(err, s3_conn_status(st), "s3-source: %s", s3_client_error(s->cli));
     }
     for (s3_rpart_t *p = s->parts; p; p = p->next) {
-        /* Unfinished objects keep their order; new ones sort in after them. */
-        if (p->next_obj < p->nobj)
-            qsort(p->objs + p->next_obj, p->nobj - p->next_obj, sizeof(*p->objs), obj_cmp);
+        /* Every listing returns the known objects again: sort, and merge
+         * each key's entries (keeping whether it was replayed). */
+        qsort(p->objs, p->nobj, sizeof(*p->objs), obj_cmp);
+        size_t n = 0;
+        for (size_t i = 0; i < p->nobj; i++) {
+            if (n > 0 && strcmp(p->objs[n - 1].key, p->objs[i].key) == 0) {
+                p->objs[n - 1].done |= p->objs[i].done;
+                free(p->objs[i].key);
+                continue;
+            }
+            p->objs[n++] = p->objs[i];
+        }
+        p->nobj = n;
+        /* An object that sorts before one already replayed appeared late
+         * (an eventually consistent listing, or written afterwards): its
+         * records are older than what was replayed, and it is skipped,
+         * loudly. */
+        size_t last_done = 0;
+        int any_done = 0;
+        for (size_t i = 0; i < n; i++)
+            if (p->objs[i].done) {
+                last_done = i;
+                any_done = 1;
+            }
+        for (size_t i = 0; any_done && i < last_done; i++) {
+            if (!p->objs[i].done) {
+                s->host->log(s->task, FERRY_LOG_ERROR,
+                             "s3-source: s3://%s/%s appeared after later objects of %s/%d were replayed: skipped "
+                             "(replay the archive again into a fresh topic to include it)",
+                             s->bucket, p->objs[i].key, p->topic, p->partition);
+                s->host->metric_add(s->task, "objects_skipped", 1);
+                p->objs[i].done = 1;
+            }
+        }
+        p->next_obj = 0;
+        while (p->next_obj < n && p->objs[p->next_obj].done) p->next_obj++;
     }
     return FERRY_OK;
 }
@@ -245,7 +279,7 @@ static void source_resume(s3_source_t *s)
         int64_t start;
         if (s3_object_key_parse(key, topic, sizeof(topic), &part, &start) != 0) continue;
         size_t i = 0;
-        while (i < p->nobj && p->objs[i].start < start) i++;
+        while (i < p->nobj && p->objs[i].start < start) p->objs[i++].done = 1;
         p->next_obj = i;
         p->resume_index = i < p->nobj && strcmp(p->objs[i].key, key) == 0 ? index : 0;
         host->log(s->task, FERRY_LOG_INFO, "s3-source: %s/%d resumes at %s record %lld", p->topic, p->partition,
@@ -422,6 +456,7 @@ static ferry_status_t object_load(s3_source_t *s, s3_rpart_t *p, ferry_error_t *
                          "s3-source: s3://%s/%s: corrupt or truncated object, skipped (errors.tolerance: all): %s",
                          s->bucket, key, why);
             s->host->metric_add(s->task, "objects_skipped", 1);
+            p->objs[p->next_obj].done = 1;
             p->next_obj++;
             p->resume_index = 0;
             return FERRY_OK;
@@ -465,7 +500,7 @@ ferry_status_t s3_source_poll(void *state, ferry_batch_t *batch, ferry_error_t *
     s3_source_t *s = state;
     const ferry_host_t *host = s->host;
     if (s->cur == NULL) {
-        s3_rpart_t *p = next_part(s, NULL);
+        s3_rpart_t *p = next_part(s, s->last_part);
         if (p == NULL) {
             if (mono_ms() >= s->next_list_ms) {
                 s->next_list_ms = mono_ms() + s->poll_ms;
@@ -475,6 +510,7 @@ ferry_status_t s3_source_poll(void *state, ferry_batch_t *batch, ferry_error_t *
             nanosleep(&ts, NULL);
             return FERRY_OK;
         }
+        s->last_part = p;
         ferry_status_t st = object_load(s, p, err);
         if (st != FERRY_OK || s->cur == NULL) return st; /* NULL: a corrupt object was skipped */
     }
@@ -483,7 +519,7 @@ ferry_status_t s3_source_poll(void *state, ferry_batch_t *batch, ferry_error_t *
     while (s->pos < s->nrec && host->batch_room(batch) > 0) {
         s3_drec_t *d = &s->recs[s->pos];
         size_t index = s->pos;
-        char offset[2400];
+        char offset[sizeof(s->cur_key_json) + 64];
         snprintf(offset, sizeof(offset), "{\"key\":\"%s\",\"index\":%zu}", s->cur_key_json, index + 1);
         int skip = (p->last_offset >= 0 && d->offset <= p->last_offset) ||
                    (s->start_ms >= 0 && d->timestamp < s->start_ms) || (s->end_ms >= 0 && d->timestamp > s->end_ms);
@@ -530,6 +566,7 @@ ferry_status_t s3_source_poll(void *state, ferry_batch_t *batch, ferry_error_t *
     if (added) host->metric_add(s->task, "records_replayed", (double)added);
     if (s->pos >= s->nrec) {
         host->metric_add(s->task, "objects_replayed", 1);
+        p->objs[p->next_obj].done = 1;
         p->next_obj++;
         object_unload(s);
     }

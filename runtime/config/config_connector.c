@@ -345,15 +345,28 @@ static void sink_topics_check(cfg_build_ctx_t *ctx, const ferry_config_t *cfg)
         cfg_build_error(ctx, ctx->line, ctx->col, "set 'topics' or 'topics.regex', not both");
     } else if (re && re[0]) {
         regex_t rx;
-        int rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
+        char *anchored = str_printf("^(%s)$", re);
+        int rc = regcomp(&rx, anchored, REG_EXTENDED | REG_NOSUB);
+        free(anchored);
         if (rc != 0) {
             char why[128];
             regerror(rc, &rx, why, sizeof(why));
             cfg_build_error(ctx, ctx->line, ctx->col, "topics.regex '%s': %s", re, why);
-        } else {
-            regfree(&rx);
+            return;
         }
+        /* A sink reading its own dead-letter topic would feed its failures
+         * back to itself forever (Kafka Connect refuses this too). */
+        const char *dlq = config_string(cfg, "errors.deadletterqueue.topic.name");
+        if (dlq && dlq[0] && regexec(&rx, dlq, 0, NULL, 0) == 0)
+            cfg_build_error(ctx, ctx->line, ctx->col,
+                            "topics.regex '%s' matches the dead-letter topic '%s': the sink would consume its own "
+                            "failures", re, dlq);
+        regfree(&rx);
     }
+    const char *dlq = config_string(cfg, "errors.deadletterqueue.topic.name");
+    for (size_t i = 0; dlq && dlq[0] && i < n; i++)
+        if (strcmp(topics[i], dlq) == 0)
+            cfg_build_error(ctx, ctx->line, ctx->col, "topics lists the dead-letter topic '%s'", dlq);
 }
 
 static ferry_config_t *connector_build(cfg_build_ctx_t *ctx, const char *name,
