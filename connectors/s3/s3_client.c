@@ -669,7 +669,7 @@ s3_status_t s3_mpu_abort(s3_client_t *c, const char *key, const char *upload_id)
 
 s3_status_t s3_list(s3_client_t *c, const char *prefix, s3_list_fn fn, void *arg)
 {
-    char token[2048] = "", etoken[6200], eprefix[3 * 1024 + 1], q[8192];
+    char token[2048] = "", etoken[6200], eprefix[3 * 1024 + 1], q[9400];
     if (uri_encode(prefix, 0, eprefix, sizeof(eprefix)) != 0) {
         set_err(c, "list: prefix too long");
         return S3_ERROR;

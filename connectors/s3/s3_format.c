@@ -16,6 +16,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -565,14 +567,237 @@ int s3_decompress(s3_compression_t comp, const void *data, size_t len, s3_buf_t 
     return 0;
 }
 
-/* Envelope lines. */
+/* Envelope lines, read by a scanner of their own rather than a general
+ * JSON library: replay spends its time here (a tree per line costs about
+ * four times as much). Members may come in any order; unknown members are
+ * skipped; strings are unescaped (topic and header names) or base64-decoded
+ * straight into their buffers (keys and values). */
+typedef struct env_in {
+    const char *p, *end;
+} env_in_t;
+
+static void env_ws(env_in_t *in)
+{
+    while (in->p < in->end && (*in->p == ' ' || *in->p == '\t' || *in->p == '\r')) in->p++;
+}
+
+static int env_lit(env_in_t *in, char c)
+{
+    env_ws(in);
+    if (in->p >= in->end || *in->p != c) return -1;
+    in->p++;
+    return 0;
+}
+
+/* A JSON string, unescaped into out (appended). */
+static int env_str(env_in_t *in, s3_buf_t *out)
+{
+    if (env_lit(in, '"') != 0) return -1;
+    for (;;) {
+        const char *q = in->p;
+        while (q < in->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20) q++;
+        if (s3_buf_append(out, in->p, (size_t)(q - in->p)) != 0 || q >= in->end) return -1;
+        in->p = q + 1;
+        if (*q == '"') return 0;
+        if (*q != '\\' || in->p >= in->end) return -1;
+        char e = *in->p++, c;
+        switch (e) {
+        case '"': case '\\': case '/': c = e; break;
+        case 'b': c = '\b'; break;
+        case 'f': c = '\f'; break;
+        case 'n': c = '\n'; break;
+        case 'r': c = '\r'; break;
+        case 't': c = '\t'; break;
+        case 'u': {
+            if (in->end - in->p < 4) return -1;
+            unsigned cp = 0;
+            for (int k = 0; k < 4; k++) {
+                int h = in->p[k];
+                int v = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+                if (v < 0) return -1;
+                cp = cp << 4 | (unsigned)v;
+            }
+            in->p += 4;
+            if (cp >= 0xd800 && cp <= 0xdfff) return -1; /* ferry writes no surrogates */
+            char u[3];
+            size_t n;
+            if (cp < 0x80) { u[0] = (char)cp; n = 1; }
+            else if (cp < 0x800) { u[0] = (char)(0xc0 | cp >> 6); u[1] = (char)(0x80 | (cp & 0x3f)); n = 2; }
+            else { u[0] = (char)(0xe0 | cp >> 12); u[1] = (char)(0x80 | ((cp >> 6) & 0x3f)); u[2] = (char)(0x80 | (cp & 0x3f)); n = 3; }
+            if (s3_buf_append(out, u, n) != 0) return -1;
+            continue;
+        }
+        default: return -1;
+        }
+        if (s3_buf_append(out, &c, 1) != 0) return -1;
+    }
+}
+
+/* null (returns 1) or a base64 string decoded into out (returns 0); -1 bad. */
+static int env_b64_or_null(env_in_t *in, s3_buf_t *out)
+{
+    env_ws(in);
+    if (in->end - in->p >= 4 && memcmp(in->p, "null", 4) == 0) {
+        in->p += 4;
+        return 1;
+    }
+    if (in->p >= in->end || *in->p != '"') return -1;
+    const char *q = memchr(in->p + 1, '"', (size_t)(in->end - in->p - 1));
+    if (q == NULL) return -1;
+    const char *b = in->p + 1;
+    for (const char *c = b; c < q; c++)
+        if (*c == '\\') return -1; /* base64 never needs an escape */
+    size_t n = (size_t)(q - b);
+    if (out->len + n + 1 > out->cap) { /* one reservation, then the decoder appends in place */
+        if (s3_buf_append(out, "", 0) != 0) return -1;
+        size_t cap = out->cap ? out->cap : 64;
+        while (cap < out->len + n + 1) cap *= 2;
+        char *d = realloc(out->data, cap);
+        if (d == NULL) return -1;
+        out->data = d;
+        out->cap = cap;
+    }
+    if (get_b64(b, n, out) != 0) return -1;
+    in->p = q + 1;
+    return 0;
+}
+
+static int env_int(env_in_t *in, int64_t *v)
+{
+    env_ws(in);
+    const char *q = in->p;
+    if (q < in->end && *q == '-') q++;
+    if (q >= in->end || *q < '0' || *q > '9') return -1;
+    char num[24];
+    while (q < in->end && *q >= '0' && *q <= '9') q++;
+    size_t n = (size_t)(q - in->p);
+    if (n >= sizeof(num)) return -1;
+    memcpy(num, in->p, n);
+    num[n] = '\0';
+    errno = 0;
+    long long x = strtoll(num, NULL, 10);
+    if (errno) return -1;
+    *v = x;
+    in->p = q;
+    return 0;
+}
+
+/* Skips one JSON value of a member ferry does not know. */
+static int env_skip(env_in_t *in, int depth)
+{
+    env_ws(in);
+    if (in->p >= in->end || depth > 32) return -1;
+    char c = *in->p;
+    if (c == '"') {
+        s3_buf_t tmp = {0};
+        int rc = env_str(in, &tmp);
+        s3_buf_free(&tmp);
+        return rc;
+    }
+    if (c == '{' || c == '[') {
+        char close = c == '{' ? '}' : ']';
+        in->p++;
+        if (env_lit(in, close) == 0) return 0;
+        for (;;) {
+            if (c == '{') {
+                s3_buf_t tmp = {0};
+                int rc = env_str(in, &tmp);
+                s3_buf_free(&tmp);
+                if (rc != 0 || env_lit(in, ':') != 0) return -1;
+            }
+            if (env_skip(in, depth + 1) != 0) return -1;
+            if (env_lit(in, ',') == 0) continue;
+            return env_lit(in, close);
+        }
+    }
+    const char *q = in->p;
+    while (q < in->end && (isalnum((unsigned char)*q) || *q == '-' || *q == '+' || *q == '.')) q++;
+    if (q == in->p) return -1;
+    in->p = q;
+    return 0;
+}
+
+typedef struct env_rec {
+    s3_buf_t topic, tstype, key, val, hv, hn; /* hn: header names, each NUL-ended */
+    size_t *hname_off, *hval_off, *hval_len;
+    int *hval_null;
+    size_t nh, hcap;
+    s3_hdr_t *hdrs;
+} env_rec_t;
+
+static void env_rec_free(env_rec_t *e)
+{
+    s3_buf_free(&e->topic);
+    s3_buf_free(&e->tstype);
+    s3_buf_free(&e->key);
+    s3_buf_free(&e->val);
+    s3_buf_free(&e->hv);
+    s3_buf_free(&e->hn);
+    free(e->hname_off);
+    free(e->hval_off);
+    free(e->hval_len);
+    free(e->hval_null);
+    free(e->hdrs);
+}
+
+static int env_headers(env_in_t *in, env_rec_t *e)
+{
+    if (env_lit(in, '[') != 0) return -1;
+    if (env_lit(in, ']') == 0) return 0;
+    for (;;) {
+        if (e->nh == e->hcap) {
+            size_t cap = e->hcap ? e->hcap * 2 : 8;
+            size_t *a = realloc(e->hname_off, cap * sizeof(size_t)), *b = a ? realloc(e->hval_off, cap * sizeof(size_t)) : NULL;
+            if (a) e->hname_off = a;
+            if (b) e->hval_off = b;
+            size_t *c = b ? realloc(e->hval_len, cap * sizeof(size_t)) : NULL;
+            if (c) e->hval_len = c;
+            int *d = c ? realloc(e->hval_null, cap * sizeof(int)) : NULL;
+            if (d) e->hval_null = d;
+            s3_hdr_t *h = d ? realloc(e->hdrs, cap * sizeof(s3_hdr_t)) : NULL;
+            if (h == NULL) return -1;
+            e->hdrs = h;
+            e->hcap = cap;
+        }
+        size_t i = e->nh;
+        int have_key = 0, have_val = 0;
+        if (env_lit(in, '{') != 0) return -1;
+        for (;;) {
+            s3_buf_t name = {0};
+            int rc = env_str(in, &name) != 0 || env_lit(in, ':') != 0;
+            if (!rc && name.len == 3 && memcmp(name.data, "key", 3) == 0) {
+                e->hname_off[i] = e->hn.len;
+                rc = env_str(in, &e->hn) != 0 || s3_buf_append(&e->hn, "", 1) != 0;
+                have_key = 1;
+            } else if (!rc && name.len == 5 && memcmp(name.data, "value", 5) == 0) {
+                e->hval_off[i] = e->hv.len;
+                int v = env_b64_or_null(in, &e->hv);
+                rc = v < 0;
+                e->hval_null[i] = v == 1;
+                e->hval_len[i] = e->hv.len - e->hval_off[i];
+                have_val = 1;
+            } else if (!rc) {
+                rc = env_skip(in, 0) != 0;
+            }
+            s3_buf_free(&name);
+            if (rc) return -1;
+            if (env_lit(in, ',') == 0) continue;
+            if (env_lit(in, '}') != 0) return -1;
+            break;
+        }
+        if (!have_key || !have_val) return -1;
+        e->nh++;
+        if (env_lit(in, ',') == 0) continue;
+        return env_lit(in, ']');
+    }
+}
+
 static long decode_envelope(const char *data, size_t len, s3_rec_fn fn, void *arg, char *err, size_t errlen)
 {
     long count = 0;
     size_t pos = 0;
-    s3_buf_t key = {0}, val = {0}, hv = {0};
-    s3_hdr_t *hdrs = NULL;
-    size_t hcap = 0;
+    env_rec_t e;
+    memset(&e, 0, sizeof(e));
     long result = -1;
     while (pos < len) {
         const char *nl = memchr(data + pos, '\n', len - pos);
@@ -580,96 +805,80 @@ static long decode_envelope(const char *data, size_t len, s3_rec_fn fn, void *ar
             snprintf(err, errlen, "record %ld: the last line has no line end (truncated object?)", count);
             goto out;
         }
-        size_t llen = (size_t)(nl - (data + pos));
-        json_error_t jerr;
-        json_t *j = json_loadb(data + pos, llen, 0, &jerr);
+        env_in_t in = {data + pos, nl};
+        e.topic.len = e.tstype.len = e.key.len = e.val.len = e.hv.len = e.hn.len = 0;
+        e.nh = 0;
+        int64_t part = 0, off = 0, ts = 0;
+        int key_null = -1, val_null = -1;
+        unsigned seen = 0;
         const char *bad = NULL;
-        json_t *jt = j ? json_object_get(j, "topic") : NULL, *jp = j ? json_object_get(j, "partition") : NULL;
-        json_t *jo = j ? json_object_get(j, "offset") : NULL, *jts = j ? json_object_get(j, "timestamp") : NULL;
-        json_t *jtt = j ? json_object_get(j, "timestampType") : NULL;
-        json_t *jk = j ? json_object_get(j, "key") : NULL, *jv = j ? json_object_get(j, "value") : NULL;
-        json_t *jh = j ? json_object_get(j, "headers") : NULL;
+        if (env_lit(&in, '{') != 0) bad = "not a JSON object";
+        while (!bad) {
+            s3_buf_t name = {0};
+            if (env_str(&in, &name) != 0 || env_lit(&in, ':') != 0) {
+                bad = "malformed member";
+            } else {
+                const char *n = name.data ? name.data : "";
+                size_t nl2 = name.len;
+#define IS(lit) (nl2 == sizeof(lit) - 1 && memcmp(n, lit, nl2) == 0)
+                int rc = 0;
+                if (IS("topic")) { rc = env_str(&in, &e.topic); seen |= 1; }
+                else if (IS("partition")) { rc = env_int(&in, &part); seen |= 2; }
+                else if (IS("offset")) { rc = env_int(&in, &off); seen |= 4; }
+                else if (IS("timestamp")) { rc = env_int(&in, &ts); seen |= 8; }
+                else if (IS("timestampType")) { rc = env_str(&in, &e.tstype); seen |= 16; }
+                else if (IS("key")) { key_null = env_b64_or_null(&in, &e.key); rc = key_null < 0; seen |= 32; if (rc) bad = "key is not base64 or null"; }
+                else if (IS("value")) { val_null = env_b64_or_null(&in, &e.val); rc = val_null < 0; seen |= 64; if (rc) bad = "value is not base64 or null"; }
+                else if (IS("headers")) { rc = env_headers(&in, &e); seen |= 128; if (rc) bad = "a header is not {key, value}"; }
+                else rc = env_skip(&in, 0);
+#undef IS
+                if (rc && !bad) bad = "malformed member value";
+            }
+            s3_buf_free(&name);
+            if (bad) break;
+            if (env_lit(&in, ',') == 0) continue;
+            if (env_lit(&in, '}') != 0) bad = "malformed object";
+            break;
+        }
+        env_ws(&in);
+        if (!bad && in.p != in.end) bad = "data after the record";
+        if (!bad && seen != 255) bad = "not an envelope record (topic, partition, offset, timestamp, timestampType, key, value, headers)";
         s3_rec_t r;
         memset(&r, 0, sizeof(r));
-        key.len = val.len = hv.len = 0;
-        if (j == NULL) bad = jerr.text;
-        else if (!json_is_string(jt) || !json_is_integer(jp) || !json_is_integer(jo) || !json_is_integer(jts) ||
-                 !json_is_string(jtt) || !(json_is_string(jk) || json_is_null(jk)) ||
-                 !(json_is_string(jv) || json_is_null(jv)) || !json_is_array(jh))
-            bad = "not an envelope record (topic, partition, offset, timestamp, timestampType, key, value, headers)";
-        else if ((r.timestamp_type = ts_type_parse(json_string_value(jtt))) < 0)
-            bad = "unknown timestampType";
-        else if (json_is_string(jk) && get_b64(json_string_value(jk), json_string_length(jk), &key) != 0)
-            bad = "key is not base64";
-        else if (json_is_string(jv) && get_b64(json_string_value(jv), json_string_length(jv), &val) != 0)
-            bad = "value is not base64";
-        size_t nh = jh && json_is_array(jh) ? json_array_size(jh) : 0;
-        if (!bad && nh > hcap) {
-            s3_hdr_t *nhd = realloc(hdrs, nh * sizeof(*hdrs));
-            if (nhd == NULL) bad = "out of memory";
-            else {
-                hdrs = nhd;
-                hcap = nh;
-            }
-        }
-        /* Header values go one after another into hv; offsets first, pointers after (hv may move). */
-        size_t *hoff = nh && !bad ? calloc(nh, sizeof(size_t)) : NULL;
-        if (nh && !bad && hoff == NULL) bad = "out of memory";
-        for (size_t i = 0; i < nh && !bad; i++) {
-            json_t *h = json_array_get(jh, i), *hk = json_object_get(h, "key"), *hval = json_object_get(h, "value");
-            if (!json_is_string(hk) || !(json_is_string(hval) || json_is_null(hval))) {
-                bad = "a header is not {key, value}";
-                break;
-            }
-            hdrs[i].name = json_string_value(hk);
-            hdrs[i].name_len = json_string_length(hk);
-            hoff[i] = hv.len;
-            if (json_is_string(hval)) {
-                if (get_b64(json_string_value(hval), json_string_length(hval), &hv) != 0) {
-                    bad = "a header value is not base64";
-                    break;
-                }
-                hdrs[i].value_len = hv.len - hoff[i];
-                hdrs[i].value = "";
-            } else {
-                hdrs[i].value = NULL;
-                hdrs[i].value_len = 0;
-            }
-        }
-        for (size_t i = 0; i < nh && !bad; i++) {
-            if (hdrs[i].value) hdrs[i].value = hv.data ? hv.data + hoff[i] : "";
-        }
-        free(hoff);
+        if (!bad && (s3_buf_append(&e.topic, "", 1) != 0 || s3_buf_append(&e.tstype, "", 1) != 0)) bad = "out of memory";
+        if (!bad && (r.timestamp_type = ts_type_parse(e.tstype.data)) < 0) bad = "unknown timestampType";
+        if (!bad && (part < INT32_MIN || part > INT32_MAX)) bad = "partition out of range";
         if (bad) {
             snprintf(err, errlen, "record %ld: %s", count, bad);
-            json_decref(j);
             goto out;
         }
-        r.topic = json_string_value(jt);
-        r.partition = (int32_t)json_integer_value(jp);
-        r.offset = json_integer_value(jo);
-        r.timestamp = json_integer_value(jts);
-        r.key = json_is_string(jk) ? (key.data ? key.data : "") : NULL;
-        r.key_len = key.len;
-        r.value = json_is_string(jv) ? (val.data ? val.data : "") : NULL;
-        r.value_len = val.len;
-        r.headers = hdrs;
-        r.header_count = nh;
+        for (size_t i = 0; i < e.nh; i++) {
+            e.hdrs[i].name = e.hn.data + e.hname_off[i];
+            e.hdrs[i].name_len = strlen(e.hdrs[i].name);
+            e.hdrs[i].value = e.hval_null[i] ? NULL : (e.hv.data ? e.hv.data + e.hval_off[i] : "");
+            e.hdrs[i].value_len = e.hval_len[i];
+        }
+        r.topic = e.topic.data;
+        r.partition = (int32_t)part;
+        r.offset = off;
+        r.timestamp = ts;
+        r.key = key_null ? NULL : (e.key.data ? e.key.data : "");
+        r.key_len = e.key.len;
+        r.value = val_null ? NULL : (e.val.data ? e.val.data : "");
+        r.value_len = e.val.len;
+        r.headers = e.hdrs;
+        r.header_count = e.nh;
         int stop = fn(arg, &r, (size_t)count);
-        json_decref(j);
         count++;
         if (stop) {
             result = -2;
             goto out;
         }
-        pos += llen + 1;
+        pos = (size_t)(nl - data) + 1;
     }
     result = count;
 out:
-    s3_buf_free(&key);
-    s3_buf_free(&val);
-    s3_buf_free(&hv);
-    free(hdrs);
+    env_rec_free(&e);
     return result;
 }
 
