@@ -1099,3 +1099,15 @@ long s3_decode(s3_format_kind_t fmt, const char *data, size_t len, s3_rec_fn fn,
     default: snprintf(err, errlen, "the json and bytes formats cannot be replayed (use envelope or avro)"); return -1;
     }
 }
+
+long s3_decode_object(s3_format_kind_t fmt, s3_compression_t comp, const char *data, size_t len, s3_rec_fn fn,
+                      void *arg, char *err, size_t errlen)
+{
+    if (fmt == S3_FMT_AVRO || comp == S3_COMP_NONE) return s3_decode(fmt, data, len, fn, arg, err, errlen);
+    s3_buf_t plain = {0};
+    long n = -1;
+    if (s3_decompress(comp, data, len, &plain, err, errlen) == 0)
+        n = s3_decode(fmt, plain.data ? plain.data : "", plain.len, fn, arg, err, errlen);
+    s3_buf_free(&plain);
+    return n;
+}

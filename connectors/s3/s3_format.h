@@ -92,4 +92,9 @@ typedef int (*s3_rec_fn)(void *arg, const s3_rec_t *rec, size_t index);
 long s3_decode(s3_format_kind_t fmt, const char *data, size_t len, s3_rec_fn fn, void *arg,
                char *err, size_t errlen);
 
+/* An object as stored: decompressed (line formats; Avro compresses per
+ * block) and decoded, as s3_decode. The uncompressed case is read in place. */
+long s3_decode_object(s3_format_kind_t fmt, s3_compression_t comp, const char *data, size_t len, s3_rec_fn fn,
+                      void *arg, char *err, size_t errlen);
+
 #endif /* FERRY_S3_FORMAT_H */

@@ -370,7 +370,7 @@ static ferry_status_t object_span(s3_sink_t *s, const char *key, int64_t *first,
                                "to go on from: refusing to overwrite it",
                                s->bucket, key, s->fmt == S3_FMT_JSON ? "json" : "bytes");
     }
-    s3_buf_t raw = {0}, plain = {0};
+    s3_buf_t raw = {0};
     s3_status_t st = s3_get(s->cli, key, &raw);
     if (st != S3_OK) {
         s3_buf_free(&raw);
@@ -378,12 +378,8 @@ static ferry_status_t object_span(s3_sink_t *s, const char *key, int64_t *first,
     }
     char why[512];
     span_ctx_t c = {-1, -1};
-    s3_compression_t comp = s->fmt == S3_FMT_AVRO ? S3_COMP_NONE : s->comp;
-    long n = -1;
-    if (s3_decompress(comp, raw.data ? raw.data : "", raw.len, &plain, why, sizeof(why)) == 0)
-        n = s3_decode(s->fmt, plain.data ? plain.data : "", plain.len, on_span, &c, why, sizeof(why));
+    long n = s3_decode_object(s->fmt, s->comp, raw.data ? raw.data : "", raw.len, on_span, &c, why, sizeof(why));
     s3_buf_free(&raw);
-    s3_buf_free(&plain);
     if (n <= 0) {
         return ferry_error_set(err, FERRY_FATAL, "s3-sink: s3://%s/%s exists and cannot be read (%s): refusing to "
                                "write beside it", s->bucket, key, n == 0 ? "no records" : why);

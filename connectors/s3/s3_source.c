@@ -433,7 +433,7 @@ static ferry_status_t object_load(s3_source_t *s, s3_rpart_t *p, ferry_error_t *
     s3_format_kind_t fmt;
     s3_compression_t comp;
     s3_format_from_name(key, &fmt, &comp);
-    s3_buf_t raw = {0}, plain = {0};
+    s3_buf_t raw = {0};
     s3_status_t st = s3_get(s->cli, key, &raw);
     if (st != S3_OK) {
         s3_buf_free(&raw);
@@ -442,12 +442,8 @@ static ferry_status_t object_load(s3_source_t *s, s3_rpart_t *p, ferry_error_t *
     char why[512] = "";
     object_unload(s);
     load_ctx_t lc = {.s = s};
-    long n = -1;
-    if (s3_decompress(comp, raw.data ? raw.data : "", raw.len, &plain, why, sizeof(why)) == 0) {
-        n = s3_decode(fmt, plain.data ? plain.data : "", plain.len, on_decoded, &lc, why, sizeof(why));
-    }
+    long n = s3_decode_object(fmt, comp, raw.data ? raw.data : "", raw.len, on_decoded, &lc, why, sizeof(why));
     s3_buf_free(&raw);
-    s3_buf_free(&plain);
     if (lc.oom) return ferry_error_set(err, FERRY_ERROR, "s3-source: %s: out of memory", key);
     if (n < 0) {
         object_unload(s);

@@ -211,7 +211,7 @@ int s3_verify_main(int argc, char **argv)
                 unreadable_format++;
                 continue;
             }
-            s3_buf_t raw = {0}, plain = {0};
+            s3_buf_t raw = {0};
             st = s3_get(cli, w.obj->key, &raw);
             if (st != S3_OK) {
                 fprintf(stderr, "ferry archive verify: %s\n", s3_client_error(cli));
@@ -221,14 +221,12 @@ int s3_verify_main(int argc, char **argv)
             }
             char why[512];
             int64_t before = w.last;
-            if (s3_decompress(comp, raw.data ? raw.data : "", raw.len, &plain, why, sizeof(why)) != 0 ||
-                s3_decode(fmt, plain.data ? plain.data : "", plain.len, v_on_rec, &w, why, sizeof(why)) < 0) {
+            if (s3_decode_object(fmt, comp, raw.data ? raw.data : "", raw.len, v_on_rec, &w, why, sizeof(why)) < 0) {
                 w.problems++;
                 printf("PROBLEM %s: cannot be read: %s\n", w.obj->key, why);
             }
             if (first < 0 && w.last >= 0 && before < 0) first = l.objs[j].start;
             s3_buf_free(&raw);
-            s3_buf_free(&plain);
         }
         char name[300];
         snprintf(name, sizeof(name), "%s/%d", l.objs[i].topic, l.objs[i].partition);
