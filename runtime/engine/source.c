@@ -464,9 +464,14 @@ static int source_setup(source_ctx_t *ctx)
     }
 
     rd_kafka_conf_t *conf = engine_client_conf(t, KAFKA_PRODUCER, emsg, sizeof(emsg));
-    if (conf && ctx->eos && source_txn_conf(ctx, conf, emsg, sizeof(emsg)) != 0) {
+    int txn_rc = conf && ctx->eos ? source_txn_conf(ctx, conf, emsg, sizeof(emsg)) : 0;
+    if (txn_rc != 0) {
         rd_kafka_conf_destroy(conf);
         conf = NULL;
+        if (txn_rc == -2) { /* a setting that a restart would meet again */
+            engine_task_fail_permanent(t, "start", "%s", emsg);
+            return -1;
+        }
     }
     if (conf) {
         rd_kafka_conf_set_dr_msg_cb(conf, source_dr_cb);

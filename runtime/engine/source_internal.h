@@ -64,7 +64,10 @@ typedef struct source_ctx {
 } source_ctx_t;
 
 /* source_txn.c */
-/* The producer setting that makes it transactional (transactional.id). */
+/* The producer setting that makes it transactional (transactional.id), and
+ * the transaction boundary. 0; -1 when a setting was refused by librdkafka;
+ * -2 when the transaction interval is not shorter than transaction.timeout.ms
+ * (why says so). */
 int source_txn_conf(source_ctx_t *ctx, rd_kafka_conf_t *conf, char *why, size_t whylen);
 /* init_transactions: fences an earlier instance of the task. 0, or -1 when the task failed. */
 int source_txn_init(source_ctx_t *ctx);

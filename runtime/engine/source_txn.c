@@ -76,6 +76,22 @@ int source_txn_conf(source_ctx_t *ctx, rd_kafka_conf_t *conf, char *why, size_t 
     ctx->txn_per_poll = !boundary || strcmp(boundary, "poll") == 0;
     if (!ctx->txn_per_poll && config_string(t->cfg, "transaction.boundary.interval.ms"))
         ctx->flush_ms = config_duration_ms(t->cfg, "transaction.boundary.interval.ms");
+    /* A transaction open longer than the producer's transaction.timeout.ms
+     * is aborted by the broker: every interval would end in an abort. */
+    char tmo[32];
+    size_t tmolen = sizeof(tmo);
+    long long timeout_ms = 60000;
+    if (rd_kafka_conf_get(conf, "transaction.timeout.ms", tmo, &tmolen) == RD_KAFKA_CONF_OK)
+        timeout_ms = strtoll(tmo, NULL, 10);
+    long long span_ms = ctx->txn_per_poll ? 0 : (long long)ctx->flush_ms;
+    if (span_ms >= timeout_ms) {
+        snprintf(why, whylen,
+                 "transaction.boundary.interval.ms (%lld ms) must be shorter than the producer's "
+                 "transaction.timeout.ms (%lld ms), or the broker aborts every transaction: shorten the interval, "
+                 "or raise producer.transaction.timeout.ms in the worker's kafka: section",
+                 span_ms, timeout_ms);
+        return -2;
+    }
     log_info("[%s] exactly-once: transactional.id %s, one transaction per %s", t->task->prefix, id,
              ctx->txn_per_poll ? "poll() batch" : "interval");
     return 0;

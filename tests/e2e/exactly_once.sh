@@ -33,6 +33,23 @@ refuse req_file "exactly.once.support is required, but offsets.store is not kafk
 log "required: refused on a worker without it, on the embedded broker and with the file store"
 
 broker_start --topic eos_poll:3 --topic eos_int:3
+# A transaction interval the broker would cut short (transaction.timeout.ms, 60 s by default).
+cat >"$WORK/long.yaml" <<YAML
+worker:
+  kafka: {bootstrap.servers: "$BROKER"}
+  offsets: {topic: $OFFSETS_TOPIC}
+  exactly.once.source.support: enabled
+connectors:
+  glong: {connector: datagen, topic: eos_int, count: 10, exactly.once.support: required,
+          transaction.boundary: interval, transaction.boundary.interval.ms: 90s}
+YAML
+ferry_start long "$WORK/long.yaml"
+wait_until 60 grep -q "transaction.boundary.interval.ms (90000 ms) must be shorter than the producer's transaction.timeout.ms (60000 ms)" "$WORK/long.log" ||
+    fail "an interval longer than transaction.timeout.ms was not refused: $(tail -3 "$WORK/long.log")"
+ferry_stop "$FERRY_PID"
+! grep -q "restarting failed task" "$WORK/long.log" || fail "the refused interval was restarted"
+log "interval: one longer than transaction.timeout.ms is refused"
+
 N=60000
 RATE=5000 # per connector: ~12 s of data
 cat >"$WORK/eos.yaml" <<YAML
