@@ -55,6 +55,9 @@ struct s3_client {
 
 /* One exchange: what the request sends and what came back. */
 typedef struct s3_req {
+    s3_client_t *c;
+    int64_t progress_bytes; /* bytes moved either way, last seen by on_progress */
+    int64_t progress_ms;    /* when they last moved */
     const char *method;
     const char *key;   /* NULL = the bucket itself */
     const char *query; /* canonical query without '?', or NULL */
@@ -327,6 +330,30 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A request that moves no byte for a second once the task is asked to stop
+ * is given up (a hung server must not hold shutdown for the whole request
+ * timeout); one that is moving is let finish. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)ultotal;
+    s3_req_t *r = arg;
+    int64_t moved = (int64_t)dlnow + (int64_t)ulnow, now = now_ms();
+    if (moved != r->progress_bytes || r->progress_ms == 0) {
+        r->progress_bytes = moved;
+        r->progress_ms = now;
+        return 0;
+    }
+    return r->c->should_stop && r->c->should_stop(r->c->stop_arg) && now - r->progress_ms >= 1000;
+}
+
 /* "s3://bucket/key" for messages. */
 static void where(const s3_client_t *c, const s3_req_t *r, char *out, size_t outlen)
 {
@@ -392,6 +419,12 @@ static CURLcode perform_once(s3_client_t *c, s3_req_t *r)
     curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+    r->c = c;
+    r->progress_bytes = 0;
+    r->progress_ms = 0;
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, r);
     if (strcmp(r->method, "HEAD") == 0) {
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else if (strcmp(r->method, "GET") != 0) {

@@ -80,6 +80,32 @@ ferry_stop "$FERRY_PID"
 /usr/bin/python3 "$S3CHECK" compare "$WORK/small.jsonl" "$WORK/back.jsonl" --no-offsets --rename=small=back ||
     fail "the replay through faults differs"
 
+# A server that hangs during shutdown: the upload that moves no byte is given
+# up a second after SIGTERM (not after s3.request.timeout), and ferry says
+# that the final flush did not complete (exit 1): nothing is committed for it.
+faultproxy_rules 'PutObject:delay=60000'
+cat >"$WORK/hang.yaml" <<YAML
+$(s3_worker_yaml)
+  hang:
+    connector: s3-sink
+    topics: small
+    topics.dir: ${PFX}hang
+    flush.size: 100
+    s3.request.timeout: 120s
+$(s3_store_yaml "$PROXY_ENDPOINT")
+YAML
+ferry_start hang "$WORK/hang.yaml"
+wait_until 30 grep -q "FAULT delay" "$WORK/faultproxy.log" || fail "the hung upload did not start"
+sleep 1
+t0=$SECONDS
+kill -TERM "$FERRY_PID"
+rc=0
+wait "$FERRY_PID" || rc=$?
+[ $((SECONDS - t0)) -le 10 ] || fail "shutdown waited $((SECONDS - t0)) s for a hung server"
+[ "$rc" = 1 ] || fail "ferry exited $rc after an upload it gave up (expected 1: not everything was committed)"
+grep -q "the final flush() did not complete" "$WORK/hang.log" || fail "ferry did not say the final flush failed"
+log "hung server: shutdown in $((SECONDS - t0)) s, exit 1 with the reason"
+
 # A wrong secret: one clear error, and no retry storm.
 faultproxy_rules
 curl -sf "$PROXY_ENDPOINT/__faults" >"$WORK/before.json"
