@@ -49,6 +49,9 @@ typedef struct s3_rec {
     size_t header_count;
 } s3_rec_t;
 
+/* The Avro schema of archived records (an Avro file's avro.schema). */
+extern const char s3_avro_schema[];
+
 /* Parses a format name (ours, or Confluent's class name); -1 when unknown. */
 int s3_format_parse(const char *name);
 int s3_compression_parse(const char *name);
