@@ -349,6 +349,13 @@ static ferry_status_t call_poll(task_rt_t *t, void *arg, ferry_error_t *err)
     return t->conn->desc->poll(t->state, (ferry_batch_t *)arg, err);
 }
 
+/* Stores the offsets reached (exactly-once: commits the transaction that
+ * holds them), as source_offsets_flush / source_txn_flush. */
+static int source_flush(source_ctx_t *ctx, int64_t deadline, char *why, size_t whylen)
+{
+    return ctx->eos ? source_txn_flush(ctx, deadline, why, whylen) : source_offsets_flush(ctx, deadline, why, whylen);
+}
+
 /* Stores offsets (exactly-once: commits the transaction) when due or
  * requested. 0, or -1 when the task failed. */
 static int source_maybe_flush(source_ctx_t *ctx)
@@ -356,7 +363,7 @@ static int source_maybe_flush(source_ctx_t *ctx)
     int due = ctx->eos && ctx->txn_per_poll ? ctx->in_txn : clock_ms() >= ctx->next_flush;
     if (!due && !engine_commit_requested(ctx->t)) return 0;
     char why[512];
-    int rc = source_offsets_flush(ctx, SOURCE_FLUSH_PERIODIC, why, sizeof(why));
+    int rc = source_flush(ctx, SOURCE_FLUSH_PERIODIC, why, sizeof(why));
     ctx->next_flush = clock_ms() + ctx->flush_ms;
     if (rc == -1) log_warn("[%s] offsets not stored: %s (will retry)", ctx->t->task->prefix, why);
     return rc == -2 ? -1 : 0;
@@ -438,7 +445,7 @@ static void source_drain(source_ctx_t *ctx)
     if (!atomic_load_explicit(&t->opened, memory_order_acquire)) return;
     char why[512];
     int64_t final = engine_stopping(t) ? engine_deadline(t, 100) : clock_ms() + 10000;
-    if (source_offsets_flush(ctx, final, why, sizeof(why)) == -1 && graceful)
+    if (source_flush(ctx, final, why, sizeof(why)) == -1 && graceful)
         engine_task_unclean(t, "the final offsets of %zu source partition(s) were not stored (%s): records after the "
                                "last stored offsets are produced again at the next start", ctx->offs.n, why);
 }

@@ -73,11 +73,12 @@ int source_txn_conf(source_ctx_t *ctx, rd_kafka_conf_t *conf, char *why, size_t 
 int source_txn_init(source_ctx_t *ctx);
 /* Opens a transaction unless one is open. 0, or -1 when the task failed. */
 int source_txn_begin(source_ctx_t *ctx);
-/* Inside source_offsets_flush: flushes the open transaction's records, adds
- * the offsets records that cover them (pending list) and commits. 0 when
- * committed (or none open), -1 when it could not finish by deadline (the
- * task failed), -2 when the task failed otherwise. */
-int source_txn_commit(source_ctx_t *ctx, int64_t deadline, char *why, size_t whylen);
+/* Flushes the open transaction's records, adds the offsets records that
+ * cover them (pending list) and commits; then the plugin's commit() hears
+ * of them. 0 when committed (or none open), -1 when it could not finish by
+ * deadline (the task failed), -2 when the task failed otherwise. The
+ * exactly-once counterpart of source_offsets_flush. */
+int source_txn_flush(source_ctx_t *ctx, int64_t deadline, char *why, size_t whylen);
 
 /* source_offsets.c */
 /* Moves committable offsets from the tracker to the pending list, writes
@@ -88,6 +89,9 @@ int source_txn_commit(source_ctx_t *ctx, int64_t deadline, char *why, size_t why
  * short by a stop). */
 #define SOURCE_FLUSH_PERIODIC 0
 int source_offsets_flush(source_ctx_t *ctx, int64_t deadline, char *why, size_t whylen);
+/* The stored offsets of the pending list go to the plugin's commit(); 0, or
+ * -2 when commit() failed the task. */
+int source_offsets_acknowledge(source_ctx_t *ctx, int64_t deadline);
 /* Produces the pending offsets records (Kafka store). 0, or -1 with why. */
 int source_offsets_write(source_ctx_t *ctx, int64_t deadline, char *why, size_t whylen);
 /* The tracker's changed offsets join the pending list. */

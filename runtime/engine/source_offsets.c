@@ -132,26 +132,26 @@ int source_offsets_flush(source_ctx_t *ctx, int64_t deadline, char *why, size_t 
 {
     task_rt_t *t = ctx->t;
     source_offsets_t *o = &ctx->offs;
-    if (ctx->eos) {
-        /* The transaction holds the records and their offsets; committing
-         * it makes both durable at once. */
-        int rc = source_txn_commit(ctx, deadline, why, whylen);
-        if (rc != 0) return rc;
-        if (o->n == 0) return 0;
-    } else {
-        source_offsets_take(ctx);
-        if (o->n == 0) return 0;
-        ferry_offset_t *offs = xcalloc(o->n, sizeof(*offs));
-        for (size_t i = 0; i < o->n; i++) {
-            offs[i].source_partition = o->part[i];
-            offs[i].source_offset = o->off[i];
-        }
-        int rc = ctx->w->wc->offsets_store == OFFSETS_STORE_FILE
-                     ? engine_offsets_store_file(ctx->w, t->task->connector, offs, o->n, why, whylen)
-                     : store_kafka(ctx, offs, o->n, deadline, why, whylen);
-        free(offs);
-        if (rc != 0) return -1;
+    source_offsets_take(ctx);
+    if (o->n == 0) return 0;
+    ferry_offset_t *offs = xcalloc(o->n, sizeof(*offs));
+    for (size_t i = 0; i < o->n; i++) {
+        offs[i].source_partition = o->part[i];
+        offs[i].source_offset = o->off[i];
     }
+    int rc = ctx->w->wc->offsets_store == OFFSETS_STORE_FILE
+                 ? engine_offsets_store_file(ctx->w, t->task->connector, offs, o->n, why, whylen)
+                 : store_kafka(ctx, offs, o->n, deadline, why, whylen);
+    free(offs);
+    if (rc != 0) return -1;
+    return source_offsets_acknowledge(ctx, deadline);
+}
+
+int source_offsets_acknowledge(source_ctx_t *ctx, int64_t deadline)
+{
+    task_rt_t *t = ctx->t;
+    source_offsets_t *o = &ctx->offs;
+    if (o->n == 0) return 0;
     ferry_status_t st = FERRY_OK;
     ferry_error_t err;
     if (t->conn->desc->commit && !o->commit_broken) st = engine_call(t, call_commit, o, &err);

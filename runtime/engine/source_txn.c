@@ -161,7 +161,7 @@ static void txn_abort(source_ctx_t *ctx, int64_t deadline)
     ctx->in_txn = 0;
 }
 
-int source_txn_commit(source_ctx_t *ctx, int64_t deadline, char *why, size_t whylen)
+static int source_txn_commit(source_ctx_t *ctx, int64_t deadline, char *why, size_t whylen)
 {
     task_rt_t *t = ctx->t;
     if (!ctx->in_txn) return 0;
@@ -222,4 +222,12 @@ int source_txn_commit(source_ctx_t *ctx, int64_t deadline, char *why, size_t why
     engine_offsets_update_map(ctx->w, t->task->connector, offs, o->n);
     free(offs);
     return 0;
+}
+
+int source_txn_flush(source_ctx_t *ctx, int64_t deadline, char *why, size_t whylen)
+{
+    /* The transaction holds the records and their offsets; committing it
+     * makes both durable at once. */
+    int rc = source_txn_commit(ctx, deadline, why, whylen);
+    return rc != 0 ? rc : source_offsets_acknowledge(ctx, deadline);
 }
