@@ -110,24 +110,7 @@ static int parse_time(const char *s, int64_t *ms)
         *ms = v;
         return 0;
     }
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (rest == NULL) return -1;
-    int64_t frac = 0;
-    if (*rest == '.') {
-        int digits = 0;
-        for (rest++; *rest >= '0' && *rest <= '9'; rest++, digits++)
-            if (digits < 3) frac = frac * 10 + (*rest - '0');
-        for (; digits < 3; digits++) frac *= 10;
-    }
-    if (strcmp(rest, "Z") != 0) return -1;
-    /* strptime takes 2026-02-30: refuse a date that timegm would move. */
-    struct tm check = tm;
-    time_t t = timegm(&check);
-    if (check.tm_mday != tm.tm_mday || check.tm_mon != tm.tm_mon || check.tm_hour != tm.tm_hour) return -1;
-    *ms = (int64_t)t * 1000 + frac;
-    return 0;
+    return s3_iso_ms(s, ms);
 }
 
 ferry_status_t s3_conn_time(const ferry_host_t *host, const ferry_config_t *cfg, const char *name, int64_t *ms,

@@ -148,37 +148,37 @@ static int field_text(json_t *v, char *out, size_t outlen)
     return 0;
 }
 
+int s3_iso_ms(const char *s, int64_t *ms)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (rest == NULL) return -1;
+    int64_t frac = 0;
+    if (*rest == '.') {
+        int digits = 0;
+        for (rest++; isdigit((unsigned char)*rest); rest++, digits++)
+            if (digits < 3) frac = frac * 10 + (*rest - '0');
+        for (; digits < 3; digits++) frac *= 10;
+    }
+    if (strcmp(rest, "Z") != 0) return -1;
+    /* strptime takes 2026-02-30: refuse a date that timegm would move. */
+    struct tm check = tm;
+    time_t t = timegm(&check);
+    if (check.tm_mday != tm.tm_mday || check.tm_mon != tm.tm_mon || check.tm_hour != tm.tm_hour) return -1;
+    *ms = (int64_t)t * 1000 + frac;
+    return 0;
+}
+
 /* Milliseconds since the epoch from a JSON field: a number, or an ISO-8601
- * UTC string "YYYY-MM-DDTHH:MM:SS[.fff]Z". */
+ * UTC string. */
 static int field_ms(json_t *v, int64_t *ms)
 {
     if (json_is_integer(v)) {
         *ms = json_integer_value(v);
         return 0;
     }
-    if (!json_is_string(v)) return -1;
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *s = json_string_value(v);
-    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (rest == NULL) return -1;
-    int64_t frac = 0;
-    if (*rest == '.') {
-        int digits = 0;
-        rest++;
-        while (isdigit((unsigned char)*rest)) {
-            if (digits < 3) frac = frac * 10 + (*rest - '0');
-            digits++;
-            rest++;
-        }
-        while (digits < 3) {
-            frac *= 10;
-            digits++;
-        }
-    }
-    if (strcmp(rest, "Z") != 0) return -1;
-    *ms = (int64_t)timegm(&tm) * 1000 + frac;
-    return 0;
+    return json_is_string(v) ? s3_iso_ms(json_string_value(v), ms) : -1;
 }
 
 int s3_partition_encode(const s3_partitioner_t *p, const s3_rec_t *rec, int64_t now_ms, char *out,

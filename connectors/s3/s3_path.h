@@ -35,6 +35,10 @@ int s3_partitioner_parse(const char *name);
 int s3_extractor_parse(const char *name);
 /* "UTC", "Z", "+02:00", "-0530"; 0 or -1. */
 int s3_timezone_parse(const char *tz, int64_t *offset_s);
+/* "YYYY-MM-DDTHH:MM:SS[.fff]Z" as milliseconds since the epoch; 0, or -1
+ * when malformed or not a real date (2026-02-30). */
+int s3_iso_ms(const char *s, int64_t *ms);
+
 /* Checks a path.format; 0, or -1 with err naming the problem. */
 int s3_path_format_check(const char *fmt, char *err, size_t errlen);
 

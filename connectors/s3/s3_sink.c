@@ -87,6 +87,7 @@ typedef struct s3_sink {
     int64_t flush_size, flush_bytes, rotate_ms, schedule_ms, part_size;
     int conditional;
     s3_pw_t *pws;
+    s3_pw_t *last_pw; /* pw_get's last answer (NULL after a pw is freed) */
 } s3_sink_t;
 
 static int64_t now_ms(void)
@@ -192,8 +193,11 @@ static void pw_free(s3_pw_t *pw)
 
 static s3_pw_t *pw_get(s3_sink_t *s, const char *topic, int32_t partition)
 {
+    /* Records come in runs of one partition: the last one found usually is it. */
+    s3_pw_t *last = s->last_pw;
+    if (last && last->partition == partition && strcmp(last->topic, topic) == 0) return last;
     for (s3_pw_t *pw = s->pws; pw; pw = pw->next)
-        if (pw->partition == partition && strcmp(pw->topic, topic) == 0) return pw;
+        if (pw->partition == partition && strcmp(pw->topic, topic) == 0) return s->last_pw = pw;
     s3_pw_t *pw = calloc(1, sizeof(*pw));
     if (pw == NULL) return NULL;
     pw->topic = strdup(topic);
@@ -207,7 +211,7 @@ static s3_pw_t *pw_get(s3_sink_t *s, const char *topic, int32_t partition)
     pw->commit_cap = -1;
     pw->next = s->pws;
     s->pws = pw;
-    return pw;
+    return s->last_pw = pw;
 }
 
 /* The offsets of the first and last record of an archived object. */
@@ -507,7 +511,8 @@ static ferry_status_t sink_take(s3_sink_t *s, const ferry_record_t *r, ferry_err
     fill_rec(host, r, &rec, hdrs);
     ferry_status_t st = FERRY_OK;
     char encoded[512], why[256];
-    if (s3_partition_encode(&s->part, &rec, now_ms(), encoded, sizeof(encoded), why, sizeof(why)) != 0) {
+    int64_t wall = s->part.kind == S3_PART_TIME && s->part.extractor == S3_TS_WALLCLOCK ? now_ms() : 0;
+    if (s3_partition_encode(&s->part, &rec, wall, encoded, sizeof(encoded), why, sizeof(why)) != 0) {
         char reason[400];
         snprintf(reason, sizeof(reason), "s3-sink: %s/%d@%lld: %s", r->topic, r->partition,
                  (long long)r->kafka_offset, why);
@@ -612,6 +617,7 @@ static void pw_drop(s3_sink_t *s, const char *topic, int32_t partition)
         if (pw->partition == partition && strcmp(pw->topic, topic) == 0) {
             if (pw->open) pw_abort(s, pw);
             *pp = pw->next;
+            if (s->last_pw == pw) s->last_pw = NULL;
             pw_free(pw);
             return;
         }

@@ -339,6 +339,7 @@ static void sink_topics_check(cfg_build_ctx_t *ctx, const ferry_config_t *cfg)
     const char *const *topics = NULL;
     size_t n = config_is_set(cfg, "topics") ? config_list(cfg, "topics", &topics) : 0;
     const char *re = config_string(cfg, "topics.regex");
+    const char *dlq = config_string(cfg, "errors.deadletterqueue.topic.name");
     if (n == 0 && (!re || !re[0])) {
         cfg_build_error(ctx, ctx->line, ctx->col, "missing required option 'topics' (or 'topics.regex')");
     } else if (n > 0 && re && re[0]) {
@@ -356,14 +357,12 @@ static void sink_topics_check(cfg_build_ctx_t *ctx, const ferry_config_t *cfg)
         }
         /* A sink reading its own dead-letter topic would feed its failures
          * back to itself forever (Kafka Connect refuses this too). */
-        const char *dlq = config_string(cfg, "errors.deadletterqueue.topic.name");
         if (dlq && dlq[0] && regexec(&rx, dlq, 0, NULL, 0) == 0)
             cfg_build_error(ctx, ctx->line, ctx->col,
                             "topics.regex '%s' matches the dead-letter topic '%s': the sink would consume its own "
                             "failures", re, dlq);
         regfree(&rx);
     }
-    const char *dlq = config_string(cfg, "errors.deadletterqueue.topic.name");
     for (size_t i = 0; dlq && dlq[0] && i < n; i++)
         if (strcmp(topics[i], dlq) == 0)
             cfg_build_error(ctx, ctx->line, ctx->col, "topics lists the dead-letter topic '%s'", dlq);
