@@ -133,7 +133,7 @@ static int put_b64(s3_buf_t *b, const unsigned char *p, size_t n)
 }
 
 /* A JSON string literal of [s, s+n). */
-static int put_json_str(s3_buf_t *b, const char *s, size_t n)
+int s3_json_str(s3_buf_t *b, const char *s, size_t n)
 {
     if (s3_buf_append(b, "\"", 1) != 0) return -1;
     size_t run = 0;
@@ -171,7 +171,7 @@ static const char *ts_type_name(int t)
 static int encode_envelope(s3_buf_t *b, const s3_rec_t *r)
 {
     char num[96];
-    int bad = put_str(b, "{\"topic\":") || put_json_str(b, r->topic, strlen(r->topic));
+    int bad = put_str(b, "{\"topic\":") || s3_json_str(b, r->topic, strlen(r->topic));
     snprintf(num, sizeof(num), ",\"partition\":%d,\"offset\":%lld,\"timestamp\":%lld,\"timestampType\":\"",
              r->partition, (long long)r->offset, (long long)r->timestamp);
     bad = bad || put_str(b, num) || put_str(b, ts_type_name(r->timestamp_type)) || put_str(b, "\",\"key\":");
@@ -189,7 +189,7 @@ static int encode_envelope(s3_buf_t *b, const s3_rec_t *r)
     bad = bad || put_str(b, ",\"headers\":[");
     for (size_t i = 0; i < r->header_count && !bad; i++) {
         const s3_hdr_t *h = &r->headers[i];
-        bad = (i && put_str(b, ",")) || put_str(b, "{\"key\":") || put_json_str(b, h->name, h->name_len) ||
+        bad = (i && put_str(b, ",")) || put_str(b, "{\"key\":") || s3_json_str(b, h->name, h->name_len) ||
               put_str(b, ",\"value\":");
         if (h->value) {
             bad = bad || put_str(b, "\"") || put_b64(b, h->value, h->value_len) || put_str(b, "\"}");
@@ -215,7 +215,7 @@ static int encode_json(s3_buf_t *b, const s3_rec_t *r)
         bad = s == NULL || put_str(b, s);
         free(s);
     } else {
-        bad = put_json_str(b, r->value, r->value_len);
+        bad = s3_json_str(b, r->value, r->value_len);
     }
     json_decref(j);
     return bad || put_str(b, "\n") ? -1 : 0;

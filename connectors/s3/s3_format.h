@@ -61,6 +61,9 @@ const char *s3_format_content_type(s3_format_kind_t fmt, s3_compression_t comp);
 /* The format and compression a file name ends with; -1 when none matches. */
 int s3_format_from_name(const char *key, s3_format_kind_t *fmt, s3_compression_t *comp);
 
+/* Appends [s, s+n) as a JSON string literal (quotes included). 0 or -1. */
+int s3_json_str(s3_buf_t *b, const char *s, size_t n);
+
 /* ---- writing -------------------------------------------------------------- */
 
 typedef struct s3_writer s3_writer_t;

@@ -86,7 +86,8 @@ typedef struct s3_source {
     ferry_header_t *hbuf;
     size_t hbuf_cap;
     char cur_key[1100];
-    char cur_key_json[6 * 1100 + 1]; /* cur_key escaped for a JSON string (\\u00XX at worst) */
+    s3_buf_t offset_head; /* {"key":"<cur_key>","index":  (built once per object) */
+    s3_buf_t offset;      /* the record's source offset (head + index + }) */
     const ferry_config_t *cfg; /* lives until close */
     const char *bucket;        /* owned by cfg */
     int skip_corrupt;          /* errors.tolerance: all */
@@ -335,24 +336,6 @@ ferry_status_t s3_source_open(ferry_task_t *task, const ferry_host_t *host, cons
     return FERRY_OK;
 }
 
-/* Escapes s for the inside of a JSON string (keys may hold field values). */
-static void json_escape(const char *s, char *out, size_t outlen)
-{
-    size_t o = 0;
-    for (; *s && o + 7 < outlen; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        } else if (c < 0x20) {
-            o += (size_t)snprintf(out + o, outlen - o, "\\u%04x", c);
-        } else {
-            out[o++] = (char)c;
-        }
-    }
-    out[o] = '\0';
-}
-
 /* ---- loading one object ------------------------------------------------------ */
 
 static void object_unload(s3_source_t *s)
@@ -465,7 +448,10 @@ static ferry_status_t object_load(s3_source_t *s, s3_rpart_t *p, ferry_error_t *
     }
     s->cur = p;
     snprintf(s->cur_key, sizeof(s->cur_key), "%s", key);
-    json_escape(key, s->cur_key_json, sizeof(s->cur_key_json));
+    s->offset_head.len = 0;
+    if (s3_buf_append(&s->offset_head, "{\"key\":", 7) || s3_json_str(&s->offset_head, key, strlen(key)) ||
+        s3_buf_append(&s->offset_head, ",\"index\":", 9))
+        return ferry_error_set(err, FERRY_ERROR, "s3-source: %s: out of memory", key);
     s->pos = (size_t)p->resume_index;
     p->resume_index = 0;
     if (s->pos > s->nrec) s->pos = s->nrec;
@@ -515,10 +501,19 @@ ferry_status_t s3_source_poll(void *state, ferry_batch_t *batch, ferry_error_t *
     while (s->pos < s->nrec && host->batch_room(batch) > 0) {
         s3_drec_t *d = &s->recs[s->pos];
         size_t index = s->pos;
-        char offset[sizeof(s->cur_key_json) + 64];
-        snprintf(offset, sizeof(offset), "{\"key\":\"%s\",\"index\":%zu}", s->cur_key_json, index + 1);
-        int skip = (p->last_offset >= 0 && d->offset <= p->last_offset) ||
-                   (s->start_ms >= 0 && d->timestamp < s->start_ms) || (s->end_ms >= 0 && d->timestamp > s->end_ms);
+        if ((p->last_offset >= 0 && d->offset <= p->last_offset) || (s->start_ms >= 0 && d->timestamp < s->start_ms) ||
+            (s->end_ms >= 0 && d->timestamp > s->end_ms)) {
+            /* Skipped records produce nothing and store no offset: after a
+             * restart they are met, and skipped, again. */
+            s->pos++;
+            continue;
+        }
+        char index_txt[32];
+        int il = snprintf(index_txt, sizeof(index_txt), "%zu}", index + 1);
+        s->offset.len = 0;
+        if (s3_buf_append(&s->offset, s->offset_head.data, s->offset_head.len) ||
+            s3_buf_append(&s->offset, index_txt, (size_t)il))
+            return ferry_error_set(err, FERRY_ERROR, "s3-source: out of memory");
         if (d->hdr_count > s->hbuf_cap) {
             ferry_header_t *h = realloc(s->hbuf, d->hdr_count * sizeof(*h));
             if (h == NULL) return ferry_error_set(err, FERRY_ERROR, "s3-source: out of memory");
@@ -543,15 +538,9 @@ ferry_status_t s3_source_poll(void *state, ferry_batch_t *batch, ferry_error_t *
             .header_count = d->hdr_count,
             .timestamp_ms = d->timestamp,
             .source_partition = p->partition_json,
-            .source_offset = offset,
+            .source_offset = s->offset.data,
             .timestamp_type = FERRY_TIMESTAMP_CREATE,
         };
-        if (skip) {
-            /* Skipped records produce nothing and store no offset: after a
-             * restart they are met, and skipped, again. */
-            s->pos++;
-            continue;
-        }
         ferry_status_t st = ferry_batch_add(host, batch, &rec);
         if (st == FERRY_RETRY) break;
         if (st != FERRY_OK) return st;
@@ -582,6 +571,8 @@ void s3_source_close(void *state)
         free(p);
     }
     s3_buf_free(&s->arena);
+    s3_buf_free(&s->offset_head);
+    s3_buf_free(&s->offset);
     free(s->recs);
     free(s->hdrs);
     free(s->hbuf);
