@@ -375,20 +375,22 @@ YAML
     log "$BN produce ${s}B ferry: ${RES[$BN:pferry$s]} msgs/s, peak RSS ${RES[$BN:pferry_rss$s]} MB"
 }
 
-bench_consume_raw() { # SIZE
-    local s=$1 n=${NREC[$1]}
+bench_consume_raw() { # SIZE [KEY-SUFFIX EXTRA-X...]
+    local s=$1 n=${NREC[$1]} k=${2:-} x
+    shift 2 2>/dev/null || shift
+    x="$RAW_CONSUMER_X $*"
     # Every output line time-stamped (stdbuf: line-buffered even into a pipe);
     # -i 50 prints the running count every 50 ms, which pins down the time of
     # its first message (see rawcons.py).
     # shellcheck disable=SC2086 # RAW_CONSUMER_X is a list of words
-    stdbuf -oL -eL "${TIMEV[@]}" "$RDPERF" -C -t "raw-$s" -b "$BROKER" -G "bench-raw-$s-$RUNID" \
-        -o beginning -c "$n" -i 50 $RAW_CONSUMER_X 2>&1 | $PY "$WORK/stamp.py" >"$WORK/$BN-craw$s.out"
-    RES[$BN:craw_self$s]=$(sed -n 's/.* '"$n"' messages .* consumed in [0-9]*ms: \([0-9]*\) msgs\/s.*/\1/p' "$WORK/$BN-craw$s.out" | tail -n1)
+    stdbuf -oL -eL "${TIMEV[@]}" "$RDPERF" -C -t "raw-$s" -b "$BROKER" -G "bench-raw$k-$s-$RUNID" \
+        -o beginning -c "$n" -i 50 $x 2>&1 | $PY "$WORK/stamp.py" >"$WORK/$BN-craw$k$s.out"
+    RES[$BN:craw${k}_self$s]=$(sed -n 's/.* '"$n"' messages .* consumed in [0-9]*ms: \([0-9]*\) msgs\/s.*/\1/p' "$WORK/$BN-craw$k$s.out" | tail -n1)
     local secs
-    secs=$($PY "$WORK/rawcons.py" "$WORK/$BN-craw$s.out" "$n")
-    RES[$BN:craw$s]=$(awk -v n="$n" -v d="$secs" 'BEGIN { printf "%.0f", n / d }')
-    RES[$BN:craw_rss$s]=$(time_rss_mb "$WORK/$BN-craw$s.out")
-    log "$BN consume ${s}B raw: ${RES[$BN:craw$s]} msgs/s (self-reported ${RES[$BN:craw_self$s]})"
+    secs=$($PY "$WORK/rawcons.py" "$WORK/$BN-craw$k$s.out" "$n")
+    RES[$BN:craw$k$s]=$(awk -v n="$n" -v d="$secs" 'BEGIN { printf "%.0f", n / d }')
+    RES[$BN:craw${k}_rss$s]=$(time_rss_mb "$WORK/$BN-craw$k$s.out")
+    log "$BN consume ${s}B raw${k:+ ($k)}: ${RES[$BN:craw$k$s]} msgs/s (self-reported ${RES[$BN:craw${k}_self$s]})"
 }
 
 bench_consume_ferry() { # SIZE
@@ -425,6 +427,10 @@ for BN in $BROKERS; do
         bench_produce_raw "$s"
         bench_produce_ferry "$s"
         bench_consume_raw "$s"
+        # The same tool with librdkafka's own queue bounds, which never reach
+        # the fetch stall described in bench/README.md: ferry's consume is
+        # compared with this too.
+        bench_consume_raw "$s" unbounded -X queued.min.messages=1000000 -X queued.max.messages.kbytes=1048576
         bench_consume_ferry "$s"
     done
     DESC[$BN]=$BROKER_DESC
@@ -446,6 +452,11 @@ for BN in $BROKERS; do
     for s in $SIZES; do
         row "$BN" produce "$s" p
         row "$BN" consume "$s" c
+    done
+    for s in $SIZES; do
+        printf 'consume %s B vs raw with an unbounded queue (no fetch stall): raw %s msgs/s, %s MB; ratio %s\n' "$s" \
+            "${RES[$BN:crawunbounded$s]}" "${RES[$BN:crawunbounded_rss$s]}" \
+            "$(ratio "${RES[$BN:cferry$s]}" "${RES[$BN:crawunbounded$s]}")"
     done
 done
 cat <<EOF

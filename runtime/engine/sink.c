@@ -309,8 +309,54 @@ static int sink_take(sink_ctx_t *ctx, rd_kafka_message_t *msg)
         rd_kafka_message_destroy(msg);
         return -1;
     }
+    ctx->seen_msgs++;
+    ctx->seen_bytes += msg->len + msg->key_len;
     batch_add_message(ctx->batch, msg);
     return 0;
+}
+
+/* The fetcher wake-up. librdkafka 2.0 stops fetching for a partition while
+ * the consumer queue holds queued.min.messages records or
+ * queued.max.messages.kbytes, and looks again only when its broker thread
+ * next wakes up: on I/O, on a request to send, or after 1 s. A sink that is
+ * slower than the fetcher then drains the queue in a fraction of that second
+ * and idles for the rest (librdkafka 2.1 added fetch.queue.backoff.ms for
+ * this). So once the queue was seen at a bound and the sink has drained it
+ * below, the task asks the leaders for their end offsets: a small
+ * ListOffsets request per broker, which wakes each broker thread, and the
+ * fetcher fetches again at once. */
+static void sink_wakeup_init(sink_ctx_t *ctx)
+{
+    if (rd_kafka_version() >= 0x02010000) return;
+    char v[32];
+    size_t n = sizeof(v);
+    const rd_kafka_conf_t *conf = rd_kafka_conf(ctx->rk);
+    if (rd_kafka_conf_get(conf, "queued.min.messages", v, &n) != RD_KAFKA_CONF_OK) return;
+    ctx->queue_max_msgs = strtoll(v, NULL, 10);
+    n = sizeof(v);
+    if (rd_kafka_conf_get(conf, "queued.max.messages.kbytes", v, &n) != RD_KAFKA_CONF_OK) return;
+    ctx->queue_max_bytes = strtoll(v, NULL, 10) * 1024;
+    ctx->consumer_q = rd_kafka_queue_get_consumer(ctx->rk);
+}
+
+static void sink_wakeup(sink_ctx_t *ctx)
+{
+    if (!ctx->consumer_q || !ctx->seen_msgs) return;
+    int64_t len = (int64_t)rd_kafka_queue_length(ctx->consumer_q);
+    int64_t bytes = len * (int64_t)(ctx->seen_bytes / ctx->seen_msgs);
+    /* 90 %: the byte count is an estimate from the records taken so far. */
+    int at_bound = len * 10 >= ctx->queue_max_msgs * 9 || bytes * 10 >= ctx->queue_max_bytes * 9;
+    if (at_bound) {
+        ctx->fetch_parked = 1;
+        return;
+    }
+    if (!ctx->fetch_parked || ctx->retry_paused || !ctx->owned->cnt) return;
+    ctx->fetch_parked = 0;
+    tplist_t *ask = rd_kafka_topic_partition_list_copy(ctx->owned);
+    for (int i = 0; i < ask->cnt; i++) ask->elems[i].offset = RD_KAFKA_OFFSET_END;
+    /* The answer does not matter, only that each broker thread woke. */
+    (void)rd_kafka_offsets_for_times(ctx->rk, ask, 500);
+    rd_kafka_topic_partition_list_destroy(ask);
 }
 
 /* Fills a batch: waits up to 100 ms for the first record, then takes
@@ -318,6 +364,7 @@ static int sink_take(sink_ctx_t *ctx, rd_kafka_message_t *msg)
 static int sink_fill(sink_ctx_t *ctx)
 {
     int timeout = 100;
+    sink_wakeup(ctx);
     while (!ctx->failed && batch_size(ctx->batch) < ctx->max_records && batch_bytes(ctx->batch) < ctx->max_bytes) {
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(ctx->rk, timeout);
         if (!msg) break;
@@ -394,6 +441,7 @@ static int sink_setup(sink_ctx_t *ctx)
         return -1;
     }
     rd_kafka_poll_set_consumer(ctx->rk);
+    sink_wakeup_init(ctx);
     ctx->commit_q = rd_kafka_queue_new(ctx->rk);
 
     ferry_status_t st = engine_call_retrying(t, "open", engine_call_open, NULL, &err);
@@ -439,6 +487,7 @@ static void sink_teardown(sink_ctx_t *ctx)
     t->task->hooks_arg = NULL;
     sink_dlq_free(ctx);
     if (ctx->commit_q) rd_kafka_queue_destroy(ctx->commit_q);
+    if (ctx->consumer_q) rd_kafka_queue_destroy(ctx->consumer_q);
     if (ctx->rk) rd_kafka_destroy(ctx->rk);
     batch_free(ctx->batch);
     tplist_t *lists[] = {ctx->put_pos, ctx->owned, ctx->user_paused, ctx->rewinds, ctx->refetch,

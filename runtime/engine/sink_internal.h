@@ -37,6 +37,11 @@ typedef struct sink_ctx {
     uint64_t commit_seq;
     rd_kafka_resp_err_t last_consumer_err; /* to log a repeated consumer error once */
     int64_t last_consumer_err_ms;
+    /* The fetcher wake-up (sink.c, librdkafka < 2.1 only). */
+    rd_kafka_queue_t *consumer_q;
+    int64_t queue_max_msgs, queue_max_bytes; /* 0: wake-up off */
+    uint64_t seen_msgs, seen_bytes;          /* to estimate the queue's bytes */
+    int fetch_parked;                        /* the queue was seen at a bound */
 } sink_ctx_t;
 
 /* sink_commit.c */

@@ -143,14 +143,14 @@ void kafka_client_defaults(kafka_defaults_t *d, kafka_client_kind_t kind, const 
         DEFAULT("allow.auto.create.topics", "true");
         /* Fetched records wait in the task's consumer queue. librdkafka's
          * defaults let it hold 100k records or 64 MiB, and a fetch response
-         * up to 50 MiB on top. Bounded here: 50k records (small records
+         * up to 50 MiB on top. Bounded here: 20k records (small records
          * cost ~450 B each in memory, more than their bytes) or 16 MiB,
          * whichever comes first, and responses of at most 4 MiB. librdkafka
-         * 2.0 stops fetching at either bound and resumes only at its next
-         * wake-up (up to ~1 s later), so a response must not reach the
-         * bound by itself: 4 MiB leaves room for three more while the sink
-         * drains the queue. */
-        DEFAULT("queued.min.messages", "50000");
+         * 2.0 stops fetching at either bound and looks again only at its
+         * next wake-up, up to 1 s later; sink tasks wake it as soon as they
+         * have drained the queue below the bound (sink_wakeup in
+         * engine/sink.c), so a small bound costs no throughput. */
+        DEFAULT("queued.min.messages", "20000");
         DEFAULT("queued.max.messages.kbytes", "16384");
         DEFAULT("fetch.max.bytes", "4194304");
     }

@@ -43,7 +43,7 @@ typedef struct kafka_props {
 /* What the runtime sets on a task's client of this kind. Tuning first
  * (worker.kafka may change it): producers partition keys like Java's clients,
  * linger 5 ms and queue at most 4 MiB; consumers start from the earliest
- * offset and queue at most 50k records or 16 MiB, fetched 4 MiB at a time.
+ * offset and queue at most 20k records or 16 MiB, fetched 4 MiB at a time.
  * Then what the runtime owns (after worker.kafka, before the connector's
  * allow-listed overrides): client.id ferry-<connector>-<task>;
  * producers are idempotent; consumers join the group ferry-<connector> and
