@@ -34,6 +34,7 @@
 #include "plugin/plugin.h"
 #include "util/log.h"
 #include "util/strutil.h"
+#include "rest/rest.h"
 #include "s3_verify.h"
 
 #define EXIT_RUNTIME 1
@@ -451,6 +452,7 @@ static worker_t *prepare(const cli_opts_t *o, int require_connectors, worker_con
         int *kinds = connector_client_kinds(wc, reg);
         kafka_check_config(wc, kinds, &errs);
         free(kinds);
+        rest_config_check(wc, &errs);
         if (errs.count == 0 && wc->connector_count == 0) {
             if (require_connectors)
                 cfg_errors_add(&errs, "%s: no connectors to run (define them under 'connectors:')", o->file);
@@ -484,11 +486,21 @@ static int cmd_run(const cli_opts_t *o)
     worker_t *w = prepare(o, 1, &wc, &reg, &code);
     if (!w) return code;
     log_info("ferry %s starting %zu connector(s) from %s", FERRY_VERSION, wc->connector_count, o->file);
+    rest_t *rest = NULL;
     if (worker_start(w) != 0) {
         /* worker_start fails before any task starts. */
         code = EXIT_RUNTIME;
     } else {
+        char err[512];
+        int disabled = 0;
+        rest = rest_start(w, wc, reg, &disabled, err, sizeof(err));
+        if (!rest && !disabled) {
+            log_error("%s", err);
+            stop_requested = 1; /* worker_run then stops the tasks it started */
+        }
         code = worker_run(w, &stop_requested);
+        rest_stop(rest);
+        if (!rest && !disabled && code == 0) code = EXIT_RUNTIME;
         if (code != 0) {
             /* A task is stuck inside a plugin: freeing (and unloading) what
              * it still uses would be worse than leaving right away. */

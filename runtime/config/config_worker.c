@@ -53,7 +53,7 @@ static const ferry_option_t worker_options[] = {
     {"progress.interval", FERRY_OPT_DURATION, "10s", FERRY_OPT_HAS_MIN, 0, 0, NULL,
      "How often progress is logged; 0 = never."},
     {"log.level", FERRY_OPT_ENUM, "info", 0, 0, 0, log_level_names, "Log threshold."},
-    {"rest", FERRY_OPT_MAP, NULL, 0, 0, 0, NULL, "Reserved for the admin REST API (accepted, not used yet)."},
+    {"rest", FERRY_OPT_MAP, NULL, 0, 0, 0, NULL, "The admin REST API: listen (HOST:PORT, default 127.0.0.1:8083; off), token (bearer token, required off loopback), body.max.bytes (default 1MiB)."},
     {CFG_OPT_FILE_ALLOWED_PATHS, FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
      "Absolute files and directories that ${file:} references may read; paths are compared after "
      "resolving '..' and symlinks. Unset: any file for this YAML file, none for configs from the REST API. "

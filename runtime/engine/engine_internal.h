@@ -90,7 +90,19 @@ struct worker {
     worker_group_t *group;          /* owned; distributed mode (worker.group.id), or NULL */
     atomic_int stopping;            /* shutdown requested */
     int64_t shutdown_deadline_ms;   /* valid once stopping */
+    /* worker_call (admin.c): functions other threads ask the main thread to run. */
+    pthread_mutex_t calls_lock;
+    pthread_cond_t calls_cond;      /* a call was queued, or one finished */
+    struct worker_call_req *calls;  /* queued, oldest first */
+    int calls_open;                 /* worker_run is serving them */
+    char *worker_id;                /* owned: what statuses show as worker_id */
 };
+
+/* ---- admin.c: calls from other threads ------------------------------------- */
+/* Runs the queued calls, waiting up to wait_ms for the first. Main thread. */
+void worker_calls_serve(worker_t *w, int wait_ms);
+/* Opens (1) or closes (0) the queue; closing fails what is still queued. */
+void worker_calls_open(worker_t *w, int open);
 
 /* ---- worker.c: one task's life, for group.c -------------------------------- */
 void worker_task_start(task_rt_t *t);

@@ -143,6 +143,8 @@ worker_t *worker_new(const worker_config_t *wc, const plugin_registry_t *reg, cf
     w->reg = reg;
     w->offsets = offset_map_new();
     pthread_mutex_init(&w->offsets_lock, NULL);
+    pthread_mutex_init(&w->calls_lock, NULL);
+    pthread_cond_init(&w->calls_cond, NULL);
     atomic_init(&w->stopping, 0);
     w->conns = xcalloc(wc->connector_count ? wc->connector_count : 1, sizeof(conn_t));
     size_t before = errs->count;
@@ -480,8 +482,9 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop)
     int64_t progress_ms = w->wc->progress_interval_ms;
     int64_t last = clock_ms();
     int broken = 0;
+    worker_calls_open(w, 1);
     while (!*stop) {
-        usleep(100 * 1000);
+        worker_calls_serve(w, 100);
         char err[512];
         if (kafka_env_poll(w->kenv, err, sizeof(err)) < 0) {
             log_error("%s: stopping", err);
@@ -501,6 +504,7 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop)
     int64_t timeout = w->wc->shutdown_timeout_ms > 0 ? w->wc->shutdown_timeout_ms : 30000;
     w->shutdown_deadline_ms = clock_ms() + timeout;
     atomic_store(&w->stopping, 1);
+    worker_calls_open(w, 0);
     log_info("shutting down (timeout %lld ms)", (long long)timeout);
     /* With the embedded broker (which dies with the process) sources stop
      * first and sinks after them, so that sinks can drain what sources
@@ -551,5 +555,8 @@ void worker_free(worker_t *w)
     kafka_env_free(w->kenv);
     offset_map_free(w->offsets);
     pthread_mutex_destroy(&w->offsets_lock);
+    pthread_mutex_destroy(&w->calls_lock);
+    pthread_cond_destroy(&w->calls_cond);
+    free(w->worker_id);
     free(w);
 }

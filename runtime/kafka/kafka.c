@@ -506,3 +506,10 @@ int kafka_dev_broker_run(int brokers, const char *const *topics, size_t topic_co
     rd_kafka_destroy(rk);
     return 0;
 }
+
+char *kafka_env_cluster_id(kafka_env_t *env, int timeout_ms)
+{
+    char err[256];
+    rd_kafka_t *rk = meta_handle(env, err, sizeof(err));
+    return rk ? rd_kafka_clusterid(rk, timeout_ms) : NULL;
+}

@@ -27,6 +27,9 @@ void kafka_env_free(kafka_env_t *env);
 /* The bootstrap address actually used. */
 const char *kafka_env_bootstrap(const kafka_env_t *env);
 int kafka_env_is_embedded(const kafka_env_t *env);
+/* The cluster's id (Metadata), or NULL when the broker did not answer in
+ * timeout_ms; free with rd_kafka_mem_free(NULL, id). Main thread. */
+char *kafka_env_cluster_id(kafka_env_t *env, int timeout_ms);
 
 /* ---- client configurations ------------------------------------------------ */
 

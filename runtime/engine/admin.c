@@ -1,0 +1,350 @@
+/*
+ * admin.c — worker_call, and the worker as Kafka Connect's REST API shows it.
+ *
+ * States are Connect's: a task is UNASSIGNED before its first start (and
+ * when another worker runs it), RUNNING only while its loop runs,
+ * RESTARTING while a failed task waits to start again, FAILED with its
+ * error in "trace" (and FAILED for good after a FATAL error or when
+ * restarts are off or used up).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/admin.h"
+#include "engine/engine_internal.h"
+#include "util/strutil.h"
+
+struct worker_call_req {
+    worker_call_fn fn;
+    void *arg;
+    int state; /* 0 queued, 1 running, 2 done, -1 refused */
+    struct worker_call_req *next;
+};
+
+static void abs_time(struct timespec *ts, int ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) ts->tv_sec++, ts->tv_nsec -= 1000000000L;
+}
+
+static void calls_unlink(worker_t *w, struct worker_call_req *r)
+{
+    for (struct worker_call_req **p = &w->calls; *p; p = &(*p)->next)
+        if (*p == r) {
+            *p = r->next;
+            return;
+        }
+}
+
+int worker_call(worker_t *w, worker_call_fn fn, void *arg, int timeout_ms)
+{
+    struct worker_call_req r = {.fn = fn, .arg = arg};
+    struct timespec until;
+    abs_time(&until, timeout_ms);
+    pthread_mutex_lock(&w->calls_lock);
+    if (!w->calls_open) {
+        pthread_mutex_unlock(&w->calls_lock);
+        return -1;
+    }
+    struct worker_call_req **tail = &w->calls;
+    while (*tail) tail = &(*tail)->next;
+    *tail = &r;
+    pthread_cond_broadcast(&w->calls_cond);
+    while (r.state == 0 || r.state == 1) {
+        if (r.state == 0 && pthread_cond_timedwait(&w->calls_cond, &w->calls_lock, &until) != 0 && r.state == 0) {
+            calls_unlink(w, &r); /* never taken: give up */
+            r.state = -1;
+            break;
+        }
+        if (r.state == 1) pthread_cond_wait(&w->calls_cond, &w->calls_lock); /* taken: it uses arg, wait */
+    }
+    pthread_mutex_unlock(&w->calls_lock);
+    return r.state == 2 ? 0 : -1;
+}
+
+void worker_calls_serve(worker_t *w, int wait_ms)
+{
+    struct timespec until;
+    abs_time(&until, wait_ms);
+    pthread_mutex_lock(&w->calls_lock);
+    while (!w->calls && pthread_cond_timedwait(&w->calls_cond, &w->calls_lock, &until) == 0) {
+    }
+    while (w->calls) {
+        struct worker_call_req *r = w->calls;
+        w->calls = r->next;
+        r->state = 1;
+        pthread_mutex_unlock(&w->calls_lock);
+        r->fn(w, r->arg);
+        pthread_mutex_lock(&w->calls_lock);
+        r->state = 2;
+        pthread_cond_broadcast(&w->calls_cond);
+    }
+    pthread_mutex_unlock(&w->calls_lock);
+}
+
+void worker_calls_open(worker_t *w, int open)
+{
+    pthread_mutex_lock(&w->calls_lock);
+    w->calls_open = open;
+    if (!open) {
+        while (w->calls) {
+            w->calls->state = -1;
+            w->calls = w->calls->next;
+        }
+        pthread_cond_broadcast(&w->calls_cond);
+    }
+    pthread_mutex_unlock(&w->calls_lock);
+}
+
+void worker_set_id(worker_t *w, const char *id)
+{
+    free(w->worker_id);
+    w->worker_id = str_dup(id);
+}
+
+/* ---- views --------------------------------------------------------------------------------- */
+
+static conn_t *find_conn(worker_t *w, const char *name)
+{
+    for (size_t i = 0; i < w->nconns; i++)
+        if (strcmp(w->conns[i].name, name) == 0) return &w->conns[i];
+    return NULL;
+}
+
+static const char *worker_id(const worker_t *w) { return w->worker_id ? w->worker_id : "ferry"; }
+
+static const char *conn_type(const conn_t *c) { return c->desc->kind == FERRY_SOURCE ? "source" : "sink"; }
+
+static const char *task_state(const task_rt_t *t)
+{
+    if (!t->assigned) return "UNASSIGNED";
+    switch (atomic_load(&t->status)) {
+    case TASK_RUNNING:
+        return "RUNNING";
+    case TASK_FAILED:
+        /* Waiting for its restart (not yet given up on). */
+        return t->restart_at_ms && t->restart_at_ms != INT64_MAX ? "RESTARTING" : "FAILED";
+    case TASK_FATAL:
+        return "FAILED";
+    case TASK_STARTING:
+        return t->restarts ? "RESTARTING" : "UNASSIGNED";
+    default:
+        return "UNASSIGNED";
+    }
+}
+
+static json_t *task_status_json(const worker_t *w, const task_rt_t *t, int id)
+{
+    const char *state = task_state(t);
+    json_t *o = json_pack("{s:i, s:s, s:s}", "id", id, "state", state, "worker_id", worker_id(w));
+    if (strcmp(state, "FAILED") == 0 || strcmp(state, "RESTARTING") == 0) {
+        /* Connect's trace is a Java stack trace; ferry's says what failed
+         * where: the callback and the message, already scrubbed of secrets. */
+        json_t *trace = json_string(t->error[0] ? t->error : "failed");
+        json_object_set_new(o, "trace", trace ? trace : json_string("[invalid UTF-8]"));
+    }
+    return o;
+}
+
+json_t *admin_connector_names(worker_t *w)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < w->nconns; i++) json_array_append_new(a, json_string(w->conns[i].name));
+    return a;
+}
+
+int admin_connector_exists(worker_t *w, const char *name) { return find_conn(w, name) != NULL; }
+
+json_t *admin_connector_status(worker_t *w, const char *name)
+{
+    conn_t *c = find_conn(w, name);
+    if (!c) return NULL;
+    json_t *tasks = json_array();
+    for (int j = 0; j < c->ntasks; j++) json_array_append_new(tasks, task_status_json(w, &c->tasks[j], j));
+    return json_pack("{s:s, s:{s:s, s:s}, s:o, s:s}", "name", c->name, "connector", "state", "RUNNING", "worker_id",
+                     worker_id(w), "tasks", tasks, "type", conn_type(c));
+}
+
+json_t *admin_connector_config(worker_t *w, const char *name)
+{
+    conn_t *c = find_conn(w, name);
+    if (!c) return NULL;
+    char *text = config_to_json(c->cfg, 1);
+    json_t *cfg = json_loads(text, 0, NULL);
+    free(text);
+    if (!cfg) cfg = json_object();
+    /* What was set, as Connect shows it; defaults are left out. */
+    const char *key;
+    void *iter_tmp;
+    json_t *val;
+    json_object_foreach_safe(cfg, iter_tmp, key, val) {
+        if (!config_is_set(c->cfg, key)) json_object_del(cfg, key);
+    }
+    /* Connect's configs always carry the name and the class. */
+    json_object_set_new(cfg, "name", json_string(c->name));
+    if (!json_object_get(cfg, "connector.class")) json_object_set_new(cfg, "connector.class", json_string(c->desc->name));
+    json_object_del(cfg, "connector");
+    return cfg;
+}
+
+json_t *admin_connector_info(worker_t *w, const char *name)
+{
+    conn_t *c = find_conn(w, name);
+    if (!c) return NULL;
+    json_t *tasks = json_array();
+    for (int j = 0; j < c->ntasks; j++) json_array_append_new(tasks, json_pack("{s:s, s:i}", "connector", c->name, "task", j));
+    return json_pack("{s:s, s:o, s:o, s:s}", "name", c->name, "config", admin_connector_config(w, name), "tasks", tasks,
+                     "type", conn_type(c));
+}
+
+json_t *admin_connector_tasks(worker_t *w, const char *name)
+{
+    conn_t *c = find_conn(w, name);
+    if (!c) return NULL;
+    json_t *a = json_array();
+    for (int j = 0; j < c->ntasks; j++) {
+        char *text = config_to_json(c->tasks[j].cfg, 1);
+        json_t *cfg = json_loads(text, 0, NULL);
+        free(text);
+        json_array_append_new(a, json_pack("{s:{s:s, s:i}, s:o}", "id", "connector", c->name, "task", j, "config",
+                                           cfg ? cfg : json_object()));
+    }
+    return a;
+}
+
+json_t *admin_task_status(worker_t *w, const char *name, int task)
+{
+    conn_t *c = find_conn(w, name);
+    if (!c || task < 0 || task >= c->ntasks) return NULL;
+    return task_status_json(w, &c->tasks[task], task);
+}
+
+int admin_ready(worker_t *w, char *why, size_t whylen)
+{
+    for (size_t i = 0; i < w->nconns; i++)
+        for (int j = 0; j < w->conns[i].ntasks; j++) {
+            const task_rt_t *t = &w->conns[i].tasks[j];
+            if (t->assigned && atomic_load(&t->status) != TASK_RUNNING) {
+                snprintf(why, whylen, "task %s is %s", t->task->prefix, task_state(t));
+                return 0;
+            }
+        }
+    return 1;
+}
+
+/* ---- metrics -------------------------------------------------------------------------------- */
+
+static void prom_escape(FILE *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"') fputc('\\', b);
+        if (*s == '\n') {
+            fputs("\\n", b);
+            continue;
+        }
+        fputc(*s, b);
+    }
+}
+
+static void prom_labels(FILE *b, const task_rt_t *t, int id)
+{
+    fputs("{connector=\"", b);
+    prom_escape(b, t->conn->name);
+    fprintf(b, "\",task=\"%d\"}", id);
+}
+
+static long proc_status_kb(const char *key)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return -1;
+    char line[256];
+    long v = -1;
+    size_t kl = strlen(key);
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+            v = strtol(line + kl + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+char *admin_metrics(worker_t *w)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *b = open_memstream(&text, &len);
+    if (!b) return str_dup("");
+    static const struct {
+        const char *name, *help;
+        ferry_kind_t kind;
+    } counters[] = {
+        {"ferry_source_record_write_total", "Records a source task produced that Kafka acknowledged.", FERRY_SOURCE},
+        {"ferry_sink_record_send_total", "Records a sink task put to its connector.", FERRY_SINK},
+    };
+    for (size_t k = 0; k < sizeof(counters) / sizeof(counters[0]); k++) {
+        fprintf(b, "# HELP %s %s\n# TYPE %s counter\n", counters[k].name, counters[k].help, counters[k].name);
+        for (size_t i = 0; i < w->nconns; i++) {
+            if (w->conns[i].desc->kind != counters[k].kind) continue;
+            for (int j = 0; j < w->conns[i].ntasks; j++) {
+                const task_rt_t *t = &w->conns[i].tasks[j];
+                fputs(counters[k].name, b);
+                prom_labels(b, t, j);
+                fprintf(b, " %llu\n", (unsigned long long)atomic_load(&t->records));
+            }
+        }
+    }
+    fputs("# HELP ferry_task_error_records_total Records that went to the error policy (skipped or "
+                      "dead-lettered).\n# TYPE ferry_task_error_records_total counter\n", b);
+    for (size_t i = 0; i < w->nconns; i++)
+        for (int j = 0; j < w->conns[i].ntasks; j++) {
+            fputs("ferry_task_error_records_total", b);
+            prom_labels(b, &w->conns[i].tasks[j], j);
+            fprintf(b, " %llu\n", (unsigned long long)atomic_load(&w->conns[i].tasks[j].dead_lettered));
+        }
+    fputs("# HELP ferry_task_restarts Consecutive restarts of a failed task.\n"
+                      "# TYPE ferry_task_restarts gauge\n", b);
+    for (size_t i = 0; i < w->nconns; i++)
+        for (int j = 0; j < w->conns[i].ntasks; j++) {
+            fputs("ferry_task_restarts", b);
+            prom_labels(b, &w->conns[i].tasks[j], j);
+            fprintf(b, " %d\n", w->conns[i].tasks[j].restarts);
+        }
+    static const char *const states[] = {"RUNNING", "UNASSIGNED", "RESTARTING", "FAILED"};
+    fputs("# HELP ferry_task_state 1 for the task's current state (Connect's names).\n"
+                      "# TYPE ferry_task_state gauge\n", b);
+    for (size_t i = 0; i < w->nconns; i++)
+        for (int j = 0; j < w->conns[i].ntasks; j++) {
+            const task_rt_t *t = &w->conns[i].tasks[j];
+            const char *now = task_state(t);
+            for (size_t s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
+                fputs("ferry_task_state{connector=\"", b);
+                prom_escape(b, t->conn->name);
+                fprintf(b, "\",task=\"%d\",state=\"%s\"} %d\n", j, states[s], strcmp(now, states[s]) == 0);
+            }
+        }
+    long rss = proc_status_kb("VmRSS"), threads = proc_status_kb("Threads");
+    if (rss >= 0)
+        fprintf(b, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+                           "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %ld\n",
+                       rss * 1024);
+    if (threads >= 0)
+        fprintf(b, "# HELP process_threads Threads of the process.\n# TYPE process_threads gauge\n"
+                           "process_threads %ld\n",
+                       threads);
+    fclose(b);
+    return text;
+}
+
+char *admin_cluster_id(worker_t *w)
+{
+    char *id = w->kenv ? kafka_env_cluster_id(w->kenv, 2000) : NULL;
+    char *copy = id ? str_dup(id) : NULL;
+    if (id) rd_kafka_mem_free(NULL, id);
+    return copy;
+}

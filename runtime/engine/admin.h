@@ -1,0 +1,47 @@
+/*
+ * admin.h — what the admin REST API reads from a running worker, in Kafka
+ * Connect's shapes (jansson values). The worker's structures belong to the
+ * main thread: another thread (the REST server's) hands a function to
+ * worker_call(), which runs it inside worker_run's loop and waits for it.
+ * Every admin_* function below is called from such a function.
+ */
+#ifndef FERRY_ENGINE_ADMIN_H
+#define FERRY_ENGINE_ADMIN_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "engine/engine.h"
+
+typedef void (*worker_call_fn)(worker_t *w, void *arg);
+/* Runs fn(w, arg) on the main thread and waits for it: 0, or -1 when the
+ * worker does not take calls (not running yet, or shutting down) or did not
+ * run it within timeout_ms (then fn is not run). Any thread. */
+int worker_call(worker_t *w, worker_call_fn fn, void *arg, int timeout_ms);
+/* The worker_id that statuses show (Connect: the REST host:port). Before
+ * worker_run. */
+void worker_set_id(worker_t *w, const char *id);
+
+/* Connector names in config order (a JSON array). */
+json_t *admin_connector_names(worker_t *w);
+/* 1 when the worker has a connector by that name. */
+int admin_connector_exists(worker_t *w, const char *name);
+/* Connect's GET /connectors/{c}/status: name, connector {state, worker_id},
+ * tasks [{id, state, worker_id, trace?}], type. NULL when unknown. */
+json_t *admin_connector_status(worker_t *w, const char *name);
+/* GET /connectors/{c}/config: the flat config, secrets "[hidden]". */
+json_t *admin_connector_config(worker_t *w, const char *name);
+/* GET /connectors/{c}: name, config, tasks [{connector, task}], type. */
+json_t *admin_connector_info(worker_t *w, const char *name);
+/* GET /connectors/{c}/tasks: [{id {connector, task}, config}]. */
+json_t *admin_connector_tasks(worker_t *w, const char *name);
+/* GET /connectors/{c}/tasks/{t}/status, or NULL when there is no such task. */
+json_t *admin_task_status(worker_t *w, const char *name, int task);
+/* 1 when every task this worker runs is RUNNING; else 0 with why. */
+int admin_ready(worker_t *w, char *why, size_t whylen);
+/* The Kafka cluster id, or NULL when the broker does not answer; malloc'd. */
+char *admin_cluster_id(worker_t *w);
+/* Prometheus text exposition of the worker's counters; malloc'd. */
+char *admin_metrics(worker_t *w);
+
+#endif

@@ -1,0 +1,841 @@
+/*
+ * rest.c — the admin REST API: server, authentication, limits and routes.
+ *
+ * Every request is read whole (up to body.max.bytes; a larger one gets 413
+ * and its body is discarded as it arrives, so memory stays bounded), then
+ * routed. What concerns the worker runs on its main thread (worker_call);
+ * the plugin registry is immutable and read here directly. Errors are
+ * Connect's {"error_code": N, "message": "..."}.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "build_info.h"
+#include "engine/admin.h"
+#include "engine/host.h"
+#include "rest/rest.h"
+#include "util/log.h"
+#include "util/strutil.h"
+
+#define REST_DEFAULT_LISTEN "127.0.0.1:8083"
+#define REST_DEFAULT_BODY_MAX (1024 * 1024)
+#define REST_CALL_TIMEOUT_MS 10000
+#define REST_MAX_SEGMENTS 8
+
+struct rest {
+    struct MHD_Daemon *daemon;
+    worker_t *w;
+    const worker_config_t *wc;
+    const plugin_registry_t *reg;
+    char *token;             /* owned; NULL = no authentication */
+    size_t body_max;
+    char address[128];
+    pthread_mutex_t lock;    /* cluster_id */
+    char *cluster_id;
+};
+
+typedef struct request {
+    char *body;
+    size_t len;
+    int too_big;
+    int answered;
+} request_t;
+
+/* ---- options ------------------------------------------------------------------------------- */
+
+typedef struct rest_opts {
+    char host[64];
+    int port;
+    int off;
+    int is_default;
+    const char *token;
+    int64_t body_max;
+} rest_opts_t;
+
+static int is_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 || strcmp(host, "localhost") == 0;
+}
+
+static const char *opt_scalar(const cfg_node_t *map, const char *key, const cfg_node_t **node)
+{
+    const cfg_node_t *n = map ? cfg_node_get(map, key) : NULL;
+    if (node) *node = n;
+    return n && n->kind == CFG_SCALAR ? n->scalar : NULL;
+}
+
+/* Reads wc->rest into o; problems go to errs (NULL: ignored). 0 or -1. */
+static int rest_opts_read(const worker_config_t *wc, rest_opts_t *o, cfg_errors_t *errs)
+{
+    memset(o, 0, sizeof(*o));
+    o->body_max = REST_DEFAULT_BODY_MAX;
+    const cfg_node_t *map = wc->rest, *n = NULL;
+    int bad = 0;
+    if (map) {
+        static const char *const known[] = {"listen", "token", "body.max.bytes", NULL};
+        for (size_t i = 0; i < map->count; i++) {
+            int ok = 0;
+            for (const char *const *k = known; *k; k++) ok |= strcmp(map->keys[i], *k) == 0;
+            if (!ok && errs) {
+                cfg_errors_add_at(errs, wc->path, map->key_lines[i], map->key_cols[i], NULL,
+                                  "unknown worker option 'rest.%s' (rest takes listen, token, body.max.bytes)",
+                                  map->keys[i]);
+                bad = 1;
+            }
+        }
+    }
+    const char *listen = opt_scalar(map, "listen", &n);
+    o->is_default = !listen;
+    if (!listen) listen = REST_DEFAULT_LISTEN;
+    if (strcmp(listen, "off") == 0 || strcmp(listen, "false") == 0) {
+        o->off = 1;
+        return bad ? -1 : 0;
+    }
+    const char *colon = strrchr(listen, ':');
+    const char *h = listen;
+    size_t hl = colon ? (size_t)(colon - listen) : 0;
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') h++, hl -= 2;
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || hl == 0 || hl >= sizeof(o->host) || !end || *end || port < 0 || port > 65535) {
+        if (errs)
+            cfg_errors_add_at(errs, wc->path, n ? n->line : 0, n ? n->col : 0, NULL,
+                              "worker option 'rest.listen': '%s' is not HOST:PORT (e.g. 127.0.0.1:8083) or off",
+                              listen);
+        return -1;
+    }
+    memcpy(o->host, h, hl);
+    o->host[hl] = '\0';
+    o->port = (int)port;
+    o->token = opt_scalar(map, "token", NULL);
+    if (o->token && !o->token[0]) o->token = NULL;
+    if (!is_loopback(o->host) && !o->token) {
+        if (errs)
+            cfg_errors_add_at(errs, wc->path, n ? n->line : 0, n ? n->col : 0, NULL,
+                              "worker option 'rest.listen': %s is not a loopback address, so the REST API needs "
+                              "'rest.token' (a bearer token, e.g. ${file:/run/secrets/ferry-token})",
+                              o->host);
+        bad = 1;
+    }
+    const char *bm = opt_scalar(map, "body.max.bytes", &n);
+    if (bm) {
+        char why[128];
+        if (config_parse_size(bm, &o->body_max, why, sizeof(why)) != 0 || o->body_max < 1024) {
+            if (errs)
+                cfg_errors_add_at(errs, wc->path, n->line, n->col, NULL,
+                                  "worker option 'rest.body.max.bytes': '%s' is not a size of at least 1KiB", bm);
+            bad = 1;
+        }
+    }
+    return bad ? -1 : 0;
+}
+
+void rest_config_check(const worker_config_t *wc, cfg_errors_t *errs)
+{
+    rest_opts_t o;
+    rest_opts_read(wc, &o, errs);
+}
+
+/* ---- responses ------------------------------------------------------------------------------ */
+
+static enum MHD_Result send_text(request_t *q, struct MHD_Connection *c, unsigned code, const char *ctype,
+                                 const char *text)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", ctype);
+    enum MHD_Result rc = MHD_queue_response(c, code, resp);
+    MHD_destroy_response(resp);
+    q->answered = 1;
+    return rc;
+}
+
+/* Sends j (stolen). */
+static enum MHD_Result send_json(request_t *q, struct MHD_Connection *c, unsigned code, json_t *j)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    enum MHD_Result rc = send_text(q, c, code, "application/json", text ? text : "null");
+    free(text);
+    return rc;
+}
+
+static enum MHD_Result send_error(request_t *q, struct MHD_Connection *c, unsigned code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static enum MHD_Result send_error(request_t *q, struct MHD_Connection *c, unsigned code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = str_vprintf(fmt, ap);
+    va_end(ap);
+    json_t *m = json_string(msg);
+    free(msg);
+    return send_json(q, c, code, json_pack("{s:i, s:o}", "error_code", (int)code, "message", m ? m : json_string("?")));
+}
+
+/* ---- views through the main thread -------------------------------------------------------- */
+
+typedef enum view_kind {
+    VIEW_NAMES,
+    VIEW_EXPANDED,
+    VIEW_INFO,
+    VIEW_CONFIG,
+    VIEW_STATUS,
+    VIEW_TASKS,
+    VIEW_TASK_STATUS,
+    VIEW_HEALTH,
+    VIEW_READY,
+    VIEW_METRICS,
+    VIEW_CLUSTER_ID,
+    VIEW_VALIDATE,
+} view_kind_t;
+
+typedef struct view {
+    view_kind_t kind;
+    const char *name;
+    int task;
+    int expand_status, expand_info;
+    /* VIEW_VALIDATE */
+    rest_t *rest;
+    const ferry_connector_t *desc;
+    json_t *body;
+    /* results */
+    json_t *out;
+    char *text;
+    int ready;
+    char why[256];
+} view_t;
+
+static json_t *validate_result(rest_t *r, const ferry_connector_t *desc, json_t *body);
+
+static void view_run(worker_t *w, void *arg)
+{
+    view_t *v = arg;
+    switch (v->kind) {
+    case VIEW_NAMES:
+        v->out = admin_connector_names(w);
+        break;
+    case VIEW_EXPANDED: {
+        json_t *names = admin_connector_names(w), *o = json_object();
+        size_t i;
+        json_t *n;
+        json_array_foreach(names, i, n) {
+            const char *name = json_string_value(n);
+            json_t *e = json_object();
+            if (v->expand_status) json_object_set_new(e, "status", admin_connector_status(w, name));
+            if (v->expand_info) json_object_set_new(e, "info", admin_connector_info(w, name));
+            json_object_set_new(o, name, e);
+        }
+        json_decref(names);
+        v->out = o;
+        break;
+    }
+    case VIEW_INFO:
+        v->out = admin_connector_info(w, v->name);
+        break;
+    case VIEW_CONFIG:
+        v->out = admin_connector_config(w, v->name);
+        break;
+    case VIEW_STATUS:
+        v->out = admin_connector_status(w, v->name);
+        break;
+    case VIEW_TASKS:
+        v->out = admin_connector_tasks(w, v->name);
+        break;
+    case VIEW_TASK_STATUS:
+        v->ready = admin_connector_exists(w, v->name);
+        v->out = admin_task_status(w, v->name, v->task);
+        break;
+    case VIEW_HEALTH:
+        v->ready = 1;
+        break;
+    case VIEW_READY:
+        v->ready = admin_ready(w, v->why, sizeof(v->why));
+        break;
+    case VIEW_METRICS:
+        v->text = admin_metrics(w);
+        break;
+    case VIEW_CLUSTER_ID:
+        v->text = admin_cluster_id(w);
+        break;
+    case VIEW_VALIDATE:
+        v->out = validate_result(v->rest, v->desc, v->body);
+        break;
+    }
+}
+
+/* 0, or -1 when the worker did not answer (then an error was sent). */
+static int view(rest_t *r, request_t *q, struct MHD_Connection *c, view_t *v)
+{
+    if (worker_call(r->w, view_run, v, REST_CALL_TIMEOUT_MS) == 0) return 0;
+    send_error(q, c, MHD_HTTP_SERVICE_UNAVAILABLE, "the worker is not taking requests (starting, stopping or busy)");
+    return -1;
+}
+
+/* ---- plugins ---------------------------------------------------------------------------- */
+
+static const char *connect_type(ferry_opt_type_t t)
+{
+    switch (t) {
+    case FERRY_OPT_INT:
+        return "LONG";
+    case FERRY_OPT_BOOL:
+        return "BOOLEAN";
+    case FERRY_OPT_DOUBLE:
+        return "DOUBLE";
+    case FERRY_OPT_LIST:
+        return "LIST";
+    case FERRY_OPT_SECRET:
+        return "PASSWORD";
+    default:
+        return "STRING";
+    }
+}
+
+static json_t *option_definition(const ferry_option_t *o, const char *group, int order)
+{
+    const char *def = o->type == FERRY_OPT_SECRET && o->default_value ? "[hidden]" : o->default_value;
+    json_t *d = json_pack("{s:s, s:s, s:b, s:s?, s:s, s:s?, s:s, s:i, s:s, s:s, s:[]}", "name", o->name, "type",
+                          connect_type(o->type), "required", (o->flags & FERRY_OPT_REQUIRED) != 0, "default_value",
+                          def, "importance", (o->flags & FERRY_OPT_REQUIRED) ? "HIGH" : "MEDIUM", "documentation",
+                          o->description, "group", group, "order_in_group", order, "width", "NONE", "display_name",
+                          o->name, "dependents");
+    return d ? d : json_pack("{s:s}", "name", o->name);
+}
+
+/* Every option of a connector, framework options first, each once. */
+typedef void (*option_fn)(const ferry_option_t *o, const char *group, int order, void *arg);
+static void each_option(const ferry_connector_t *desc, option_fn fn, void *arg)
+{
+    const ferry_option_t *fw = config_framework_options(desc->kind);
+    int order = 0;
+    for (const ferry_option_t *o = fw; o && o->name; o++) fn(o, "Common", ++order, arg);
+    order = 0;
+    for (const ferry_option_t *o = desc->options; o && o->name; o++) {
+        int dup = 0;
+        for (const ferry_option_t *f = fw; f && f->name && !dup; f++) dup = strcmp(f->name, o->name) == 0;
+        if (!dup) fn(o, desc->name, ++order, arg);
+    }
+}
+
+static void add_definition(const ferry_option_t *o, const char *group, int order, void *arg)
+{
+    json_array_append_new(arg, option_definition(o, group, order));
+}
+
+static json_t *plugin_list(const plugin_registry_t *reg)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < plugin_registry_count(reg); i++) {
+        const ferry_connector_t *d = plugin_registry_get(reg, i, NULL, NULL);
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "class", d->name, "type",
+                                           d->kind == FERRY_SOURCE ? "source" : "sink", "version",
+                                           d->version ? d->version : FERRY_VERSION));
+    }
+    return a;
+}
+
+/* ---- validate ---------------------------------------------------------------------------- */
+
+typedef struct validate_ctx {
+    json_t *configs;   /* array of {definition, value} */
+    json_t *body;
+    const cfg_errors_t *errs;
+    int *used;         /* which error messages found their field */
+} validate_ctx_t;
+
+/* The first 'quoted' word of a message: the option it is about. */
+static int message_names(const char *msg, const char *name)
+{
+    const char *q = strchr(msg, '\'');
+    if (!q) return 0;
+    size_t n = strlen(name);
+    return strncmp(q + 1, name, n) == 0 && q[1 + n] == '\'';
+}
+
+static void add_validated(const ferry_option_t *o, const char *group, int order, void *arg)
+{
+    validate_ctx_t *v = arg;
+    json_t *given = json_object_get(v->body, o->name);
+    if (!given && strcmp(o->name, "connector") == 0) given = json_object_get(v->body, "connector.class");
+    json_t *errors = json_array();
+    for (size_t i = 0; i < v->errs->count; i++)
+        if (!v->used[i] && message_names(v->errs->items[i], o->name)) {
+            json_array_append_new(errors, json_string(v->errs->items[i]));
+            v->used[i] = 1;
+        }
+    json_t *value;
+    if (o->type == FERRY_OPT_SECRET && given)
+        value = json_string("[hidden]");
+    else if (given)
+        value = json_deep_copy(given);
+    else
+        value = o->default_value && o->type != FERRY_OPT_SECRET ? json_string(o->default_value) : json_null();
+    json_array_append_new(v->configs, json_pack("{s:o, s:{s:s, s:o, s:[], s:o, s:b}}", "definition",
+                                                option_definition(o, group, order), "value", "name", o->name, "value",
+                                                value, "recommended_values", "errors", errors, "visible", 1));
+}
+
+/* The body's values as strings; NULL with why when one is not a scalar. */
+static int body_strings(json_t *body, const char ***keys, char ***values, size_t *n, char *why, size_t whylen)
+{
+    size_t cap = json_object_size(body);
+    *keys = xcalloc(cap + 1, sizeof(**keys));
+    *values = xcalloc(cap + 1, sizeof(**values));
+    *n = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v) {
+        if (strcmp(k, "name") == 0) continue;
+        char *s;
+        if (json_is_string(v))
+            s = str_dup(json_string_value(v));
+        else if (json_is_integer(v))
+            s = str_printf("%lld", (long long)json_integer_value(v));
+        else if (json_is_real(v))
+            s = str_printf("%g", json_real_value(v));
+        else if (json_is_boolean(v))
+            s = str_dup(json_is_true(v) ? "true" : "false");
+        else if (json_is_null(v))
+            s = NULL;
+        else {
+            snprintf(why, whylen, "config value of '%s' must be a string", k);
+            return -1;
+        }
+        (*keys)[*n] = k;
+        (*values)[(*n)++] = s;
+    }
+    return 0;
+}
+
+static void free_strings(const char **keys, char **values, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(values[i]);
+    free(values);
+    free((void *)keys);
+}
+
+static json_t *validate_result(rest_t *r, const ferry_connector_t *desc, json_t *body)
+{
+    const char **keys;
+    char **values;
+    size_t n;
+    char why[256];
+    cfg_errors_t errs = {0};
+    if (body_strings(body, &keys, &values, &n, why, sizeof(why)) != 0) {
+        cfg_errors_add(&errs, "%s", why);
+    } else {
+        /* A config from the API is untrusted: ${env:}/${file:} only as the
+         * worker's config.providers options allow. */
+        cfg_subst_ctx_t sub = {.policy = r->wc->subst_policy, .trusted = 0};
+        int ok = 1;
+        for (size_t i = 0; i < n; i++) {
+            if (!values[i]) continue;
+            char *where = str_printf("option '%s'", keys[i]);
+            int substituted = 0;
+            char *s = cfg_subst_string(&sub, values[i], where, 0, 0, &substituted, &errs);
+            free(where);
+            if (!s) {
+                ok = 0;
+                continue;
+            }
+            free(values[i]);
+            values[i] = s;
+        }
+        const char *name = json_string_value(json_object_get(body, "name"));
+        if (ok) {
+            ferry_config_t *cfg = connector_config_from_kv(name ? name : "validate", keys, (const char *const *)values,
+                                                           n, desc, host_api(), &errs);
+            config_free(cfg);
+        }
+    }
+    free_strings(keys, values, n);
+    int *used = xcalloc(errs.count + 1, sizeof(int));
+    validate_ctx_t v = {.configs = json_array(), .body = body, .errs = &errs, .used = used};
+    each_option(desc, add_validated, &v);
+    /* Messages about no declared option (an unknown key, a check across
+     * options) go with connector.class, as Connect reports them. */
+    json_t *rest = json_array();
+    for (size_t i = 0; i < errs.count; i++)
+        if (!used[i]) json_array_append_new(rest, json_string(errs.items[i]));
+    size_t i;
+    json_t *c;
+    json_array_foreach(v.configs, i, c) {
+        json_t *val = json_object_get(c, "value");
+        if (strcmp(json_string_value(json_object_get(val, "name")), "connector.class") == 0 ||
+            strcmp(json_string_value(json_object_get(val, "name")), "connector") == 0) {
+            json_array_extend(json_object_get(val, "errors"), rest);
+            break;
+        }
+    }
+    json_decref(rest);
+    json_t *out = json_pack("{s:s, s:i, s:[s, s], s:o}", "name", desc->name, "error_count", (int)errs.count, "groups",
+                            "Common", desc->name, "configs", v.configs);
+    free(used);
+    cfg_errors_clear(&errs);
+    return out;
+}
+
+/* ---- routing ------------------------------------------------------------------------------ */
+
+static int token_ok(const rest_t *r, struct MHD_Connection *c)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncmp(h, "Bearer ", 7) != 0) return 0;
+    const char *got = h + 7;
+    size_t gl = strlen(got), tl = strlen(r->token);
+    /* Constant time in the token's bytes: every byte is compared. */
+    unsigned char diff = (unsigned char)(gl != tl);
+    for (size_t i = 0; i < tl; i++) diff |= (unsigned char)(r->token[i] ^ (i < gl ? got[i] : 0));
+    return diff == 0;
+}
+
+static int query_has(struct MHD_Connection *c, const char *key, const char *value);
+
+typedef struct expand_ctx {
+    int status, info;
+} expand_ctx_t;
+
+static enum MHD_Result on_expand(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    expand_ctx_t *e = cls;
+    if (strcmp(key, "expand") == 0 && value) {
+        e->status |= strcmp(value, "status") == 0;
+        e->info |= strcmp(value, "info") == 0;
+    }
+    return MHD_YES;
+}
+
+static int query_has(struct MHD_Connection *c, const char *key, const char *value)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+    return v && strcmp(v, value) == 0;
+}
+
+static enum MHD_Result not_allowed(request_t *q, struct MHD_Connection *c, const char *method, const char *url)
+{
+    return send_error(q, c, MHD_HTTP_METHOD_NOT_ALLOWED, "HTTP %s is not allowed on %s", method, url);
+}
+
+static enum MHD_Result not_yet(request_t *q, struct MHD_Connection *c, const char *method, const char *url)
+{
+    return send_error(q, c, MHD_HTTP_NOT_IMPLEMENTED,
+                      "%s %s is not supported yet: ferry runs the connectors of its YAML file; change the file "
+                      "and restart the worker",
+                      method, url);
+}
+
+static enum MHD_Result route_connector(rest_t *r, request_t *q, struct MHD_Connection *c, const char *method,
+                                       const char *url, char **seg, int nseg)
+{
+    int get = strcmp(method, "GET") == 0;
+    view_t v = {.name = seg[1]};
+    if (nseg == 2) {
+        if (strcmp(method, "DELETE") == 0) return not_yet(q, c, method, url);
+        if (!get) return not_allowed(q, c, method, url);
+        v.kind = VIEW_INFO;
+    } else if (nseg == 3 && strcmp(seg[2], "config") == 0) {
+        if (strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) return not_yet(q, c, method, url);
+        if (!get) return not_allowed(q, c, method, url);
+        v.kind = VIEW_CONFIG;
+    } else if (nseg == 3 && strcmp(seg[2], "status") == 0) {
+        if (!get) return not_allowed(q, c, method, url);
+        v.kind = VIEW_STATUS;
+    } else if (nseg == 3 && strcmp(seg[2], "tasks") == 0) {
+        if (!get) return not_allowed(q, c, method, url);
+        v.kind = VIEW_TASKS;
+    } else if (nseg == 5 && strcmp(seg[2], "tasks") == 0 && strcmp(seg[4], "status") == 0) {
+        if (!get) return not_allowed(q, c, method, url);
+        char *end = NULL;
+        long t = strtol(seg[3], &end, 10);
+        if (!seg[3][0] || *end || t < 0 || t > 1000000) return send_error(q, c, MHD_HTTP_NOT_FOUND, "no task '%s'", seg[3]);
+        v.kind = VIEW_TASK_STATUS;
+        v.task = (int)t;
+    } else if (nseg == 3 && (strcmp(seg[2], "pause") == 0 || strcmp(seg[2], "resume") == 0 ||
+                             strcmp(seg[2], "stop") == 0 || strcmp(seg[2], "restart") == 0 ||
+                             strcmp(seg[2], "offsets") == 0 || strcmp(seg[2], "topics") == 0)) {
+        return not_yet(q, c, method, url);
+    } else if (nseg == 5 && strcmp(seg[2], "tasks") == 0 && strcmp(seg[4], "restart") == 0) {
+        return not_yet(q, c, method, url);
+    } else {
+        return send_error(q, c, MHD_HTTP_NOT_FOUND, "no such path: %s", url);
+    }
+    if (view(r, q, c, &v) != 0) return MHD_YES;
+    if (!v.out) {
+        if (v.kind == VIEW_TASK_STATUS && v.ready)
+            return send_error(q, c, MHD_HTTP_NOT_FOUND, "Task %s-%d not found", v.name, v.task);
+        return send_error(q, c, MHD_HTTP_NOT_FOUND, "Connector %s not found", v.name);
+    }
+    return send_json(q, c, MHD_HTTP_OK, v.out);
+}
+
+static enum MHD_Result route_plugins(rest_t *r, request_t *q, struct MHD_Connection *c, const char *method,
+                                     const char *url, char **seg, int nseg)
+{
+    if (nseg == 1) {
+        if (strcmp(method, "GET") != 0) return not_allowed(q, c, method, url);
+        return send_json(q, c, MHD_HTTP_OK, plugin_list(r->reg));
+    }
+    const ferry_connector_t *desc = plugin_registry_find(r->reg, seg[1], NULL);
+    int is_config = nseg == 3 && strcmp(seg[2], "config") == 0;
+    int is_validate = nseg == 4 && strcmp(seg[2], "config") == 0 && strcmp(seg[3], "validate") == 0;
+    if (!is_config && !is_validate) return send_error(q, c, MHD_HTTP_NOT_FOUND, "no such path: %s", url);
+    if (is_config && strcmp(method, "GET") != 0) return not_allowed(q, c, method, url);
+    if (is_validate && strcmp(method, "PUT") != 0) return not_allowed(q, c, method, url);
+    if (!desc) return send_error(q, c, MHD_HTTP_NOT_FOUND, "Unknown connector plugin '%s' (see GET /connector-plugins)", seg[1]);
+    if (is_config) {
+        json_t *a = json_array();
+        each_option(desc, add_definition, a);
+        return send_json(q, c, MHD_HTTP_OK, a);
+    }
+    json_error_t jerr;
+    json_t *body = q->len ? json_loadb(q->body, q->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    if (!body) return send_error(q, c, MHD_HTTP_BAD_REQUEST, "request body: %s", q->len ? jerr.text : "empty (a JSON object of config strings is needed)");
+    if (!json_is_object(body)) {
+        json_decref(body);
+        return send_error(q, c, MHD_HTTP_BAD_REQUEST, "request body: a JSON object of config strings is needed");
+    }
+    const char *cls = json_string_value(json_object_get(body, "connector.class"));
+    if (cls && strcmp(cls, desc->name) != 0) {
+        enum MHD_Result rc = send_error(q, c, MHD_HTTP_BAD_REQUEST,
+                                        "Included connector type %s does not match request type %s", cls, desc->name);
+        json_decref(body);
+        return rc;
+    }
+    view_t v = {.kind = VIEW_VALIDATE, .rest = r, .desc = desc, .body = body};
+    int rc = view(r, q, c, &v);
+    json_decref(body);
+    if (rc != 0) return MHD_YES;
+    return send_json(q, c, MHD_HTTP_OK, v.out);
+}
+
+static enum MHD_Result route(rest_t *r, request_t *q, struct MHD_Connection *c, const char *url, const char *method)
+{
+    /* Path segments (libmicrohttpd has already percent-decoded the path). */
+    char *copy = str_dup(url);
+    char *seg[REST_MAX_SEGMENTS + 1];
+    int nseg = 0;
+    for (char *save = NULL, *s = strtok_r(copy, "/", &save); s; s = strtok_r(NULL, "/", &save)) {
+        if (nseg == REST_MAX_SEGMENTS) {
+            nseg = -1;
+            break;
+        }
+        seg[nseg++] = s;
+    }
+    enum MHD_Result rc;
+    int get = strcmp(method, "GET") == 0;
+    if (nseg < 0) {
+        rc = send_error(q, c, MHD_HTTP_NOT_FOUND, "no such path: %s", url);
+    } else if (nseg == 0) {
+        if (!get) {
+            rc = not_allowed(q, c, method, url);
+        } else {
+            pthread_mutex_lock(&r->lock);
+            if (!r->cluster_id) {
+                view_t v = {.kind = VIEW_CLUSTER_ID};
+                if (worker_call(r->w, view_run, &v, REST_CALL_TIMEOUT_MS) == 0) r->cluster_id = v.text;
+            }
+            json_t *o = json_pack("{s:s, s:s, s:s?}", "version", FERRY_VERSION, "commit", FERRY_COMMIT,
+                                  "kafka_cluster_id", r->cluster_id);
+            pthread_mutex_unlock(&r->lock);
+            rc = send_json(q, c, MHD_HTTP_OK, o);
+        }
+    } else if (strcmp(seg[0], "health") == 0 && nseg == 1) {
+        view_t v = {.kind = VIEW_HEALTH};
+        if (!get)
+            rc = not_allowed(q, c, method, url);
+        else if (worker_call(r->w, view_run, &v, REST_CALL_TIMEOUT_MS) == 0)
+            rc = send_json(q, c, MHD_HTTP_OK,
+                           json_pack("{s:s, s:s}", "status", "healthy", "message",
+                                     "Worker has completed startup and is ready to handle requests."));
+        else
+            rc = send_json(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                           json_pack("{s:s, s:s}", "status", "unhealthy", "message",
+                                     "the worker did not answer: it is stopping or stuck"));
+    } else if (strcmp(seg[0], "ready") == 0 && nseg == 1) {
+        view_t v = {.kind = VIEW_READY};
+        if (!get)
+            rc = not_allowed(q, c, method, url);
+        else if (worker_call(r->w, view_run, &v, REST_CALL_TIMEOUT_MS) != 0)
+            rc = send_json(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                           json_pack("{s:s, s:s}", "status", "not ready", "message", "the worker did not answer"));
+        else if (!v.ready)
+            rc = send_json(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                           json_pack("{s:s, s:s}", "status", "not ready", "message", v.why));
+        else
+            rc = send_json(q, c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ready"));
+    } else if (strcmp(seg[0], "metrics") == 0 && nseg == 1) {
+        view_t v = {.kind = VIEW_METRICS};
+        if (!get)
+            rc = not_allowed(q, c, method, url);
+        else if (view(r, q, c, &v) != 0)
+            rc = MHD_YES;
+        else
+            rc = send_text(q, c, MHD_HTTP_OK, "text/plain; version=0.0.4", v.text ? v.text : "");
+        free(v.text);
+    } else if (strcmp(seg[0], "connectors") == 0 && nseg == 1) {
+        if (strcmp(method, "POST") == 0) {
+            rc = not_yet(q, c, method, url);
+        } else if (!get) {
+            rc = not_allowed(q, c, method, url);
+        } else {
+            expand_ctx_t e = {0};
+            MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_expand, &e);
+            view_t v = {.kind = e.status || e.info ? VIEW_EXPANDED : VIEW_NAMES,
+                        .expand_status = e.status,
+                        .expand_info = e.info};
+            rc = view(r, q, c, &v) != 0 ? MHD_YES : send_json(q, c, MHD_HTTP_OK, v.out);
+        }
+    } else if (strcmp(seg[0], "connectors") == 0) {
+        rc = route_connector(r, q, c, method, url, seg, nseg);
+    } else if (strcmp(seg[0], "connector-plugins") == 0) {
+        (void)query_has;
+        rc = route_plugins(r, q, c, method, url, seg, nseg);
+    } else if (strcmp(seg[0], "admin") == 0 && nseg >= 2 && strcmp(seg[1], "loggers") == 0) {
+        rc = not_yet(q, c, method, url);
+    } else {
+        rc = send_error(q, c, MHD_HTTP_NOT_FOUND, "no such path: %s", url);
+    }
+    free(copy);
+    return rc;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    rest_t *r = cls;
+    request_t *q = *con_cls;
+    if (!q) {
+        q = xcalloc(1, sizeof(*q));
+        *con_cls = q;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > r->body_max) {
+            q->too_big = 1;
+            return send_error(q, c, MHD_HTTP_CONTENT_TOO_LARGE, "request body over %zu bytes (rest.body.max.bytes)",
+                              r->body_max);
+        }
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!q->too_big && q->len + *upload_size > r->body_max) {
+            q->too_big = 1;
+            free(q->body);
+            q->body = NULL;
+            q->len = 0;
+        }
+        if (!q->too_big) {
+            q->body = xrealloc(q->body, q->len + *upload_size + 1);
+            memcpy(q->body + q->len, upload, *upload_size);
+            q->len += *upload_size;
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (q->answered) return MHD_YES;
+    if (q->too_big)
+        return send_error(q, c, MHD_HTTP_CONTENT_TOO_LARGE, "request body over %zu bytes (rest.body.max.bytes)",
+                          r->body_max);
+    /* Probes need no token: /health and /ready say nothing but up or not. */
+    if (r->token && strcmp(url, "/health") != 0 && strcmp(url, "/ready") != 0 && !token_ok(r, c))
+        return send_error(q, c, MHD_HTTP_UNAUTHORIZED, "a valid 'Authorization: Bearer <rest.token>' header is required");
+    return route(r, q, c, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)c, (void)toe;
+    request_t *q = *con_cls;
+    if (!q) return;
+    free(q->body);
+    free(q);
+    *con_cls = NULL;
+}
+
+rest_t *rest_start(worker_t *w, const worker_config_t *wc, const plugin_registry_t *reg, int *disabled, char *err,
+                   size_t errlen)
+{
+    *disabled = 0;
+    rest_opts_t o;
+    cfg_errors_t errs = {0};
+    if (rest_opts_read(wc, &o, &errs) != 0) {
+        snprintf(err, errlen, "%s", errs.count ? errs.items[0] : "invalid rest options");
+        cfg_errors_clear(&errs);
+        return NULL;
+    }
+    if (o.off) {
+        *disabled = 1;
+        return NULL;
+    }
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    const char *host = strcmp(o.host, "localhost") == 0 ? "127.0.0.1" : o.host;
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)o.port);
+    } else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)o.port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(err, errlen, "rest.listen: '%s' is not an IP address", o.host);
+        return NULL;
+    }
+    rest_t *r = xcalloc(1, sizeof(*r));
+    r->w = w;
+    r->wc = wc;
+    r->reg = reg;
+    r->token = o.token ? str_dup(o.token) : NULL;
+    r->body_max = (size_t)o.body_max;
+    pthread_mutex_init(&r->lock, NULL);
+    r->daemon = MHD_start_daemon(flags, (uint16_t)o.port, NULL, NULL, on_request, r, MHD_OPTION_SOCK_ADDR, &ss,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, r, MHD_OPTION_THREAD_POOL_SIZE, 2u,
+                                 MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 32u,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                 (size_t)64 * 1024, MHD_OPTION_END);
+    if (!r->daemon) {
+        int e = errno;
+        if (o.is_default) {
+            /* Several workers on one machine: only the first gets the
+             * default port; the others run without the API. */
+            log_warn("rest: cannot listen on %s (%s): running without the REST API (set worker.rest.listen)",
+                     REST_DEFAULT_LISTEN, strerror(e));
+            *disabled = 1;
+        } else {
+            snprintf(err, errlen, "rest.listen: cannot listen on %s:%d: %s", o.host, o.port, strerror(e));
+        }
+        rest_stop(r);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(r->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    int port = info ? (int)info->port : o.port;
+    snprintf(r->address, sizeof(r->address), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    worker_set_id(w, r->address);
+    log_info("rest: listening on http://%s%s", r->address, r->token ? " (bearer token required)" : "");
+    return r;
+}
+
+const char *rest_address(const rest_t *r) { return r->address; }
+
+void rest_stop(rest_t *r)
+{
+    if (!r) return;
+    if (r->daemon) MHD_stop_daemon(r->daemon);
+    pthread_mutex_destroy(&r->lock);
+    free(r->cluster_id);
+    free(r->token);
+    free(r);
+}

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# The admin REST API through the real server, read with curl and jq:
+# Connect's shapes for the worker, connectors, tasks and plugins; statuses
+# that follow the tasks; config validation with per-field errors; metrics
+# that match what flowed; secrets redacted; errors as {error_code, message};
+# hostile input (20 MB body, invalid and 10,000-deep JSON, a slow client)
+# answered with 4xx or a closed connection while the server stays up; the
+# bearer token off loopback.
+source "$TESTLIB"
+broker_start --topic lines:2
+seq 1 2000 | sed 's/^/line-/' >"$WORK/in.txt"
+export REST_OUT_PATH=$WORK/out.txt
+cat >"$WORK/p.yaml" <<YAML
+worker:
+  kafka: {bootstrap.servers: "$BROKER"}
+  offsets: {topic: $OFFSETS_TOPIC, flush.interval: 500ms}
+  rest: {listen: "127.0.0.1:0", body.max.bytes: 64KiB}
+connectors:
+  src:
+    connector: file-source
+    path: $WORK/in.txt
+    topic: lines
+  dst:
+    connector: file-sink
+    topics: [lines]
+    path: \${env:REST_OUT_PATH}
+    flush.interval: 500ms
+YAML
+ferry_start run "$WORK/p.yaml"
+wait_until 30 grep -q "rest: listening on" "$WORK/run.log" || fail "no REST address in the log"
+URL=http://$(sed -n 's/.*rest: listening on http:\/\/\([^ ]*\).*/\1/p' "$WORK/run.log" | head -n1)
+
+# call METHOD PATH [BODY-FILE]: the body in $WORK/resp, the status in CODE.
+call() {
+    local args=(-s -o "$WORK/resp" -w '%{http_code}' -X "$1" "$URL$2")
+    [ -z "${3:-}" ] || args+=(-H 'Content-Type: application/json' --data-binary "@$3")
+    CODE=$(curl "${args[@]}") || CODE=000
+}
+expect() { # CODE JQ-EXPRESSION (must be true) WHAT
+    [ "$CODE" = "$1" ] || fail "$3: HTTP $CODE, expected $1: $(head -c 500 "$WORK/resp")"
+    jq -e "$2" "$WORK/resp" >/dev/null || fail "$3: $2 is not true of $(head -c 800 "$WORK/resp")"
+}
+
+call GET /
+expect 200 "(.version == \"$("$FERRY" version | awk '{print $2}')\") and (.commit | type == \"string\") and (.kafka_cluster_id | length > 0)" "GET /"
+call GET /connectors
+expect 200 '. == ["src","dst"]' "GET /connectors"
+# Statuses follow the tasks: RUNNING once both run.
+wait_until 30 bash -c "curl -s '$URL/connectors?expand=status' | jq -e '[.[].status.tasks[].state] == [\"RUNNING\",\"RUNNING\"]' >/dev/null" ||
+    fail "tasks never RUNNING: $(curl -s "$URL/connectors?expand=status")"
+call GET '/connectors?expand=status&expand=info'
+expect 200 '(.src.status.type == "source") and (.dst.status.type == "sink") and (.src.info.config."connector.class" == "file-source") and (.dst.status.connector.state == "RUNNING")' "expand=status&expand=info"
+call GET /connectors/src/status
+expect 200 "(.name == \"src\") and (.tasks[0].id == 0) and (.tasks[0].worker_id == \"${URL#http://}\")" "status"
+call GET /connectors/dst/config
+# Set options only (no defaults); a value that came from \${env:} is hidden.
+expect 200 '(.name == "dst") and (."connector.class" == "file-sink") and (.path == "[hidden]") and (has("errors.retry.timeout") | not)' "config"
+call GET /connectors/src
+expect 200 '(.tasks == [{"connector":"src","task":0}]) and (.type == "source") and (.config.path | endswith("in.txt"))' "info"
+call GET /connectors/src/tasks
+expect 200 '(.[0].id == {"connector":"src","task":0}) and (.[0].config | type == "object")' "tasks"
+call GET /connectors/dst/tasks/0/status
+expect 200 '.state == "RUNNING"' "task status"
+call GET /connectors/dst/tasks/7/status
+expect 404 '(.error_code == 404) and (.message | test("Task dst-7 not found"))' "missing task"
+call GET /connectors/nope/status
+expect 404 '.message == "Connector nope not found"' "missing connector"
+call GET /nowhere
+expect 404 '.error_code == 404' "unknown path"
+call DELETE /connectors
+expect 405 '.error_code == 405' "wrong method"
+printf '{"name":"x","connector.class":"file-source"}' >"$WORK/new.json"
+call POST /connectors "$WORK/new.json"
+expect 501 '.message | test("not supported yet")' "POST /connectors (not yet)"
+
+# Plugins and their option tables.
+call GET /connector-plugins
+expect 200 'map(select(.class == "file-source" and .type == "source")) | length == 1' "plugins"
+call GET /connector-plugins/file-source/config
+expect 200 'map(select(.name == "path" and .required == true and .type == "STRING")) | length == 1' "plugin config"
+call GET /connector-plugins/nope/config
+expect 404 '.error_code == 404' "unknown plugin"
+# validate: per-field errors in Connect's configs[].value.errors.
+printf '{"connector.class":"file-source","tasks.max":"x","pathh":"/tmp/a"}' >"$WORK/v.json"
+call PUT /connector-plugins/file-source/config/validate "$WORK/v.json"
+expect 200 '(.name == "file-source") and (.error_count == 4)' "validate count"
+jq -e '[.configs[] | select(.value.name == "tasks.max") | .value.errors[]] | any(test("expected an integer"))' "$WORK/resp" >/dev/null ||
+    fail "validate: no error on tasks.max: $(cat "$WORK/resp")"
+jq -e '[.configs[] | select(.value.name == "path") | .value.errors[]] | any(test("missing required"))' "$WORK/resp" >/dev/null ||
+    fail "validate: no error on path"
+jq -e '[.configs[] | select(.value.name == "connector") | .value.errors[]] | any(test("unknown option .pathh."))' "$WORK/resp" >/dev/null ||
+    fail "validate: the unknown key is not reported"
+printf '{"connector.class":"file-source","path":"/tmp/a","topic":"t"}' >"$WORK/v.json"
+call PUT /connector-plugins/file-source/config/validate "$WORK/v.json"
+expect 200 '.error_count == 0' "validate a good config"
+printf '{"connector.class":"file-sink"}' >"$WORK/v.json"
+call PUT /connector-plugins/file-source/config/validate "$WORK/v.json"
+expect 400 '.message | test("does not match")' "validate with another class"
+printf '{"path": [1,2]}' >"$WORK/v.json"
+call PUT /connector-plugins/file-source/config/validate "$WORK/v.json"
+expect 200 '.error_count == 1' "validate a non-string value"
+
+# Hostile input: the server answers and stays up, memory bounded.
+printf '{"a":' >"$WORK/bad.json"
+call PUT /connector-plugins/file-source/config/validate "$WORK/bad.json"
+expect 400 '.message | test("request body")' "invalid JSON"
+/usr/bin/python3 -c 'print("[" * 10000 + "]" * 10000)' >"$WORK/deep.json"
+call PUT /connector-plugins/file-source/config/validate "$WORK/deep.json"
+[ "$CODE" = 413 ] || [ "$CODE" = 400 ] || fail "10,000-deep JSON: HTTP $CODE"
+head -c 30000 /dev/zero | tr '\0' '[' >"$WORK/deep2.json"
+call PUT /connector-plugins/file-source/config/validate "$WORK/deep2.json"
+expect 400 '.error_code == 400' "30,000-deep JSON within the size limit"
+head -c 20000000 /dev/zero | tr '\0' 'x' >"$WORK/big.json"
+call PUT /connector-plugins/file-source/config/validate "$WORK/big.json"
+expect 413 '.error_code == 413' "20 MB body"
+# The same without Content-Length (chunked): discarded as it arrives.
+CODE=$(curl -s -o "$WORK/resp" -w '%{http_code}' -X PUT -H 'Transfer-Encoding: chunked' --data-binary "@$WORK/big.json" \
+    "$URL/connector-plugins/file-source/config/validate") || CODE=000
+[ "$CODE" = 413 ] || [ "$CODE" = 000 ] || fail "20 MB chunked body: HTTP $CODE"
+# A slow client (half a request line, then nothing) is dropped after the
+# connection timeout, and others are served meanwhile.
+/usr/bin/python3 - "${URL#http://}" >"$WORK/slow.out" 2>&1 <<'PY' &
+import socket, sys, time
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)))
+s.sendall(b"GET /connectors HTTP/1.1\r\nHost: x\r\n")
+s.settimeout(30)
+t = time.time()
+try:
+    data = s.recv(100)
+except socket.timeout:
+    data = b"timeout"
+print("closed after %.1f s: %r" % (time.time() - t, data))
+PY
+SLOW=$!
+sleep 1
+call GET /health
+expect 200 '.status == "healthy"' "health while a slow client waits"
+wait "$SLOW" || fail "slow client script failed: $(cat "$WORK/slow.out")"
+grep -Eq "closed after ([0-9]|1[0-9])\.[0-9] s: b''" "$WORK/slow.out" || fail "slow client not dropped: $(cat "$WORK/slow.out")"
+kill -0 "$FERRY_PID" || fail "ferry died"
+rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$FERRY_PID/status")
+[ "$rss_kb" -lt 200000 ] || fail "RSS $rss_kb kB after hostile input"
+
+# Metrics match what flowed: every line produced and put.
+wait_until 60 bash -c "[ -f $WORK/out.txt ] && [ \$(wc -l < $WORK/out.txt) -ge 2000 ]" || fail "sink did not write 2000 lines"
+wait_until 30 bash -c "curl -s $URL/metrics | grep -qx 'ferry_source_record_write_total{connector=\"src\",task=\"0\"} 2000'" ||
+    fail "source counter: $(curl -s "$URL/metrics" | grep record_write)"
+sent=$(curl -s "$URL/metrics" | awk '/^ferry_sink_record_send_total\{connector="dst"/ {print $2}')
+[ "$sent" = "$(wc -l <"$WORK/out.txt")" ] || fail "sink counter $sent, file has $(wc -l <"$WORK/out.txt") lines"
+curl -s "$URL/metrics" | grep -q '^ferry_task_state{connector="dst",task="0",state="RUNNING"} 1$' || fail "task state metric"
+curl -s "$URL/metrics" | grep -Eq '^process_resident_memory_bytes [0-9]+$' || fail "RSS metric"
+call GET /ready
+expect 200 '.status == "ready"' "ready"
+ferry_stop "$FERRY_PID"
+
+# A failed task: FAILED with its error in trace, and /ready says 503.
+cat >"$WORK/f.yaml" <<YAML
+worker:
+  kafka: {bootstrap.servers: "$BROKER"}
+  offsets: {topic: $OFFSETS_TOPIC}
+  rest: {listen: "127.0.0.1:0"}
+connectors:
+  bad:
+    connector: file-sink
+    topics: [lines]
+    path: $WORK/no/such/dir/out.txt
+    errors.restart.enabled: false
+YAML
+: >"$WORK/run.log"
+ferry_start run "$WORK/f.yaml"
+wait_until 30 grep -q "rest: listening on" "$WORK/run.log" || fail "no REST address (second run)"
+URL=http://$(sed -n 's/.*rest: listening on http:\/\/\([^ ]*\).*/\1/p' "$WORK/run.log" | head -n1)
+wait_until 30 bash -c "curl -s $URL/connectors/bad/status | jq -e '.tasks[0].state == \"FAILED\"' >/dev/null" ||
+    fail "failed task not FAILED: $(curl -s "$URL/connectors/bad/status")"
+call GET /connectors/bad/status
+expect 200 '.tasks[0].trace | test("no/such/dir")' "trace names the error"
+call GET /ready
+expect 503 '(.status == "not ready") and (.message | test("bad/0 is FAILED"))' "not ready"
+kill -TERM "$FERRY_PID"; wait "$FERRY_PID" || true
+
+# Off loopback a token is required; with one, every path but the probes asks for it.
+sed -i 's/listen: "127.0.0.1:0"/listen: "0.0.0.0:0"/' "$WORK/f.yaml"
+rc=0; "$FERRY" validate "$WORK/f.yaml" >"$WORK/v.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "validate accepted 0.0.0.0 without a token (exit $rc)"
+grep -q "not a loopback address, so the REST API needs 'rest.token'" "$WORK/v.out" || fail "token message: $(cat "$WORK/v.out")"
+printf 's3cret-token\n' >"$WORK/token"
+sed -i "s|listen: \"0.0.0.0:0\"|listen: \"0.0.0.0:0\", token: \"\${file:$WORK/token}\"|" "$WORK/f.yaml"
+: >"$WORK/run.log"
+ferry_start run "$WORK/f.yaml"
+wait_until 30 grep -q "rest: listening on" "$WORK/run.log" || fail "no REST address (token run)"
+PORT=$(sed -n 's/.*rest: listening on http:\/\/[^ ]*:\([0-9]*\).*/\1/p' "$WORK/run.log" | head -n1)
+URL=http://127.0.0.1:$PORT
+call GET /connectors
+expect 401 '.error_code == 401' "no token"
+CODE=$(curl -s -o "$WORK/resp" -w '%{http_code}' -H 'Authorization: Bearer wrong' "$URL/connectors")
+expect 401 '.error_code == 401' "wrong token"
+CODE=$(curl -s -o "$WORK/resp" -w '%{http_code}' -H "Authorization: Bearer $(cat "$WORK/token")" "$URL/connectors")
+expect 200 '. == ["bad"]' "right token"
+call GET /health
+expect 200 '.status == "healthy"' "health needs no token"
+kill -TERM "$FERRY_PID"; wait "$FERRY_PID" || true
+log "PASS"
