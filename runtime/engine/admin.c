@@ -123,6 +123,7 @@ static const char *conn_type(const conn_t *c) { return c->desc->kind == FERRY_SO
 static const char *task_state(const task_rt_t *t)
 {
     if (!t->assigned) return "UNASSIGNED";
+    if (t->restart_requested) return "RESTARTING";
     switch (atomic_load(&t->status)) {
     case TASK_RUNNING:
         return "RUNNING";
@@ -347,4 +348,42 @@ char *admin_cluster_id(worker_t *w)
     char *copy = id ? str_dup(id) : NULL;
     if (id) rd_kafka_mem_free(NULL, id);
     return copy;
+}
+
+/* ---- restarts ----------------------------------------------------------------------------- */
+
+/* Stops the task (if it runs) and starts it again once it stopped: the
+ * supervisor's start_pending path, as when a group assignment comes back. */
+static void task_restart(worker_t *w, task_rt_t *t)
+{
+    if (!t->assigned || t->start_pending) return;
+    int64_t timeout = w->wc->shutdown_timeout_ms > 0 ? w->wc->shutdown_timeout_ms : 30000;
+    if (!atomic_load(&t->done) && t->thread_started) worker_task_request_stop(t, clock_ms() + timeout);
+    t->restarts = 0;
+    t->restart_at_ms = 0;
+    t->start_pending = 1;
+    /* Until it runs again it shows as RESTARTING, as Connect shows it. */
+    t->restart_requested = 1;
+}
+
+int admin_task_restart(worker_t *w, const char *name, int task)
+{
+    conn_t *c = find_conn(w, name);
+    if (!c) return -1;
+    if (task < 0 || task >= c->ntasks) return -2;
+    task_restart(w, &c->tasks[task]);
+    return 0;
+}
+
+int admin_connector_restart(worker_t *w, const char *name, int include_tasks, int only_failed)
+{
+    conn_t *c = find_conn(w, name);
+    if (!c) return -1;
+    if (!include_tasks) return 0; /* no connector instance of its own to restart */
+    for (int j = 0; j < c->ntasks; j++) {
+        int st = atomic_load(&c->tasks[j].status);
+        if (only_failed && st != TASK_FAILED && st != TASK_FATAL) continue;
+        task_restart(w, &c->tasks[j]);
+    }
+    return 0;
 }

@@ -37,6 +37,12 @@ json_t *admin_connector_info(worker_t *w, const char *name);
 json_t *admin_connector_tasks(worker_t *w, const char *name);
 /* GET /connectors/{c}/tasks/{t}/status, or NULL when there is no such task. */
 json_t *admin_task_status(worker_t *w, const char *name, int task);
+/* POST /connectors/{c}/tasks/{t}/restart: stops the task if it runs and
+ * starts it again. 0; -1 unknown connector; -2 unknown task. */
+int admin_task_restart(worker_t *w, const char *name, int task);
+/* POST /connectors/{c}/restart: with include_tasks, restarts its tasks
+ * (only the FAILED ones with only_failed). 0, or -1 when unknown. */
+int admin_connector_restart(worker_t *w, const char *name, int include_tasks, int only_failed);
 /* 1 when every task this worker runs is RUNNING; else 0 with why. */
 int admin_ready(worker_t *w, char *why, size_t whylen);
 /* The Kafka cluster id, or NULL when the broker does not answer; malloc'd. */

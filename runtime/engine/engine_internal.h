@@ -59,6 +59,7 @@ typedef struct task_rt {
     int64_t started_ms;      /* main thread: when the task was last started */
     int assigned;            /* main thread: runs on this worker (always, without worker.group.id) */
     int start_pending;       /* main thread: assigned again while its last run was still stopping */
+    int restart_requested;   /* main thread: restarted over REST, not yet running again */
     atomic_int lost;         /* its group assignment was lost: stop without storing offsets */
     /* When a graceful stop must be done; set before task->stop. */
     _Atomic int64_t stop_deadline_ms;

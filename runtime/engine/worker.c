@@ -328,6 +328,9 @@ static void worker_supervise(worker_t *w)
             /* A task that has run fine for a while starts over with short backoffs. */
             if (t->restarts && atomic_load(&t->status) == TASK_RUNNING && now - t->started_ms > backoff_max)
                 t->restarts = 0;
+            /* A restart asked for over REST shows as RESTARTING until the task runs (or fails). */
+            if (t->restart_requested && !t->start_pending && atomic_load(&t->status) != TASK_STARTING)
+                t->restart_requested = 0;
             if (t->start_pending && atomic_load(&t->done) && (!t->stopper_started || atomic_load(&t->stopper_done))) {
                 /* Its earlier run has stopped at last: now it may start. */
                 worker_task_join(t, now);

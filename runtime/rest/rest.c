@@ -197,6 +197,8 @@ typedef enum view_kind {
     VIEW_METRICS,
     VIEW_CLUSTER_ID,
     VIEW_VALIDATE,
+    VIEW_RESTART,
+    VIEW_TASK_RESTART,
 } view_kind_t;
 
 typedef struct view {
@@ -204,6 +206,8 @@ typedef struct view {
     const char *name;
     int task;
     int expand_status, expand_info;
+    int include_tasks, only_failed; /* VIEW_RESTART */
+    int rc;
     /* VIEW_VALIDATE */
     rest_t *rest;
     const ferry_connector_t *desc;
@@ -269,6 +273,13 @@ static void view_run(worker_t *w, void *arg)
         break;
     case VIEW_VALIDATE:
         v->out = validate_result(v->rest, v->desc, v->body);
+        break;
+    case VIEW_RESTART:
+        v->rc = admin_connector_restart(w, v->name, v->include_tasks, v->only_failed);
+        if (v->rc == 0 && v->include_tasks) v->out = admin_connector_status(w, v->name);
+        break;
+    case VIEW_TASK_RESTART:
+        v->rc = admin_task_restart(w, v->name, v->task);
         break;
     }
 }
@@ -561,11 +572,30 @@ static enum MHD_Result route_connector(rest_t *r, request_t *q, struct MHD_Conne
         if (!seg[3][0] || *end || t < 0 || t > 1000000) return send_error(q, c, MHD_HTTP_NOT_FOUND, "no task '%s'", seg[3]);
         v.kind = VIEW_TASK_STATUS;
         v.task = (int)t;
-    } else if (nseg == 3 && (strcmp(seg[2], "pause") == 0 || strcmp(seg[2], "resume") == 0 ||
-                             strcmp(seg[2], "stop") == 0 || strcmp(seg[2], "restart") == 0 ||
-                             strcmp(seg[2], "offsets") == 0 || strcmp(seg[2], "topics") == 0)) {
-        return not_yet(q, c, method, url);
+    } else if (nseg == 3 && strcmp(seg[2], "restart") == 0) {
+        if (strcmp(method, "POST") != 0) return not_allowed(q, c, method, url);
+        v.kind = VIEW_RESTART;
+        v.include_tasks = query_has(c, "includeTasks", "true");
+        v.only_failed = query_has(c, "onlyFailed", "true");
+        if (view(r, q, c, &v) != 0) return MHD_YES;
+        if (v.rc != 0) return send_error(q, c, MHD_HTTP_NOT_FOUND, "Connector %s not found", v.name);
+        /* Connect: 204 without tasks, 202 with the status showing what restarts. */
+        if (!v.out) return send_text(q, c, MHD_HTTP_NO_CONTENT, "application/json", "");
+        return send_json(q, c, MHD_HTTP_ACCEPTED, v.out);
     } else if (nseg == 5 && strcmp(seg[2], "tasks") == 0 && strcmp(seg[4], "restart") == 0) {
+        if (strcmp(method, "POST") != 0) return not_allowed(q, c, method, url);
+        char *end = NULL;
+        long t = strtol(seg[3], &end, 10);
+        if (!seg[3][0] || *end || t < 0 || t > 1000000) return send_error(q, c, MHD_HTTP_NOT_FOUND, "no task '%s'", seg[3]);
+        v.kind = VIEW_TASK_RESTART;
+        v.task = (int)t;
+        if (view(r, q, c, &v) != 0) return MHD_YES;
+        if (v.rc == -1) return send_error(q, c, MHD_HTTP_NOT_FOUND, "Connector %s not found", v.name);
+        if (v.rc == -2) return send_error(q, c, MHD_HTTP_NOT_FOUND, "Task %s-%d not found", v.name, v.task);
+        return send_text(q, c, MHD_HTTP_NO_CONTENT, "application/json", "");
+    } else if (nseg == 3 && (strcmp(seg[2], "pause") == 0 || strcmp(seg[2], "resume") == 0 ||
+                             strcmp(seg[2], "stop") == 0 ||
+                             strcmp(seg[2], "offsets") == 0 || strcmp(seg[2], "topics") == 0)) {
         return not_yet(q, c, method, url);
     } else {
         return send_error(q, c, MHD_HTTP_NOT_FOUND, "no such path: %s", url);
@@ -699,7 +729,6 @@ static enum MHD_Result route(rest_t *r, request_t *q, struct MHD_Connection *c, 
     } else if (strcmp(seg[0], "connectors") == 0) {
         rc = route_connector(r, q, c, method, url, seg, nseg);
     } else if (strcmp(seg[0], "connector-plugins") == 0) {
-        (void)query_has;
         rc = route_plugins(r, q, c, method, url, seg, nseg);
     } else if (strcmp(seg[0], "admin") == 0 && nseg >= 2 && strcmp(seg[1], "loggers") == 0) {
         rc = not_yet(q, c, method, url);

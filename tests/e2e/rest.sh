@@ -152,6 +152,20 @@ curl -s "$URL/metrics" | grep -q '^ferry_task_state{connector="dst",task="0",sta
 curl -s "$URL/metrics" | grep -Eq '^process_resident_memory_bytes [0-9]+$' || fail "RSS metric"
 call GET /ready
 expect 200 '.status == "ready"' "ready"
+# Restarts: a task stops and runs again; the worker stays up.
+started=$(grep -c "\[src/0\] source task running" "$WORK/run.log")
+call POST /connectors/src/tasks/0/restart
+[ "$CODE" = 204 ] || fail "task restart: HTTP $CODE"
+wait_until 30 bash -c "[ \$(grep -c '\[src/0\] source task running' $WORK/run.log) -gt $started ]" || fail "task not started again"
+wait_until 30 bash -c "curl -s $URL/connectors/src/tasks/0/status | jq -e '.state == \"RUNNING\"' >/dev/null" || fail "not RUNNING after restart"
+call POST /connectors/src/restart
+[ "$CODE" = 204 ] || fail "connector restart without tasks: HTTP $CODE"
+call POST /connectors/nope/restart
+expect 404 '.error_code == 404' "restart unknown connector"
+call POST /connectors/src/tasks/3/restart
+expect 404 '.message | test("Task src-3 not found")' "restart unknown task"
+call GET /connectors/src/restart
+expect 405 '.error_code == 405' "GET restart"
 ferry_stop "$FERRY_PID"
 
 # A failed task: FAILED with its error in trace, and /ready says 503.
@@ -177,6 +191,15 @@ call GET /connectors/bad/status
 expect 200 '.tasks[0].trace | test("no/such/dir")' "trace names the error"
 call GET /ready
 expect 503 '(.status == "not ready") and (.message | test("bad/0 is FAILED"))' "not ready"
+# Mend the cause, restart only the failed tasks: RESTARTING, then RUNNING, then ready.
+mkdir -p "$WORK/no/such/dir"
+call POST '/connectors/bad/restart?includeTasks=true&onlyFailed=true'
+expect 202 '(.name == "bad") and (.tasks[0].state == "RESTARTING")' "restart failed tasks"
+wait_until 30 bash -c "curl -s $URL/connectors/bad/status | jq -e '.tasks[0].state == \"RUNNING\"' >/dev/null" ||
+    fail "restarted task not RUNNING: $(curl -s "$URL/connectors/bad/status")"
+call GET /ready
+expect 200 '.status == "ready"' "ready after the restart"
+rm -rf "$WORK/no"
 kill -TERM "$FERRY_PID"; wait "$FERRY_PID" || true
 
 # Off loopback a token is required; with one, every path but the probes asks for it.
