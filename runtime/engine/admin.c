@@ -15,6 +15,7 @@
 
 #include "engine/admin.h"
 #include "engine/engine_internal.h"
+#include "util/log.h"
 #include "util/strutil.h"
 
 struct worker_call_req {
@@ -126,7 +127,7 @@ static const char *task_state(const task_rt_t *t)
     if (t->restart_requested) return "RESTARTING";
     switch (atomic_load(&t->status)) {
     case TASK_RUNNING:
-        return "RUNNING";
+        return atomic_load(&t->conn->paused) ? "PAUSED" : "RUNNING";
     case TASK_FAILED:
         /* Waiting for its restart (not yet given up on). */
         return t->restart_at_ms && t->restart_at_ms != INT64_MAX ? "RESTARTING" : "FAILED";
@@ -167,7 +168,8 @@ json_t *admin_connector_status(worker_t *w, const char *name)
     if (!c) return NULL;
     json_t *tasks = json_array();
     for (int j = 0; j < c->ntasks; j++) json_array_append_new(tasks, task_status_json(w, &c->tasks[j], j));
-    return json_pack("{s:s, s:{s:s, s:s}, s:o, s:s}", "name", c->name, "connector", "state", "RUNNING", "worker_id",
+    return json_pack("{s:s, s:{s:s, s:s}, s:o, s:s}", "name", c->name, "connector", "state",
+                     atomic_load(&c->paused) ? "PAUSED" : "RUNNING", "worker_id",
                      worker_id(w), "tasks", tasks, "type", conn_type(c));
 }
 
@@ -316,7 +318,7 @@ char *admin_metrics(worker_t *w)
             prom_labels(b, &w->conns[i].tasks[j], j);
             fprintf(b, " %d\n", w->conns[i].tasks[j].restarts);
         }
-    static const char *const states[] = {"RUNNING", "UNASSIGNED", "RESTARTING", "FAILED"};
+    static const char *const states[] = {"RUNNING", "PAUSED", "UNASSIGNED", "RESTARTING", "FAILED"};
     fputs("# HELP ferry_task_state 1 for the task's current state (Connect's names).\n"
                       "# TYPE ferry_task_state gauge\n", b);
     for (size_t i = 0; i < w->nconns; i++)
@@ -385,5 +387,14 @@ int admin_connector_restart(worker_t *w, const char *name, int include_tasks, in
         if (only_failed && st != TASK_FAILED && st != TASK_FATAL) continue;
         task_restart(w, &c->tasks[j]);
     }
+    return 0;
+}
+
+int admin_connector_pause(worker_t *w, const char *name, int pause)
+{
+    conn_t *c = find_conn(w, name);
+    if (!c) return -1;
+    if (atomic_exchange(&c->paused, pause) != pause)
+        log_info("[%s] %s", c->name, pause ? "paused: its tasks neither poll nor put until resumed" : "resumed");
     return 0;
 }

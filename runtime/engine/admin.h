@@ -43,6 +43,8 @@ int admin_task_restart(worker_t *w, const char *name, int task);
 /* POST /connectors/{c}/restart: with include_tasks, restarts its tasks
  * (only the FAILED ones with only_failed). 0, or -1 when unknown. */
 int admin_connector_restart(worker_t *w, const char *name, int include_tasks, int only_failed);
+/* PUT /connectors/{c}/pause (pause 1) and /resume (0). 0, or -1 when unknown. */
+int admin_connector_pause(worker_t *w, const char *name, int pause);
 /* 1 when every task this worker runs is RUNNING; else 0 with why. */
 int admin_ready(worker_t *w, char *why, size_t whylen);
 /* The Kafka cluster id, or NULL when the broker does not answer; malloc'd. */

@@ -77,6 +77,7 @@ struct conn {
     int ntasks;
     worker_t *worker;
     uint64_t last_records;          /* progress reporting, main thread */
+    atomic_int paused;              /* PUT /pause: the task loops neither poll nor put */
 };
 
 struct worker {

@@ -381,6 +381,20 @@ static void sink_run(sink_ctx_t *ctx)
     if (flush_ms <= 0) flush_ms = 5000;
     int64_t next_flush = clock_ms() + flush_ms;
     while (!engine_stopping(t) && !ctx->failed) {
+        if (atomic_load(&t->conn->paused)) {
+            /* Paused: nothing is put; what was put is still flushed and committed. */
+            sink_hold(ctx, 1);
+            while (atomic_load(&t->conn->paused) && !engine_stopping(t) && !ctx->failed) {
+                sink_hold_tick(ctx);
+                engine_sleep(t, 50);
+                if (clock_ms() >= next_flush) {
+                    sink_flush_commit(ctx, INT64_MAX);
+                    next_flush = clock_ms() + flush_ms;
+                }
+            }
+            sink_hold(ctx, 0);
+            continue;
+        }
         if (sink_fill(ctx) != 0 || sink_put_batch(ctx) != 0) break;
         if (ctx->dlq_rk) rd_kafka_poll(ctx->dlq_rk, 0);
         if (clock_ms() >= next_flush || engine_commit_requested(t)) {

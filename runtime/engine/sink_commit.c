@@ -95,6 +95,18 @@ static void sink_after_retry(sink_ctx_t *ctx)
     ctx->retry_paused = 0;
 }
 
+void sink_hold(sink_ctx_t *ctx, int on)
+{
+    if (on) {
+        if (ctx->owned->cnt) rd_kafka_pause_partitions(ctx->rk, ctx->owned);
+        ctx->retry_paused = 1;
+    } else {
+        sink_after_retry(ctx);
+    }
+}
+
+void sink_hold_tick(sink_ctx_t *ctx) { sink_tick(ctx); }
+
 ferry_status_t sink_call(sink_ctx_t *ctx, const char *what, engine_call_fn fn, void *arg, ferry_error_t *err)
 {
     task_rt_t *t = ctx->t;

@@ -52,6 +52,11 @@ int sink_flush_commit(sink_ctx_t *ctx, int64_t deadline);
 /* Runs a plugin callback with in_call set, pausing owned partitions while it
  * is retried (the consumer keeps being polled so the group keeps us). */
 ferry_status_t sink_call(sink_ctx_t *ctx, const char *what, engine_call_fn fn, void *arg, ferry_error_t *err);
+/* Holds (on) or releases (off) every owned partition while the connector is
+ * paused, as during a retry: the consumer keeps being polled (sink_hold_tick),
+ * and whatever arrives meanwhile is fetched again afterwards. */
+void sink_hold(sink_ctx_t *ctx, int on);
+void sink_hold_tick(sink_ctx_t *ctx);
 /* Applies the plugin's sink_rewind() requests. */
 void sink_apply_rewinds(sink_ctx_t *ctx);
 /* record_error() for the task's hooks. */

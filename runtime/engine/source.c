@@ -387,6 +387,12 @@ static void source_run(source_ctx_t *ctx)
     while (!engine_stopping(t)) {
         rd_kafka_poll(ctx->rk, 0);
         if (source_handle_failed(ctx) != 0) return;
+        if (atomic_load(&t->conn->paused)) {
+            /* Paused: no poll(); deliveries and offsets go on. */
+            rd_kafka_poll(ctx->rk, 100);
+            if (source_maybe_flush(ctx) != 0) return;
+            continue;
+        }
         t->tick = source_tick;
         t->tick_arg = ctx;
         ferry_status_t st = engine_call_retrying(t, "poll", call_poll, ctx->batch, &err);

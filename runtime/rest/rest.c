@@ -199,6 +199,8 @@ typedef enum view_kind {
     VIEW_VALIDATE,
     VIEW_RESTART,
     VIEW_TASK_RESTART,
+    VIEW_PAUSE,
+    VIEW_RESUME,
 } view_kind_t;
 
 typedef struct view {
@@ -280,6 +282,10 @@ static void view_run(worker_t *w, void *arg)
         break;
     case VIEW_TASK_RESTART:
         v->rc = admin_task_restart(w, v->name, v->task);
+        break;
+    case VIEW_PAUSE:
+    case VIEW_RESUME:
+        v->rc = admin_connector_pause(w, v->name, v->kind == VIEW_PAUSE);
         break;
     }
 }
@@ -593,8 +599,13 @@ static enum MHD_Result route_connector(rest_t *r, request_t *q, struct MHD_Conne
         if (v.rc == -1) return send_error(q, c, MHD_HTTP_NOT_FOUND, "Connector %s not found", v.name);
         if (v.rc == -2) return send_error(q, c, MHD_HTTP_NOT_FOUND, "Task %s-%d not found", v.name, v.task);
         return send_text(q, c, MHD_HTTP_NO_CONTENT, "application/json", "");
-    } else if (nseg == 3 && (strcmp(seg[2], "pause") == 0 || strcmp(seg[2], "resume") == 0 ||
-                             strcmp(seg[2], "stop") == 0 ||
+    } else if (nseg == 3 && (strcmp(seg[2], "pause") == 0 || strcmp(seg[2], "resume") == 0)) {
+        if (strcmp(method, "PUT") != 0) return not_allowed(q, c, method, url);
+        v.kind = strcmp(seg[2], "pause") == 0 ? VIEW_PAUSE : VIEW_RESUME;
+        if (view(r, q, c, &v) != 0) return MHD_YES;
+        if (v.rc != 0) return send_error(q, c, MHD_HTTP_NOT_FOUND, "Connector %s not found", v.name);
+        return send_text(q, c, MHD_HTTP_ACCEPTED, "application/json", "");
+    } else if (nseg == 3 && (strcmp(seg[2], "stop") == 0 ||
                              strcmp(seg[2], "offsets") == 0 || strcmp(seg[2], "topics") == 0)) {
         return not_yet(q, c, method, url);
     } else {

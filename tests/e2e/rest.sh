@@ -152,6 +152,38 @@ curl -s "$URL/metrics" | grep -q '^ferry_task_state{connector="dst",task="0",sta
 curl -s "$URL/metrics" | grep -Eq '^process_resident_memory_bytes [0-9]+$' || fail "RSS metric"
 call GET /ready
 expect 200 '.status == "ready"' "ready"
+# Pause and resume change what flows. A paused sink puts nothing while its
+# source goes on; a paused source reads nothing; after resume all arrives.
+metric() { curl -s "$URL/metrics" | awk -v m="$1{connector=\"$2\",task=\"0\"}" '$1 == m {print $2}'; }
+call PUT /connectors/dst/pause
+[ "$CODE" = 202 ] || fail "pause: HTTP $CODE"
+call GET /connectors/dst/status
+expect 200 '(.connector.state == "PAUSED") and (.tasks[0].state == "PAUSED")' "paused status"
+seq 2001 2100 | sed 's/^/line-/' >>"$WORK/in.txt"
+wait_until 30 bash -c "curl -s $URL/metrics | grep -qx 'ferry_source_record_write_total{connector=\"src\",task=\"0\"} 2100'" ||
+    fail "source did not go on while the sink was paused: $(metric ferry_source_record_write_total src)"
+sleep 2
+[ "$(wc -l <"$WORK/out.txt")" = 2000 ] || fail "a paused sink wrote: $(wc -l <"$WORK/out.txt") lines"
+call PUT /connectors/src/pause
+[ "$CODE" = 202 ] || fail "pause source: HTTP $CODE"
+sleep 1
+seq 2101 2200 | sed 's/^/line-/' >>"$WORK/in.txt"
+sleep 2
+[ "$(metric ferry_source_record_write_total src)" = 2100 ] || fail "a paused source read: $(metric ferry_source_record_write_total src)"
+call PUT /connectors/src/resume
+[ "$CODE" = 202 ] || fail "resume source: HTTP $CODE"
+call PUT /connectors/dst/resume
+[ "$CODE" = 202 ] || fail "resume sink: HTTP $CODE"
+wait_until 60 bash -c "[ \$(wc -l < $WORK/out.txt) -ge 2200 ]" || fail "after resume: $(wc -l <"$WORK/out.txt") lines"
+sort "$WORK/in.txt" >"$WORK/in.sorted"
+sort "$WORK/out.txt" >"$WORK/out.sorted"
+cmp -s "$WORK/in.sorted" "$WORK/out.sorted" || fail "after pause/resume the output differs from the input"
+call GET /connectors/dst/status
+expect 200 '(.connector.state == "RUNNING") and (.tasks[0].state == "RUNNING")' "resumed status"
+call PUT /connectors/nope/pause
+expect 404 '.error_code == 404' "pause unknown"
+call POST /connectors/dst/pause
+expect 405 '.error_code == 405' "POST pause"
 # Restarts: a task stops and runs again; the worker stays up.
 started=$(grep -c "\[src/0\] source task running" "$WORK/run.log")
 call POST /connectors/src/tasks/0/restart
