@@ -69,6 +69,7 @@ static const char *const usage_main =
     "  dev-kafka           run an in-memory Kafka broker (development and tests only)\n"
     "  offsets FILE        print the stored source offsets as JSON\n"
     "  archive verify      check an s3-sink archive in a bucket\n"
+    "  status              print a running worker's connectors and tasks (REST API)\n"
     "  version             print the version\n"
     "  help [COMMAND]      show this text, or the options of COMMAND\n"
     "\n"
@@ -110,6 +111,12 @@ static const char *const usage_archive =
     "each problem with its object key. Credentials from AWS_ACCESS_KEY_ID,\n"
     "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. Exit status: 0 sound,\n"
     "1 problems found, 2 the archive could not be read.\n";
+static const char *const usage_status =
+    "usage: ferry status [--url URL]\n"
+    "Prints the connectors and tasks of a running worker, read from its REST API\n"
+    "(default URL http://127.0.0.1:8083). A bearer token is taken from the\n"
+    "environment variable FERRY_REST_TOKEN. Exit status: 0 every task RUNNING,\n"
+    "1 some task is not, 2 the API could not be read.\n";
 static const char *const usage_version =
     "usage: ferry version\n"
     "Prints the version of ferry, of its plugin ABI and of librdkafka.\n";
@@ -134,6 +141,7 @@ enum {
     OPT_MARKDOWN = 1 << 4,
     OPT_BROKERS = 1 << 5,
     OPT_TOPIC = 1 << 6,
+    OPT_URL = 1 << 7,
 };
 
 typedef struct cli_option {
@@ -145,11 +153,12 @@ typedef struct cli_option {
 static const cli_option_t cli_options[] = {
     {"--plugin-path", OPT_PLUGIN_PATH, 1}, {"--log-level", OPT_LOG_LEVEL, 1}, {"--connector", OPT_CONNECTOR, 1},
     {"--json", OPT_JSON, 0},               {"--markdown", OPT_MARKDOWN, 0},   {"--brokers", OPT_BROKERS, 1},
-    {"--topic", OPT_TOPIC, 1},             {NULL, 0, 0}};
+    {"--topic", OPT_TOPIC, 1},             {"--url", OPT_URL, 1},             {NULL, 0, 0}};
 
 typedef struct cli_opts {
     const char *file; /* the positional argument: FILE, or COMMAND for `help` */
     const char *connector;
+    const char *url;
     const char *log_level;
     const char *plugin_paths[CLI_MAX_PLUGIN_PATHS];
     int nplugin_paths;
@@ -176,6 +185,7 @@ static int cmd_dev_kafka(const cli_opts_t *o);
 static int cmd_offsets(const cli_opts_t *o);
 static int cmd_version(const cli_opts_t *o);
 static int cmd_archive(const cli_opts_t *o);
+static int cmd_status(const cli_opts_t *o);
 static int cmd_help(const cli_opts_t *o);
 
 static const command_t commands[] = {
@@ -185,6 +195,7 @@ static const command_t commands[] = {
     {"dev-kafka", cmd_dev_kafka, usage_dev_kafka, OPT_BROKERS | OPT_TOPIC, ARG_NONE},
     {"offsets", cmd_offsets, usage_offsets, OPT_CONNECTOR, ARG_REQUIRED},
     {"archive", cmd_archive, usage_archive, 0, ARG_OPTIONAL},
+    {"status", cmd_status, usage_status, OPT_URL, ARG_NONE},
     {"version", cmd_version, usage_version, 0, ARG_NONE},
     {"help", cmd_help, usage_help, 0, ARG_OPTIONAL},
     {NULL, NULL, NULL, 0, ARG_NONE}};
@@ -315,6 +326,7 @@ static int set_option(const command_t *cmd, cli_opts_t *o, const cli_option_t *o
             return usage_error(cmd, "--brokers must be a whole number from 1 to %d, not '%s'", CLI_MAX_BROKERS, v);
         return 0;
     case OPT_CONNECTOR: o->connector = v; return 0;
+    case OPT_URL: o->url = v; return 0;
     case OPT_JSON: o->json = 1; break;
     case OPT_MARKDOWN: o->markdown = 1; break;
     }
@@ -675,4 +687,17 @@ int main(int argc, char **argv)
     int rc = parse_opts(cmd, argc - 2, argv + 2, &o);
     if (rc) return rc > 0 ? 0 : EXIT_USAGE;
     return cmd->run(&o);
+}
+
+static int cmd_status(const cli_opts_t *o)
+{
+    char err[512];
+    const char *url = o->url ? o->url : "http://127.0.0.1:8083";
+    size_t n = strlen(url);
+    char *base = str_dup(url);
+    while (n > 0 && base[n - 1] == '/') base[--n] = '\0'; /* "http://h:p/" and "http://h:p" alike */
+    int rc = rest_status_print(base, getenv("FERRY_REST_TOKEN"), stdout, err, sizeof(err));
+    free(base);
+    if (rc == 2) fprintf(stderr, "ferry status: %s\n", err);
+    return rc;
 }

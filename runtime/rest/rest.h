@@ -12,6 +12,7 @@
 #define FERRY_REST_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config/config.h"
 #include "engine/engine.h"
@@ -29,5 +30,10 @@ rest_t *rest_start(worker_t *w, const worker_config_t *wc, const plugin_registry
 /* The address it listens on, "host:port". */
 const char *rest_address(const rest_t *r);
 void rest_stop(rest_t *r); /* NULL is a no-op */
+
+/* `ferry status`: GET URL/connectors?expand=status, printed as a table to
+ * out. 0 when every task is RUNNING, 1 when one is not, 2 when the API
+ * could not be read (why in err). token may be NULL. */
+int rest_status_print(const char *url, const char *token, FILE *out, char *err, size_t errlen);
 
 #endif

@@ -152,6 +152,10 @@ curl -s "$URL/metrics" | grep -q '^ferry_task_state{connector="dst",task="0",sta
 curl -s "$URL/metrics" | grep -Eq '^process_resident_memory_bytes [0-9]+$' || fail "RSS metric"
 call GET /ready
 expect 200 '.status == "ready"' "ready"
+# `ferry status`: the table, exit 0 when all run.
+"$FERRY" status --url "$URL/" >"$WORK/status.out" || fail "ferry status exit $?: $(cat "$WORK/status.out")"
+grep -Eq '^src +source +RUNNING +0 +RUNNING +127\.0\.0\.1:' "$WORK/status.out" || fail "status table: $(cat "$WORK/status.out")"
+grep -Eq '^dst +sink +RUNNING +0 +RUNNING' "$WORK/status.out" || fail "status table (dst): $(cat "$WORK/status.out")"
 # Pause and resume change what flows. A paused sink puts nothing while its
 # source goes on; a paused source reads nothing; after resume all arrives.
 metric() { curl -s "$URL/metrics" | awk -v m="$1{connector=\"$2\",task=\"0\"}" '$1 == m {print $2}'; }
@@ -223,6 +227,10 @@ call GET /connectors/bad/status
 expect 200 '.tasks[0].trace | test("no/such/dir")' "trace names the error"
 call GET /ready
 expect 503 '(.status == "not ready") and (.message | test("bad/0 is FAILED"))' "not ready"
+rc=0; "$FERRY" status --url "$URL" >"$WORK/status.out" || rc=$?
+[ "$rc" = 1 ] || fail "ferry status with a FAILED task: exit $rc"
+grep -Eq '^bad +sink +RUNNING +0 +FAILED' "$WORK/status.out" || fail "status table: $(cat "$WORK/status.out")"
+grep -q 'no/such/dir' "$WORK/status.out" || fail "status shows no trace: $(cat "$WORK/status.out")"
 # Mend the cause, restart only the failed tasks: RESTARTING, then RUNNING, then ready.
 mkdir -p "$WORK/no/such/dir"
 call POST '/connectors/bad/restart?includeTasks=true&onlyFailed=true'
@@ -254,5 +262,11 @@ CODE=$(curl -s -o "$WORK/resp" -w '%{http_code}' -H "Authorization: Bearer $(cat
 expect 200 '. == ["bad"]' "right token"
 call GET /health
 expect 200 '.status == "healthy"' "health needs no token"
+rc=0; "$FERRY" status --url "$URL" >"$WORK/status.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q "HTTP 401" "$WORK/status.out" || fail "ferry status without the token: exit $rc: $(cat "$WORK/status.out")"
+FERRY_REST_TOKEN=$(cat "$WORK/token") "$FERRY" status --url "$URL" >"$WORK/status.out" 2>&1 || true
+grep -Eq '^bad +sink' "$WORK/status.out" || fail "ferry status with FERRY_REST_TOKEN: $(cat "$WORK/status.out")"
 kill -TERM "$FERRY_PID"; wait "$FERRY_PID" || true
+rc=0; "$FERRY" status --url "$URL" >"$WORK/status.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q "ferry status: http://127.0.0.1:$PORT/connectors" "$WORK/status.out" || fail "ferry status with no worker: exit $rc: $(cat "$WORK/status.out")"
 log "PASS"
