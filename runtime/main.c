@@ -40,12 +40,14 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        reload_requested = 1;
+    else
+        stop_requested = 1;
 }
 
 static void install_signals(void)
@@ -56,6 +58,7 @@ static void install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -466,10 +469,16 @@ static worker_t *prepare(const cli_opts_t *o, int require_connectors, worker_con
         free(kinds);
         rest_config_check(wc, &errs);
         if (errs.count == 0 && wc->connector_count == 0) {
-            if (require_connectors)
-                cfg_errors_add(&errs, "%s: no connectors to run (define them under 'connectors:')", o->file);
-            else
-                fprintf(stderr, "%s: warning: no connectors: `ferry run` refuses this file\n", o->file);
+            /* With the REST API on, connectors may come from there. */
+            if (rest_enabled(wc)) {
+                if (require_connectors) log_info("%s: no connectors: create them over the REST API", o->file);
+            } else if (require_connectors) {
+                cfg_errors_add(&errs, "%s: no connectors to run (define them under 'connectors:', or turn the REST "
+                               "API on to create them there)", o->file);
+            } else {
+                fprintf(stderr, "%s: warning: no connectors: `ferry run` refuses this file (rest.listen is off)\n",
+                        o->file);
+            }
         }
     }
     if (errs.count > 0 || !w) {
@@ -499,6 +508,7 @@ static int cmd_run(const cli_opts_t *o)
     if (!w) return code;
     log_info("ferry %s starting %zu connector(s) from %s", FERRY_VERSION, wc->connector_count, o->file);
     rest_t *rest = NULL;
+    if (rest_enabled(wc)) worker_use_store(w);
     if (worker_start(w) != 0) {
         /* worker_start fails before any task starts. */
         code = EXIT_RUNTIME;
@@ -510,7 +520,7 @@ static int cmd_run(const cli_opts_t *o)
             log_error("%s", err);
             stop_requested = 1; /* worker_run then stops the tasks it started */
         }
-        code = worker_run(w, &stop_requested);
+        code = worker_run(w, &stop_requested, &reload_requested);
         rest_stop(rest);
         if (!rest && !disabled && code == 0) code = EXIT_RUNTIME;
         if (code != 0) {

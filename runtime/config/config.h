@@ -147,6 +147,8 @@ typedef struct worker_config {
     char *offsets_topic;      /* worker.offsets.topic, default "ferry-offsets" */
     char *offsets_file;       /* worker.offsets.file, default "ferry-offsets.dat" (store: file) */
     int64_t offsets_flush_ms; /* worker.offsets.flush.interval, default 5s */
+    char *config_topic;       /* worker.config.topic, default "ferry-configs": connectors from REST (store: kafka) */
+    char *config_file;        /* worker.config.file, default NAME.connectors.json beside the YAML (store: file) */
     int offsets_partitions;   /* worker.offsets.partitions, default 25 */
     int offsets_replication;  /* worker.offsets.replication.factor, default -1 (broker default) */
     char **plugin_path;       /* worker.plugin.path: list of directories; NULL/0 = built-in default */
@@ -170,6 +172,8 @@ typedef struct worker_config {
  * been added: the caller checks errs->count). */
 worker_config_t *worker_config_load(const char *path, cfg_errors_t *errs);
 void worker_config_free(worker_config_t *wc);
+/* 1 when name may name a connector: letters, digits, '.', '_' and '-'. */
+int config_connector_name_ok(const char *name);
 /* The worker option table (for docs and validation). */
 const ferry_option_t *config_worker_options(void);
 
@@ -193,10 +197,12 @@ ferry_config_t *connector_config_build(const char *file, const connector_spec_t 
                                        const ferry_connector_t *desc, const ferry_host_t *host,
                                        cfg_errors_t *errs);
 /* Same from flat key/value strings (REST, tests). A NULL value means unset;
- * lists are comma-separated, maps are "k=v,k2=v2". Messages have no
- * position: "connector NAME: message". */
+ * lists are comma-separated, maps are "k=v,k2=v2". substituted (NULL =
+ * none) marks values that came from ${..} substitution: secrets, never
+ * shown in messages or views. Messages have no position:
+ * "connector NAME: message". */
 ferry_config_t *connector_config_from_kv(const char *name, const char *const *keys,
-                                         const char *const *values, size_t count,
+                                         const char *const *values, const int *substituted, size_t count,
                                          const ferry_connector_t *desc, const ferry_host_t *host,
                                          cfg_errors_t *errs);
 /* A copy of base with extra string entries (task overrides). Keys that the

@@ -198,7 +198,7 @@ static const char *shown_value(const ferry_option_t *opt, const cfg_input_t *in)
         if (in->node->kind != CFG_SCALAR || in->node->secret_subst) return NULL;
         return in->node->scalar;
     }
-    return in->str;
+    return in->subst ? NULL : in->str;
 }
 
 static int value_line(const cfg_input_t *in) { return in->node ? in->node->line : in->line; }
@@ -222,6 +222,7 @@ static void apply_input(cfg_build_ctx_t *ctx, const ferry_option_t *opt, cfg_ent
         return;
     }
     e->is_set = 1;
+    e->subst |= in->subst;
     if (cfg_value_check_bounds(opt, e, shown_value(opt, in) != NULL, err, sizeof(err)) < 0)
         cfg_build_error(ctx, value_line(in), value_col(in), "%s '%s': %s", ctx->noun, opt->name, err);
 }
@@ -271,7 +272,7 @@ static int apply_override(cfg_build_ctx_t *ctx, ferry_config_t *cfg, const cfg_i
     cfg_entry_t *e = cfg_config_add(cfg, in->key);
     e->text = str_dup(value);
     e->is_set = 1;
-    e->subst = in->node ? in->node->secret_subst : 0;
+    e->subst = in->node ? in->node->secret_subst : in->subst;
     return 1;
 }
 
@@ -427,7 +428,7 @@ ferry_config_t *connector_config_build(const char *file, const connector_spec_t 
 }
 
 ferry_config_t *connector_config_from_kv(const char *name, const char *const *keys,
-                                         const char *const *values, size_t count,
+                                         const char *const *values, const int *substituted, size_t count,
                                          const ferry_connector_t *desc, const ferry_host_t *host,
                                          cfg_errors_t *errs)
 {
@@ -439,6 +440,7 @@ ferry_config_t *connector_config_from_kv(const char *name, const char *const *ke
         if (!keys[i]) continue;
         inputs[n].key = keys[i];
         inputs[n].str = values ? values[i] : NULL;
+        inputs[n].subst = substituted ? substituted[i] : 0;
         n++;
     }
     ferry_config_t *cfg = connector_build(&ctx, name, desc, host, inputs, n);

@@ -72,6 +72,7 @@ typedef struct cfg_input {
     const char *key;
     const cfg_node_t *node; /* YAML value, or NULL for kv input */
     const char *str;        /* kv value when node is NULL; NULL = unset */
+    int subst;              /* kv: str came from ${..} substitution (a secret) */
     int line, col;          /* key position, 0 when unknown */
 } cfg_input_t;
 

@@ -27,6 +27,12 @@ static const ferry_option_t worker_options[] = {
      "The offsets topic (store: kafka)."},
     {"offsets.file", FERRY_OPT_STRING, "ferry-offsets.dat", 0, 0, 0, NULL,
      "The offsets file (store: file)."},
+    {"config.topic", FERRY_OPT_STRING, "ferry-configs", FERRY_OPT_TOPIC, 0, 0, NULL,
+     "Where connectors created, changed, paused or stopped over the REST API are kept (offsets.store: "
+     "kafka): a compacted topic, as Kafka Connect's config.storage.topic."},
+    {"config.file", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "The same with offsets.store: file: a JSON file, by default beside the YAML file "
+     "(NAME.yaml -> NAME.connectors.json)."},
     {"offsets.flush.interval", FERRY_OPT_DURATION, "5s", FERRY_OPT_HAS_MIN, 1, 0, NULL,
      "How often acknowledged source offsets are written to the store."},
     {"offsets.partitions", FERRY_OPT_INT, "25", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 1, 100000, NULL,
@@ -119,11 +125,24 @@ static void worker_flatten(flat_t *flat, const char *prefix, const cfg_node_t *m
     }
 }
 
+/* NAME.yaml (or .yml) -> NAME.connectors.json, in the same directory. */
+static char *default_config_file(const char *path)
+{
+    size_t n = strlen(path);
+    if (n > 5 && strcmp(path + n - 5, ".yaml") == 0)
+        n -= 5;
+    else if (n > 4 && strcmp(path + n - 4, ".yml") == 0)
+        n -= 4;
+    return str_printf("%.*s.connectors.json", (int)n, path);
+}
+
 static void worker_defaults(worker_config_t *wc)
 {
     wc->offsets_store = OFFSETS_STORE_KAFKA;
     wc->offsets_topic = str_dup("ferry-offsets");
     wc->offsets_file = str_dup("ferry-offsets.dat");
+    wc->config_topic = str_dup("ferry-configs");
+    wc->config_file = default_config_file(wc->path);
     wc->offsets_flush_ms = 5000;
     wc->offsets_partitions = 25;
     wc->offsets_replication = -1;
@@ -185,6 +204,14 @@ static void worker_section(worker_config_t *wc, const cfg_node_t *section, cfg_e
         free(wc->offsets_file);
         wc->offsets_file = str_dup(config_string(cfg, "offsets.file"));
     }
+    if (config_string(cfg, "config.topic")) {
+        free(wc->config_topic);
+        wc->config_topic = str_dup(config_string(cfg, "config.topic"));
+    }
+    if (config_string(cfg, "config.file")) {
+        free(wc->config_file);
+        wc->config_file = str_dup(config_string(cfg, "config.file"));
+    }
     if (config_string(cfg, "offsets.flush.interval"))
         wc->offsets_flush_ms = config_duration_ms(cfg, "offsets.flush.interval");
     if (config_string(cfg, "offsets.partitions"))
@@ -229,7 +256,7 @@ static void worker_section(worker_config_t *wc, const cfg_node_t *section, cfg_e
     flat_free(&flat);
 }
 
-static int valid_connector_name(const char *name)
+int config_connector_name_ok(const char *name)
 {
     if (!*name) return 0;
     for (const char *p = name; *p; p++) {
@@ -279,7 +306,7 @@ static void connectors_section(worker_config_t *wc, const cfg_node_t *section, c
         const char *name = section->keys[i];
         const cfg_node_t *node = section->items[i];
         int line = section->key_lines[i], col = section->key_cols[i];
-        if (!valid_connector_name(name)) {
+        if (!config_connector_name_ok(name)) {
             cfg_errors_add(errs, "%s:%d:%d: invalid connector name '%s' (use letters, digits, '.', '_' and '-')",
                            wc->path, line, col, name);
             continue;
@@ -382,6 +409,8 @@ void worker_config_free(worker_config_t *wc)
     free(wc->kafka_values);
     free(wc->offsets_topic);
     free(wc->offsets_file);
+    free(wc->config_topic);
+    free(wc->config_file);
     for (size_t i = 0; i < wc->plugin_path_count; i++) free(wc->plugin_path[i]);
     free(wc->plugin_path);
     free(wc->log_level);

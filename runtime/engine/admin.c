@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "build_info.h"
 #include "engine/admin.h"
 #include "engine/engine_internal.h"
 #include "util/log.h"
@@ -113,7 +114,7 @@ void worker_set_id(worker_t *w, const char *id)
 static conn_t *find_conn(worker_t *w, const char *name)
 {
     for (size_t i = 0; i < w->nconns; i++)
-        if (strcmp(w->conns[i].name, name) == 0) return &w->conns[i];
+        if (!w->conns[i]->deleting && strcmp(w->conns[i]->name, name) == 0) return w->conns[i];
     return NULL;
 }
 
@@ -143,8 +144,12 @@ static const char *task_state(const task_rt_t *t)
 static json_t *task_status_json(const worker_t *w, const task_rt_t *t, int id)
 {
     const char *state = task_state(t);
-    json_t *o = json_pack("{s:i, s:s, s:s}", "id", id, "state", state, "worker_id", worker_id(w));
-    if (strcmp(state, "FAILED") == 0 || strcmp(state, "RESTARTING") == 0) {
+    const char *version = t->conn->desc->version ? t->conn->desc->version : FERRY_VERSION;
+    json_t *o = json_pack("{s:i, s:s, s:s, s:s}", "id", id, "state", state, "worker_id", worker_id(w), "version",
+                          version);
+    /* A trace only for a failure: not for a restart asked for over REST. */
+    int failed = atomic_load(&t->status) == TASK_FAILED || atomic_load(&t->status) == TASK_FATAL;
+    if (failed && (strcmp(state, "FAILED") == 0 || strcmp(state, "RESTARTING") == 0)) {
         /* Connect's trace is a Java stack trace; ferry's says what failed
          * where: the callback and the message, already scrubbed of secrets. */
         json_t *trace = json_string(t->error[0] ? t->error : "failed");
@@ -156,7 +161,8 @@ static json_t *task_status_json(const worker_t *w, const task_rt_t *t, int id)
 json_t *admin_connector_names(worker_t *w)
 {
     json_t *a = json_array();
-    for (size_t i = 0; i < w->nconns; i++) json_array_append_new(a, json_string(w->conns[i].name));
+    for (size_t i = 0; i < w->nconns; i++)
+        if (!w->conns[i]->deleting) json_array_append_new(a, json_string(w->conns[i]->name));
     return a;
 }
 
@@ -168,16 +174,24 @@ json_t *admin_connector_status(worker_t *w, const char *name)
     if (!c) return NULL;
     json_t *tasks = json_array();
     for (int j = 0; j < c->ntasks; j++) json_array_append_new(tasks, task_status_json(w, &c->tasks[j], j));
-    return json_pack("{s:s, s:{s:s, s:s}, s:o, s:s}", "name", c->name, "connector", "state",
-                     atomic_load(&c->paused) ? "PAUSED" : "RUNNING", "worker_id",
-                     worker_id(w), "tasks", tasks, "type", conn_type(c));
+    const char *state = c->error[0]                      ? "FAILED"
+                        : c->target == CONN_STOPPED && !c->ntasks ? "STOPPED"
+                        : atomic_load(&c->paused)           ? "PAUSED"
+                                                            : "RUNNING";
+    json_t *conn = json_pack("{s:s, s:s, s:s}", "state", state, "worker_id", worker_id(w), "version",
+                             c->desc->version ? c->desc->version : FERRY_VERSION);
+    if (c->error[0]) json_object_set_new(conn, "trace", json_string(c->error));
+    return json_pack("{s:s, s:o, s:o, s:s}", "name", c->name, "connector", conn, "tasks", tasks, "type", conn_type(c));
 }
 
 json_t *admin_connector_config(worker_t *w, const char *name)
 {
     conn_t *c = find_conn(w, name);
     if (!c) return NULL;
-    char *text = config_to_json(c->cfg, 1);
+    /* A new config waiting for the tasks to stop is already the config. */
+    const ferry_config_t *current = c->next_cfg ? c->next_cfg : c->cfg;
+    const ferry_connector_t *desc = c->next_cfg ? c->next_desc : c->desc;
+    char *text = config_to_json(current, 1);
     json_t *cfg = json_loads(text, 0, NULL);
     free(text);
     if (!cfg) cfg = json_object();
@@ -186,11 +200,11 @@ json_t *admin_connector_config(worker_t *w, const char *name)
     void *iter_tmp;
     json_t *val;
     json_object_foreach_safe(cfg, iter_tmp, key, val) {
-        if (!config_is_set(c->cfg, key)) json_object_del(cfg, key);
+        if (!config_is_set(current, key)) json_object_del(cfg, key);
     }
     /* Connect's configs always carry the name and the class. */
     json_object_set_new(cfg, "name", json_string(c->name));
-    if (!json_object_get(cfg, "connector.class")) json_object_set_new(cfg, "connector.class", json_string(c->desc->name));
+    if (!json_object_get(cfg, "connector.class")) json_object_set_new(cfg, "connector.class", json_string(desc->name));
     json_object_del(cfg, "connector");
     return cfg;
 }
@@ -230,8 +244,8 @@ json_t *admin_task_status(worker_t *w, const char *name, int task)
 int admin_ready(worker_t *w, char *why, size_t whylen)
 {
     for (size_t i = 0; i < w->nconns; i++)
-        for (int j = 0; j < w->conns[i].ntasks; j++) {
-            const task_rt_t *t = &w->conns[i].tasks[j];
+        for (int j = 0; j < w->conns[i]->ntasks; j++) {
+            const task_rt_t *t = &w->conns[i]->tasks[j];
             if (t->assigned && atomic_load(&t->status) != TASK_RUNNING) {
                 snprintf(why, whylen, "task %s is %s", t->task->prefix, task_state(t));
                 return 0;
@@ -293,9 +307,9 @@ char *admin_metrics(worker_t *w)
     for (size_t k = 0; k < sizeof(counters) / sizeof(counters[0]); k++) {
         fprintf(b, "# HELP %s %s\n# TYPE %s counter\n", counters[k].name, counters[k].help, counters[k].name);
         for (size_t i = 0; i < w->nconns; i++) {
-            if (w->conns[i].desc->kind != counters[k].kind) continue;
-            for (int j = 0; j < w->conns[i].ntasks; j++) {
-                const task_rt_t *t = &w->conns[i].tasks[j];
+            if (w->conns[i]->desc->kind != counters[k].kind) continue;
+            for (int j = 0; j < w->conns[i]->ntasks; j++) {
+                const task_rt_t *t = &w->conns[i]->tasks[j];
                 fputs(counters[k].name, b);
                 prom_labels(b, t, j);
                 fprintf(b, " %llu\n", (unsigned long long)atomic_load(&t->records));
@@ -305,25 +319,25 @@ char *admin_metrics(worker_t *w)
     fputs("# HELP ferry_task_error_records_total Records that went to the error policy (skipped or "
                       "dead-lettered).\n# TYPE ferry_task_error_records_total counter\n", b);
     for (size_t i = 0; i < w->nconns; i++)
-        for (int j = 0; j < w->conns[i].ntasks; j++) {
+        for (int j = 0; j < w->conns[i]->ntasks; j++) {
             fputs("ferry_task_error_records_total", b);
-            prom_labels(b, &w->conns[i].tasks[j], j);
-            fprintf(b, " %llu\n", (unsigned long long)atomic_load(&w->conns[i].tasks[j].dead_lettered));
+            prom_labels(b, &w->conns[i]->tasks[j], j);
+            fprintf(b, " %llu\n", (unsigned long long)atomic_load(&w->conns[i]->tasks[j].dead_lettered));
         }
     fputs("# HELP ferry_task_restarts Consecutive restarts of a failed task.\n"
                       "# TYPE ferry_task_restarts gauge\n", b);
     for (size_t i = 0; i < w->nconns; i++)
-        for (int j = 0; j < w->conns[i].ntasks; j++) {
+        for (int j = 0; j < w->conns[i]->ntasks; j++) {
             fputs("ferry_task_restarts", b);
-            prom_labels(b, &w->conns[i].tasks[j], j);
-            fprintf(b, " %d\n", w->conns[i].tasks[j].restarts);
+            prom_labels(b, &w->conns[i]->tasks[j], j);
+            fprintf(b, " %d\n", w->conns[i]->tasks[j].restarts);
         }
     static const char *const states[] = {"RUNNING", "PAUSED", "UNASSIGNED", "RESTARTING", "FAILED"};
     fputs("# HELP ferry_task_state 1 for the task's current state (Connect's names).\n"
                       "# TYPE ferry_task_state gauge\n", b);
     for (size_t i = 0; i < w->nconns; i++)
-        for (int j = 0; j < w->conns[i].ntasks; j++) {
-            const task_rt_t *t = &w->conns[i].tasks[j];
+        for (int j = 0; j < w->conns[i]->ntasks; j++) {
+            const task_rt_t *t = &w->conns[i]->tasks[j];
             const char *now = task_state(t);
             for (size_t s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
                 fputs("ferry_task_state{connector=\"", b);
@@ -381,7 +395,9 @@ int admin_connector_restart(worker_t *w, const char *name, int include_tasks, in
 {
     conn_t *c = find_conn(w, name);
     if (!c) return -1;
-    if (!include_tasks) return 0; /* no connector instance of its own to restart */
+    /* Its own instance is task_configs: run again when that failed. */
+    if (c->error[0] && c->target != CONN_STOPPED && !c->ntasks) c->relaunch = 1;
+    if (!include_tasks) return 0;
     for (int j = 0; j < c->ntasks; j++) {
         int st = atomic_load(&c->tasks[j].status);
         if (only_failed && st != TASK_FAILED && st != TASK_FATAL) continue;
@@ -390,11 +406,129 @@ int admin_connector_restart(worker_t *w, const char *name, int include_tasks, in
     return 0;
 }
 
-int admin_connector_pause(worker_t *w, const char *name, int pause)
+/* ---- changes ------------------------------------------------------------------------------- */
+
+/* Stores what c (or, for a new connector, name) is to be: rec NULL forgets
+ * it. Without a store (distributed mode) nothing is kept. 0 or -1. */
+static int persist(worker_t *w, const char *name, json_t *rec, char *err, size_t errlen)
+{
+    int rc = w->store ? conn_store_put(w->store, name, rec, err, errlen) : 0;
+    json_decref(rec);
+    return rc;
+}
+
+static int distributed(worker_t *w, char *err, size_t errlen)
+{
+    if (!w->wc->group_id) return 0;
+    snprintf(err, errlen, "connectors cannot be created, changed, stopped or deleted over the REST API in "
+                          "distributed mode (worker.group.id) yet: change the YAML file of every worker");
+    return 1;
+}
+
+admin_rc_t admin_connector_put(worker_t *w, const char *name, const ferry_connector_t *desc, ferry_config_t *cfg,
+                               json_t *given, int create_only, char *err, size_t errlen)
 {
     conn_t *c = find_conn(w, name);
-    if (!c) return -1;
-    if (atomic_exchange(&c->paused, pause) != pause)
-        log_info("[%s] %s", c->name, pause ? "paused: its tasks neither poll nor put until resumed" : "resumed");
-    return 0;
+    admin_rc_t rc = ADMIN_FAILED;
+    if (c && create_only) {
+        snprintf(err, errlen, "Connector %s already exists", name);
+        rc = ADMIN_EXISTS;
+        goto out;
+    }
+    if (distributed(w, err, errlen)) {
+        rc = ADMIN_CONFLICT;
+        goto out;
+    }
+    for (size_t i = 0; !c && i < w->nconns; i++)
+        if (w->conns[i]->deleting && strcmp(w->conns[i]->name, name) == 0) {
+            snprintf(err, errlen, "connector %s is still being deleted: its tasks are stopping; try again", name);
+            rc = ADMIN_CONFLICT;
+            goto out;
+        }
+    if (persist(w, name, conn_store_record(c, given, c ? c->target : CONN_STARTED), err, errlen) != 0) goto out;
+    if (!c) {
+        c = conn_add(w, name, desc, cfg);
+        c->stored = json_incref(given);
+        c->relaunch = 1;
+        log_info("[%s] created over the REST API", name);
+        return ADMIN_CREATED;
+    }
+    config_free(c->next_cfg);
+    json_decref(c->next_stored);
+    c->next_cfg = cfg;
+    c->next_desc = desc;
+    c->next_stored = json_incref(given);
+    log_info("[%s] config changed over the REST API: its tasks restart with it", name);
+    return ADMIN_OK;
+out:
+    config_free(cfg);
+    return rc;
+}
+
+json_t *admin_connector_given(worker_t *w, const char *name, char *err, size_t errlen)
+{
+    conn_t *c = find_conn(w, name);
+    if (!c) return NULL;
+    if (c->next_stored || c->stored) return json_deep_copy(c->next_stored ? c->next_stored : c->stored);
+    /* A YAML connector: its set options as written, unless one is a
+     * secret or came from ${..}, which the file holds and a store must not. */
+    const ferry_config_t *cfg = c->next_cfg ? c->next_cfg : c->cfg;
+    char *plain = config_to_json(cfg, 0), *shown = config_to_json(cfg, 1);
+    json_t *p = json_loads(plain, 0, NULL), *r = json_loads(shown, 0, NULL);
+    free(plain);
+    free(shown);
+    json_t *out = json_object();
+    const char *key;
+    json_t *val;
+    json_object_foreach(p, key, val) {
+        if (!config_is_set(cfg, key)) continue;
+        if (!json_equal(val, json_object_get(r, key))) {
+            snprintf(err, errlen, "option '%s' of connector %s is a secret or comes from ${..} in the YAML file: "
+                     "PATCH cannot keep it; give it in the PATCH body or PUT the whole config", key, name);
+            json_decref(out);
+            out = json_null();
+            break;
+        }
+        json_object_set(out, key, val);
+    }
+    json_decref(p);
+    json_decref(r);
+    return out;
+}
+
+admin_rc_t admin_connector_delete(worker_t *w, const char *name, char *err, size_t errlen)
+{
+    conn_t *c = find_conn(w, name);
+    if (!c) return ADMIN_UNKNOWN;
+    if (distributed(w, err, errlen)) return ADMIN_CONFLICT;
+    /* A YAML connector stays deleted until its entry in the file changes. */
+    json_t *rec = NULL;
+    if (c->yaml_hash) {
+        rec = conn_store_record(c, NULL, CONN_STARTED);
+        json_object_del(rec, "target");
+        json_object_set_new(rec, "deleted", json_true());
+    }
+    if (persist(w, name, rec, err, errlen) != 0) return ADMIN_FAILED;
+    c->deleting = 1;
+    log_info("[%s] deleted over the REST API: its tasks stop", name);
+    return ADMIN_OK;
+}
+
+admin_rc_t admin_connector_target(worker_t *w, const char *name, conn_target_t target, char *err, size_t errlen)
+{
+    conn_t *c = find_conn(w, name);
+    if (!c) return ADMIN_UNKNOWN;
+    if (target == CONN_STOPPED && distributed(w, err, errlen)) return ADMIN_CONFLICT;
+    if (c->target != target &&
+        persist(w, name, conn_store_record(c, c->next_stored ? c->next_stored : c->stored, target), err, errlen) != 0)
+        return ADMIN_FAILED;
+    conn_target_t old = c->target;
+    c->target = target;
+    if (atomic_exchange(&c->paused, target == CONN_PAUSED) != (target == CONN_PAUSED) || old != target)
+        log_info("[%s] %s", c->name,
+                 target == CONN_PAUSED    ? "paused: its tasks neither poll nor put until resumed"
+                 : target == CONN_STOPPED ? "stopping: its tasks stop until resumed"
+                                          : "resumed");
+    if (old == CONN_STOPPED && target != CONN_STOPPED) c->relaunch = 1;
+    return ADMIN_OK;
 }

@@ -43,8 +43,35 @@ int admin_task_restart(worker_t *w, const char *name, int task);
 /* POST /connectors/{c}/restart: with include_tasks, restarts its tasks
  * (only the FAILED ones with only_failed). 0, or -1 when unknown. */
 int admin_connector_restart(worker_t *w, const char *name, int include_tasks, int only_failed);
-/* PUT /connectors/{c}/pause (pause 1) and /resume (0). 0, or -1 when unknown. */
-int admin_connector_pause(worker_t *w, const char *name, int pause);
+/* A connector config from a JSON object of strings (REST bodies, the
+ * store): its class from connector.class (or connector), ${..} substituted
+ * as an untrusted source, validated like a YAML entry plus the
+ * connector-level checks and a dry run of task_configs. NULL after adding
+ * every error to errs. Any thread: wc and reg are immutable (conn.c). */
+ferry_config_t *conn_config_from_json(const worker_config_t *wc, const plugin_registry_t *reg, const char *name,
+                                      json_t *config, const ferry_connector_t **desc, cfg_errors_t *errs);
+
+typedef enum admin_rc {
+    ADMIN_OK = 0,
+    ADMIN_CREATED,  /* a new connector */
+    ADMIN_UNKNOWN,  /* no such connector */
+    ADMIN_EXISTS,   /* create_only, and it exists */
+    ADMIN_CONFLICT, /* not now, or not in this mode: err says why */
+    ADMIN_FAILED    /* the store could not keep it: err says why */
+} admin_rc_t;
+/* POST /connectors (create_only) and PUT /connectors/{c}/config: a new
+ * connector, or a new config its tasks restart with. cfg is taken; given
+ * (borrowed) is the config as sent, kept in the store. */
+admin_rc_t admin_connector_put(worker_t *w, const char *name, const ferry_connector_t *desc, ferry_config_t *cfg,
+                               json_t *given, int create_only, char *err, size_t errlen);
+/* What PATCH /connectors/{c}/config starts from: the config as given over
+ * REST, or a YAML connector's set options. NULL when unknown; JSON null
+ * with err when a YAML value cannot be carried over. */
+json_t *admin_connector_given(worker_t *w, const char *name, char *err, size_t errlen);
+/* DELETE /connectors/{c}: its tasks stop, then it is gone. */
+admin_rc_t admin_connector_delete(worker_t *w, const char *name, char *err, size_t errlen);
+/* PUT /connectors/{c}/pause, /resume and /stop. */
+admin_rc_t admin_connector_target(worker_t *w, const char *name, conn_target_t target, char *err, size_t errlen);
 /* 1 when every task this worker runs is RUNNING; else 0 with why. */
 int admin_ready(worker_t *w, char *why, size_t whylen);
 /* The Kafka cluster id, or NULL when the broker does not answer; malloc'd. */

@@ -8,11 +8,13 @@
 #ifndef FERRY_ENGINE_INTERNAL_H
 #define FERRY_ENGINE_INTERNAL_H
 
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "engine/admin.h"
 #include "engine/engine.h"
 #include "engine/host.h"
 #include "errors/errors.h"
@@ -29,6 +31,7 @@ typedef enum task_status {
 
 typedef struct conn conn_t;
 typedef struct worker_group worker_group_t;
+typedef struct conn_store conn_store_t;
 
 typedef struct task_rt {
     ferry_task_t *task;      /* owned: the handle plugins see */
@@ -69,15 +72,29 @@ typedef struct task_rt {
     void *tick_arg;
 } task_rt_t;
 
+
 struct conn {
-    char *name;                     /* not owned (spec) */
+    char *name;                     /* owned */
     const ferry_connector_t *desc;  /* not owned (registry) */
     ferry_config_t *cfg;            /* owned */
-    task_rt_t *tasks;               /* owned */
+    task_rt_t *tasks;               /* owned; none while STOPPED */
     int ntasks;
     worker_t *worker;
     uint64_t last_records;          /* progress reporting, main thread */
     atomic_int paused;              /* PUT /pause: the task loops neither poll nor put */
+    /* Main thread: changes asked for over REST or by a reload. conn_settle
+     * carries them out once every task has stopped. */
+    conn_target_t target;
+    ferry_config_t *next_cfg;       /* owned: replaces cfg once the tasks stopped */
+    const ferry_connector_t *next_desc; /* its plugin (a PUT may change connector.class) */
+    json_t *next_stored;            /* owned: replaces stored with next_cfg */
+    int deleting;                   /* freed once the tasks stopped; invisible meanwhile */
+    int relaunch;                   /* build and start its tasks (it has none now) */
+    int64_t stop_asked_ms;          /* when its tasks were asked to stop for a change; 0 = not */
+    json_t *stored;                 /* owned: the config as given over REST (references
+                                     * unsubstituted), NULL when it comes from the YAML file */
+    uint64_t yaml_hash;             /* of its YAML entry (0 = none): the store's "later change wins" */
+    char error[FERRY_ERRMSG_SIZE];  /* why it has no tasks (task_configs failed), or "" */
 };
 
 struct worker {
@@ -87,8 +104,11 @@ struct worker {
     offset_map_t *offsets;          /* owned; guarded by offsets_lock */
     pthread_mutex_t offsets_lock;
     int offsets_partitions;         /* partition count of the offsets topic */
-    conn_t *conns;                  /* owned */
-    size_t nconns;
+    conn_t **conns;                 /* owned, in creation order */
+    size_t nconns, conns_cap;
+    int offsets_loaded;             /* the offsets store has been read */
+    int use_store;                  /* worker_use_store() was called */
+    conn_store_t *store;       /* owned: connectors created or changed over REST, or NULL */
     worker_group_t *group;          /* owned; distributed mode (worker.group.id), or NULL */
     atomic_int stopping;            /* shutdown requested */
     int64_t shutdown_deadline_ms;   /* valid once stopping */
@@ -105,6 +125,48 @@ struct worker {
 void worker_calls_serve(worker_t *w, int wait_ms);
 /* Opens (1) or closes (0) the queue; closing fails what is still queued. */
 void worker_calls_open(worker_t *w, int open);
+
+/* ---- conn.c: a connector's life ------------------------------------------------ */
+/* A new connector (config taken) at the end of w->conns, without tasks. */
+conn_t *conn_add(worker_t *w, const char *name, const ferry_connector_t *desc, ferry_config_t *cfg);
+/* Builds c's tasks from task_configs (errors to errs, prefixed with at). 0 or -1. */
+int conn_build_tasks(conn_t *c, cfg_errors_t *errs);
+/* What the connector needs before its tasks start: the offsets store read,
+ * its topics on the embedded broker, its dead-letter topic, the
+ * exactly-once check. 0, or -1 with err. */
+int conn_prepare(conn_t *c, char *err, size_t errlen);
+void conn_start_tasks(conn_t *c);
+/* Frees the tasks of a connector whose tasks have all stopped (or never ran). */
+void conn_free_tasks(conn_t *c);
+/* Carries out a change asked for (new config, stop, delete): asks the
+ * tasks to stop, and once they all did, frees them and applies it. 1 when
+ * c was deleted (and freed, and taken out of w->conns). Main thread. */
+int conn_settle(worker_t *w, conn_t *c);
+void conn_free(conn_t *c);
+/* Before its tasks ever ran: replaces c's config (cfg and stored taken)
+ * and builds the tasks again (errors to c->error). */
+void conn_reset(conn_t *c, const ferry_connector_t *desc, ferry_config_t *cfg, json_t *stored);
+/* Takes c (without running tasks) out of w->conns and frees it. */
+void conn_remove(worker_t *w, conn_t *c);
+/* Identifies a YAML entry's config (secrets redacted) for the store. */
+uint64_t conn_config_hash(const ferry_config_t *cfg);
+/* ---- conn_store.c: connectors kept for the REST API ------------------------------ */
+conn_store_t *conn_store_open(worker_t *w, char *err, size_t errlen);
+void conn_store_free(conn_store_t *s);
+/* name -> record (see conn_store.c); borrowed. */
+json_t *conn_store_records(const conn_store_t *s);
+/* Stores (rec borrowed) or forgets (rec NULL) name's record durably. 0 or -1. */
+int conn_store_put(conn_store_t *s, const char *name, json_t *rec, char *err, size_t errlen);
+/* A new record: config (borrowed, may be NULL), target, and c's YAML hash. */
+json_t *conn_store_record(const conn_t *c, const json_t *config, conn_target_t target);
+const char *conn_target_name(conn_target_t t);
+
+/* Connector-level checks of a built config: topics that belong to the
+ * runtime, exactly-once requirements (file/line/col as cfg_errors_add_at). */
+int conn_check_topics(const worker_config_t *wc, const char *file, int line, int col, const char *name,
+                      const ferry_config_t *cfg, const ferry_connector_t *desc, cfg_errors_t *errs);
+/* Runs task_configs on cfg and checks what it returns, keeping nothing. 0 or -1. */
+int conn_check_tasks(const char *name, const ferry_connector_t *desc, const ferry_config_t *cfg, cfg_errors_t *errs);
 
 /* ---- worker.c: one task's life, for group.c -------------------------------- */
 void worker_task_start(task_rt_t *t);

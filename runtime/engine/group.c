@@ -130,12 +130,12 @@ worker_group_t *group_new(worker_t *w, char *err, size_t errlen)
     g->w = w;
     g->topic = str_dup(wc->tasks_topic);
     for (size_t i = 0; i < w->nconns; i++)
-        if (w->conns[i].desc->kind == FERRY_SOURCE) g->nslots += w->conns[i].ntasks;
+        if (w->conns[i]->desc->kind == FERRY_SOURCE) g->nslots += w->conns[i]->ntasks;
     g->slots = xcalloc((size_t)(g->nslots ? g->nslots : 1), sizeof(*g->slots));
     int n = 0;
     for (size_t i = 0; i < w->nconns; i++)
-        if (w->conns[i].desc->kind == FERRY_SOURCE)
-            for (int j = 0; j < w->conns[i].ntasks; j++) g->slots[n++] = &w->conns[i].tasks[j];
+        if (w->conns[i]->desc->kind == FERRY_SOURCE)
+            for (int j = 0; j < w->conns[i]->ntasks; j++) g->slots[n++] = &w->conns[i]->tasks[j];
     if (g->nslots == 0) return g; /* sinks only: nothing to divide */
 
     int parts = kafka_ensure_topic(w->kenv, g->topic, g->nslots, wc->offsets_replication, 0, err, errlen);

@@ -20,122 +20,6 @@
 
 /* ---- construction ---------------------------------------------------------------------- */
 
-/* Keys a task_configs() may set per task: anything but what the runtime
- * owns, which the user's config (and its allow-lists) decides. */
-static const char *taskset_key_problem(const char *key)
-{
-    static const char *const owned[] = {"connector", "connector.class", "tasks.max", NULL};
-    for (const char *const *o = owned; *o; o++)
-        if (strcmp(key, *o) == 0) return "is set by the runtime";
-    if (strncmp(key, "errors.", 7) == 0) return "is an error-policy option, set by the user only";
-    if (strncmp(key, "producer.override.", 18) == 0 || strncmp(key, "consumer.override.", 18) == 0)
-        return "is a Kafka client override, set by the user only (and allow-listed)";
-    return NULL;
-}
-
-static int taskset_check(const conn_t *c, const ferry_taskset_t *set, cfg_errors_t *errs)
-{
-    int bad = 0;
-    for (int i = 0; i < set->count; i++)
-        for (size_t j = 0; j < set->tasks[i].count; j++) {
-            const char *why = taskset_key_problem(set->tasks[i].keys[j]);
-            if (!why) continue;
-            cfg_errors_add(errs, "connector %s: task_configs set '%s' for task %d, which it may not: '%s' %s", c->name,
-                           set->tasks[i].keys[j], i, set->tasks[i].keys[j], why);
-            bad = 1;
-        }
-    return bad ? -1 : 0;
-}
-
-static int conn_build_tasks(conn_t *c, int tasks_max, cfg_errors_t *errs)
-{
-    ferry_taskset_t set = {.max = tasks_max};
-    const ferry_connector_t *desc = c->desc;
-    if (desc->task_configs) {
-        ferry_error_t err = {{0}};
-        ferry_status_t st = desc->task_configs(host_api(), c->cfg, tasks_max, &set, &err);
-        if (st != FERRY_OK) {
-            cfg_errors_add(errs, "connector %s: task_configs: %s", c->name, err.msg[0] ? err.msg : "failed");
-            taskset_clear(&set);
-            return -1;
-        }
-        if (set.count == 0) {
-            cfg_errors_add(errs, "connector %s: task_configs produced no task", c->name);
-            taskset_clear(&set);
-            return -1;
-        }
-        if (taskset_check(c, &set, errs) != 0) {
-            taskset_clear(&set);
-            return -1;
-        }
-    } else {
-        /* Sources without task_configs run one task; sinks run tasks.max
-         * identical members of one consumer group. */
-        int n = desc->kind == FERRY_SINK ? tasks_max : 1;
-        for (int i = 0; i < n; i++) set.tasks = xrealloc(set.tasks, (size_t)(i + 1) * sizeof(*set.tasks)),
-                                    memset(&set.tasks[i], 0, sizeof(*set.tasks)), set.count++;
-    }
-    c->ntasks = set.count;
-    c->tasks = xcalloc((size_t)set.count, sizeof(task_rt_t));
-    for (int i = 0; i < set.count; i++) {
-        task_rt_t *t = &c->tasks[i];
-        t->conn = c;
-        t->cfg = config_overlay(c->cfg, (const char *const *)set.tasks[i].keys,
-                                (const char *const *)set.tasks[i].values, set.tasks[i].count);
-        t->task = host_task_new(c->name, i, c->worker->offsets);
-        t->task->offsets_lock = &c->worker->offsets_lock;
-        t->task->cfg = t->cfg;
-        errors_policy_init(&t->policy, t->cfg);
-        atomic_init(&t->status, TASK_STARTING);
-        atomic_init(&t->opened, 0);
-        atomic_init(&t->done, 0);
-        atomic_init(&t->records, 0);
-        atomic_init(&t->dead_lettered, 0);
-        atomic_init(&t->unclean, 0);
-        atomic_init(&t->stopper_done, 0);
-        atomic_init(&t->stop_deadline_ms, 0);
-        atomic_init(&t->lost, 0);
-        t->assigned = 1;
-        pthread_mutex_init(&t->lock, NULL);
-    }
-    taskset_clear(&set);
-    return 0;
-}
-
-/* Topics a connector may not use: a source writing, or any dead-letter
- * queue pointing, at the offsets topic; the engine's default topic must be
- * one Kafka accepts. */
-static int conn_check_topics(const worker_config_t *wc, const connector_spec_t *spec, const ferry_config_t *cfg,
-                             const ferry_connector_t *desc, cfg_errors_t *errs)
-{
-    int bad = 0;
-    const char *offsets = wc->offsets_store == OFFSETS_STORE_KAFKA ? wc->offsets_topic : NULL;
-    const char *dlq = config_string(cfg, "errors.deadletterqueue.topic.name");
-    const char *topic = desc->kind == FERRY_SOURCE ? config_string(cfg, "topic") : NULL;
-    if (topic && *topic && topic_name_problem(topic)) {
-        cfg_errors_add(errs, "%s:%d:%d: connector %s: option 'topic': not a valid topic name: %s", wc->path,
-                       spec->line, spec->col, spec->name, topic_name_problem(topic));
-        bad = 1;
-    }
-    if (offsets && topic && strcmp(topic, offsets) == 0) {
-        cfg_errors_add(errs, "%s:%d:%d: connector %s: option 'topic' names the offsets topic '%s', which only the "
-                       "runtime writes", wc->path, spec->line, spec->col, spec->name, offsets);
-        bad = 1;
-    }
-    const char *unmet = desc->kind == FERRY_SOURCE && source_txn_required(cfg) ? source_txn_unmet(wc, 0) : NULL;
-    if (unmet) {
-        cfg_errors_add(errs, "%s:%d:%d: connector %s: exactly.once.support is required, but %s", wc->path, spec->line,
-                       spec->col, spec->name, unmet);
-        bad = 1;
-    }
-    if (offsets && dlq && strcmp(dlq, offsets) == 0) {
-        cfg_errors_add(errs, "%s:%d:%d: connector %s: errors.deadletterqueue.topic.name names the offsets topic "
-                       "'%s', which only the runtime writes", wc->path, spec->line, spec->col, spec->name, offsets);
-        bad = 1;
-    }
-    return bad ? -1 : 0;
-}
-
 worker_t *worker_new(const worker_config_t *wc, const plugin_registry_t *reg, cfg_errors_t *errs)
 {
     worker_t *w = xcalloc(1, sizeof(*w));
@@ -146,7 +30,6 @@ worker_t *worker_new(const worker_config_t *wc, const plugin_registry_t *reg, cf
     pthread_mutex_init(&w->calls_lock, NULL);
     pthread_cond_init(&w->calls_cond, NULL);
     atomic_init(&w->stopping, 0);
-    w->conns = xcalloc(wc->connector_count ? wc->connector_count : 1, sizeof(conn_t));
     size_t before = errs->count;
     for (size_t i = 0; i < wc->connector_count; i++) {
         const connector_spec_t *spec = &wc->connectors[i];
@@ -163,16 +46,13 @@ worker_t *worker_new(const worker_config_t *wc, const plugin_registry_t *reg, cf
         }
         ferry_config_t *cfg = connector_config_build(wc->path, spec, desc, host_api(), errs);
         if (!cfg) continue;
-        if (conn_check_topics(wc, spec, cfg, desc, errs) != 0) {
+        if (conn_check_topics(wc, wc->path, spec->line, spec->col, spec->name, cfg, desc, errs) != 0) {
             config_free(cfg);
             continue;
         }
-        conn_t *c = &w->conns[w->nconns++];
-        c->name = spec->name;
-        c->desc = desc;
-        c->cfg = cfg;
-        c->worker = w;
-        conn_build_tasks(c, (int)config_int(cfg, "tasks.max"), errs);
+        conn_t *c = conn_add(w, spec->name, desc, cfg);
+        c->yaml_hash = conn_config_hash(cfg);
+        conn_build_tasks(c, errs);
     }
     if (errs->count > before) {
         worker_free(w);
@@ -193,12 +73,13 @@ void worker_task_start(task_rt_t *t)
      * not retry in lockstep. */
     t->seed = (unsigned)(clock_ms() ^ ((int64_t)getpid() << 16) ^ (int64_t)(uintptr_t)t);
     void *(*body)(void *) = t->conn->desc->kind == FERRY_SOURCE ? source_task_main : sink_task_main;
-    /* Task threads never take SIGTERM/SIGINT: the main thread handles them,
+    /* Task threads never take SIGTERM/SIGINT/SIGHUP: the main thread handles them,
      * and plugins blocked in system calls are not interrupted with EINTR. */
     sigset_t block, old;
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &block, &old);
     int rc = pthread_create(&t->thread, NULL, body, t);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -211,19 +92,83 @@ void worker_task_start(task_rt_t *t)
     t->thread_started = 1;
 }
 
-/* Dead-letter topics are created up front (Connect does the same), with
- * the configured replication factor; a failure is only a warning, since the
- * broker may auto-create them. */
-static void worker_ensure_dlq_topics(worker_t *w)
+void worker_use_store(worker_t *w) { w->use_store = 1; }
+
+static conn_t *worker_find(worker_t *w, const char *name)
+{
+    for (size_t i = 0; i < w->nconns; i++)
+        if (strcmp(w->conns[i]->name, name) == 0) return w->conns[i];
+    return NULL;
+}
+
+/* One stored record over the YAML file's connectors (see conn_store.c):
+ * 0, or -1 when it no longer applies and is to be forgotten. */
+static int worker_apply_record(worker_t *w, const char *name, json_t *rec)
+{
+    conn_t *c = worker_find(w, name);
+    const char *hash = json_string_value(json_object_get(rec, "yaml.hash"));
+    if (c || hash) {
+        char mine[17] = "";
+        if (c) snprintf(mine, sizeof(mine), "%016llx", (unsigned long long)c->yaml_hash);
+        if (!c || !hash || strcmp(hash, mine) != 0) {
+            log_info("[%s] the YAML file changed after the REST API changed this connector: the file wins", name);
+            return -1;
+        }
+    }
+    if (json_is_true(json_object_get(rec, "deleted"))) {
+        log_info("[%s] deleted over the REST API: not started", name);
+        if (c) conn_remove(w, c);
+        return 0;
+    }
+    json_t *config = json_object_get(rec, "config");
+    if (config) {
+        cfg_errors_t errs = {0};
+        const ferry_connector_t *desc = NULL;
+        ferry_config_t *cfg = conn_config_from_json(w->wc, w->reg, name, config, &desc, &errs);
+        if (!cfg) {
+            /* Kept in the store: a plugin directory may be back next time. */
+            log_error("[%s] the config stored over the REST API is not valid now: %s", name,
+                      errs.count ? errs.items[0] : "?");
+            cfg_errors_clear(&errs);
+            return 0;
+        }
+        if (!c) c = conn_add(w, name, desc, NULL);
+        conn_reset(c, desc, cfg, json_incref(config));
+        log_info("[%s] config from the REST API%s", name, hash ? " (overrides the YAML entry)" : "");
+    }
+    if (!c) return 0;
+    const char *target = json_string_value(json_object_get(rec, "target"));
+    if (target && strcmp(target, "STOPPED") == 0) {
+        c->target = CONN_STOPPED;
+        conn_free_tasks(c);
+    } else if (target && strcmp(target, "PAUSED") == 0) {
+        c->target = CONN_PAUSED;
+        atomic_store(&c->paused, 1);
+    }
+    return 0;
+}
+
+static int worker_apply_store(worker_t *w)
 {
     char err[512];
-    for (size_t i = 0; i < w->nconns; i++) {
-        const task_rt_t *t = w->conns[i].ntasks ? &w->conns[i].tasks[0] : NULL;
-        if (!t || !t->policy.tolerate_all || !t->policy.dlq_topic) continue;
-        int repl = t->policy.dlq_replication;
-        if (kafka_ensure_topic(w->kenv, t->policy.dlq_topic, 1, repl, 0, err, sizeof(err)) < 0)
-            log_warn("[%s] dead-letter topic: %s", w->conns[i].name, err);
+    if (w->wc->group_id) {
+        log_warn("distributed mode (worker.group.id): connectors come from the YAML file only");
+        return 0;
     }
+    w->store = conn_store_open(w, err, sizeof(err));
+    if (!w->store) {
+        log_error("%s", err);
+        return -1;
+    }
+    json_t *recs = json_deep_copy(conn_store_records(w->store));
+    const char *name;
+    json_t *rec;
+    json_object_foreach(recs, name, rec) {
+        if (worker_apply_record(w, name, rec) == 0) continue;
+        if (conn_store_put(w->store, name, NULL, err, sizeof(err)) != 0) log_warn("%s", err);
+    }
+    json_decref(recs);
+    return 0;
 }
 
 int worker_start(worker_t *w)
@@ -236,56 +181,24 @@ int worker_start(worker_t *w)
         log_error("kafka: %s", err);
         return -1;
     }
-    int has_source = 0;
-    for (size_t i = 0; i < w->nconns; i++) has_source |= w->conns[i].desc->kind == FERRY_SOURCE;
-
     if (wc->offsets_store == OFFSETS_STORE_FILE) {
         if (offsets_file_load(wc->offsets_file, w->offsets, err, sizeof(err)) != 0) {
             log_error("offsets: %s", err);
             return -1;
         }
         log_info("offsets: file %s (%zu stored)", wc->offsets_file, offset_map_count(w->offsets));
-    } else if (has_source) {
-        w->offsets_partitions = kafka_ensure_topic(w->kenv, wc->offsets_topic, wc->offsets_partitions,
-                                                   wc->offsets_replication, 1, err, sizeof(err));
-        if (w->offsets_partitions < 1) {
-            log_error("offsets topic: %s", err);
+        w->offsets_loaded = 1;
+    }
+    if (w->use_store && worker_apply_store(w) != 0) return -1;
+    for (size_t i = 0; i < w->nconns; i++)
+        if (conn_prepare(w->conns[i], err, sizeof(err)) != 0) {
+            log_error("[%s] %s", w->conns[i]->name, err);
             return -1;
         }
-        rd_kafka_conf_t *conf = kafka_conf_new(w->kenv, KAFKA_CONSUMER, NULL, NULL, 0, err, sizeof(err));
-        if (!conf || offsets_kafka_load(conf, wc->offsets_topic, w->offsets, 30000, err, sizeof(err)) != 0) {
-            log_error("offsets topic '%s': %s", wc->offsets_topic, err);
-            return -1;
-        }
-        log_info("offsets: topic %s (%d partitions, %zu stored)", wc->offsets_topic, w->offsets_partitions,
-                 offset_map_count(w->offsets));
-    }
-    /* Sink topics on the embedded broker are created up front so that
-     * consumers find them; elsewhere they are the operator's business (or
-     * auto-created). */
-    if (kafka_env_is_embedded(w->kenv)) {
-        for (size_t i = 0; i < w->nconns; i++) {
-            if (w->conns[i].desc->kind != FERRY_SINK) continue;
-            const char *const *topics = NULL;
-            size_t n = config_list(w->conns[i].cfg, "topics", &topics);
-            for (size_t j = 0; j < n; j++) kafka_ensure_topic(w->kenv, topics[j], 4, 1, 0, err, sizeof(err));
-        }
-    }
-    /* exactly.once.support: required that this setup cannot meet is a
-     * start-up error, as a connector Kafka Connect refuses to create. */
-    for (size_t i = 0; i < w->nconns; i++) {
-        conn_t *c = &w->conns[i];
-        if (c->desc->kind == FERRY_SOURCE && c->ntasks && source_txn_required(c->cfg) &&
-            source_txn_wanted(&c->tasks[0], err, sizeof(err)) < 0) {
-            log_error("[%s] %s", c->name, err);
-            return -1;
-        }
-    }
-    worker_ensure_dlq_topics(w);
     /* Distributed mode: source tasks start when the group assigns them. */
     int grouped = wc->group_id != NULL;
     for (size_t i = 0; i < w->nconns; i++) {
-        conn_t *c = &w->conns[i];
+        conn_t *c = w->conns[i];
         int later = grouped && c->desc->kind == FERRY_SOURCE;
         log_info("[%s] starting %s connector '%s' with %d task(s)%s", c->name,
                  c->desc->kind == FERRY_SOURCE ? "source" : "sink", c->desc->name, c->ntasks,
@@ -294,6 +207,7 @@ int worker_start(worker_t *w)
             c->tasks[j].assigned = !later;
             if (!later) worker_task_start(&c->tasks[j]);
         }
+        if (c->error[0]) log_error("[%s] not started: %s", c->name, c->error);
     }
     if (grouped && !(w->group = group_new(w, err, sizeof(err)))) {
         log_error("%s", err);
@@ -318,7 +232,12 @@ static void worker_supervise(worker_t *w)
 {
     int64_t now = clock_ms();
     for (size_t i = 0; i < w->nconns; i++) {
-        conn_t *c = &w->conns[i];
+        conn_t *c = w->conns[i];
+        if (conn_settle(w, c)) {
+            i--; /* deleted: the next one moved into its place */
+            continue;
+        }
+        if (c->stop_asked_ms) continue; /* stopping for a change: no restarts */
         int64_t backoff_max = config_duration_ms(c->cfg, "errors.restart.backoff.max");
         if (backoff_max < 1000) backoff_max = RESTART_BACKOFF_MAX_MS;
         int enabled = config_bool(c->cfg, "errors.restart.enabled");
@@ -374,7 +293,7 @@ static void worker_supervise(worker_t *w)
 static void worker_progress(worker_t *w, int64_t elapsed_ms)
 {
     for (size_t i = 0; i < w->nconns; i++) {
-        conn_t *c = &w->conns[i];
+        conn_t *c = w->conns[i];
         uint64_t total = 0, dead = 0;
         int running = 0, here = 0;
         for (int j = 0; j < c->ntasks; j++) {
@@ -443,8 +362,8 @@ static int join_by(pthread_t thread, int64_t deadline_ms)
 static void worker_request_stop_kind(worker_t *w, ferry_kind_t kind)
 {
     for (size_t i = 0; i < w->nconns; i++)
-        for (int j = 0; j < w->conns[i].ntasks; j++)
-            if (w->conns[i].desc->kind == kind) worker_task_request_stop(&w->conns[i].tasks[j], w->shutdown_deadline_ms);
+        for (int j = 0; j < w->conns[i]->ntasks; j++)
+            if (w->conns[i]->desc->kind == kind) worker_task_request_stop(&w->conns[i]->tasks[j], w->shutdown_deadline_ms);
 }
 
 int worker_task_join(task_rt_t *t, int64_t deadline_ms)
@@ -474,13 +393,13 @@ static int worker_join_kind(worker_t *w, ferry_kind_t kind)
 {
     int clean = 1;
     for (size_t i = 0; i < w->nconns; i++)
-        for (int j = 0; j < w->conns[i].ntasks; j++)
-            if (w->conns[i].desc->kind == kind && worker_task_join(&w->conns[i].tasks[j], w->shutdown_deadline_ms) != 0)
+        for (int j = 0; j < w->conns[i]->ntasks; j++)
+            if (w->conns[i]->desc->kind == kind && worker_task_join(&w->conns[i]->tasks[j], w->shutdown_deadline_ms) != 0)
                 clean = 0;
     return clean;
 }
 
-int worker_run(worker_t *w, volatile sig_atomic_t *stop)
+int worker_run(worker_t *w, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
     int64_t progress_ms = w->wc->progress_interval_ms;
     int64_t last = clock_ms();
@@ -488,6 +407,10 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop)
     worker_calls_open(w, 1);
     while (!*stop) {
         worker_calls_serve(w, 100);
+        if (reload && *reload) {
+            *reload = 0;
+            worker_reload(w);
+        }
         char err[512];
         if (kafka_env_poll(w->kenv, err, sizeof(err)) < 0) {
             log_error("%s: stopping", err);
@@ -523,10 +446,10 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop)
     if (!clean || broken) return 1;
     int kept = 1;
     for (size_t i = 0; i < w->nconns; i++)
-        for (int j = 0; j < w->conns[i].ntasks; j++)
-            if (atomic_load(&w->conns[i].tasks[j].unclean)) {
-                log_error("[%s] not stopped cleanly: %s", w->conns[i].tasks[j].task->prefix,
-                          w->conns[i].tasks[j].unclean_note);
+        for (int j = 0; j < w->conns[i]->ntasks; j++)
+            if (atomic_load(&w->conns[i]->tasks[j].unclean)) {
+                log_error("[%s] not stopped cleanly: %s", w->conns[i]->tasks[j].task->prefix,
+                          w->conns[i]->tasks[j].unclean_note);
                 kept = 0;
             }
     if (!kept) {
@@ -543,17 +466,13 @@ void worker_free(worker_t *w)
     group_free(w->group); /* its callbacks touch the tasks */
     w->group = NULL;
     for (size_t i = 0; i < w->nconns; i++) {
-        conn_t *c = &w->conns[i];
-        for (int j = 0; j < c->ntasks; j++) {
-            task_rt_t *t = &c->tasks[j];
-            if (t->thread_started || t->stopper_started) return; /* stuck: leak rather than free under it */
-            config_free(t->cfg);
-            host_task_free(t->task);
-            pthread_mutex_destroy(&t->lock);
-        }
-        free(c->tasks);
-        config_free(c->cfg);
+        const conn_t *c = w->conns[i];
+        for (int j = 0; j < c->ntasks; j++)
+            if (c->tasks[j].thread_started || c->tasks[j].stopper_started)
+                return; /* stuck: leak rather than free under it */
     }
+    for (size_t i = 0; i < w->nconns; i++) conn_free(w->conns[i]);
+    conn_store_free(w->store);
     free(w->conns);
     kafka_env_free(w->kenv);
     offset_map_free(w->offsets);

@@ -87,6 +87,12 @@ int offsets_kafka_load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *m
  * after init_transactions fenced their predecessor). */
 int offsets_kafka_load_decided(rd_kafka_conf_t *conf, const char *topic, offset_map_t *map, int timeout_ms,
                                char *err, size_t errlen);
+/* The reader behind both: every record of a compacted topic, from the
+ * beginning to the end of each partition, in order, to fn (which returns
+ * 0, or -1 for a record it ignores: logged as malformed). */
+typedef int (*offsets_record_fn)(void *arg, const void *key, size_t klen, const void *value, size_t vlen);
+int offsets_kafka_read(rd_kafka_conf_t *conf, const char *topic, offsets_record_fn fn, void *arg, int timeout_ms,
+                       char *err, size_t errlen);
 /* Encodes (connector, partition, offset) into a Kafka record: key and value
  * malloc'd (value NULL for a reset); *partition from murmur2 over
  * partition_count (-1 when partition_count <= 0). Returns 0, or -1 if

@@ -10,6 +10,7 @@
 #include "offsets.h"
 #include "offsets_internal.h"
 
+#include "util/file_atomic.h"
 #include "util/strutil.h"
 
 #include <errno.h>
@@ -64,31 +65,6 @@ int offsets_file_load(const char *path, offset_map_t *map, char *err, size_t err
     return rc;
 }
 
-/* fsync the directory holding path, so that the rename itself is durable. */
-static int sync_dir(const char *path, char *err, size_t errlen)
-{
-    char *dir = str_dup(path);
-    char *slash = strrchr(dir, '/');
-    if (!slash) {
-        free(dir);
-        dir = str_dup(".");
-    } else if (slash == dir) {
-        slash[1] = '\0'; /* "/file" lives in "/" */
-    } else {
-        *slash = '\0';
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = 0;
-    if (fd < 0 || fsync(fd) != 0) {
-        snprintf(err, errlen, "offsets file %s: fsync directory %s: %s", path, dir,
-                 strerror(errno));
-        rc = -1;
-    }
-    if (fd >= 0) close(fd);
-    free(dir);
-    return rc;
-}
-
 static int write_records(FILE *fp, const offset_map_t *map)
 {
     for (size_t i = 0; i < offset_map_count(map); i++) {
@@ -105,43 +81,17 @@ static int write_records(FILE *fp, const offset_map_t *map)
 
 int offsets_file_save(const char *path, const offset_map_t *map, char *err, size_t errlen)
 {
-    char *tmp = str_printf("%s.tmp", path);
-    int rc = -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        snprintf(err, errlen, "offsets file %s: %s", tmp, strerror(errno));
-        free(tmp);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&text, &len);
+    if (!fp) {
+        snprintf(err, errlen, "offsets file %s: %s", path, strerror(errno));
         return -1;
     }
-    FILE *fp = fdopen(fd, "w");
-    if (!fp) {
-        snprintf(err, errlen, "offsets file %s: %s", tmp, strerror(errno));
-        close(fd);
-        goto out;
-    }
-    if (write_records(fp, map) != 0 || fflush(fp) != 0) {
-        snprintf(err, errlen, "offsets file %s: write: %s", tmp, strerror(errno));
-        fclose(fp);
-        goto out;
-    }
-    if (fsync(fd) != 0) {
-        snprintf(err, errlen, "offsets file %s: fsync: %s", tmp, strerror(errno));
-        fclose(fp);
-        goto out;
-    }
-    if (fclose(fp) != 0) {
-        snprintf(err, errlen, "offsets file %s: close: %s", tmp, strerror(errno));
-        goto out;
-    }
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "offsets file %s: rename from %s: %s", path, tmp, strerror(errno));
-        goto out;
-    }
-    rc = sync_dir(path, err, errlen);
-    free(tmp);
-    return rc;
-out:
-    unlink(tmp);
-    free(tmp);
+    int bad = write_records(fp, map) != 0;
+    bad |= fclose(fp) != 0;
+    int rc = bad ? -1 : file_replace_atomic(path, "offsets file", text, len, err, errlen);
+    if (bad) snprintf(err, errlen, "offsets file %s: out of memory", path);
+    free(text);
     return rc;
 }

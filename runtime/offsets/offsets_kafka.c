@@ -100,7 +100,7 @@ static int fetch_partitions(rd_kafka_t *rk, const char *topic, int64_t deadline,
             return n > 0;
         }
         if (remaining_ms(deadline) <= 0) {
-            snprintf(err, errlen, "offsets topic %s: no metadata within the timeout: %s", topic,
+            snprintf(err, errlen, "topic %s: no metadata within the timeout: %s", topic,
                      rd_kafka_err2str(last));
             return -1;
         }
@@ -111,7 +111,7 @@ static int fetch_partitions(rd_kafka_t *rk, const char *topic, int64_t deadline,
 /* Consumes the assigned partitions until each one reached its high watermark
  * (or reported EOF), applying records in order. */
 static int consume_to_end(rd_kafka_t *rk, const char *topic, part_state_t *parts, int count,
-                          offset_map_t *map, int64_t deadline, char *err, size_t errlen)
+                          offsets_record_fn fn, void *arg, int64_t deadline, char *err, size_t errlen)
 {
     int left = 0;
     rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -120,7 +120,7 @@ static int consume_to_end(rd_kafka_t *rk, const char *topic, part_state_t *parts
         int64_t wait = remaining_ms(deadline);
         if (wait <= 0) {
             snprintf(err, errlen,
-                     "offsets topic %s: timed out reading to the end (%d partition%s left%s%s; an open "
+                     "topic %s: timed out reading to the end (%d partition%s left%s%s; an open "
                      "transaction holds back what follows it until it is committed or aborted)",
                      topic, left, left == 1 ? "" : "s", last ? ", last error: " : "",
                      last ? rd_kafka_err2str(last) : "");
@@ -144,14 +144,14 @@ static int consume_to_end(rd_kafka_t *rk, const char *topic, part_state_t *parts
             if (msg->err == RD_KAFKA_RESP_ERR__FATAL ||
                 msg->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
                 msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-                snprintf(err, errlen, "offsets topic %s: %s", topic, rd_kafka_message_errstr(msg));
+                snprintf(err, errlen, "topic %s: %s", topic, rd_kafka_message_errstr(msg));
                 rd_kafka_message_destroy(msg);
                 return -1;
             }
-            log_debug("offsets topic %s: %s (retrying)", topic, rd_kafka_message_errstr(msg));
+            log_debug("topic %s: %s (retrying)", topic, rd_kafka_message_errstr(msg));
         } else if (ps && !ps->done) {
-            if (offset_map_apply(map, msg->key, msg->key_len, msg->payload, msg->len) != 0) {
-                log_warn("offsets topic %s [%" PRId32 "] offset %" PRId64
+            if (fn(arg, msg->key, msg->key_len, msg->payload, msg->len) != 0) {
+                log_warn("topic %s [%" PRId32 "] offset %" PRId64
                          ": ignoring malformed record (key %.*s)",
                          topic, msg->partition, msg->offset,
                          (int)(msg->key_len > 200 ? 200 : msg->key_len),
@@ -167,8 +167,8 @@ static int consume_to_end(rd_kafka_t *rk, const char *topic, part_state_t *parts
     return 0;
 }
 
-static int load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *map, int timeout_ms, int decided,
-                char *err, size_t errlen)
+static int load(rd_kafka_conf_t *conf, const char *topic, offsets_record_fn fn, void *arg, int timeout_ms,
+                int decided, char *err, size_t errlen)
 {
     char group[96], errstr[512];
     int64_t deadline = clock_ms() + (timeout_ms > 0 ? timeout_ms : 0);
@@ -193,7 +193,7 @@ static int load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *map, int
     if (!rk) {
         if (hw_rk) rd_kafka_destroy(hw_rk);
         rd_kafka_conf_destroy(conf); /* rd_kafka_new() only takes it on success */
-        snprintf(err, errlen, "offsets topic %s: cannot create consumer: %s", topic, errstr);
+        snprintf(err, errlen, "topic %s: cannot create consumer: %s", topic, errstr);
         return -1;
     }
 
@@ -215,7 +215,7 @@ static int load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *map, int
     if (!e) e = list_offsets(hw_rk ? hw_rk : rk, topic, parts, count, RD_KAFKA_OFFSET_END, deadline, hi, &failed);
     if (hw_rk) rd_kafka_destroy(hw_rk);
     if (e) {
-        snprintf(err, errlen, "offsets topic %s [%" PRId32 "]: watermarks: %s", topic, failed, rd_kafka_err2str(e));
+        snprintf(err, errlen, "topic %s [%" PRId32 "]: watermarks: %s", topic, failed, rd_kafka_err2str(e));
         free(lo);
         free(hi);
         rc = -1;
@@ -236,18 +236,14 @@ static int load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *map, int
     if (assign->cnt > 0) {
         e = rd_kafka_assign(rk, assign);
         if (e) {
-            snprintf(err, errlen, "offsets topic %s: assign: %s", topic, rd_kafka_err2str(e));
+            snprintf(err, errlen, "topic %s: assign: %s", topic, rd_kafka_err2str(e));
             rc = -1;
         } else {
-            rc = consume_to_end(rk, topic, parts, count, map, deadline, err, errlen);
+            rc = consume_to_end(rk, topic, parts, count, fn, arg, deadline, err, errlen);
             rd_kafka_assign(rk, NULL);
         }
     }
     rd_kafka_topic_partition_list_destroy(assign);
-    if (rc == 0) {
-        log_debug("offsets topic %s: loaded %zu offsets from %d partitions", topic,
-                  offset_map_count(map), count);
-    }
 out:
     free(parts);
     rd_kafka_consumer_close(rk);
@@ -255,14 +251,25 @@ out:
     return rc < 0 ? -1 : 0;
 }
 
+static int apply_offset(void *arg, const void *key, size_t klen, const void *value, size_t vlen)
+{
+    return offset_map_apply(arg, key, klen, value, vlen);
+}
+
 int offsets_kafka_load(rd_kafka_conf_t *conf, const char *topic, offset_map_t *map, int timeout_ms, char *err,
                        size_t errlen)
 {
-    return load(conf, topic, map, timeout_ms, 0, err, errlen);
+    return load(conf, topic, apply_offset, map, timeout_ms, 0, err, errlen);
 }
 
 int offsets_kafka_load_decided(rd_kafka_conf_t *conf, const char *topic, offset_map_t *map, int timeout_ms,
                                char *err, size_t errlen)
 {
-    return load(conf, topic, map, timeout_ms, 1, err, errlen);
+    return load(conf, topic, apply_offset, map, timeout_ms, 1, err, errlen);
+}
+
+int offsets_kafka_read(rd_kafka_conf_t *conf, const char *topic, offsets_record_fn fn, void *arg, int timeout_ms,
+                       char *err, size_t errlen)
+{
+    return load(conf, topic, fn, arg, timeout_ms, 0, err, errlen);
 }

@@ -139,6 +139,12 @@ static int rest_opts_read(const worker_config_t *wc, rest_opts_t *o, cfg_errors_
     return bad ? -1 : 0;
 }
 
+int rest_enabled(const worker_config_t *wc)
+{
+    rest_opts_t o;
+    return rest_opts_read(wc, &o, NULL) == 0 && !o.off;
+}
+
 void rest_config_check(const worker_config_t *wc, cfg_errors_t *errs)
 {
     rest_opts_t o;
@@ -196,11 +202,12 @@ typedef enum view_kind {
     VIEW_READY,
     VIEW_METRICS,
     VIEW_CLUSTER_ID,
-    VIEW_VALIDATE,
     VIEW_RESTART,
     VIEW_TASK_RESTART,
-    VIEW_PAUSE,
-    VIEW_RESUME,
+    VIEW_TARGET,
+    VIEW_PUT,
+    VIEW_GIVEN,
+    VIEW_DELETE,
 } view_kind_t;
 
 typedef struct view {
@@ -210,18 +217,20 @@ typedef struct view {
     int expand_status, expand_info;
     int include_tasks, only_failed; /* VIEW_RESTART */
     int rc;
-    /* VIEW_VALIDATE */
-    rest_t *rest;
+    /* VIEW_PUT and other changes */
     const ferry_connector_t *desc;
-    json_t *body;
+    ferry_config_t *cfg;       /* taken by the call */
+    json_t *body;              /* the config as given */
+    int create_only;
+    conn_target_t target;
+    admin_rc_t arc;
+    char err[512];
     /* results */
     json_t *out;
     char *text;
     int ready;
     char why[256];
 } view_t;
-
-static json_t *validate_result(rest_t *r, const ferry_connector_t *desc, json_t *body);
 
 static void view_run(worker_t *w, void *arg)
 {
@@ -273,9 +282,6 @@ static void view_run(worker_t *w, void *arg)
     case VIEW_CLUSTER_ID:
         v->text = admin_cluster_id(w);
         break;
-    case VIEW_VALIDATE:
-        v->out = validate_result(v->rest, v->desc, v->body);
-        break;
     case VIEW_RESTART:
         v->rc = admin_connector_restart(w, v->name, v->include_tasks, v->only_failed);
         if (v->rc == 0 && v->include_tasks) v->out = admin_connector_status(w, v->name);
@@ -283,9 +289,19 @@ static void view_run(worker_t *w, void *arg)
     case VIEW_TASK_RESTART:
         v->rc = admin_task_restart(w, v->name, v->task);
         break;
-    case VIEW_PAUSE:
-    case VIEW_RESUME:
-        v->rc = admin_connector_pause(w, v->name, v->kind == VIEW_PAUSE);
+    case VIEW_TARGET:
+        v->arc = admin_connector_target(w, v->name, v->target, v->err, sizeof(v->err));
+        break;
+    case VIEW_PUT:
+        v->arc = admin_connector_put(w, v->name, v->desc, v->cfg, v->body, v->create_only, v->err, sizeof(v->err));
+        v->cfg = NULL;
+        if (v->arc == ADMIN_OK || v->arc == ADMIN_CREATED) v->out = admin_connector_info(w, v->name);
+        break;
+    case VIEW_GIVEN:
+        v->out = admin_connector_given(w, v->name, v->err, sizeof(v->err));
+        break;
+    case VIEW_DELETE:
+        v->arc = admin_connector_delete(w, v->name, v->err, sizeof(v->err));
         break;
     }
 }
@@ -402,80 +418,18 @@ static void add_validated(const ferry_option_t *o, const char *group, int order,
                                                 value, "recommended_values", "errors", errors, "visible", 1));
 }
 
-/* The body's values as strings; NULL with why when one is not a scalar. */
-static int body_strings(json_t *body, const char ***keys, char ***values, size_t *n, char *why, size_t whylen)
-{
-    size_t cap = json_object_size(body);
-    *keys = xcalloc(cap + 1, sizeof(**keys));
-    *values = xcalloc(cap + 1, sizeof(**values));
-    *n = 0;
-    const char *k;
-    json_t *v;
-    json_object_foreach(body, k, v) {
-        if (strcmp(k, "name") == 0) continue;
-        char *s;
-        if (json_is_string(v))
-            s = str_dup(json_string_value(v));
-        else if (json_is_integer(v))
-            s = str_printf("%lld", (long long)json_integer_value(v));
-        else if (json_is_real(v))
-            s = str_printf("%g", json_real_value(v));
-        else if (json_is_boolean(v))
-            s = str_dup(json_is_true(v) ? "true" : "false");
-        else if (json_is_null(v))
-            s = NULL;
-        else {
-            snprintf(why, whylen, "config value of '%s' must be a string", k);
-            return -1;
-        }
-        (*keys)[*n] = k;
-        (*values)[(*n)++] = s;
-    }
-    return 0;
-}
-
-static void free_strings(const char **keys, char **values, size_t n)
-{
-    for (size_t i = 0; i < n; i++) free(values[i]);
-    free(values);
-    free((void *)keys);
-}
-
 static json_t *validate_result(rest_t *r, const ferry_connector_t *desc, json_t *body)
 {
-    const char **keys;
-    char **values;
-    size_t n;
-    char why[256];
     cfg_errors_t errs = {0};
-    if (body_strings(body, &keys, &values, &n, why, sizeof(why)) != 0) {
-        cfg_errors_add(&errs, "%s", why);
-    } else {
-        /* A config from the API is untrusted: ${env:}/${file:} only as the
-         * worker's config.providers options allow. */
-        cfg_subst_ctx_t sub = {.policy = r->wc->subst_policy, .trusted = 0};
-        int ok = 1;
-        for (size_t i = 0; i < n; i++) {
-            if (!values[i]) continue;
-            char *where = str_printf("option '%s'", keys[i]);
-            int substituted = 0;
-            char *s = cfg_subst_string(&sub, values[i], where, 0, 0, &substituted, &errs);
-            free(where);
-            if (!s) {
-                ok = 0;
-                continue;
-            }
-            free(values[i]);
-            values[i] = s;
-        }
-        const char *name = json_string_value(json_object_get(body, "name"));
-        if (ok) {
-            ferry_config_t *cfg = connector_config_from_kv(name ? name : "validate", keys, (const char *const *)values,
-                                                           n, desc, host_api(), &errs);
-            config_free(cfg);
-        }
-    }
-    free_strings(keys, values, n);
+    const char *name = json_string_value(json_object_get(body, "name"));
+    json_t *config = json_deep_copy(body);
+    json_object_del(config, "name");
+    if (!json_object_get(config, "connector.class") && !json_object_get(config, "connector"))
+        json_object_set_new(config, "connector.class", json_string(desc->name));
+    const ferry_connector_t *d = NULL;
+    ferry_config_t *cfg = conn_config_from_json(r->wc, r->reg, name ? name : "validate", config, &d, &errs);
+    config_free(cfg);
+    json_decref(config);
     int *used = xcalloc(errs.count + 1, sizeof(int));
     validate_ctx_t v = {.configs = json_array(), .body = body, .errs = &errs, .used = used};
     each_option(desc, add_validated, &v);
@@ -547,9 +501,162 @@ static enum MHD_Result not_allowed(request_t *q, struct MHD_Connection *c, const
 static enum MHD_Result not_yet(request_t *q, struct MHD_Connection *c, const char *method, const char *url)
 {
     return send_error(q, c, MHD_HTTP_NOT_IMPLEMENTED,
-                      "%s %s is not supported yet: ferry runs the connectors of its YAML file; change the file "
-                      "and restart the worker",
+                      "%s %s is not supported yet (see the README's REST API section)",
                       method, url);
+}
+
+/* The request body as a JSON object, or NULL after sending 400. */
+static json_t *body_object(request_t *q, struct MHD_Connection *c, enum MHD_Result *sent)
+{
+    json_error_t jerr;
+    json_t *body = q->len ? json_loadb(q->body, q->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    if (!body) {
+        *sent = send_error(q, c, MHD_HTTP_BAD_REQUEST, "request body: %s",
+                           q->len ? jerr.text : "empty (a JSON object is needed)");
+        return NULL;
+    }
+    if (!json_is_object(body)) {
+        json_decref(body);
+        *sent = send_error(q, c, MHD_HTTP_BAD_REQUEST, "request body: a JSON object is needed");
+        return NULL;
+    }
+    return body;
+}
+
+static unsigned admin_status(admin_rc_t rc)
+{
+    switch (rc) {
+    case ADMIN_OK:
+        return MHD_HTTP_OK;
+    case ADMIN_CREATED:
+        return MHD_HTTP_CREATED;
+    case ADMIN_UNKNOWN:
+        return MHD_HTTP_NOT_FOUND;
+    case ADMIN_EXISTS:
+    case ADMIN_CONFLICT:
+        return MHD_HTTP_CONFLICT;
+    default:
+        return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+/* Creates or replaces connector name with config (borrowed): validated
+ * here, applied on the main thread. Answers with its info (201 or 200). */
+static enum MHD_Result put_connector(rest_t *r, request_t *q, struct MHD_Connection *c, const char *name,
+                                     json_t *config, int create_only, int must_exist)
+{
+    if (!config_connector_name_ok(name))
+        return send_error(q, c, MHD_HTTP_BAD_REQUEST,
+                          "invalid connector name: use letters, digits, '.', '_' and '-' (and at least one)");
+    cfg_errors_t errs = {0};
+    const ferry_connector_t *desc = NULL;
+    ferry_config_t *cfg = conn_config_from_json(r->wc, r->reg, name, config, &desc, &errs);
+    if (!cfg) {
+        /* Connect's message, with ferry's errors (which name the options). */
+        char *list = NULL;
+        size_t len = 0;
+        FILE *b = open_memstream(&list, &len);
+        for (size_t i = 0; b && i < errs.count; i++) fprintf(b, "\n%s", errs.items[i]);
+        if (b) fclose(b);
+        enum MHD_Result rc = send_error(
+            q, c, MHD_HTTP_BAD_REQUEST,
+            "Connector configuration is invalid and contains the following %zu error(s):%s\nYou can also find the "
+            "above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`",
+            errs.count, list ? list : "");
+        free(list);
+        cfg_errors_clear(&errs);
+        return rc;
+    }
+    view_t v = {.kind = VIEW_PUT, .name = name, .desc = desc, .cfg = cfg, .body = config, .create_only = create_only};
+    if (must_exist) {
+        view_t e = {.kind = VIEW_INFO, .name = name};
+        if (view(r, q, c, &e) != 0) {
+            config_free(cfg);
+            return MHD_YES;
+        }
+        if (!e.out) {
+            config_free(cfg);
+            return send_error(q, c, MHD_HTTP_NOT_FOUND, "Connector %s not found", name);
+        }
+        json_decref(e.out);
+    }
+    if (view(r, q, c, &v) != 0) {
+        config_free(v.cfg); /* not taken when the call did not run */
+        return MHD_YES;
+    }
+    if (v.arc != ADMIN_OK && v.arc != ADMIN_CREATED) return send_error(q, c, admin_status(v.arc), "%s", v.err);
+    return send_json(q, c, admin_status(v.arc), v.out);
+}
+
+static enum MHD_Result route_config(rest_t *r, request_t *q, struct MHD_Connection *c, const char *method,
+                                    const char *name)
+{
+    enum MHD_Result sent;
+    json_t *body = body_object(q, c, &sent);
+    if (!body) return sent;
+    const char *given = json_string_value(json_object_get(body, "name"));
+    if (json_object_get(body, "name") && (!given || strcmp(given, name) != 0)) {
+        enum MHD_Result rc = send_error(q, c, MHD_HTTP_BAD_REQUEST, "Connector name configuration (%s) doesn't "
+                                        "match connector name in the URL (%s)", given ? given : "not a string", name);
+        json_decref(body);
+        return rc;
+    }
+    json_object_del(body, "name");
+    if (strcmp(method, "PATCH") == 0) {
+        view_t g = {.kind = VIEW_GIVEN, .name = name};
+        if (view(r, q, c, &g) != 0) {
+            json_decref(body);
+            return MHD_YES;
+        }
+        if (!g.out || json_is_null(g.out)) {
+            json_decref(body);
+            json_decref(g.out);
+            return g.out ? send_error(q, c, MHD_HTTP_CONFLICT, "%s", g.err)
+                         : send_error(q, c, MHD_HTTP_NOT_FOUND, "Connector %s not found", name);
+        }
+        /* Connect's PATCH: given keys replace, null removes. */
+        const char *k;
+        json_t *val;
+        json_object_foreach(body, k, val) {
+            if (json_is_null(val))
+                json_object_del(g.out, k);
+            else
+                json_object_set(g.out, k, val);
+        }
+        json_decref(body);
+        body = g.out;
+    }
+    enum MHD_Result rc = put_connector(r, q, c, name, body, 0, strcmp(method, "PATCH") == 0);
+    json_decref(body);
+    return rc;
+}
+
+static enum MHD_Result post_connector(rest_t *r, request_t *q, struct MHD_Connection *c)
+{
+    enum MHD_Result sent;
+    json_t *body = body_object(q, c, &sent);
+    if (!body) return sent;
+    const char *name = json_string_value(json_object_get(body, "name"));
+    json_t *config = json_object_get(body, "config");
+    enum MHD_Result rc;
+    if (!name || !*name) {
+        rc = send_error(q, c, MHD_HTTP_BAD_REQUEST, "Connector name is missing or empty (\"name\" in the body)");
+    } else if (!json_is_object(config)) {
+        rc = send_error(q, c, MHD_HTTP_BAD_REQUEST, "Connector config is missing (\"config\": an object of strings)");
+    } else {
+        const char *inner = json_string_value(json_object_get(config, "name"));
+        if (json_object_get(config, "name") && (!inner || strcmp(inner, name) != 0))
+            rc = send_error(q, c, MHD_HTTP_BAD_REQUEST, "Connector name configuration (%s) doesn't match connector "
+                            "name (%s)", inner ? inner : "not a string", name);
+        else {
+            json_t *copy = json_deep_copy(config);
+            json_object_del(copy, "name");
+            rc = put_connector(r, q, c, name, copy, 1, 0);
+            json_decref(copy);
+        }
+    }
+    json_decref(body);
+    return rc;
 }
 
 static enum MHD_Result route_connector(rest_t *r, request_t *q, struct MHD_Connection *c, const char *method,
@@ -558,11 +665,17 @@ static enum MHD_Result route_connector(rest_t *r, request_t *q, struct MHD_Conne
     int get = strcmp(method, "GET") == 0;
     view_t v = {.name = seg[1]};
     if (nseg == 2) {
-        if (strcmp(method, "DELETE") == 0) return not_yet(q, c, method, url);
+        if (strcmp(method, "DELETE") == 0) {
+            v.kind = VIEW_DELETE;
+            if (view(r, q, c, &v) != 0) return MHD_YES;
+            if (v.arc == ADMIN_UNKNOWN) return send_error(q, c, MHD_HTTP_NOT_FOUND, "Connector %s not found", v.name);
+            if (v.arc != ADMIN_OK) return send_error(q, c, admin_status(v.arc), "%s", v.err);
+            return send_text(q, c, MHD_HTTP_NO_CONTENT, "application/json", "");
+        }
         if (!get) return not_allowed(q, c, method, url);
         v.kind = VIEW_INFO;
     } else if (nseg == 3 && strcmp(seg[2], "config") == 0) {
-        if (strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) return not_yet(q, c, method, url);
+        if (strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) return route_config(r, q, c, method, seg[1]);
         if (!get) return not_allowed(q, c, method, url);
         v.kind = VIEW_CONFIG;
     } else if (nseg == 3 && strcmp(seg[2], "status") == 0) {
@@ -586,7 +699,10 @@ static enum MHD_Result route_connector(rest_t *r, request_t *q, struct MHD_Conne
         if (view(r, q, c, &v) != 0) return MHD_YES;
         if (v.rc != 0) return send_error(q, c, MHD_HTTP_NOT_FOUND, "Connector %s not found", v.name);
         /* Connect: 204 without tasks, 202 with the status showing what restarts. */
-        if (!v.out) return send_text(q, c, MHD_HTTP_NO_CONTENT, "application/json", "");
+        if (!v.include_tasks && !v.only_failed) {
+            json_decref(v.out);
+            return send_text(q, c, MHD_HTTP_NO_CONTENT, "application/json", "");
+        }
         return send_json(q, c, MHD_HTTP_ACCEPTED, v.out);
     } else if (nseg == 5 && strcmp(seg[2], "tasks") == 0 && strcmp(seg[4], "restart") == 0) {
         if (strcmp(method, "POST") != 0) return not_allowed(q, c, method, url);
@@ -599,14 +715,18 @@ static enum MHD_Result route_connector(rest_t *r, request_t *q, struct MHD_Conne
         if (v.rc == -1) return send_error(q, c, MHD_HTTP_NOT_FOUND, "Connector %s not found", v.name);
         if (v.rc == -2) return send_error(q, c, MHD_HTTP_NOT_FOUND, "Task %s-%d not found", v.name, v.task);
         return send_text(q, c, MHD_HTTP_NO_CONTENT, "application/json", "");
-    } else if (nseg == 3 && (strcmp(seg[2], "pause") == 0 || strcmp(seg[2], "resume") == 0)) {
+    } else if (nseg == 3 && (strcmp(seg[2], "pause") == 0 || strcmp(seg[2], "resume") == 0 ||
+                             strcmp(seg[2], "stop") == 0)) {
         if (strcmp(method, "PUT") != 0) return not_allowed(q, c, method, url);
-        v.kind = strcmp(seg[2], "pause") == 0 ? VIEW_PAUSE : VIEW_RESUME;
+        v.kind = VIEW_TARGET;
+        v.target = seg[2][0] == 'p' ? CONN_PAUSED : seg[2][0] == 'r' ? CONN_STARTED : CONN_STOPPED;
         if (view(r, q, c, &v) != 0) return MHD_YES;
-        if (v.rc != 0) return send_error(q, c, MHD_HTTP_NOT_FOUND, "Connector %s not found", v.name);
-        return send_text(q, c, MHD_HTTP_ACCEPTED, "application/json", "");
-    } else if (nseg == 3 && (strcmp(seg[2], "stop") == 0 ||
-                             strcmp(seg[2], "offsets") == 0 || strcmp(seg[2], "topics") == 0)) {
+        if (v.arc == ADMIN_UNKNOWN) return send_error(q, c, MHD_HTTP_NOT_FOUND, "Connector %s not found", v.name);
+        if (v.arc != ADMIN_OK) return send_error(q, c, admin_status(v.arc), "%s", v.err);
+        /* Connect: 202 for pause and resume, 204 for stop. */
+        return send_text(q, c, v.target == CONN_STOPPED ? MHD_HTTP_NO_CONTENT : MHD_HTTP_ACCEPTED, "application/json",
+                         "");
+    } else if (nseg == 3 && (strcmp(seg[2], "offsets") == 0 || strcmp(seg[2], "topics") == 0)) {
         return not_yet(q, c, method, url);
     } else {
         return send_error(q, c, MHD_HTTP_NOT_FOUND, "no such path: %s", url);
@@ -639,13 +759,9 @@ static enum MHD_Result route_plugins(rest_t *r, request_t *q, struct MHD_Connect
         each_option(desc, add_definition, a);
         return send_json(q, c, MHD_HTTP_OK, a);
     }
-    json_error_t jerr;
-    json_t *body = q->len ? json_loadb(q->body, q->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
-    if (!body) return send_error(q, c, MHD_HTTP_BAD_REQUEST, "request body: %s", q->len ? jerr.text : "empty (a JSON object of config strings is needed)");
-    if (!json_is_object(body)) {
-        json_decref(body);
-        return send_error(q, c, MHD_HTTP_BAD_REQUEST, "request body: a JSON object of config strings is needed");
-    }
+    enum MHD_Result sent;
+    json_t *body = body_object(q, c, &sent);
+    if (!body) return sent;
     const char *cls = json_string_value(json_object_get(body, "connector.class"));
     if (cls && strcmp(cls, desc->name) != 0) {
         enum MHD_Result rc = send_error(q, c, MHD_HTTP_BAD_REQUEST,
@@ -653,11 +769,10 @@ static enum MHD_Result route_plugins(rest_t *r, request_t *q, struct MHD_Connect
         json_decref(body);
         return rc;
     }
-    view_t v = {.kind = VIEW_VALIDATE, .rest = r, .desc = desc, .body = body};
-    int rc = view(r, q, c, &v);
+    /* Off the main thread: validation runs plugin code on untrusted input. */
+    json_t *out = validate_result(r, desc, body);
     json_decref(body);
-    if (rc != 0) return MHD_YES;
-    return send_json(q, c, MHD_HTTP_OK, v.out);
+    return send_json(q, c, MHD_HTTP_OK, out);
 }
 
 static enum MHD_Result route(rest_t *r, request_t *q, struct MHD_Connection *c, const char *url, const char *method)
@@ -726,7 +841,7 @@ static enum MHD_Result route(rest_t *r, request_t *q, struct MHD_Connection *c, 
         free(v.text);
     } else if (strcmp(seg[0], "connectors") == 0 && nseg == 1) {
         if (strcmp(method, "POST") == 0) {
-            rc = not_yet(q, c, method, url);
+            rc = post_connector(r, q, c);
         } else if (!get) {
             rc = not_allowed(q, c, method, url);
         } else {

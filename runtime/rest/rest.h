@@ -22,6 +22,8 @@ typedef struct rest rest_t;
 
 /* Checks wc's `rest:` mapping; adds every problem to errs. */
 void rest_config_check(const worker_config_t *wc, cfg_errors_t *errs);
+/* 1 unless worker.rest.listen is off. */
+int rest_enabled(const worker_config_t *wc);
 /* Starts the server (before worker_run). NULL with err when it could not;
  * *disabled is set instead (and NULL returned, no error) when the API is
  * off (`listen: off`), or when the default address is taken. */

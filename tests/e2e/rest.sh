@@ -71,7 +71,7 @@ call DELETE /connectors
 expect 405 '.error_code == 405' "wrong method"
 printf '{"name":"x","connector.class":"file-source"}' >"$WORK/new.json"
 call POST /connectors "$WORK/new.json"
-expect 501 '.message | test("not supported yet")' "POST /connectors (not yet)"
+expect 400 '.message | test("config")' "POST /connectors without a config (tests/e2e/rest_lifecycle.sh does the rest)"
 
 # Plugins and their option tables.
 call GET /connector-plugins

@@ -243,7 +243,7 @@ static void build_from_kv(const char *name, const char *const *keys,
                           const ferry_connector_t *desc) {
   cfg_errors_t errs = {0};
   ferry_config_t *cfg =
-      connector_config_from_kv(name, keys, values, n, desc, host_api(), &errs);
+      connector_config_from_kv(name, keys, values, NULL, n, desc, host_api(), &errs);
   FUZZ_CHECK(!cfg == (errs.count > 0), "from_kv returned %p with %zu errors",
              (void *)cfg, errs.count);
   for (size_t i = 0; i < n; i++)

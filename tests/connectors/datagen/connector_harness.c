@@ -68,7 +68,7 @@ ferry_config_t *harness_config(harness_t *h, const char *const *kv, char *errbuf
     }
     cfg_errors_t errs = {0};
     ferry_config_t *cfg =
-        connector_config_from_kv(HARNESS_NAME, keys, values, n, h->desc, h->host, &errs);
+        connector_config_from_kv(HARNESS_NAME, keys, values, NULL, n, h->desc, h->host, &errs);
     if (errbuf != NULL && errlen > 0) {
         errbuf[0] = '\0';
         for (size_t i = 0; i < errs.count; i++) {

@@ -35,7 +35,7 @@ static ferry_config_t *build_kv(const char *const *kv, const ferry_connector_t *
         keys[n] = kv[2 * n];
         values[n] = kv[2 * n + 1];
     }
-    return connector_config_from_kv("c", keys, values, n, desc, &test_host, errs);
+    return connector_config_from_kv("c", keys, values, NULL, n, desc, &test_host, errs);
 }
 
 static void test_every_type_parsed(void **state)

@@ -1,0 +1,193 @@
+/*
+ * conn_store.c — connectors created, changed, paused, stopped or deleted
+ * over the REST API, kept so that a restart finds them again: in a compacted
+ * topic (offsets.store: kafka; worker.config.topic, as Kafka Connect's
+ * config.storage.topic) or in a JSON file (offsets.store: file;
+ * worker.config.file).
+ *
+ * One record per connector, key "connector-NAME":
+ *   {"config": {...}      the config as given, ${..} references unsubstituted
+ *    "deleted": true      deleted over REST (a YAML connector stays deleted)
+ *    "target": "PAUSED"   STARTED, PAUSED or STOPPED
+ *    "yaml.hash": "..."}  the YAML entry it overrides, as it was then
+ * A record whose yaml.hash no longer matches the YAML entry is forgotten:
+ * the file was changed after the REST call, and the later change wins.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine_internal.h"
+#include "util/file_atomic.h"
+#include "util/log.h"
+#include "util/strutil.h"
+
+#define KEY_PREFIX "connector-"
+#define STORE_TIMEOUT_MS 15000
+
+struct conn_store {
+    worker_t *w;
+    json_t *records;     /* name -> record */
+    const char *file;    /* file store, or NULL */
+    const char *topic;   /* topic store, or NULL */
+    rd_kafka_t *producer;
+};
+
+static int read_record(void *arg, const void *key, size_t klen, const void *value, size_t vlen)
+{
+    conn_store_t *s = arg;
+    size_t plen = strlen(KEY_PREFIX);
+    if (!key || klen <= plen || memcmp(key, KEY_PREFIX, plen) != 0) return -1;
+    char *name = str_printf("%.*s", (int)(klen - plen), (const char *)key + plen);
+    int rc = 0;
+    if (!value) {
+        json_object_del(s->records, name);
+    } else {
+        json_t *rec = json_loadb(value, vlen, 0, NULL);
+        if (json_is_object(rec))
+            json_object_set_new(s->records, name, rec);
+        else
+            json_decref(rec), rc = -1;
+    }
+    free(name);
+    return rc;
+}
+
+static int file_load(conn_store_t *s, char *err, size_t errlen)
+{
+    FILE *f = fopen(s->file, "r");
+    if (!f) {
+        if (errno == ENOENT) return 0;
+        snprintf(err, errlen, "connectors file %s: %s", s->file, strerror(errno));
+        return -1;
+    }
+    json_error_t jerr;
+    json_t *doc = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+    fclose(f);
+    json_t *recs = json_object_get(doc, "connectors");
+    if (!json_is_object(recs)) {
+        snprintf(err, errlen, "connectors file %s: %s", s->file,
+                 doc ? "no \"connectors\" object" : jerr.text);
+        json_decref(doc);
+        return -1;
+    }
+    json_object_update(s->records, recs);
+    json_decref(doc);
+    return 0;
+}
+
+static int topic_open(conn_store_t *s, char *err, size_t errlen)
+{
+    worker_t *w = s->w;
+    char why[512];
+    if (kafka_ensure_topic(w->kenv, s->topic, 1, w->wc->offsets_replication, 1, why, sizeof(why)) < 1) {
+        snprintf(err, errlen, "config topic: %s", why);
+        return -1;
+    }
+    rd_kafka_conf_t *conf = kafka_conf_new(w->kenv, KAFKA_CONSUMER, NULL, NULL, 0, why, sizeof(why));
+    if (!conf || offsets_kafka_read(conf, s->topic, read_record, s, 30000, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "config topic '%s': %s", s->topic, why);
+        return -1;
+    }
+    static const char *const keys[] = {"enable.idempotence", "acks"};
+    static const char *const values[] = {"true", "all"};
+    conf = kafka_conf_new(w->kenv, KAFKA_PRODUCER, keys, values, 2, why, sizeof(why));
+    if (conf) s->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
+    if (!s->producer) {
+        if (conf) rd_kafka_conf_destroy(conf);
+        snprintf(err, errlen, "config topic '%s': producer: %s", s->topic, why);
+        return -1;
+    }
+    return 0;
+}
+
+conn_store_t *conn_store_open(worker_t *w, char *err, size_t errlen)
+{
+    conn_store_t *s = xcalloc(1, sizeof(*s));
+    s->w = w;
+    s->records = json_object();
+    int file = w->wc->offsets_store == OFFSETS_STORE_FILE;
+    if (file)
+        s->file = w->wc->config_file;
+    else
+        s->topic = w->wc->config_topic;
+    if ((file ? file_load(s, err, errlen) : topic_open(s, err, errlen)) != 0) {
+        conn_store_free(s);
+        return NULL;
+    }
+    log_info("connectors from the REST API: %s %s (%zu stored)", file ? "file" : "topic", file ? s->file : s->topic,
+             json_object_size(s->records));
+    return s;
+}
+
+void conn_store_free(conn_store_t *s)
+{
+    if (!s) return;
+    if (s->producer) rd_kafka_destroy(s->producer);
+    json_decref(s->records);
+    free(s);
+}
+
+json_t *conn_store_records(const conn_store_t *s) { return s->records; }
+
+static int topic_write(conn_store_t *s, const char *name, const json_t *rec, char *err, size_t errlen)
+{
+    char *key = str_printf(KEY_PREFIX "%s", name);
+    char *value = rec ? json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        s->producer, RD_KAFKA_V_TOPIC(s->topic), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_KEY(key, strlen(key)),
+        RD_KAFKA_V_VALUE(value, value ? strlen(value) : 0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    free(key);
+    free(value);
+    if (!e) e = rd_kafka_flush(s->producer, STORE_TIMEOUT_MS);
+    /* The idempotent producer's delivery is all or nothing; flush tells. */
+    if (e) {
+        snprintf(err, errlen, "config topic '%s': %s", s->topic, rd_kafka_err2str(e));
+        return -1;
+    }
+    return 0;
+}
+
+static int file_write(conn_store_t *s, char *err, size_t errlen)
+{
+    json_t *doc = json_pack("{s:O}", "connectors", s->records);
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(doc);
+    int rc = file_replace_atomic(s->file, "connectors file", text, strlen(text), err, errlen);
+    free(text);
+    return rc;
+}
+
+int conn_store_put(conn_store_t *s, const char *name, json_t *rec, char *err, size_t errlen)
+{
+    json_t *old = json_object_get(s->records, name);
+    json_incref(old);
+    if (rec)
+        json_object_set(s->records, name, rec);
+    else
+        json_object_del(s->records, name);
+    int rc = s->file ? file_write(s, err, errlen) : topic_write(s, name, rec, err, errlen);
+    if (rc != 0) { /* not stored: memory says what the store says */
+        if (old)
+            json_object_set(s->records, name, old);
+        else
+            json_object_del(s->records, name);
+    }
+    json_decref(old);
+    return rc;
+}
+
+const char *conn_target_name(conn_target_t t)
+{
+    return t == CONN_PAUSED ? "PAUSED" : t == CONN_STOPPED ? "STOPPED" : "STARTED";
+}
+
+json_t *conn_store_record(const conn_t *c, const json_t *config, conn_target_t target)
+{
+    json_t *rec = json_object();
+    if (config) json_object_set(rec, "config", (json_t *)config);
+    json_object_set_new(rec, "target", json_string(conn_target_name(target)));
+    if (c && c->yaml_hash) json_object_set_new(rec, "yaml.hash", json_sprintf("%016llx", (unsigned long long)c->yaml_hash));
+    return rec;
+}
