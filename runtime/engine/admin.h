@@ -57,6 +57,7 @@ typedef enum admin_rc {
     ADMIN_UNKNOWN,  /* no such connector */
     ADMIN_EXISTS,   /* create_only, and it exists */
     ADMIN_CONFLICT, /* not now, or not in this mode: err says why */
+    ADMIN_INVALID,  /* the request is wrong: err says why */
     ADMIN_FAILED    /* the store could not keep it: err says why */
 } admin_rc_t;
 /* POST /connectors (create_only) and PUT /connectors/{c}/config: a new
@@ -72,6 +73,15 @@ json_t *admin_connector_given(worker_t *w, const char *name, char *err, size_t e
 admin_rc_t admin_connector_delete(worker_t *w, const char *name, char *err, size_t errlen);
 /* PUT /connectors/{c}/pause, /resume and /stop. */
 admin_rc_t admin_connector_target(worker_t *w, const char *name, conn_target_t target, char *err, size_t errlen);
+/* GET /connectors/{c}/topics: {NAME: {"topics": [...]}}, the topics its
+ * config names (a source's topic, a sink's topics); NULL when unknown. */
+json_t *admin_connector_topics(worker_t *w, const char *name);
+/* GET /connectors/{c}/offsets: {"offsets": [{partition, offset}]}; NULL
+ * when unknown, JSON null with err when they could not be read. */
+json_t *admin_offsets_get(worker_t *w, const char *name, char *err, size_t errlen);
+/* PATCH (offsets: the request's array) and DELETE (offsets NULL: a reset)
+ * /connectors/{c}/offsets; the connector must be STOPPED (ADMIN_INVALID). */
+admin_rc_t admin_offsets_alter(worker_t *w, const char *name, json_t *offsets, char *err, size_t errlen);
 /* 1 when every task this worker runs is RUNNING; else 0 with why. */
 int admin_ready(worker_t *w, char *why, size_t whylen);
 /* The Kafka cluster id, or NULL when the broker does not answer; malloc'd. */

@@ -169,8 +169,9 @@ int conn_check_topics(const worker_config_t *wc, const char *file, int line, int
 }
 
 /* Reads the offsets topic once, when the first source connector needs it. */
-static int offsets_topic_load(worker_t *w, char *err, size_t errlen)
+int conn_offsets_ready(worker_t *w, char *err, size_t errlen)
 {
+    if (w->offsets_loaded) return 0;
     const worker_config_t *wc = w->wc;
     char why[512];
     w->offsets_partitions = kafka_ensure_topic(w->kenv, wc->offsets_topic, wc->offsets_partitions,
@@ -197,7 +198,7 @@ int conn_prepare(conn_t *c, char *err, size_t errlen)
 {
     worker_t *w = c->worker;
     char why[512];
-    if (c->desc->kind == FERRY_SOURCE && !w->offsets_loaded && offsets_topic_load(w, err, errlen) != 0) return -1;
+    if (c->desc->kind == FERRY_SOURCE && conn_offsets_ready(w, err, errlen) != 0) return -1;
     /* Sink topics on the embedded broker are created up front so that
      * consumers find them; elsewhere they are the operator's business (or
      * auto-created). */

@@ -136,6 +136,8 @@ int conn_build_tasks(conn_t *c, cfg_errors_t *errs);
  * exactly-once check. 0, or -1 with err. */
 int conn_prepare(conn_t *c, char *err, size_t errlen);
 void conn_start_tasks(conn_t *c);
+/* The offsets topic read and its partition count known (store: kafka). */
+int conn_offsets_ready(worker_t *w, char *err, size_t errlen);
 /* Frees the tasks of a connector whose tasks have all stopped (or never ran). */
 void conn_free_tasks(conn_t *c);
 /* Carries out a change asked for (new config, stop, delete): asks the

@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "build_info.h"
 #include "engine/admin.h"
@@ -208,6 +210,9 @@ typedef enum view_kind {
     VIEW_PUT,
     VIEW_GIVEN,
     VIEW_DELETE,
+    VIEW_OFFSETS,
+    VIEW_OFFSETS_ALTER,
+    VIEW_TOPICS,
 } view_kind_t;
 
 typedef struct view {
@@ -302,6 +307,15 @@ static void view_run(worker_t *w, void *arg)
         break;
     case VIEW_DELETE:
         v->arc = admin_connector_delete(w, v->name, v->err, sizeof(v->err));
+        break;
+    case VIEW_OFFSETS:
+        v->out = admin_offsets_get(w, v->name, v->err, sizeof(v->err));
+        break;
+    case VIEW_OFFSETS_ALTER:
+        v->arc = admin_offsets_alter(w, v->name, v->body, v->err, sizeof(v->err));
+        break;
+    case VIEW_TOPICS:
+        v->out = admin_connector_topics(w, v->name);
         break;
     }
 }
@@ -659,6 +673,42 @@ static enum MHD_Result post_connector(rest_t *r, request_t *q, struct MHD_Connec
     return rc;
 }
 
+static enum MHD_Result route_offsets(rest_t *r, request_t *q, struct MHD_Connection *c, const char *method,
+                                     const char *url, const char *name)
+{
+    int get = strcmp(method, "GET") == 0, patch = strcmp(method, "PATCH") == 0, del = strcmp(method, "DELETE") == 0;
+    if (!get && !patch && !del) return not_allowed(q, c, method, url);
+    view_t v = {.kind = get ? VIEW_OFFSETS : VIEW_OFFSETS_ALTER, .name = name};
+    json_t *body = NULL;
+    if (patch) {
+        enum MHD_Result sent;
+        if (!(body = body_object(q, c, &sent))) return sent;
+        v.body = json_object_get(body, "offsets");
+        if (!json_is_array(v.body)) {
+            json_decref(body);
+            return send_error(q, c, MHD_HTTP_BAD_REQUEST, "request body: {\"offsets\": [{\"partition\": {...}, "
+                              "\"offset\": {...} or null}]} is needed");
+        }
+    }
+    int rc = view(r, q, c, &v);
+    json_decref(body);
+    if (rc != 0) return MHD_YES;
+    if (get) {
+        if (!v.out) return send_error(q, c, MHD_HTTP_NOT_FOUND, "Connector %s not found", name);
+        if (json_is_null(v.out)) {
+            json_decref(v.out);
+            return send_error(q, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", v.err);
+        }
+        return send_json(q, c, MHD_HTTP_OK, v.out);
+    }
+    if (v.arc == ADMIN_UNKNOWN) return send_error(q, c, MHD_HTTP_NOT_FOUND, "Connector %s not found", name);
+    if (v.arc == ADMIN_INVALID) return send_error(q, c, MHD_HTTP_BAD_REQUEST, "%s", v.err);
+    if (v.arc != ADMIN_OK) return send_error(q, c, admin_status(v.arc), "%s", v.err);
+    return send_json(q, c, MHD_HTTP_OK,
+                     json_pack("{s:s}", "message", patch ? "The offsets for this connector have been altered successfully"
+                                                         : "The offsets for this connector have been reset successfully"));
+}
+
 static enum MHD_Result route_connector(rest_t *r, request_t *q, struct MHD_Connection *c, const char *method,
                                        const char *url, char **seg, int nseg)
 {
@@ -726,15 +776,21 @@ static enum MHD_Result route_connector(rest_t *r, request_t *q, struct MHD_Conne
         /* Connect: 202 for pause and resume, 204 for stop. */
         return send_text(q, c, v.target == CONN_STOPPED ? MHD_HTTP_NO_CONTENT : MHD_HTTP_ACCEPTED, "application/json",
                          "");
-    } else if (nseg == 3 && (strcmp(seg[2], "offsets") == 0 || strcmp(seg[2], "topics") == 0)) {
+    } else if (nseg == 3 && strcmp(seg[2], "offsets") == 0) {
+        return route_offsets(r, q, c, method, url, seg[1]);
+    } else if (nseg == 3 && strcmp(seg[2], "topics") == 0) {
+        if (!get) return not_allowed(q, c, method, url);
+        v.kind = VIEW_TOPICS;
+    } else if (nseg == 4 && strcmp(seg[2], "topics") == 0 && strcmp(seg[3], "reset") == 0) {
         return not_yet(q, c, method, url);
     } else {
         return send_error(q, c, MHD_HTTP_NOT_FOUND, "no such path: %s", url);
     }
     if (view(r, q, c, &v) != 0) return MHD_YES;
     if (!v.out) {
-        if (v.kind == VIEW_TASK_STATUS && v.ready)
-            return send_error(q, c, MHD_HTTP_NOT_FOUND, "Task %s-%d not found", v.name, v.task);
+        if (v.kind == VIEW_TASK_STATUS)
+            return send_error(q, c, MHD_HTTP_NOT_FOUND, "No status found for task %s-%d", v.name, v.task);
+        if (v.kind == VIEW_STATUS) return send_error(q, c, MHD_HTTP_NOT_FOUND, "No status found for connector %s", v.name);
         return send_error(q, c, MHD_HTTP_NOT_FOUND, "Connector %s not found", v.name);
     }
     return send_json(q, c, MHD_HTTP_OK, v.out);
@@ -773,6 +829,44 @@ static enum MHD_Result route_plugins(rest_t *r, request_t *q, struct MHD_Connect
     json_t *out = validate_result(r, desc, body);
     json_decref(body);
     return send_json(q, c, MHD_HTTP_OK, out);
+}
+
+/* Connect's loggers, with ferry's one: "root", the worker's log level. */
+static int64_t level_modified_ms;
+
+static json_t *logger_json(void)
+{
+    static const char *const connect_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+    int l = log_level_current;
+    return json_pack("{s:s, s:o}", "level", connect_names[l < 0 ? 0 : l > 3 ? 3 : l], "last_modified",
+                     level_modified_ms ? json_integer(level_modified_ms) : json_null());
+}
+
+static enum MHD_Result route_loggers(request_t *q, struct MHD_Connection *c, const char *method, const char *url,
+                                     const char *name)
+{
+    if (name && strcmp(name, "root") != 0)
+        return send_error(q, c, MHD_HTTP_NOT_FOUND, "Logger %s not found (ferry has one: root)", name);
+    if (strcmp(method, "GET") == 0)
+        return send_json(q, c, MHD_HTTP_OK, name ? logger_json() : json_pack("{s:o}", "root", logger_json()));
+    if (strcmp(method, "PUT") != 0 || !name) return not_allowed(q, c, method, url);
+    enum MHD_Result sent;
+    json_t *body = body_object(q, c, &sent);
+    if (!body) return sent;
+    const char *level = json_string_value(json_object_get(body, "level"));
+    int l = level ? (strcasecmp(level, "TRACE") == 0 ? log_level_parse("debug") : log_level_parse(level)) : -1;
+    enum MHD_Result rc;
+    if (l < 0) {
+        rc = send_error(q, c, MHD_HTTP_BAD_REQUEST, "Invalid log level '%s' (ERROR, WARN, INFO, DEBUG or TRACE)",
+                        level ? level : "");
+    } else {
+        log_set_level((ferry_log_level_t)l);
+        level_modified_ms = (int64_t)time(NULL) * 1000;
+        log_info("rest: log level set to %s", level);
+        rc = send_json(q, c, MHD_HTTP_OK, json_pack("[s]", "root"));
+    }
+    json_decref(body);
+    return rc;
 }
 
 static enum MHD_Result route(rest_t *r, request_t *q, struct MHD_Connection *c, const char *url, const char *method)
@@ -856,8 +950,8 @@ static enum MHD_Result route(rest_t *r, request_t *q, struct MHD_Connection *c, 
         rc = route_connector(r, q, c, method, url, seg, nseg);
     } else if (strcmp(seg[0], "connector-plugins") == 0) {
         rc = route_plugins(r, q, c, method, url, seg, nseg);
-    } else if (strcmp(seg[0], "admin") == 0 && nseg >= 2 && strcmp(seg[1], "loggers") == 0) {
-        rc = not_yet(q, c, method, url);
+    } else if (strcmp(seg[0], "admin") == 0 && nseg >= 2 && nseg <= 3 && strcmp(seg[1], "loggers") == 0) {
+        rc = route_loggers(q, c, method, url, nseg == 3 ? seg[2] : NULL);
     } else {
         rc = send_error(q, c, MHD_HTTP_NOT_FOUND, "no such path: %s", url);
     }

@@ -62,9 +62,9 @@ expect 200 '(.[0].id == {"connector":"src","task":0}) and (.[0].config | type ==
 call GET /connectors/dst/tasks/0/status
 expect 200 '.state == "RUNNING"' "task status"
 call GET /connectors/dst/tasks/7/status
-expect 404 '(.error_code == 404) and (.message | test("Task dst-7 not found"))' "missing task"
+expect 404 '(.error_code == 404) and (.message | test("No status found for task dst-7"))' "missing task"
 call GET /connectors/nope/status
-expect 404 '.message == "Connector nope not found"' "missing connector"
+expect 404 '.message == "No status found for connector nope"' "missing connector"
 call GET /nowhere
 expect 404 '.error_code == 404' "unknown path"
 call DELETE /connectors

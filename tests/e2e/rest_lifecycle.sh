@@ -8,6 +8,9 @@
 source "$TESTLIB"
 broker_start --topic lc-t1:1 --topic lc-t2:2
 CONFIG_TOPIC=lc-configs-$$
+# A restarted sink rejoins its group at once on Kafka; librdkafka's mock
+# broker waits for the old member's session to time out.
+SESSION='"consumer.override.session.timeout.ms":"6000"'
 seq 1 50 | sed 's/^/a-/' >"$WORK/in1.txt"
 seq 1 100 | sed 's/^/b-/' >"$WORK/in2.txt"
 yaml() { # the YAML file; $1 = extra connector lines
@@ -52,7 +55,7 @@ start
 # Create: POST a source, PUT a sink; both run and records flow.
 call POST /connectors "{\"name\":\"lc-src\",\"config\":{\"connector.class\":\"file-source\",\"path\":\"$WORK/in2.txt\",\"topic\":\"lc-t2\"}}"
 expect 201 '(.name == "lc-src") and (.type == "source") and (.config.path | endswith("in2.txt")) and (.tasks | type == "array")' "POST /connectors"
-call PUT /connectors/lc-dst/config "{\"connector.class\":\"file-sink\",\"topics\":\"lc-t2\",\"path\":\"$WORK/out2.txt\",\"flush.interval\":\"200ms\"}"
+call PUT /connectors/lc-dst/config "{\"connector.class\":\"file-sink\",\"topics\":\"lc-t2\",\"path\":\"$WORK/out2.txt\",\"flush.interval\":\"200ms\",$SESSION}"
 expect 201 '(.name == "lc-dst") and (.type == "sink")' "PUT config (create)"
 wait_until 30 state_is lc-src RUNNING '["RUNNING"]' || fail "lc-src not RUNNING: $(curl -s "$URL/connectors/lc-src/status")"
 wait_until 30 state_is lc-dst RUNNING '["RUNNING"]' || fail "lc-dst not RUNNING"
@@ -84,7 +87,7 @@ call POST /connectors "{\"name\":\"lc-env\",\"config\":{\"connector.class\":\"fi
 expect 400 '(.message | test("LC_SECRET")) and (.message | test("allowlist.pattern")) and (.message | test("hunter2") | not)' "env reference refused"
 
 # PUT a new config: the sink's task restarts with it (a new file).
-call PUT /connectors/lc-dst/config "{\"connector.class\":\"file-sink\",\"topics\":\"lc-t2\",\"path\":\"$WORK/out3.txt\",\"flush.interval\":\"200ms\"}"
+call PUT /connectors/lc-dst/config "{\"connector.class\":\"file-sink\",\"topics\":\"lc-t2\",\"path\":\"$WORK/out3.txt\",\"flush.interval\":\"200ms\",$SESSION}"
 expect 200 '.config.path | endswith("out3.txt")' "PUT config (update)"
 seq 101 120 | sed 's/^/b-/' >>"$WORK/in2.txt"
 wait_until 60 bash -c "[ \$(wc -l < $WORK/out3.txt 2>/dev/null || echo 0) -ge 20 ]" || fail "out3 has $(lines "$WORK/out3.txt") of 20 lines"
@@ -110,11 +113,53 @@ wait_until 30 state_is lc-src RUNNING '["RUNNING"]' || fail "not RUNNING after r
 wait_until 60 bash -c "[ \$(wc -l < $WORK/out3.txt) -ge 50 ]" || fail "after resume out3 has $(lines "$WORK/out3.txt") of 50"
 sort "$WORK/out2.txt" "$WORK/out3.txt" | cmp -s - <(sort "$WORK/in2.txt") || fail "sink files differ from the input"
 
+# Offsets (KIP-875): read in any state, changed only when STOPPED; a
+# resumed task starts from them. The source's are its file position; the
+# sink's its consumer group's, per partition.
+size=$(stat -c %s "$WORK/in2.txt")
+wait_until 30 bash -c "curl -s $URL/connectors/lc-src/offsets | jq -e '.offsets == [{\"partition\":{\"filename\":\"$WORK/in2.txt\"},\"offset\":{\"position\":$size}}]' >/dev/null" ||
+    fail "source offsets: $(curl -s "$URL/connectors/lc-src/offsets")"
+call PATCH /connectors/lc-src/offsets "{\"offsets\":[{\"partition\":{\"filename\":\"$WORK/in2.txt\"},\"offset\":{\"position\":0}}]}"
+expect 400 '.message | test("must be in the STOPPED state")' "PATCH offsets of a running connector"
+call PUT /connectors/lc-dst/stop
+wait_until 30 state_is lc-dst STOPPED '[]' || fail "lc-dst not STOPPED"
+call GET /connectors/lc-dst/offsets
+expect 200 '([.offsets[] | select(.partition.kafka_topic == "lc-t2") | .offset.kafka_offset] | add) == 150' "sink offsets"
+# Back to the start of both partitions: the sink writes all 150 again.
+call PATCH /connectors/lc-dst/offsets '{"offsets":[{"partition":{"kafka_topic":"lc-t2","kafka_partition":0},"offset":{"kafka_offset":0}},{"partition":{"kafka_topic":"lc-t2","kafka_partition":1},"offset":{"kafka_offset":0}}]}'
+expect 200 '.message == "The offsets for this connector have been altered successfully"' "PATCH sink offsets"
+call GET /connectors/lc-dst/offsets
+expect 200 '[.offsets[].offset.kafka_offset] == [0,0]' "sink offsets after PATCH"
+call PATCH /connectors/lc-dst/offsets '{"offsets":[{"partition":{"kafka_topic":"lc-t2"},"offset":{"kafka_offset":-1}}]}'
+expect 400 '.message | test("kafka_partition")' "a bad sink offset"
+call PUT /connectors/lc-dst/resume
+wait_until 60 bash -c "[ \$(wc -l < $WORK/out3.txt) -ge 200 ]" || fail "after the sink offsets PATCH out3 has $(lines "$WORK/out3.txt") of 200"
+# A source reset: it reads its file from the beginning again.
+call PUT /connectors/lc-src/stop
+wait_until 30 state_is lc-src STOPPED '[]' || fail "lc-src not STOPPED"
+call DELETE /connectors/lc-src/offsets
+expect 200 '.message == "The offsets for this connector have been reset successfully"' "reset source offsets"
+call GET /connectors/lc-src/offsets
+expect 200 '.offsets == []' "source offsets after the reset"
+call PUT /connectors/lc-src/resume
+wait_until 60 bash -c "[ \$(wc -l < $WORK/out3.txt) -ge 350 ]" || fail "after the source reset out3 has $(lines "$WORK/out3.txt") of 350"
+call GET /connectors/lc-src/topics
+expect 200 '. == {"lc-src":{"topics":["lc-t2"]}}' "topics"
+call GET /admin/loggers
+expect 200 '.root.level == "INFO"' "loggers"
+call PUT /admin/loggers/root '{"level":"DEBUG"}'
+expect 200 '. == ["root"]' "set the log level"
+call GET /admin/loggers/root
+expect 200 '(.level == "DEBUG") and (.last_modified | type == "number")' "the log level"
+call PUT /admin/loggers/root '{"level":"INFO"}'
+expect 200 '' "log level back"
+
 # A YAML connector changed over REST; another stopped; one deleted.
 call PUT /connectors/lc-yml/config "{\"connector.class\":\"file-source\",\"path\":\"$WORK/in1.txt\",\"topic\":\"lc-t1\",\"batch.max.records\":\"7\"}"
 expect 200 '.config."batch.max.records" == "7"' "PUT over a YAML connector"
 call PUT /connectors/lc-dst/stop
 expect 204 '' "stop the sink"
+wait_until 30 state_is lc-dst STOPPED '[]' || fail "lc-dst not STOPPED"
 call DELETE /connectors/lc-src
 expect 204 '' "DELETE"
 call DELETE /connectors/lc-src
@@ -144,6 +189,7 @@ yaml "    batch.max.records: 5
     connector: file-sink
     topics: [lc-t1]
     path: $WORK/out1.txt
+    consumer.override.session.timeout.ms: 6000
     flush.interval: 200ms"
 kill -HUP "$FERRY_PID"
 wait_until 30 grep -q "reload: .* applied (2 connector(s) changed)" "$WORK/run.log" || fail "reload not applied"
