@@ -28,7 +28,7 @@ struct worker_call_req {
 
 static void abs_time(struct timespec *ts, int ms)
 {
-    clock_gettime(CLOCK_REALTIME, ts);
+    clock_gettime(CLOCK_MONOTONIC, ts); /* calls_cond's clock */
     ts->tv_sec += ms / 1000;
     ts->tv_nsec += (long)(ms % 1000) * 1000000L;
     if (ts->tv_nsec >= 1000000000L) ts->tv_sec++, ts->tv_nsec -= 1000000000L;
@@ -358,12 +358,31 @@ char *admin_metrics(worker_t *w)
     return text;
 }
 
+void worker_note_cluster_id(worker_t *w)
+{
+    int64_t now = clock_ms();
+    if (w->cluster_id || !w->kenv || now - w->cluster_id_asked_ms < 1000) return;
+    w->cluster_id_asked_ms = now;
+    char *id = kafka_env_cluster_id(w->kenv, 100); /* at most 100 ms a second until known */
+    if (!id) return;
+    pthread_mutex_lock(&w->calls_lock);
+    w->cluster_id = str_dup(id);
+    pthread_mutex_unlock(&w->calls_lock);
+    rd_kafka_mem_free(NULL, id);
+}
+
 char *admin_cluster_id(worker_t *w)
 {
-    char *id = w->kenv ? kafka_env_cluster_id(w->kenv, 2000) : NULL;
-    char *copy = id ? str_dup(id) : NULL;
-    if (id) rd_kafka_mem_free(NULL, id);
+    pthread_mutex_lock(&w->calls_lock);
+    char *copy = w->cluster_id ? str_dup(w->cluster_id) : NULL;
+    pthread_mutex_unlock(&w->calls_lock);
     return copy;
+}
+
+int admin_alive(worker_t *w, int64_t within_ms)
+{
+    int64_t beat = atomic_load(&w->heartbeat_ms);
+    return beat && clock_ms() - beat <= within_ms && !atomic_load(&w->stopping);
 }
 
 /* ---- restarts ----------------------------------------------------------------------------- */

@@ -84,8 +84,12 @@ json_t *admin_offsets_get(worker_t *w, const char *name, char *err, size_t errle
 admin_rc_t admin_offsets_alter(worker_t *w, const char *name, json_t *offsets, char *err, size_t errlen);
 /* 1 when every task this worker runs is RUNNING; else 0 with why. */
 int admin_ready(worker_t *w, char *why, size_t whylen);
-/* The Kafka cluster id, or NULL when the broker does not answer; malloc'd. */
+/* The Kafka cluster id, or NULL while it is not known; malloc'd. Any
+ * thread, never waits. */
 char *admin_cluster_id(worker_t *w);
+/* 1 when the worker's main loop turned within the last within_ms (and it is
+ * not stopping): GET /health without a call into the loop. Any thread. */
+int admin_alive(worker_t *w, int64_t within_ms);
 /* Prometheus text exposition of the worker's counters; malloc'd. */
 char *admin_metrics(worker_t *w);
 

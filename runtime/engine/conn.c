@@ -319,6 +319,29 @@ static int config_strings(json_t *config, const char *name, const char ***keys, 
     return bad ? -1 : 0;
 }
 
+/* Why an untrusted regular expression is refused, or NULL. glibc's regcomp
+ * can spend seconds and gigabytes on a short pattern with large or nested
+ * bounded repeats, so REST configs keep patterns small. */
+static const char *regex_problem(const char *re)
+{
+    if (strlen(re) > 1000) return "longer than 1000 characters";
+    int nested = 0;
+    for (const char *p = re; *p; p++) {
+        if (*p == '\\' && p[1]) {
+            p++;
+            continue;
+        }
+        if (*p != '{') continue;
+        char *end = NULL;
+        long lo = strtol(p + 1, &end, 10), hi = lo;
+        if (end == p + 1) continue; /* a literal brace */
+        if (*end == ',') hi = end[1] == '}' ? lo : strtol(end + 1, &end, 10);
+        if (lo > 100 || hi > 100) return "a repeat count over 100";
+        if (++nested > 3) return "more than 3 bounded repeats";
+    }
+    return NULL;
+}
+
 ferry_config_t *conn_config_from_json(const worker_config_t *wc, const plugin_registry_t *reg, const char *name,
                                       json_t *config, const ferry_connector_t **desc, cfg_errors_t *errs)
 {
@@ -359,6 +382,13 @@ ferry_config_t *conn_config_from_json(const worker_config_t *wc, const plugin_re
             if (!s) continue;
             free(values[i]);
             values[i] = s;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const char *why = values[i] && (strstr(keys[i], "regex") || strstr(keys[i], "pattern"))
+                                  ? regex_problem(values[i])
+                                  : NULL;
+            if (why) cfg_errors_add(errs, "connector %s: option '%s': a regular expression from the REST API may "
+                                    "not have %s", name, keys[i], why);
         }
         if (errs->count == before)
             cfg = connector_config_from_kv(name, keys, (const char *const *)values, subst, n, *desc, host_api(),

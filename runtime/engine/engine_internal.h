@@ -118,6 +118,9 @@ struct worker {
     struct worker_call_req *calls;  /* queued, oldest first */
     int calls_open;                 /* worker_run is serving them */
     char *worker_id;                /* owned: what statuses show as worker_id */
+    char *cluster_id;               /* owned, under calls_lock: the Kafka cluster's, once known */
+    int64_t cluster_id_asked_ms;    /* main thread */
+    _Atomic int64_t heartbeat_ms;   /* the main loop's last turn: what /health reads */
 };
 
 /* ---- admin.c: calls from other threads ------------------------------------- */
@@ -125,6 +128,8 @@ struct worker {
 void worker_calls_serve(worker_t *w, int wait_ms);
 /* Opens (1) or closes (0) the queue; closing fails what is still queued. */
 void worker_calls_open(worker_t *w, int open);
+/* Notes the cluster id once the metadata has it (never waits). Main thread. */
+void worker_note_cluster_id(worker_t *w);
 
 /* ---- conn.c: a connector's life ------------------------------------------------ */
 /* A new connector (config taken) at the end of w->conns, without tasks. */

@@ -28,7 +28,12 @@ worker_t *worker_new(const worker_config_t *wc, const plugin_registry_t *reg, cf
     w->offsets = offset_map_new();
     pthread_mutex_init(&w->offsets_lock, NULL);
     pthread_mutex_init(&w->calls_lock, NULL);
-    pthread_cond_init(&w->calls_cond, NULL);
+    /* Timed waits on it measure time that a clock change cannot stretch. */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->calls_cond, &ca);
+    pthread_condattr_destroy(&ca);
     atomic_init(&w->stopping, 0);
     size_t before = errs->count;
     for (size_t i = 0; i < wc->connector_count; i++) {
@@ -405,8 +410,11 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop, volatile sig_atomic_t *
     int64_t last = clock_ms();
     int broken = 0;
     worker_calls_open(w, 1);
+    atomic_store(&w->heartbeat_ms, clock_ms());
     while (!*stop) {
         worker_calls_serve(w, 100);
+        atomic_store(&w->heartbeat_ms, clock_ms());
+        worker_note_cluster_id(w);
         if (reload && *reload) {
             *reload = 0;
             worker_reload(w);
@@ -480,5 +488,6 @@ void worker_free(worker_t *w)
     pthread_mutex_destroy(&w->calls_lock);
     pthread_cond_destroy(&w->calls_cond);
     free(w->worker_id);
+    free(w->cluster_id);
     free(w);
 }

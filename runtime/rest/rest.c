@@ -31,6 +31,8 @@
 #define REST_DEFAULT_LISTEN "127.0.0.1:8083"
 #define REST_DEFAULT_BODY_MAX (1024 * 1024)
 #define REST_CALL_TIMEOUT_MS 10000
+#define REST_PROBE_TIMEOUT_MS 2000
+#define REST_HEALTH_STALE_MS 5000
 #define REST_MAX_SEGMENTS 8
 
 struct rest {
@@ -41,8 +43,6 @@ struct rest {
     char *token;             /* owned; NULL = no authentication */
     size_t body_max;
     char address[128];
-    pthread_mutex_t lock;    /* cluster_id */
-    char *cluster_id;
 };
 
 typedef struct request {
@@ -107,7 +107,7 @@ static int rest_opts_read(const worker_config_t *wc, rest_opts_t *o, cfg_errors_
     size_t hl = colon ? (size_t)(colon - listen) : 0;
     if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') h++, hl -= 2;
     char *end = NULL;
-    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    long port = colon && colon[1] >= '0' && colon[1] <= '9' ? strtol(colon + 1, &end, 10) : -1;
     if (!colon || hl == 0 || hl >= sizeof(o->host) || !end || *end || port < 0 || port > 65535) {
         if (errs)
             cfg_errors_add_at(errs, wc->path, n ? n->line : 0, n ? n->col : 0, NULL,
@@ -118,8 +118,16 @@ static int rest_opts_read(const worker_config_t *wc, rest_opts_t *o, cfg_errors_
     memcpy(o->host, h, hl);
     o->host[hl] = '\0';
     o->port = (int)port;
-    o->token = opt_scalar(map, "token", NULL);
-    if (o->token && !o->token[0]) o->token = NULL;
+    const cfg_node_t *tn = NULL;
+    o->token = opt_scalar(map, "token", &tn);
+    if (o->token && !o->token[0]) {
+        /* An empty token (an empty secret file) must not mean "no token". */
+        if (errs)
+            cfg_errors_add_at(errs, wc->path, tn->line, tn->col, NULL,
+                              "worker option 'rest.token': empty (remove it, or give a token)");
+        bad = 1;
+        o->token = NULL;
+    }
     if (!is_loopback(o->host) && !o->token) {
         if (errs)
             cfg_errors_add_at(errs, wc->path, n ? n->line : 0, n ? n->col : 0, NULL,
@@ -200,10 +208,8 @@ typedef enum view_kind {
     VIEW_STATUS,
     VIEW_TASKS,
     VIEW_TASK_STATUS,
-    VIEW_HEALTH,
     VIEW_READY,
     VIEW_METRICS,
-    VIEW_CLUSTER_ID,
     VIEW_RESTART,
     VIEW_TASK_RESTART,
     VIEW_TARGET,
@@ -275,17 +281,11 @@ static void view_run(worker_t *w, void *arg)
         v->ready = admin_connector_exists(w, v->name);
         v->out = admin_task_status(w, v->name, v->task);
         break;
-    case VIEW_HEALTH:
-        v->ready = 1;
-        break;
     case VIEW_READY:
         v->ready = admin_ready(w, v->why, sizeof(v->why));
         break;
     case VIEW_METRICS:
         v->text = admin_metrics(w);
-        break;
-    case VIEW_CLUSTER_ID:
-        v->text = admin_cluster_id(w);
         break;
     case VIEW_RESTART:
         v->rc = admin_connector_restart(w, v->name, v->include_tasks, v->only_failed);
@@ -354,7 +354,7 @@ static json_t *option_definition(const ferry_option_t *o, const char *group, int
     json_t *d = json_pack("{s:s, s:s, s:b, s:s?, s:s, s:s?, s:s, s:i, s:s, s:s, s:[]}", "name", o->name, "type",
                           connect_type(o->type), "required", (o->flags & FERRY_OPT_REQUIRED) != 0, "default_value",
                           def, "importance", (o->flags & FERRY_OPT_REQUIRED) ? "HIGH" : "MEDIUM", "documentation",
-                          o->description, "group", group, "order_in_group", order, "width", "NONE", "display_name",
+                          o->description, "group", group, "order", order, "width", "NONE", "display_name",
                           o->name, "dependents");
     return d ? d : json_pack("{s:s}", "name", o->name);
 }
@@ -423,8 +423,14 @@ static void add_validated(const ferry_option_t *o, const char *group, int order,
     json_t *value;
     if (o->type == FERRY_OPT_SECRET && given)
         value = json_string("[hidden]");
-    else if (given)
+    else if (json_is_string(given))
         value = json_deep_copy(given);
+    else if (given && !json_is_null(given)) {
+        /* Connect's value is the string the config holds. */
+        char *text = json_dumps(given, JSON_ENCODE_ANY | JSON_COMPACT);
+        value = json_string(text ? text : "");
+        free(text);
+    }
     else
         value = o->default_value && o->type != FERRY_OPT_SECRET ? json_string(o->default_value) : json_null();
     json_array_append_new(v->configs, json_pack("{s:o, s:{s:s, s:o, s:[], s:o, s:b}}", "definition",
@@ -482,6 +488,57 @@ static int token_ok(const rest_t *r, struct MHD_Connection *c)
     unsigned char diff = (unsigned char)(gl != tl);
     for (size_t i = 0; i < tl; i++) diff |= (unsigned char)(r->token[i] ^ (i < gl ? got[i] : 0));
     return diff == 0;
+}
+
+static enum MHD_Result send_unauthorized(request_t *q, struct MHD_Connection *c)
+{
+    json_t *j = json_pack("{s:i, s:s}", "error_code", 401, "message",
+                          "a valid 'Authorization: Bearer <rest.token>' header is required");
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"ferry\"");
+    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, resp);
+    MHD_destroy_response(resp);
+    q->answered = 1;
+    return rc;
+}
+
+/* host (a Host header's or an Origin's host part) names this machine. */
+static int host_is_local(const char *host, size_t len)
+{
+    static const char *const names[] = {"127.0.0.1", "localhost", "[::1]", NULL};
+    for (const char *const *n = names; *n; n++)
+        if (len == strlen(*n) && strncasecmp(host, *n, len) == 0) return 1;
+    return len > 4 && strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == len;
+}
+
+/* Without a token: a loopback Host (a DNS name rebound to 127.0.0.1 is
+ * not) and no Origin but a loopback one, so that a web page open in a
+ * browser on this machine cannot drive the worker. */
+static int local_request(struct MHD_Connection *c)
+{
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (host) {
+        const char *end = host[0] == '[' ? strchr(host, ']') : strchr(host, ':');
+        size_t len = end ? (size_t)(end - host) + (host[0] == '[') : strlen(host);
+        if (!host_is_local(host, len)) return 0;
+    }
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (origin) {
+        const char *h = strstr(origin, "://");
+        if (!h) return 0;
+        h += 3;
+        const char *end = h[0] == '[' ? strchr(h, ']') : h + strcspn(h, ":/");
+        size_t len = end ? (size_t)(end - h) + (h[0] == '[') : strlen(h);
+        if (!host_is_local(h, len)) return 0;
+    }
+    return 1;
 }
 
 static int query_has(struct MHD_Connection *c, const char *key, const char *value);
@@ -890,38 +947,37 @@ static enum MHD_Result route(rest_t *r, request_t *q, struct MHD_Connection *c, 
         if (!get) {
             rc = not_allowed(q, c, method, url);
         } else {
-            pthread_mutex_lock(&r->lock);
-            if (!r->cluster_id) {
-                view_t v = {.kind = VIEW_CLUSTER_ID};
-                if (worker_call(r->w, view_run, &v, REST_CALL_TIMEOUT_MS) == 0) r->cluster_id = v.text;
-            }
+            char *id = admin_cluster_id(r->w);
             json_t *o = json_pack("{s:s, s:s, s:s?}", "version", FERRY_VERSION, "commit", FERRY_COMMIT,
-                                  "kafka_cluster_id", r->cluster_id);
-            pthread_mutex_unlock(&r->lock);
+                                  "kafka_cluster_id", id);
+            free(id);
             rc = send_json(q, c, MHD_HTTP_OK, o);
         }
     } else if (strcmp(seg[0], "health") == 0 && nseg == 1) {
-        view_t v = {.kind = VIEW_HEALTH};
+        /* The main loop's heartbeat: no call into it, so a probe never
+         * waits on a busy worker and never takes a server thread for long. */
         if (!get)
             rc = not_allowed(q, c, method, url);
-        else if (worker_call(r->w, view_run, &v, REST_CALL_TIMEOUT_MS) == 0)
+        else if (admin_alive(r->w, REST_HEALTH_STALE_MS))
             rc = send_json(q, c, MHD_HTTP_OK,
                            json_pack("{s:s, s:s}", "status", "healthy", "message",
                                      "Worker has completed startup and is ready to handle requests."));
         else
             rc = send_json(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
                            json_pack("{s:s, s:s}", "status", "unhealthy", "message",
-                                     "the worker did not answer: it is stopping or stuck"));
+                                     "the worker's main loop has not turned for 5 s: it is starting, stopping or stuck"));
     } else if (strcmp(seg[0], "ready") == 0 && nseg == 1) {
         view_t v = {.kind = VIEW_READY};
         if (!get)
             rc = not_allowed(q, c, method, url);
-        else if (worker_call(r->w, view_run, &v, REST_CALL_TIMEOUT_MS) != 0)
+        else if (worker_call(r->w, view_run, &v, REST_PROBE_TIMEOUT_MS) != 0)
             rc = send_json(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
                            json_pack("{s:s, s:s}", "status", "not ready", "message", "the worker did not answer"));
         else if (!v.ready)
+            /* Which task is not running is for those with the token. */
             rc = send_json(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
-                           json_pack("{s:s, s:s}", "status", "not ready", "message", v.why));
+                           json_pack("{s:s, s:s}", "status", "not ready", "message",
+                                     r->token && !token_ok(r, c) ? "a task is not RUNNING" : v.why));
         else
             rc = send_json(q, c, MHD_HTTP_OK, json_pack("{s:s}", "status", "ready"));
     } else if (strcmp(seg[0], "metrics") == 0 && nseg == 1) {
@@ -968,6 +1024,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!q) {
         q = xcalloc(1, sizeof(*q));
         *con_cls = q;
+        /* Everything that needs only the headers is decided before a body
+         * is read. Probes need no token: they say nothing but up or not. */
+        int probe = strcmp(url, "/health") == 0 || strcmp(url, "/ready") == 0;
+        if (r->token && !probe && !token_ok(r, c)) return send_unauthorized(q, c);
+        if (!r->token && !local_request(c))
+            return send_error(q, c, MHD_HTTP_FORBIDDEN,
+                              "without rest.token only requests for a loopback Host and from no other Origin "
+                              "are served (a web page must not drive the worker)");
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > r->body_max) {
             q->too_big = 1;
@@ -983,7 +1047,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             q->body = NULL;
             q->len = 0;
         }
-        if (!q->too_big) {
+        if (!q->too_big && !q->answered) {
             q->body = xrealloc(q->body, q->len + *upload_size + 1);
             memcpy(q->body + q->len, upload, *upload_size);
             q->len += *upload_size;
@@ -995,9 +1059,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (q->too_big)
         return send_error(q, c, MHD_HTTP_CONTENT_TOO_LARGE, "request body over %zu bytes (rest.body.max.bytes)",
                           r->body_max);
-    /* Probes need no token: /health and /ready say nothing but up or not. */
-    if (r->token && strcmp(url, "/health") != 0 && strcmp(url, "/ready") != 0 && !token_ok(r, c))
-        return send_error(q, c, MHD_HTTP_UNAUTHORIZED, "a valid 'Authorization: Bearer <rest.token>' header is required");
     return route(r, q, c, url, method);
 }
 
@@ -1049,7 +1110,6 @@ rest_t *rest_start(worker_t *w, const worker_config_t *wc, const plugin_registry
     r->reg = reg;
     r->token = o.token ? str_dup(o.token) : NULL;
     r->body_max = (size_t)o.body_max;
-    pthread_mutex_init(&r->lock, NULL);
     r->daemon = MHD_start_daemon(flags, (uint16_t)o.port, NULL, NULL, on_request, r, MHD_OPTION_SOCK_ADDR, &ss,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, r, MHD_OPTION_THREAD_POOL_SIZE, 2u,
                                  MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 32u,
@@ -1083,8 +1143,6 @@ void rest_stop(rest_t *r)
 {
     if (!r) return;
     if (r->daemon) MHD_stop_daemon(r->daemon);
-    pthread_mutex_destroy(&r->lock);
-    free(r->cluster_id);
     free(r->token);
     free(r);
 }

@@ -41,6 +41,8 @@ expect() { # CODE JQ-EXPRESSION (must be true) WHAT
     jq -e "$2" "$WORK/resp" >/dev/null || fail "$3: $2 is not true of $(head -c 800 "$WORK/resp")"
 }
 
+# The cluster id is null until the worker has the cluster's metadata.
+wait_until 20 bash -c "curl -s $URL/ | jq -e '.kafka_cluster_id | length > 0' >/dev/null" || fail "no kafka_cluster_id"
 call GET /
 expect 200 "(.version == \"$("$FERRY" version | awk '{print $2}')\") and (.commit | type == \"string\") and (.kafka_cluster_id | length > 0)" "GET /"
 call GET /connectors
@@ -69,6 +71,14 @@ call GET /nowhere
 expect 404 '.error_code == 404' "unknown path"
 call DELETE /connectors
 expect 405 '.error_code == 405' "wrong method"
+# Without a token a web page must not drive the worker: a Host that is not
+# loopback (DNS rebinding) or a foreign Origin gets 403.
+CODE=$(curl -s -o "$WORK/resp" -w '%{http_code}' -H 'Host: evil.example:8083' "$URL/connectors")
+expect 403 '.error_code == 403' "foreign Host"
+CODE=$(curl -s -o "$WORK/resp" -w '%{http_code}' -X PUT -H 'Origin: http://evil.example' "$URL/connectors/src/pause")
+expect 403 '.error_code == 403' "foreign Origin"
+CODE=$(curl -s -o "$WORK/resp" -w '%{http_code}' -H "Origin: http://localhost:3000" "$URL/connectors")
+expect 200 '' "loopback Origin"
 printf '{"name":"x","connector.class":"file-source"}' >"$WORK/new.json"
 call POST /connectors "$WORK/new.json"
 expect 400 '.message | test("config")' "POST /connectors without a config (tests/e2e/rest_lifecycle.sh does the rest)"
@@ -247,6 +257,13 @@ sed -i 's/listen: "127.0.0.1:0"/listen: "0.0.0.0:0"/' "$WORK/f.yaml"
 rc=0; "$FERRY" validate "$WORK/f.yaml" >"$WORK/v.out" 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "validate accepted 0.0.0.0 without a token (exit $rc)"
 grep -q "not a loopback address, so the REST API needs 'rest.token'" "$WORK/v.out" || fail "token message: $(cat "$WORK/v.out")"
+: >"$WORK/empty-token"
+sed "s|listen: \"0.0.0.0:0\"|listen: \"127.0.0.1:0\", token: \"\${file:$WORK/empty-token}\"|" "$WORK/f.yaml" >"$WORK/e.yaml"
+rc=0; "$FERRY" validate "$WORK/e.yaml" >"$WORK/v.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q "'rest.token': empty" "$WORK/v.out" || fail "an empty token accepted (exit $rc): $(cat "$WORK/v.out")"
+sed 's|listen: "0.0.0.0:0"|listen: "127.0.0.1:"|' "$WORK/f.yaml" >"$WORK/e.yaml"
+rc=0; "$FERRY" validate "$WORK/e.yaml" >"$WORK/v.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "listen without a port accepted (exit $rc)"
 printf 's3cret-token\n' >"$WORK/token"
 sed -i "s|listen: \"0.0.0.0:0\"|listen: \"0.0.0.0:0\", token: \"\${file:$WORK/token}\"|" "$WORK/f.yaml"
 : >"$WORK/run.log"
@@ -256,6 +273,10 @@ PORT=$(sed -n 's/.*rest: listening on http:\/\/[^ ]*:\([0-9]*\).*/\1/p' "$WORK/r
 URL=http://127.0.0.1:$PORT
 call GET /connectors
 expect 401 '.error_code == 401' "no token"
+curl -s -D - -o /dev/null "$URL/connectors" | grep -qi '^WWW-Authenticate: Bearer' || fail "401 without WWW-Authenticate"
+# The token is checked before a body is read: a large one is refused at once.
+CODE=$(curl -s -o "$WORK/resp" -w '%{http_code}' -X PUT --data-binary "@$WORK/big.json" "$URL/connector-plugins/file-source/config/validate") || CODE=000
+[ "$CODE" = 401 ] || [ "$CODE" = 000 ] || fail "a body without the token: HTTP $CODE"
 CODE=$(curl -s -o "$WORK/resp" -w '%{http_code}' -H 'Authorization: Bearer wrong' "$URL/connectors")
 expect 401 '.error_code == 401' "wrong token"
 CODE=$(curl -s -o "$WORK/resp" -w '%{http_code}' -H "Authorization: Bearer $(cat "$WORK/token")" "$URL/connectors")

@@ -19,6 +19,7 @@ worker:
   kafka: {bootstrap.servers: "$BROKER"}
   offsets: {topic: $OFFSETS_TOPIC, flush.interval: 300ms}
   config.topic: $CONFIG_TOPIC
+  config.providers.env.param.allowlist.pattern: "LC_OK_.*"
   rest: {listen: "127.0.0.1:0"}
   progress.interval: 0
 connectors:
@@ -85,6 +86,15 @@ expect 404 '' "nothing half-created"
 export LC_SECRET=hunter2-very-secret
 call POST /connectors "{\"name\":\"lc-env\",\"config\":{\"connector.class\":\"file-sink\",\"topics\":\"lc-t2\",\"path\":\"\${env:LC_SECRET}\"}}"
 expect 400 '(.message | test("LC_SECRET")) and (.message | test("allowlist.pattern")) and (.message | test("hunter2") | not)' "env reference refused"
+# An allowed reference is a secret: a bad value is reported without it.
+export LC_OK_NUM=not-a-number-4711
+call POST /connectors "{\"name\":\"lc-env\",\"config\":{\"connector.class\":\"file-sink\",\"topics\":\"lc-t2\",\"path\":\"/x\",\"tasks.max\":\"\${env:LC_OK_NUM}\"}}"
+expect 400 '(.message | test("tasks.max")) and (.message | test("4711") | not)' "a substituted value stays hidden"
+call PUT /connector-plugins/file-sink/config/validate "{\"connector.class\":\"file-sink\",\"topics\":\"lc-t2\",\"path\":\"/x\",\"tasks.max\":\"\${env:LC_OK_NUM}\"}"
+expect 200 '(.error_count == 1) and (tostring | test("4711") | not)' "validate hides a substituted value"
+# Untrusted patterns stay small (regcomp on a hostile one costs seconds).
+call POST /connectors '{"name":"lc-re","config":{"connector.class":"file-sink","topics.regex":"(a{1,100}){1,100}(b{1,100}){1,100}","path":"/x"}}'
+expect 400 '.message | test("regular expression from the REST API")' "hostile topics.regex"
 
 # PUT a new config: the sink's task restarts with it (a new file).
 call PUT /connectors/lc-dst/config "{\"connector.class\":\"file-sink\",\"topics\":\"lc-t2\",\"path\":\"$WORK/out3.txt\",\"flush.interval\":\"200ms\",$SESSION}"
