@@ -174,7 +174,8 @@ json_t *admin_connector_status(worker_t *w, const char *name)
     if (!c) return NULL;
     json_t *tasks = json_array();
     for (int j = 0; j < c->ntasks; j++) json_array_append_new(tasks, task_status_json(w, &c->tasks[j], j));
-    const char *state = c->error[0]                      ? "FAILED"
+    const char *state = c->restarting                    ? "RESTARTING"
+                        : c->error[0]                      ? "FAILED"
                         : c->target == CONN_STOPPED && !c->ntasks ? "STOPPED"
                         : atomic_load(&c->paused)           ? "PAUSED"
                                                             : "RUNNING";
@@ -417,6 +418,8 @@ int admin_connector_restart(worker_t *w, const char *name, int include_tasks, in
     /* Its own instance is task_configs: run again when that failed. */
     if (c->error[0] && c->target != CONN_STOPPED && !c->ntasks) c->relaunch = 1;
     if (!include_tasks) return 0;
+    /* Connect restarts the connector too: it shows RESTARTING meanwhile. */
+    c->restarting = !only_failed && c->ntasks > 0;
     for (int j = 0; j < c->ntasks; j++) {
         int st = atomic_load(&c->tasks[j].status);
         if (only_failed && st != TASK_FAILED && st != TASK_FATAL) continue;

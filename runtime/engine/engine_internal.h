@@ -90,6 +90,7 @@ struct conn {
     json_t *next_stored;            /* owned: replaces stored with next_cfg */
     int deleting;                   /* freed once the tasks stopped; invisible meanwhile */
     int relaunch;                   /* build and start its tasks (it has none now) */
+    int restarting;                 /* restarted over REST: RESTARTING until its tasks run again */
     int64_t stop_asked_ms;          /* when its tasks were asked to stop for a change; 0 = not */
     json_t *stored;                 /* owned: the config as given over REST (references
                                      * unsubstituted), NULL when it comes from the YAML file */

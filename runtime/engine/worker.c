@@ -243,6 +243,7 @@ static void worker_supervise(worker_t *w)
             continue;
         }
         if (c->stop_asked_ms) continue; /* stopping for a change: no restarts */
+        int restarting = 0;
         int64_t backoff_max = config_duration_ms(c->cfg, "errors.restart.backoff.max");
         if (backoff_max < 1000) backoff_max = RESTART_BACKOFF_MAX_MS;
         int enabled = config_bool(c->cfg, "errors.restart.enabled");
@@ -255,6 +256,7 @@ static void worker_supervise(worker_t *w)
             /* A restart asked for over REST shows as RESTARTING until the task runs (or fails). */
             if (t->restart_requested && !t->start_pending && atomic_load(&t->status) != TASK_STARTING)
                 t->restart_requested = 0;
+            restarting |= t->restart_requested;
             if (t->start_pending && atomic_load(&t->done) && (!t->stopper_started || atomic_load(&t->stopper_done))) {
                 /* Its earlier run has stopped at last: now it may start. */
                 worker_task_join(t, now);
@@ -291,6 +293,7 @@ static void worker_supervise(worker_t *w)
                 worker_task_start(t);
             }
         }
+        if (!restarting) c->restarting = 0;
     }
 }
 

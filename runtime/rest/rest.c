@@ -354,7 +354,7 @@ static json_t *option_definition(const ferry_option_t *o, const char *group, int
     json_t *d = json_pack("{s:s, s:s, s:b, s:s?, s:s, s:s?, s:s, s:i, s:s, s:s, s:[]}", "name", o->name, "type",
                           connect_type(o->type), "required", (o->flags & FERRY_OPT_REQUIRED) != 0, "default_value",
                           def, "importance", (o->flags & FERRY_OPT_REQUIRED) ? "HIGH" : "MEDIUM", "documentation",
-                          o->description, "group", group, "order", order, "width", "NONE", "display_name",
+                          o->description, "group", group, "order_in_group", order, "width", "NONE", "display_name",
                           o->name, "dependents");
     return d ? d : json_pack("{s:s}", "name", o->name);
 }
