@@ -7,6 +7,7 @@
  * error in "trace" (and FAILED for good after a FATAL error or when
  * restarts are off or used up).
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,7 +126,8 @@ static const char *conn_type(const conn_t *c) { return c->desc->kind == FERRY_SO
 static const char *task_state(const task_rt_t *t)
 {
     if (!t->assigned) return "UNASSIGNED";
-    if (t->restart_requested) return "RESTARTING";
+    /* Stopping to start again with a new config, or restarted over REST. */
+    if (t->restart_requested || t->conn->next_cfg) return "RESTARTING";
     switch (atomic_load(&t->status)) {
     case TASK_RUNNING:
         return atomic_load(&t->conn->paused) ? "PAUSED" : "RUNNING";
@@ -135,6 +137,9 @@ static const char *task_state(const task_rt_t *t)
     case TASK_FATAL:
         return "FAILED";
     case TASK_STARTING:
+        /* A paused connector's task that is opening will not poll or put
+         * once open: PAUSED, as Connect shows it. */
+        if (atomic_load(&t->conn->paused)) return "PAUSED";
         return t->restarts ? "RESTARTING" : "UNASSIGNED";
     default:
         return "UNASSIGNED";
@@ -292,69 +297,193 @@ static long proc_status_kb(const char *key)
     return v;
 }
 
+typedef double (*task_value_fn)(const task_rt_t *t);
+static double v_records(const task_rt_t *t) { return (double)atomic_load(&t->records); }
+static double v_dead(const task_rt_t *t) { return (double)atomic_load(&t->dead_lettered); }
+static double v_restarts(const task_rt_t *t) { return t->restarts; }
+static double v_calls(const task_rt_t *t) { return (double)atomic_load(&t->m_calls); }
+static double v_call_s(const task_rt_t *t) { return (double)atomic_load(&t->m_call_us) / 1e6; }
+static double v_batch(const task_rt_t *t) { return (double)atomic_load(&t->m_batch); }
+static double v_commit_ok(const task_rt_t *t) { return (double)atomic_load(&t->m_commits_ok); }
+static double v_commit_failed(const task_rt_t *t) { return (double)atomic_load(&t->m_commits_failed); }
+
+/* One family: a line per task (of one kind, or all with kind -1). */
+static void prom_family(FILE *b, worker_t *w, const char *name, const char *type, const char *help, int kind,
+                        task_value_fn fn)
+{
+    fprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    for (size_t i = 0; i < w->nconns; i++) {
+        if (kind >= 0 && (int)w->conns[i]->desc->kind != kind) continue;
+        for (int j = 0; j < w->conns[i]->ntasks; j++) {
+            fputs(name, b);
+            prom_labels(b, &w->conns[i]->tasks[j], j);
+            fprintf(b, " %.17g\n", fn(&w->conns[i]->tasks[j]));
+        }
+    }
+}
+
+/* librdkafka's statistics of each task's client. */
+static void prom_kafka(FILE *b, worker_t *w)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } fam[] = {
+        {"ferry_kafka_client_queue_messages", "gauge",
+         "Messages in the task's client: waiting to be sent (producer) or fetched and not yet consumed (consumer)."},
+        {"ferry_kafka_request_latency_avg_seconds", "gauge", "The slowest broker's average request round trip."},
+        {"ferry_kafka_client_tx_bytes_total", "counter", "Bytes the task's client sent to brokers."},
+        {"ferry_kafka_client_rx_bytes_total", "counter", "Bytes the task's client received from brokers."},
+    };
+    for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+        fprintf(b, "# HELP %s %s\n# TYPE %s %s\n", fam[f].name, fam[f].help, fam[f].name, fam[f].type);
+        for (size_t i = 0; i < w->nconns; i++)
+            for (int j = 0; j < w->conns[i]->ntasks; j++) {
+                task_rt_t *t = &w->conns[i]->tasks[j];
+                pthread_mutex_lock(&t->kstats.lock);
+                double v = f == 0 ? (double)t->kstats.queue : f == 1 ? (double)t->kstats.rtt_us / 1e6
+                           : f == 2 ? (double)t->kstats.tx_bytes : (double)t->kstats.rx_bytes;
+                int valid = t->kstats.valid;
+                pthread_mutex_unlock(&t->kstats.lock);
+                if (!valid) continue;
+                fputs(fam[f].name, b);
+                prom_labels(b, t, j);
+                fprintf(b, " %.17g\n", v);
+            }
+    }
+    fputs("# HELP ferry_sink_consumer_lag Records between a sink task's position and the partition's end.\n"
+          "# TYPE ferry_sink_consumer_lag gauge\n", b);
+    for (size_t i = 0; i < w->nconns; i++)
+        for (int j = 0; j < w->conns[i]->ntasks; j++) {
+            task_rt_t *t = &w->conns[i]->tasks[j];
+            pthread_mutex_lock(&t->kstats.lock);
+            for (size_t k = 0; k < t->kstats.nlags; k++) {
+                fputs("ferry_sink_consumer_lag{connector=\"", b);
+                prom_escape(b, t->conn->name);
+                fprintf(b, "\",task=\"%d\",topic=\"", j);
+                prom_escape(b, t->kstats.lags[k].topic);
+                fprintf(b, "\",partition=\"%d\"} %lld\n", (int)t->kstats.lags[k].partition,
+                        (long long)t->kstats.lags[k].lag);
+            }
+            pthread_mutex_unlock(&t->kstats.lock);
+        }
+}
+
+/* A plugin's metric_add/metric_set series: ferry_plugin_NAME (other
+ * characters than [a-zA-Z0-9_] become '_'), one family per name. */
+static void prom_plugin(FILE *b, worker_t *w)
+{
+    char **seen = NULL;
+    size_t nseen = 0;
+    for (size_t i = 0; i < w->nconns; i++)
+        for (int j = 0; j < w->conns[i]->ntasks; j++) {
+            const ferry_task_t *ft = w->conns[i]->tasks[j].task;
+            int n = atomic_load(&ft->metric_count);
+            for (int m = 0; m < n; m++) {
+                const char *name = ft->metrics[m].name;
+                int dup = 0;
+                for (size_t k = 0; k < nseen && !dup; k++) dup = strcmp(seen[k], name) == 0;
+                if (dup) continue;
+                seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
+                seen[nseen++] = (char *)name;
+            }
+        }
+    for (size_t k = 0; k < nseen; k++) {
+        char metric[96];
+        int len = snprintf(metric, sizeof(metric), "ferry_plugin_%s", seen[k]);
+        for (int c = 13; c < len && c < (int)sizeof(metric); c++)
+            if (!((metric[c] >= 'a' && metric[c] <= 'z') || (metric[c] >= 'A' && metric[c] <= 'Z') ||
+                  (metric[c] >= '0' && metric[c] <= '9') || metric[c] == '_'))
+                metric[c] = '_';
+        fprintf(b, "# HELP %s The connector's own metric '%s'.\n# TYPE %s untyped\n", metric, seen[k], metric);
+        for (size_t i = 0; i < w->nconns; i++)
+            for (int j = 0; j < w->conns[i]->ntasks; j++) {
+                const task_rt_t *t = &w->conns[i]->tasks[j];
+                int n = atomic_load(&t->task->metric_count);
+                for (int m = 0; m < n; m++)
+                    if (strcmp(t->task->metrics[m].name, seen[k]) == 0) {
+                        fputs(metric, b);
+                        prom_labels(b, t, j);
+                        fprintf(b, " %.17g\n", atomic_load(&t->task->metrics[m].value));
+                    }
+            }
+    }
+    free(seen);
+}
+
+static long open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return -1;
+    long n = 0;
+    for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* the directory's own */
+}
+
 char *admin_metrics(worker_t *w)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *b = open_memstream(&text, &len);
     if (!b) return str_dup("");
-    static const struct {
-        const char *name, *help;
-        ferry_kind_t kind;
-    } counters[] = {
-        {"ferry_source_record_write_total", "Records a source task produced that Kafka acknowledged.", FERRY_SOURCE},
-        {"ferry_sink_record_send_total", "Records a sink task put to its connector.", FERRY_SINK},
-    };
-    for (size_t k = 0; k < sizeof(counters) / sizeof(counters[0]); k++) {
-        fprintf(b, "# HELP %s %s\n# TYPE %s counter\n", counters[k].name, counters[k].help, counters[k].name);
-        for (size_t i = 0; i < w->nconns; i++) {
-            if (w->conns[i]->desc->kind != counters[k].kind) continue;
-            for (int j = 0; j < w->conns[i]->ntasks; j++) {
-                const task_rt_t *t = &w->conns[i]->tasks[j];
-                fputs(counters[k].name, b);
-                prom_labels(b, t, j);
-                fprintf(b, " %llu\n", (unsigned long long)atomic_load(&t->records));
-            }
-        }
-    }
-    fputs("# HELP ferry_task_error_records_total Records that went to the error policy (skipped or "
-                      "dead-lettered).\n# TYPE ferry_task_error_records_total counter\n", b);
+    prom_family(b, w, "ferry_source_record_write_total", "counter",
+                "Records a source task produced that Kafka acknowledged.", FERRY_SOURCE, v_records);
+    prom_family(b, w, "ferry_sink_record_send_total", "counter", "Records a sink task put to its connector.",
+                FERRY_SINK, v_records);
+    prom_family(b, w, "ferry_source_poll_total", "counter", "poll() calls that returned records or nothing.",
+                FERRY_SOURCE, v_calls);
+    prom_family(b, w, "ferry_source_poll_seconds_total", "counter", "Time spent in poll().", FERRY_SOURCE, v_call_s);
+    prom_family(b, w, "ferry_source_poll_records_total", "counter", "Records poll() returned (batch size: this "
+                "over ferry_source_poll_total).", FERRY_SOURCE, v_batch);
+    prom_family(b, w, "ferry_sink_put_total", "counter", "put() calls that succeeded.", FERRY_SINK, v_calls);
+    prom_family(b, w, "ferry_sink_put_seconds_total", "counter", "Time spent in put().", FERRY_SINK, v_call_s);
+    prom_family(b, w, "ferry_sink_put_records_total", "counter", "Records put() took.", FERRY_SINK, v_batch);
+    prom_family(b, w, "ferry_task_offset_commit_success_total", "counter",
+                "Offset stores (sources) and consumer offset commits (sinks) that succeeded.", -1, v_commit_ok);
+    prom_family(b, w, "ferry_task_offset_commit_failure_total", "counter", "Those that failed.", -1,
+                v_commit_failed);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    fputs("# HELP ferry_task_offset_commit_age_seconds Time since the task's last successful offset store or "
+          "commit.\n# TYPE ferry_task_offset_commit_age_seconds gauge\n", b);
     for (size_t i = 0; i < w->nconns; i++)
         for (int j = 0; j < w->conns[i]->ntasks; j++) {
-            fputs("ferry_task_error_records_total", b);
+            int64_t at = atomic_load(&w->conns[i]->tasks[j].m_commit_ms);
+            if (!at) continue;
+            fputs("ferry_task_offset_commit_age_seconds", b);
             prom_labels(b, &w->conns[i]->tasks[j], j);
-            fprintf(b, " %llu\n", (unsigned long long)atomic_load(&w->conns[i]->tasks[j].dead_lettered));
+            fprintf(b, " %.3f\n", (double)(now_ms - at) / 1000.0);
         }
-    fputs("# HELP ferry_task_restarts Consecutive restarts of a failed task.\n"
-                      "# TYPE ferry_task_restarts gauge\n", b);
-    for (size_t i = 0; i < w->nconns; i++)
-        for (int j = 0; j < w->conns[i]->ntasks; j++) {
-            fputs("ferry_task_restarts", b);
-            prom_labels(b, &w->conns[i]->tasks[j], j);
-            fprintf(b, " %d\n", w->conns[i]->tasks[j].restarts);
-        }
+    prom_family(b, w, "ferry_task_error_records_total", "counter",
+                "Records that went to the error policy (skipped or dead-lettered).", -1, v_dead);
+    prom_family(b, w, "ferry_task_restarts", "gauge", "Consecutive restarts of a failed task.", -1, v_restarts);
     static const char *const states[] = {"RUNNING", "PAUSED", "UNASSIGNED", "RESTARTING", "FAILED"};
     fputs("# HELP ferry_task_state 1 for the task's current state (Connect's names).\n"
-                      "# TYPE ferry_task_state gauge\n", b);
+          "# TYPE ferry_task_state gauge\n", b);
     for (size_t i = 0; i < w->nconns; i++)
         for (int j = 0; j < w->conns[i]->ntasks; j++) {
             const task_rt_t *t = &w->conns[i]->tasks[j];
-            const char *now = task_state(t);
-            for (size_t s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
+            const char *st = task_state(t);
+            for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
                 fputs("ferry_task_state{connector=\"", b);
                 prom_escape(b, t->conn->name);
-                fprintf(b, "\",task=\"%d\",state=\"%s\"} %d\n", j, states[s], strcmp(now, states[s]) == 0);
+                fprintf(b, "\",task=\"%d\",state=\"%s\"} %d\n", j, states[k], strcmp(st, states[k]) == 0);
             }
         }
-    long rss = proc_status_kb("VmRSS"), threads = proc_status_kb("Threads");
+    prom_kafka(b, w);
+    prom_plugin(b, w);
+    long rss = proc_status_kb("VmRSS"), threads = proc_status_kb("Threads"), fds = open_fds();
     if (rss >= 0)
         fprintf(b, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
-                           "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %ld\n",
-                       rss * 1024);
+                   "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %ld\n",
+                rss * 1024);
     if (threads >= 0)
         fprintf(b, "# HELP process_threads Threads of the process.\n# TYPE process_threads gauge\n"
-                           "process_threads %ld\n",
-                       threads);
+                   "process_threads %ld\n", threads);
+    if (fds >= 0)
+        fprintf(b, "# HELP process_open_fds Open file descriptors.\n# TYPE process_open_fds gauge\n"
+                   "process_open_fds %ld\n", fds);
     fclose(b);
     return text;
 }

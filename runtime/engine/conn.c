@@ -98,6 +98,7 @@ int conn_build_tasks(conn_t *c, cfg_errors_t *errs)
         atomic_init(&t->lost, 0);
         t->assigned = 1;
         pthread_mutex_init(&t->lock, NULL);
+        pthread_mutex_init(&t->kstats.lock, NULL);
     }
     taskset_clear(&set);
     return 0;
@@ -122,6 +123,8 @@ void conn_free_tasks(conn_t *c)
         config_free(t->cfg);
         host_task_free(t->task);
         pthread_mutex_destroy(&t->lock);
+        engine_kstats_clear(&t->kstats);
+        pthread_mutex_destroy(&t->kstats.lock);
     }
     free(c->tasks);
     c->tasks = NULL;

@@ -33,6 +33,22 @@ typedef struct conn conn_t;
 typedef struct worker_group worker_group_t;
 typedef struct conn_store conn_store_t;
 
+/* librdkafka's statistics of a task's client, as /metrics shows them. */
+typedef struct kstats_lag {
+    char *topic;
+    int32_t partition;
+    int64_t lag;
+} kstats_lag_t;
+typedef struct kstats {
+    pthread_mutex_t lock;
+    int valid;           /* a statistics event has come */
+    int64_t queue;       /* producer: messages waiting; consumer: messages fetched, not yet consumed */
+    int64_t rtt_us;      /* the slowest broker's average request round trip */
+    int64_t tx_bytes, rx_bytes;
+    kstats_lag_t *lags;  /* consumer: lag per assigned partition */
+    size_t nlags;
+} kstats_t;
+
 typedef struct task_rt {
     ferry_task_t *task;      /* owned: the handle plugins see */
     conn_t *conn;            /* not owned */
@@ -55,6 +71,13 @@ typedef struct task_rt {
     char unclean_note[FERRY_ERRMSG_SIZE];
     atomic_uint_fast64_t records; /* acked (source) or put (sink) */
     atomic_uint_fast64_t dead_lettered; /* records that went to the error policy */
+    /* Metrics: written by the task thread, read by /metrics. */
+    atomic_uint_fast64_t m_calls;      /* poll() (source) or put() (sink) calls that returned OK */
+    atomic_uint_fast64_t m_call_us;    /* their time, microseconds */
+    atomic_uint_fast64_t m_batch;      /* records they moved */
+    atomic_uint_fast64_t m_commits_ok, m_commits_failed; /* offset stores (source) or commits (sink) */
+    _Atomic int64_t m_commit_ms;       /* wall-clock time of the last successful one; 0 = none */
+    kstats_t kstats;                   /* of the task's producer (source) or consumer (sink) */
     pthread_mutex_t lock;    /* serializes the plugin's stop() with close() */
     unsigned int seed;       /* task thread: jitter for backoffs (rand_r) */
     int restarts;            /* main thread: consecutive restarts, for backoff */
@@ -246,6 +269,16 @@ rd_kafka_conf_t *engine_client_conf(task_rt_t *t, kafka_client_kind_t kind, char
 int64_t engine_deadline(const task_rt_t *t, int64_t reserve_ms);
 /* The time a task keeps for its final offsets write or commit. */
 int64_t engine_final_reserve_ms(const task_rt_t *t);
+/* Counts an offset store or commit for /metrics. */
+void engine_note_commit(task_rt_t *t, int ok);
+/* Counts a poll()/put() that returned OK: its time from start_us (engine_now_us) and records. */
+void engine_note_call(task_rt_t *t, int64_t start_us, size_t records);
+int64_t engine_now_us(void);
+/* Has conf's client report statistics to t->kstats every 5 s (unless the
+ * connector's overrides set statistics.interval.ms). conf's opaque must be a
+ * struct whose first member is the task_rt_t pointer (source and sink ctx). */
+void engine_stats_attach(rd_kafka_conf_t *conf);
+void engine_kstats_clear(kstats_t *k);
 /* 1 (and clears the request) when the plugin called request_commit(). */
 int engine_commit_requested(task_rt_t *t);
 /* Fills an error context for a record of this task. */

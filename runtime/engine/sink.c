@@ -118,7 +118,9 @@ static int sink_put_batch(sink_ctx_t *ctx)
     ferry_error_t err;
     ctx->record_failed = 0;
     ctx->record_retriable = 0;
+    int64_t started = engine_now_us();
     ferry_status_t st = sink_call(ctx, "put", call_put, ctx->batch, &err);
+    if (st == FERRY_OK && !ctx->record_failed) engine_note_call(t, started, n);
     if (ctx->record_failed && ctx->record_retriable) {
         /* Its dead-letter copy could not be written: nothing of this batch
          * is committed, and a restart delivers it again. */
@@ -447,6 +449,7 @@ static int sink_setup(sink_ctx_t *ctx)
     if (conf) {
         rd_kafka_conf_set_rebalance_cb(conf, sink_rebalance_cb);
         rd_kafka_conf_set_opaque(conf, ctx);
+        engine_stats_attach(conf);
         ctx->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, emsg, sizeof(emsg));
     }
     if (!ctx->rk) {

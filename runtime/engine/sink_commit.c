@@ -383,6 +383,7 @@ int sink_flush_commit(sink_ctx_t *ctx, int64_t deadline)
             usleep(200 * 1000);
             e = commit_bounded(ctx, commit, deadline);
         }
+        engine_note_commit(t, !e);
         if (e) {
             /* Nothing is lost: the positions stay and are committed at the
              * next flush (or the records go again to the partition's next

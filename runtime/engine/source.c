@@ -395,8 +395,10 @@ static void source_run(source_ctx_t *ctx)
         }
         t->tick = source_tick;
         t->tick_arg = ctx;
+        int64_t started = engine_now_us();
         ferry_status_t st = engine_call_retrying(t, "poll", call_poll, ctx->batch, &err);
         t->tick = NULL;
+        if (st == FERRY_OK) engine_note_call(t, started, batch_size(ctx->batch));
         if (st != FERRY_OK) {
             if (!engine_stopping(t) && atomic_load(&t->status) < TASK_FAILED) engine_task_fail(t, st, "poll", &err);
             return;
@@ -489,6 +491,7 @@ static int source_setup(source_ctx_t *ctx)
     if (conf) {
         rd_kafka_conf_set_dr_msg_cb(conf, source_dr_cb);
         rd_kafka_conf_set_opaque(conf, ctx);
+        engine_stats_attach(conf);
         ctx->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, emsg, sizeof(emsg));
         if (!ctx->rk) rd_kafka_conf_destroy(conf);
     }

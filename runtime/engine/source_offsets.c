@@ -143,6 +143,7 @@ int source_offsets_flush(source_ctx_t *ctx, int64_t deadline, char *why, size_t 
                  ? engine_offsets_store_file(ctx->w, t->task->connector, offs, o->n, why, whylen)
                  : store_kafka(ctx, offs, o->n, deadline, why, whylen);
     free(offs);
+    engine_note_commit(t, rc == 0);
     if (rc != 0) return -1;
     return source_offsets_acknowledge(ctx, deadline);
 }

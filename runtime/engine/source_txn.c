@@ -228,6 +228,8 @@ int source_txn_flush(source_ctx_t *ctx, int64_t deadline, char *why, size_t whyl
 {
     /* The transaction holds the records and their offsets; committing it
      * makes both durable at once. */
+    int had = ctx->in_txn;
     int rc = source_txn_commit(ctx, deadline, why, whylen);
+    if (had) engine_note_commit(ctx->t, rc == 0);
     return rc != 0 ? rc : source_offsets_acknowledge(ctx, deadline);
 }

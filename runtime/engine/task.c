@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -226,4 +227,108 @@ int engine_offsets_store_file(worker_t *w, const char *connector, const ferry_of
     int rc = offsets_file_save(w->wc->offsets_file, w->offsets, err, errlen);
     pthread_mutex_unlock(&w->offsets_lock);
     return rc;
+}
+
+/* ---- metrics ------------------------------------------------------------------------------ */
+
+int64_t engine_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void engine_note_call(task_rt_t *t, int64_t start_us, size_t records)
+{
+    int64_t dt = engine_now_us() - start_us;
+    atomic_fetch_add(&t->m_calls, 1);
+    atomic_fetch_add(&t->m_call_us, (uint64_t)(dt > 0 ? dt : 0));
+    atomic_fetch_add(&t->m_batch, records);
+}
+
+void engine_note_commit(task_rt_t *t, int ok)
+{
+    if (!ok) {
+        atomic_fetch_add(&t->m_commits_failed, 1);
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    atomic_fetch_add(&t->m_commits_ok, 1);
+    atomic_store(&t->m_commit_ms, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+void engine_kstats_clear(kstats_t *k)
+{
+    for (size_t i = 0; i < k->nlags; i++) free(k->lags[i].topic);
+    free(k->lags);
+    k->lags = NULL;
+    k->nlags = 0;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : "";
+}
+
+static int64_t jint(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
+/* Reads what /metrics shows from librdkafka's statistics JSON. */
+static int stats_cb(rd_kafka_t *rk, char *text, size_t len, void *opaque)
+{
+    (void)rk;
+    task_rt_t *t = *(task_rt_t **)opaque;
+    json_t *root = json_loadb(text, len, 0, NULL);
+    if (!root) return 0;
+    int consumer = strcmp(jstr(root, "type"), "consumer") == 0;
+    int64_t queue = consumer ? 0 : jint(root, "msg_cnt"), rtt = 0;
+    kstats_lag_t *lags = NULL;
+    size_t nlags = 0;
+    const char *name;
+    json_t *b, *tp;
+    json_object_foreach(json_object_get(root, "brokers"), name, b) {
+        if (jint(b, "nodeid") < 0) continue; /* the bootstrap placeholder */
+        int64_t avg = jint(json_object_get(b, "rtt"), "avg");
+        if (avg > rtt) rtt = avg;
+    }
+    json_object_foreach(json_object_get(root, "topics"), name, tp) {
+        const char *pid;
+        json_t *p;
+        json_object_foreach(json_object_get(tp, "partitions"), pid, p) {
+            int64_t part = jint(p, "partition");
+            if (part < 0 || !consumer) continue;
+            queue += jint(p, "fetchq_cnt");
+            int64_t lag = jint(p, "consumer_lag");
+            if (lag < 0 || strcmp(jstr(p, "fetch_state"), "none") == 0) continue; /* not assigned */
+            lags = xrealloc(lags, (nlags + 1) * sizeof(*lags));
+            lags[nlags++] = (kstats_lag_t){.topic = str_dup(name), .partition = (int32_t)part, .lag = lag};
+        }
+    }
+    kstats_t *k = &t->kstats;
+    pthread_mutex_lock(&k->lock);
+    engine_kstats_clear(k);
+    k->valid = 1;
+    k->queue = queue;
+    k->rtt_us = rtt;
+    k->tx_bytes = jint(root, "tx_bytes");
+    k->rx_bytes = jint(root, "rx_bytes");
+    k->lags = lags;
+    k->nlags = nlags;
+    pthread_mutex_unlock(&k->lock);
+    json_decref(root);
+    return 0; /* librdkafka frees text */
+}
+
+void engine_stats_attach(rd_kafka_conf_t *conf)
+{
+    char v[32];
+    size_t vl = sizeof(v);
+    if (rd_kafka_conf_get(conf, "statistics.interval.ms", v, &vl) == RD_KAFKA_CONF_OK && strcmp(v, "0") == 0)
+        rd_kafka_conf_set(conf, "statistics.interval.ms", "5000", NULL, 0);
+    rd_kafka_conf_set_stats_cb(conf, stats_cb);
 }

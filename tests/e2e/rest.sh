@@ -158,8 +158,22 @@ wait_until 30 bash -c "curl -s $URL/metrics | grep -qx 'ferry_source_record_writ
     fail "source counter: $(curl -s "$URL/metrics" | grep record_write)"
 sent=$(curl -s "$URL/metrics" | awk '/^ferry_sink_record_send_total\{connector="dst"/ {print $2}')
 [ "$sent" = "$(wc -l <"$WORK/out.txt")" ] || fail "sink counter $sent, file has $(wc -l <"$WORK/out.txt") lines"
-curl -s "$URL/metrics" | grep -q '^ferry_task_state{connector="dst",task="0",state="RUNNING"} 1$' || fail "task state metric"
-curl -s "$URL/metrics" | grep -Eq '^process_resident_memory_bytes [0-9]+$' || fail "RSS metric"
+grep -q '^ferry_task_state{connector="dst",task="0",state="RUNNING"} 1$' < <(curl -s "$URL/metrics") || fail "task state metric"
+grep -Eq '^process_resident_memory_bytes [0-9]+$' < <(curl -s "$URL/metrics") || fail "RSS metric"
+grep -Eq '^process_open_fds [0-9]+$' < <(curl -s "$URL/metrics") || fail "open files metric"
+# The loop's counters agree with each other and with the plugin's own.
+m() { curl -s "$URL/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
+[ "$(m 'ferry_source_poll_records_total{connector="src",task="0"}')" = 2000 ] || fail "poll records: $(m 'ferry_source_poll_records_total{connector="src",task="0"}')"
+[ "$(m 'ferry_sink_put_records_total{connector="dst",task="0"}')" = "$sent" ] || fail "put records"
+[ "$(m 'ferry_plugin_records{connector="dst",task="0"}')" = "$sent" ] || fail "the file sink's own 'records' metric: $(m 'ferry_plugin_records{connector="dst",task="0"}')"
+wait_until 20 bash -c "curl -s $URL/metrics | grep -Eq '^ferry_task_offset_commit_success_total\{connector=\"dst\",task=\"0\"\} [1-9]'" || fail "no sink commit counted"
+wait_until 20 bash -c "curl -s $URL/metrics | grep -Eq '^ferry_task_offset_commit_success_total\{connector=\"src\",task=\"0\"\} [1-9]'" || fail "no source offset store counted"
+grep -Eq '^ferry_task_offset_commit_age_seconds\{connector="dst",task="0"\} [0-9.]+$' < <(curl -s "$URL/metrics") || fail "commit age"
+# librdkafka's statistics (every 5 s): the sink's lag per partition is 0 once it caught up.
+wait_until 20 bash -c "[ \$(curl -s $URL/metrics | grep -c '^ferry_sink_consumer_lag{connector=\"dst\",task=\"0\",topic=\"lines\",partition=\"[01]\"} 0$') = 2 ]" ||
+    fail "consumer lag: $(curl -s "$URL/metrics" | grep consumer_lag)"
+grep -Eq '^ferry_kafka_request_latency_avg_seconds\{connector="src",task="0"\} [0-9.e-]+$' < <(curl -s "$URL/metrics") || fail "request latency"
+grep -Eq '^ferry_kafka_client_tx_bytes_total\{connector="src",task="0"\} [1-9]' < <(curl -s "$URL/metrics") || fail "tx bytes"
 call GET /ready
 expect 200 '.status == "ready"' "ready"
 # `ferry status`: the table, exit 0 when all run.
@@ -168,7 +182,7 @@ grep -Eq '^src +source +RUNNING +0 +RUNNING +127\.0\.0\.1:' "$WORK/status.out" |
 grep -Eq '^dst +sink +RUNNING +0 +RUNNING' "$WORK/status.out" || fail "status table (dst): $(cat "$WORK/status.out")"
 # Pause and resume change what flows. A paused sink puts nothing while its
 # source goes on; a paused source reads nothing; after resume all arrives.
-metric() { curl -s "$URL/metrics" | awk -v m="$1{connector=\"$2\",task=\"0\"}" '$1 == m {print $2}'; }
+metric() { m "$1{connector=\"$2\",task=\"0\"}"; }
 call PUT /connectors/dst/pause
 [ "$CODE" = 202 ] || fail "pause: HTTP $CODE"
 call GET /connectors/dst/status
