@@ -72,6 +72,8 @@ cfg_node_t *cfg_yaml_load_file_with(const char *path, const cfg_subst_ctx_t *sub
 cfg_node_t *cfg_yaml_load_buffer_with(const char *name, const char *buf, size_t len,
                                       const cfg_subst_ctx_t *subst, cfg_errors_t *errs);
 void cfg_node_free(cfg_node_t *node);
+/* 1 when two trees hold the same keys and scalars in the same order. */
+int cfg_node_equal(const cfg_node_t *a, const cfg_node_t *b);
 /* Child of a map by key, or NULL. */
 const cfg_node_t *cfg_node_get(const cfg_node_t *map, const char *key);
 
@@ -223,6 +225,11 @@ size_t config_list(const ferry_config_t *cfg, const char *name, const char *cons
 size_t config_map(const ferry_config_t *cfg, const char *name, const char *const **keys,
                   const char *const **values);
 int config_is_set(const ferry_config_t *cfg, const char *name);
+/* 1 when name's value is never shown: a FERRY_OPT_SECRET option, or a value
+ * that came from ${..} substitution. */
+int config_is_hidden(const ferry_config_t *cfg, const char *name);
+/* 1 when a and b hold the same values (secrets included: compared, never shown). */
+int config_equal(const ferry_config_t *a, const ferry_config_t *b);
 /* Connector name (the key under connectors:). */
 const char *config_name(const ferry_config_t *cfg);
 /* Entries whose key starts with prefix, prefix stripped; arrays owned by cfg

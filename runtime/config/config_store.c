@@ -218,6 +218,24 @@ int config_is_set(const ferry_config_t *cfg, const char *name)
     return e ? e->is_set : 0;
 }
 
+int config_is_hidden(const ferry_config_t *cfg, const char *name)
+{
+    const cfg_entry_t *e = cfg_config_find(cfg, name);
+    return e && (e->type == FERRY_OPT_SECRET || e->subst);
+}
+
+int config_equal(const ferry_config_t *a, const ferry_config_t *b)
+{
+    if (!a || !b || a->count != b->count || strcmp(a->name, b->name) != 0) return 0;
+    for (size_t i = 0; i < a->count; i++) {
+        const cfg_entry_t *x = &a->entries[i], *y = &b->entries[i];
+        if (strcmp(x->name, y->name) != 0 || x->is_set != y->is_set || (!x->text) != (!y->text) ||
+            (x->text && strcmp(x->text, y->text) != 0))
+            return 0;
+    }
+    return 1;
+}
+
 size_t config_prefixed(const ferry_config_t *cfg, const char *prefix, const char *const **keys,
                        const char *const **values)
 {

@@ -80,6 +80,18 @@ void cfg_node_free(cfg_node_t *node)
     free(node);
 }
 
+int cfg_node_equal(const cfg_node_t *a, const cfg_node_t *b)
+{
+    if (!a || !b) return a == b;
+    if (a->kind != b->kind || a->count != b->count) return 0;
+    if (a->kind == CFG_SCALAR) return (!a->scalar && !b->scalar) || (a->scalar && b->scalar && strcmp(a->scalar, b->scalar) == 0);
+    for (size_t i = 0; i < a->count; i++) {
+        if (a->kind == CFG_MAP && strcmp(a->keys[i], b->keys[i]) != 0) return 0;
+        if (!cfg_node_equal(a->items[i], b->items[i])) return 0;
+    }
+    return 1;
+}
+
 const cfg_node_t *cfg_node_get(const cfg_node_t *map, const char *key)
 {
     if (!map || map->kind != CFG_MAP || !key) return NULL;

@@ -250,6 +250,11 @@ json_t *admin_task_status(worker_t *w, const char *name, int task)
 int admin_ready(worker_t *w, char *why, size_t whylen)
 {
     for (size_t i = 0; i < w->nconns; i++)
+        if (w->conns[i]->error[0] && !w->conns[i]->deleting) {
+            snprintf(why, whylen, "connector %s is FAILED: %s", w->conns[i]->name, w->conns[i]->error);
+            return 0;
+        }
+    for (size_t i = 0; i < w->nconns; i++)
         for (int j = 0; j < w->conns[i]->ntasks; j++) {
             const task_rt_t *t = &w->conns[i]->tasks[j];
             if (t->assigned && atomic_load(&t->status) != TASK_RUNNING) {
@@ -596,9 +601,14 @@ admin_rc_t admin_connector_put(worker_t *w, const char *name, const ferry_connec
             rc = ADMIN_CONFLICT;
             goto out;
         }
-    if (persist(w, name, conn_store_record(c, given, c ? c->target : CONN_STARTED), err, errlen) != 0) goto out;
+    /* A name the YAML file had (deleted over REST) keeps its entry's hash,
+     * so that the file takes it back only when that entry changes. */
+    uint64_t yaml_hash = c ? c->yaml_hash : conn_store_yaml_hash(w->store, name);
+    if (persist(w, name, conn_store_record(yaml_hash, given, c ? c->target : CONN_STARTED), err, errlen) != 0)
+        goto out;
     if (!c) {
         c = conn_add(w, name, desc, cfg);
+        c->yaml_hash = yaml_hash;
         c->stored = json_incref(given);
         c->relaunch = 1;
         log_info("[%s] created over the REST API", name);
@@ -621,29 +631,22 @@ json_t *admin_connector_given(worker_t *w, const char *name, char *err, size_t e
     conn_t *c = find_conn(w, name);
     if (!c) return NULL;
     if (c->next_stored || c->stored) return json_deep_copy(c->next_stored ? c->next_stored : c->stored);
-    /* A YAML connector: its set options as written, unless one is a
-     * secret or came from ${..}, which the file holds and a store must not. */
+    /* A YAML connector: its set options. Secrets and values from ${..}
+     * are JSON null: the PATCH must give them (the file holds them, and the
+     * store must not get them, nor "[hidden]" in their place). */
     const ferry_config_t *cfg = c->next_cfg ? c->next_cfg : c->cfg;
-    char *plain = config_to_json(cfg, 0), *shown = config_to_json(cfg, 1);
-    json_t *p = json_loads(plain, 0, NULL), *r = json_loads(shown, 0, NULL);
+    char *plain = config_to_json(cfg, 0);
+    json_t *p = json_loads(plain, 0, NULL);
     free(plain);
-    free(shown);
     json_t *out = json_object();
     const char *key;
     json_t *val;
     json_object_foreach(p, key, val) {
         if (!config_is_set(cfg, key)) continue;
-        if (!json_equal(val, json_object_get(r, key))) {
-            snprintf(err, errlen, "option '%s' of connector %s is a secret or comes from ${..} in the YAML file: "
-                     "PATCH cannot keep it; give it in the PATCH body or PUT the whole config", key, name);
-            json_decref(out);
-            out = json_null();
-            break;
-        }
-        json_object_set(out, key, val);
+        json_object_set(out, key, config_is_hidden(cfg, key) ? json_null() : val);
     }
     json_decref(p);
-    json_decref(r);
+    (void)err, (void)errlen;
     return out;
 }
 
@@ -655,7 +658,7 @@ admin_rc_t admin_connector_delete(worker_t *w, const char *name, char *err, size
     /* A YAML connector stays deleted until its entry in the file changes. */
     json_t *rec = NULL;
     if (c->yaml_hash) {
-        rec = conn_store_record(c, NULL, CONN_STARTED);
+        rec = conn_store_record(c->yaml_hash, NULL, CONN_STARTED);
         json_object_del(rec, "target");
         json_object_set_new(rec, "deleted", json_true());
     }
@@ -671,7 +674,8 @@ admin_rc_t admin_connector_target(worker_t *w, const char *name, conn_target_t t
     if (!c) return ADMIN_UNKNOWN;
     if (target == CONN_STOPPED && distributed(w, err, errlen)) return ADMIN_CONFLICT;
     if (c->target != target &&
-        persist(w, name, conn_store_record(c, c->next_stored ? c->next_stored : c->stored, target), err, errlen) != 0)
+        persist(w, name, conn_store_record(c->yaml_hash, c->next_stored ? c->next_stored : c->stored, target), err,
+                errlen) != 0)
         return ADMIN_FAILED;
     conn_target_t old = c->target;
     c->target = target;

@@ -47,13 +47,24 @@ static json_t *source_offsets(worker_t *w, const char *name)
 
 /* Writes (partition, offset or NULL) pairs to the offsets topic, waiting
  * for each to be acknowledged. */
+static void offsets_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    if (m->err) *(rd_kafka_resp_err_t *)opaque = m->err;
+}
+
 static int offsets_topic_write(worker_t *w, const char *name, char **parts, char **offs, size_t n, char *err,
                                size_t errlen)
 {
-    static const char *const keys[] = {"enable.idempotence", "acks"};
-    static const char *const values[] = {"true", "all"};
+    static const char *const keys[] = {"enable.idempotence", "acks", "message.timeout.ms"};
+    static const char *const values[] = {"true", "all", "8000"};
     char why[512];
-    rd_kafka_conf_t *conf = kafka_conf_new(w->kenv, KAFKA_PRODUCER, keys, values, 2, why, sizeof(why));
+    rd_kafka_resp_err_t delivery = RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_conf_t *conf = kafka_conf_new(w->kenv, KAFKA_PRODUCER, keys, values, 3, why, sizeof(why));
+    if (conf) {
+        rd_kafka_conf_set_dr_msg_cb(conf, offsets_dr_cb);
+        rd_kafka_conf_set_opaque(conf, &delivery);
+    }
     rd_kafka_t *rk = conf ? rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why)) : NULL;
     if (!rk) {
         if (conf) rd_kafka_conf_destroy(conf);
@@ -77,6 +88,8 @@ static int offsets_topic_write(worker_t *w, const char *name, char **parts, char
         free(val);
     }
     if (!e) e = rd_kafka_flush(rk, OFFSETS_TIMEOUT_MS);
+    if (e) rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    if (!e) e = delivery;
     rd_kafka_destroy(rk);
     if (e) snprintf(err, errlen, "offsets topic '%s': %s", w->wc->offsets_topic, rd_kafka_err2str(e));
     return e ? -1 : 0;
@@ -131,7 +144,10 @@ static rd_kafka_topic_partition_list_t *sink_partitions(rd_kafka_t *rk, const co
     if (re && *re) {
         const struct rd_kafka_metadata *md = NULL;
         regex_t rx;
-        if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0) return l;
+        char *anchored = str_printf("^(%s)$", re); /* as the sink subscribes */
+        int bad = regcomp(&rx, anchored, REG_EXTENDED | REG_NOSUB) != 0;
+        free(anchored);
+        if (bad) return l;
         if (rd_kafka_metadata(rk, 1, NULL, &md, OFFSETS_TIMEOUT_MS) == RD_KAFKA_RESP_ERR_NO_ERROR) {
             names = xcalloc((size_t)md->topic_cnt + 1, sizeof(*names));
             for (int i = 0; i < md->topic_cnt; i++)

@@ -119,7 +119,8 @@ void conn_free_tasks(conn_t *c)
 {
     for (int j = 0; j < c->ntasks; j++) {
         task_rt_t *t = &c->tasks[j];
-        worker_task_join(t, clock_ms());
+        /* done is a task thread's last store: the join returns at once. */
+        worker_task_join(t, clock_ms() + 5000);
         config_free(t->cfg);
         host_task_free(t->task);
         pthread_mutex_destroy(&t->lock);
@@ -322,25 +323,36 @@ static int config_strings(json_t *config, const char *name, const char ***keys, 
     return bad ? -1 : 0;
 }
 
-/* Why an untrusted regular expression is refused, or NULL. glibc's regcomp
- * can spend seconds and gigabytes on a short pattern with large or nested
- * bounded repeats, so REST configs keep patterns small. */
-static const char *regex_problem(const char *re)
+/* Why a value from an untrusted source is refused, or NULL. Any option may
+ * be a regular expression (topics.regex, postgres-cdc's table lists), and
+ * glibc's regcomp can spend seconds and gigabytes on a short pattern with
+ * large or nested bounded repeats ({n}, {n,m}, {,m}): REST configs keep
+ * every repeat count at 100 at most and their product at 10,000. */
+static const char *untrusted_value_problem(const char *v)
 {
-    if (strlen(re) > 1000) return "longer than 1000 characters";
-    int nested = 0;
-    for (const char *p = re; *p; p++) {
+    if (strlen(v) > 4096) return "more than 4096 characters";
+    double product = 1;
+    for (const char *p = v; *p; p++) {
         if (*p == '\\' && p[1]) {
             p++;
             continue;
         }
         if (*p != '{') continue;
+        const char *q = p + 1;
         char *end = NULL;
-        long lo = strtol(p + 1, &end, 10), hi = lo;
-        if (end == p + 1) continue; /* a literal brace */
-        if (*end == ',') hi = end[1] == '}' ? lo : strtol(end + 1, &end, 10);
+        long lo = 0, hi;
+        if (*q >= '0' && *q <= '9') lo = strtol(q, &end, 10), q = end;
+        else if (*q != ',') continue; /* not a repeat: a literal brace */
+        hi = lo;
+        if (*q == ',') {
+            q++;
+            hi = *q >= '0' && *q <= '9' ? strtol(q, &end, 10) : lo;
+            if (*q >= '0' && *q <= '9') q = end;
+        }
+        if (*q != '}') continue;
         if (lo > 100 || hi > 100) return "a repeat count over 100";
-        if (++nested > 3) return "more than 3 bounded repeats";
+        product *= (double)(hi > 1 ? hi : 1);
+        if (product > 10000) return "bounded repeats whose counts multiply to more than 10,000";
     }
     return NULL;
 }
@@ -387,11 +399,9 @@ ferry_config_t *conn_config_from_json(const worker_config_t *wc, const plugin_re
             values[i] = s;
         }
         for (size_t i = 0; i < n; i++) {
-            const char *why = values[i] && (strstr(keys[i], "regex") || strstr(keys[i], "pattern"))
-                                  ? regex_problem(values[i])
-                                  : NULL;
-            if (why) cfg_errors_add(errs, "connector %s: option '%s': a regular expression from the REST API may "
-                                    "not have %s", name, keys[i], why);
+            const char *why = values[i] ? untrusted_value_problem(values[i]) : NULL;
+            if (why) cfg_errors_add(errs, "connector %s: option '%s': a value from the REST API may not have %s "
+                                    "(it may be a regular expression)", name, keys[i], why);
         }
         if (errs->count == before)
             cfg = connector_config_from_kv(name, keys, (const char *const *)values, subst, n, *desc, host_api(),
@@ -466,8 +476,11 @@ int conn_settle(worker_t *w, conn_t *c)
         }
         if (!tasks_stopped(c)) return 0;
         for (int j = 0; j < c->ntasks; j++)
-            if (atomic_load(&c->tasks[j].unclean))
-                log_warn("[%s] not stopped cleanly: %s", c->tasks[j].task->prefix, c->tasks[j].unclean_note);
+            if (atomic_load(&c->tasks[j].unclean)) {
+                /* Remembered for the exit code, as at shutdown. */
+                log_error("[%s] not stopped cleanly: %s", c->tasks[j].task->prefix, c->tasks[j].unclean_note);
+                w->unclean_changes++;
+            }
         conn_free_tasks(c);
         if (!c->deleting && !c->next_cfg && c->target == CONN_STOPPED)
             log_info("[%s] stopped: no tasks until resumed", c->name);

@@ -32,7 +32,15 @@ struct conn_store {
     const char *file;    /* file store, or NULL */
     const char *topic;   /* topic store, or NULL */
     rd_kafka_t *producer;
+    rd_kafka_resp_err_t delivery; /* the last write's delivery report */
 };
+
+static void store_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    conn_store_t *s = opaque;
+    if (m->err) s->delivery = m->err;
+}
 
 static int read_record(void *arg, const void *key, size_t klen, const void *value, size_t vlen)
 {
@@ -90,10 +98,16 @@ static int topic_open(conn_store_t *s, char *err, size_t errlen)
         snprintf(err, errlen, "config topic '%s': %s", s->topic, why);
         return -1;
     }
-    static const char *const keys[] = {"enable.idempotence", "acks"};
-    static const char *const values[] = {"true", "all"};
-    conf = kafka_conf_new(w->kenv, KAFKA_PRODUCER, keys, values, 2, why, sizeof(why));
-    if (conf) s->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
+    /* A write that is not delivered within the wait fails, and is not
+     * delivered later either (message.timeout.ms below the wait). */
+    static const char *const keys[] = {"enable.idempotence", "acks", "message.timeout.ms"};
+    static const char *const values[] = {"true", "all", "10000"};
+    conf = kafka_conf_new(w->kenv, KAFKA_PRODUCER, keys, values, 3, why, sizeof(why));
+    if (conf) {
+        rd_kafka_conf_set_dr_msg_cb(conf, store_dr_cb);
+        rd_kafka_conf_set_opaque(conf, s);
+        s->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof(why));
+    }
     if (!s->producer) {
         if (conf) rd_kafka_conf_destroy(conf);
         snprintf(err, errlen, "config topic '%s': producer: %s", s->topic, why);
@@ -140,8 +154,14 @@ static int topic_write(conn_store_t *s, const char *name, const json_t *rec, cha
         RD_KAFKA_V_VALUE(value, value ? strlen(value) : 0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     free(key);
     free(value);
+    s->delivery = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (!e) e = rd_kafka_flush(s->producer, STORE_TIMEOUT_MS);
-    /* The idempotent producer's delivery is all or nothing; flush tells. */
+    if (e) {
+        /* Not delivered in time: taken back, so it cannot land later. */
+        rd_kafka_purge(s->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(s->producer, 0);
+    }
+    if (!e) e = s->delivery; /* flush waits for the report; the report says how it went */
     if (e) {
         snprintf(err, errlen, "config topic '%s': %s", s->topic, rd_kafka_err2str(e));
         return -1;
@@ -154,7 +174,8 @@ static int file_write(conn_store_t *s, char *err, size_t errlen)
     json_t *doc = json_pack("{s:O}", "connectors", s->records);
     char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
     json_decref(doc);
-    int rc = file_replace_atomic(s->file, "connectors file", text, strlen(text), err, errlen);
+    /* Owner only: configs sent over REST may hold literal secrets. */
+    int rc = file_replace_atomic(s->file, "connectors file", text, strlen(text), 0600, err, errlen);
     free(text);
     return rc;
 }
@@ -183,11 +204,17 @@ const char *conn_target_name(conn_target_t t)
     return t == CONN_PAUSED ? "PAUSED" : t == CONN_STOPPED ? "STOPPED" : "STARTED";
 }
 
-json_t *conn_store_record(const conn_t *c, const json_t *config, conn_target_t target)
+json_t *conn_store_record(uint64_t yaml_hash, const json_t *config, conn_target_t target)
 {
     json_t *rec = json_object();
     if (config) json_object_set(rec, "config", (json_t *)config);
     json_object_set_new(rec, "target", json_string(conn_target_name(target)));
-    if (c && c->yaml_hash) json_object_set_new(rec, "yaml.hash", json_sprintf("%016llx", (unsigned long long)c->yaml_hash));
+    if (yaml_hash) json_object_set_new(rec, "yaml.hash", json_sprintf("%016llx", (unsigned long long)yaml_hash));
     return rec;
+}
+
+uint64_t conn_store_yaml_hash(const conn_store_t *s, const char *name)
+{
+    const char *h = s ? json_string_value(json_object_get(json_object_get(s->records, name), "yaml.hash")) : NULL;
+    return h ? strtoull(h, NULL, 16) : 0;
 }

@@ -132,6 +132,7 @@ struct worker {
     size_t nconns, conns_cap;
     int offsets_loaded;             /* the offsets store has been read */
     int use_store;                  /* worker_use_store() was called */
+    int unclean_changes;            /* tasks stopped for a change that did not keep the guarantee */
     conn_store_t *store;       /* owned: connectors created or changed over REST, or NULL */
     worker_group_t *group;          /* owned; distributed mode (worker.group.id), or NULL */
     atomic_int stopping;            /* shutdown requested */
@@ -188,8 +189,11 @@ void conn_store_free(conn_store_t *s);
 json_t *conn_store_records(const conn_store_t *s);
 /* Stores (rec borrowed) or forgets (rec NULL) name's record durably. 0 or -1. */
 int conn_store_put(conn_store_t *s, const char *name, json_t *rec, char *err, size_t errlen);
-/* A new record: config (borrowed, may be NULL), target, and c's YAML hash. */
-json_t *conn_store_record(const conn_t *c, const json_t *config, conn_target_t target);
+/* A new record: config (borrowed, may be NULL), target, and the hash of
+ * the YAML entry it overrides (0: none). */
+json_t *conn_store_record(uint64_t yaml_hash, const json_t *config, conn_target_t target);
+/* The YAML hash of name's stored record (a deleted YAML connector's), or 0. */
+uint64_t conn_store_yaml_hash(const conn_store_t *s, const char *name);
 const char *conn_target_name(conn_target_t t);
 
 /* Connector-level checks of a built config: topics that belong to the

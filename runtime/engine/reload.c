@@ -68,15 +68,9 @@ static void forget(worker_t *w, const char *name)
 /* The worker section is read at start only: say so when it changed. */
 static void reload_worker_options(const worker_config_t *old, const worker_config_t *nwc)
 {
-    int same = old->kafka_count == nwc->kafka_count && old->offsets_store == nwc->offsets_store &&
-               strcmp(old->offsets_topic, nwc->offsets_topic) == 0 &&
-               strcmp(old->offsets_file, nwc->offsets_file) == 0 &&
-               (old->group_id == NULL) == (nwc->group_id == NULL) &&
-               old->shutdown_timeout_ms == nwc->shutdown_timeout_ms;
-    for (size_t i = 0; same && i < old->kafka_count; i++)
-        same = strcmp(old->kafka_keys[i], nwc->kafka_keys[i]) == 0 &&
-               strcmp(old->kafka_values[i], nwc->kafka_values[i]) == 0;
-    if (!same) log_warn("reload: the worker section changed; worker options take effect at the next restart");
+    if (!cfg_node_equal(cfg_node_get(old->root, "worker"), cfg_node_get(nwc->root, "worker")))
+        log_warn("reload: the worker section changed (rest.token, kafka, offsets, ...): worker options take "
+                 "effect at the next restart");
 }
 
 void worker_reload(worker_t *w)
@@ -115,7 +109,10 @@ void worker_reload(worker_t *w)
     for (size_t i = 0; i < nwc->connector_count; i++) {
         const char *name = e[i].spec->name;
         conn_t *c = find(w, name);
-        if (c && c->yaml_hash == e[i].hash && (!c->stored || c->yaml_hash)) continue; /* unchanged */
+        /* Unchanged: the same entry (secrets compared too); with a REST
+         * override, the same entry the override was made over. */
+        const ferry_config_t *now = c ? (c->next_cfg ? c->next_cfg : c->cfg) : NULL;
+        if (c && c->yaml_hash == e[i].hash && (c->stored || config_equal(now, e[i].cfg))) continue;
         if (!c) {
             json_t *rec = recs ? json_object_get(recs, name) : NULL;
             const char *hash = json_string_value(json_object_get(rec, "yaml.hash"));
@@ -147,6 +144,10 @@ void worker_reload(worker_t *w)
         c->next_stored = NULL;
         e[i].cfg = NULL;
         c->yaml_hash = e[i].hash;
+        /* ... and over a pause or stop asked for over REST, which the store
+         * forgot with it (conn_settle starts the new config's tasks). */
+        c->target = CONN_STARTED;
+        atomic_store(&c->paused, 0);
         log_info("[%s] reload: changed: its tasks restart with the new config", name);
         changed++;
     next:;

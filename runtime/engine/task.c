@@ -223,8 +223,17 @@ int engine_offsets_store_file(worker_t *w, const char *connector, const ferry_of
                               char *err, size_t errlen)
 {
     pthread_mutex_lock(&w->offsets_lock);
-    for (size_t i = 0; i < n; i++) offset_map_put(w->offsets, connector, offs[i].source_partition, offs[i].source_offset);
+    /* What the map held, so that a save that fails changes nothing. */
+    char **before = xcalloc(n + 1, sizeof(*before));
+    for (size_t i = 0; i < n; i++) {
+        const char *old = offset_map_get(w->offsets, connector, offs[i].source_partition);
+        before[i] = old ? str_dup(old) : NULL;
+        offset_map_put(w->offsets, connector, offs[i].source_partition, offs[i].source_offset);
+    }
     int rc = offsets_file_save(w->wc->offsets_file, w->offsets, err, errlen);
+    for (size_t i = n; rc != 0 && i-- > 0;) offset_map_put(w->offsets, connector, offs[i].source_partition, before[i]);
+    for (size_t i = 0; i < n; i++) free(before[i]);
+    free(before);
     pthread_mutex_unlock(&w->offsets_lock);
     return rc;
 }

@@ -463,6 +463,11 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop, volatile sig_atomic_t *
                           w->conns[i]->tasks[j].unclean_note);
                 kept = 0;
             }
+    if (w->unclean_changes) {
+        log_error("%d task(s) stopped for a change over REST or a reload were not stopped cleanly (logged then)",
+                  w->unclean_changes);
+        kept = 0;
+    }
     if (!kept) {
         log_error("stopped, but not everything was committed (see above): exiting 1");
         return 1;

@@ -90,7 +90,7 @@ int offsets_file_save(const char *path, const offset_map_t *map, char *err, size
     }
     int bad = write_records(fp, map) != 0;
     bad |= fclose(fp) != 0;
-    int rc = bad ? -1 : file_replace_atomic(path, "offsets file", text, len, err, errlen);
+    int rc = bad ? -1 : file_replace_atomic(path, "offsets file", text, len, 0644, err, errlen);
     if (bad) snprintf(err, errlen, "offsets file %s: out of memory", path);
     free(text);
     return rc;

@@ -32,7 +32,7 @@
 #define REST_DEFAULT_BODY_MAX (1024 * 1024)
 #define REST_CALL_TIMEOUT_MS 10000
 #define REST_PROBE_TIMEOUT_MS 2000
-#define REST_HEALTH_STALE_MS 5000
+#define REST_HEALTH_STALE_MS 30000
 #define REST_MAX_SEGMENTS 8
 
 struct rest {
@@ -696,6 +696,14 @@ static enum MHD_Result route_config(rest_t *r, request_t *q, struct MHD_Connecti
         }
         json_decref(body);
         body = g.out;
+        json_object_foreach(body, k, val)
+            if (json_is_null(val)) {
+                enum MHD_Result rc = send_error(q, c, MHD_HTTP_CONFLICT, "option '%s' of connector %s is a secret "
+                                                "or comes from ${..} in the YAML file: PATCH cannot carry it over; "
+                                                "give it in the PATCH body or PUT the whole config", k, name);
+                json_decref(body);
+                return rc;
+            }
     }
     enum MHD_Result rc = put_connector(r, q, c, name, body, 0, strcmp(method, "PATCH") == 0);
     json_decref(body);
@@ -965,7 +973,7 @@ static enum MHD_Result route(rest_t *r, request_t *q, struct MHD_Connection *c, 
         else
             rc = send_json(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
                            json_pack("{s:s, s:s}", "status", "unhealthy", "message",
-                                     "the worker's main loop has not turned for 5 s: it is starting, stopping or stuck"));
+                                     "the worker's main loop has not turned for 30 s: it is stopping or stuck"));
     } else if (strcmp(seg[0], "ready") == 0 && nseg == 1) {
         view_t v = {.kind = VIEW_READY};
         if (!get)
@@ -1111,7 +1119,7 @@ rest_t *rest_start(worker_t *w, const worker_config_t *wc, const plugin_registry
     r->token = o.token ? str_dup(o.token) : NULL;
     r->body_max = (size_t)o.body_max;
     r->daemon = MHD_start_daemon(flags, (uint16_t)o.port, NULL, NULL, on_request, r, MHD_OPTION_SOCK_ADDR, &ss,
-                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, r, MHD_OPTION_THREAD_POOL_SIZE, 2u,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, r, MHD_OPTION_THREAD_POOL_SIZE, 4u,
                                  MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 32u,
                                  MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                                  (size_t)64 * 1024, MHD_OPTION_END);

@@ -96,6 +96,11 @@ int rest_status_print(const char *url, const char *token, FILE *out, char *err, 
         const char *state = json_string_value(json_object_get(json_object_get(st, "connector"), "state"));
         json_t *tasks = json_object_get(st, "tasks");
         if (!json_array_size(tasks)) fprintf(out, "%-32s %-7s %-10s\n", name, type ? type : "?", state ? state : "?");
+        if (state && strcmp(state, "FAILED") == 0) {
+            status = 1;
+            const char *trace = json_string_value(json_object_get(json_object_get(st, "connector"), "trace"));
+            if (trace) print_trace(out, trace);
+        }
         size_t i;
         json_t *t;
         json_array_foreach(tasks, i, t) {

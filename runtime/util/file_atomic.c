@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/file_atomic.h"
@@ -35,11 +36,11 @@ static int sync_dir(const char *path, const char *what, char *err, size_t errlen
     return rc;
 }
 
-int file_replace_atomic(const char *path, const char *what, const void *data, size_t len, char *err,
+int file_replace_atomic(const char *path, const char *what, const void *data, size_t len, int mode, char *err,
                         size_t errlen)
 {
     char *tmp = str_printf("%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0) {
         snprintf(err, errlen, "%s %s: %s", what, tmp, strerror(errno));
         free(tmp);
@@ -54,6 +55,7 @@ int file_replace_atomic(const char *path, const char *what, const void *data, si
         if (n <= 0) failed = "write";
         else p += n, left -= (size_t)n;
     }
+    if (!failed && fchmod(fd, (mode_t)mode) != 0) failed = "chmod"; /* a left-over PATH.tmp had its own */
     if (!failed && fsync(fd) != 0) failed = "fsync";
     if (close(fd) != 0 && !failed) failed = "close";
     if (!failed && rename(tmp, path) != 0) failed = "rename";

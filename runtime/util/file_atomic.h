@@ -7,10 +7,10 @@
 
 #include <stddef.h>
 
-/* Writes data to PATH.tmp, fsyncs it, renames it over path and fsyncs the
+/* Writes data to PATH.tmp (created with mode), fsyncs it, renames it over path and fsyncs the
  * directory. 0, or -1 with err ("WHAT PATH: ..."); PATH.tmp is removed on
  * failure. */
-int file_replace_atomic(const char *path, const char *what, const void *data, size_t len, char *err,
+int file_replace_atomic(const char *path, const char *what, const void *data, size_t len, int mode, char *err,
                         size_t errlen);
 
 #endif

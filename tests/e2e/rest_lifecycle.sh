@@ -25,11 +25,12 @@ worker:
 connectors:
   lc-yml:
     connector: file-source
-    path: $WORK/in1.txt
+    path: \${env:LC_OK_IN1}
     topic: lc-t1
 ${1:-}
 YAML
 }
+export LC_OK_IN1=$WORK/in1.txt
 yaml
 start() {
     : >"$WORK/run.log"
@@ -94,7 +95,9 @@ call PUT /connector-plugins/file-sink/config/validate "{\"connector.class\":\"fi
 expect 200 '(.error_count == 1) and (tostring | test("4711") | not)' "validate hides a substituted value"
 # Untrusted patterns stay small (regcomp on a hostile one costs seconds).
 call POST /connectors '{"name":"lc-re","config":{"connector.class":"file-sink","topics.regex":"(a{1,100}){1,100}(b{1,100}){1,100}","path":"/x"}}'
-expect 400 '.message | test("regular expression from the REST API")' "hostile topics.regex"
+expect 400 '.message | test("value from the REST API may not have")' "hostile topics.regex"
+call POST /connectors '{"name":"lc-re","config":{"connector.class":"file-sink","topics.regex":"x{,30000}","path":"/x"}}'
+expect 400 '.message | test("repeat count over 100")' "hostile topics.regex with an empty lower bound"
 
 # PUT a new config: the sink's task restarts with it (a new file).
 call PUT /connectors/lc-dst/config "{\"connector.class\":\"file-sink\",\"topics\":\"lc-t2\",\"path\":\"$WORK/out3.txt\",\"flush.interval\":\"200ms\",$SESSION}"
@@ -164,7 +167,10 @@ expect 200 '(.level == "DEBUG") and (.last_modified | type == "number")' "the lo
 call PUT /admin/loggers/root '{"level":"INFO"}'
 expect 200 '' "log level back"
 
-# A YAML connector changed over REST; another stopped; one deleted.
+# A YAML connector changed over REST; another stopped; one deleted. PATCH
+# cannot carry a value that came from \${env:} in the file over.
+call PATCH /connectors/lc-yml/config '{"batch.max.records":"9"}'
+expect 409 '.message | test("option .path. of connector lc-yml is a secret or comes from")' "PATCH over a substituted YAML value"
 call PUT /connectors/lc-yml/config "{\"connector.class\":\"file-source\",\"path\":\"$WORK/in1.txt\",\"topic\":\"lc-t1\",\"batch.max.records\":\"7\"}"
 expect 200 '.config."batch.max.records" == "7"' "PUT over a YAML connector"
 call PUT /connectors/lc-dst/stop
@@ -239,5 +245,21 @@ yaml "    batch.max.records: 3"
 start
 call GET /connectors/lc-yml/config
 expect 200 '."batch.max.records" == "3"' "a changed YAML entry brings it back"
+# Deleted over REST and created again there: that config stays over the
+# unchanged YAML entry, through a reload and a restart.
+call DELETE /connectors/lc-yml
+# 409 while its tasks are still stopping, then 201.
+post_yml() {
+    call POST /connectors "{\"name\":\"lc-yml\",\"config\":{\"connector.class\":\"file-source\",\"path\":\"$WORK/in1.txt\",\"topic\":\"lc-t1\",\"batch.max.records\":\"11\"}}"
+    [ "$CODE" = 201 ] || { [ "$CODE" = 409 ] && grep -q "still being deleted" "$WORK/resp" && return 1; } ||
+        fail "POST a deleted YAML connector's name: HTTP $CODE: $(cat "$WORK/resp")"
+}
+wait_until 30 post_yml || fail "lc-yml still being deleted after 30 s"
+kill -HUP "$FERRY_PID"
+wait_until 30 grep -q "reload: .* applied (0 connector(s) changed)" "$WORK/run.log" || fail "the reload changed something"
+ferry_stop "$FERRY_PID"
+start
+call GET /connectors/lc-yml/config
+expect 200 '."batch.max.records" == "11"' "the REST config of a once-deleted YAML connector survives"
 ferry_stop "$FERRY_PID"
 log "PASS"
