@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config librdkafka-dev libyaml-dev libjansson-dev libpq-dev
       libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev libzstd-dev)
 if [ "${1:-}" = "--test" ]; then
-    pkgs+=(libcmocka-dev kcat jq curl python3-confluent-kafka python3-kafka postgresql-15 postgresql-client-15
+    pkgs+=(libcmocka-dev kcat jq curl openssl python3-confluent-kafka python3-kafka postgresql-15 postgresql-client-15
            procps iproute2
            # Apache Kafka and Kafka Connect from Maven Central (tests/kafka/kafka.sh): Java 17 runs
            # them, Maven fetches them, curl talks to Connect's REST API.

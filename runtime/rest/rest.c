@@ -20,6 +20,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "build_info.h"
 #include "engine/admin.h"
@@ -61,6 +62,7 @@ typedef struct rest_opts {
     int is_default;
     const char *token;
     int64_t body_max;
+    const char *tls_cert, *tls_key; /* PEM files, or NULL: plain HTTP */
 } rest_opts_t;
 
 static int is_loopback(const char *host)
@@ -83,13 +85,14 @@ static int rest_opts_read(const worker_config_t *wc, rest_opts_t *o, cfg_errors_
     const cfg_node_t *map = wc->rest, *n = NULL;
     int bad = 0;
     if (map) {
-        static const char *const known[] = {"listen", "token", "body.max.bytes", NULL};
+        static const char *const known[] = {"listen", "token", "body.max.bytes", "tls.cert", "tls.key", NULL};
         for (size_t i = 0; i < map->count; i++) {
             int ok = 0;
             for (const char *const *k = known; *k; k++) ok |= strcmp(map->keys[i], *k) == 0;
             if (!ok && errs) {
                 cfg_errors_add_at(errs, wc->path, map->key_lines[i], map->key_cols[i], NULL,
-                                  "unknown worker option 'rest.%s' (rest takes listen, token, body.max.bytes)",
+                                  "unknown worker option 'rest.%s' (rest takes listen, token, body.max.bytes, "
+                                  "tls.cert, tls.key)",
                                   map->keys[i]);
                 bad = 1;
             }
@@ -134,6 +137,32 @@ static int rest_opts_read(const worker_config_t *wc, rest_opts_t *o, cfg_errors_
                               "worker option 'rest.listen': %s is not a loopback address, so the REST API needs "
                               "'rest.token' (a bearer token, e.g. ${file:/run/secrets/ferry-token})",
                               o->host);
+        bad = 1;
+    }
+    const cfg_node_t *cn = NULL, *kn = NULL;
+    o->tls_cert = opt_scalar(map, "tls.cert", &cn);
+    o->tls_key = opt_scalar(map, "tls.key", &kn);
+    if ((o->tls_cert != NULL) != (o->tls_key != NULL)) {
+        const cfg_node_t *at = cn ? cn : kn;
+        if (errs)
+            cfg_errors_add_at(errs, wc->path, at->line, at->col, NULL,
+                              "worker options 'rest.tls.cert' and 'rest.tls.key' go together (PEM files)");
+        bad = 1;
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *f = i ? o->tls_key : o->tls_cert;
+        if (f && access(f, R_OK) != 0) {
+            const cfg_node_t *at = i ? kn : cn;
+            if (errs)
+                cfg_errors_add_at(errs, wc->path, at->line, at->col, NULL, "worker option 'rest.%s': %s: %s",
+                                  i ? "tls.key" : "tls.cert", f, strerror(errno));
+            bad = 1;
+        }
+    }
+    if (o->tls_cert && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+        if (errs)
+            cfg_errors_add_at(errs, wc->path, cn->line, cn->col, NULL,
+                              "worker option 'rest.tls.cert': this libmicrohttpd has no TLS");
         bad = 1;
     }
     const char *bm = opt_scalar(map, "body.max.bytes", &n);
@@ -1080,6 +1109,32 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     *con_cls = NULL;
 }
 
+/* A PEM file's text; NULL with err. */
+static char *read_pem(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "rest.tls: %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    char buf[4096];
+    for (size_t n; (n = fread(buf, 1, sizeof(buf), f)) > 0 && len < 1024 * 1024;) {
+        if (len + n + 1 > cap) text = xrealloc(text, cap = (len + n + 1) * 2);
+        memcpy(text + len, buf, n);
+        len += n;
+    }
+    fclose(f);
+    if (!text || !strstr(text, "-----BEGIN ")) {
+        snprintf(err, errlen, "rest.tls: %s: not a PEM file", path);
+        free(text);
+        return NULL;
+    }
+    text[len] = '\0';
+    return text;
+}
+
 rest_t *rest_start(worker_t *w, const worker_config_t *wc, const plugin_registry_t *reg, int *disabled, char *err,
                    size_t errlen)
 {
@@ -1118,11 +1173,31 @@ rest_t *rest_start(worker_t *w, const worker_config_t *wc, const plugin_registry
     r->reg = reg;
     r->token = o.token ? str_dup(o.token) : NULL;
     r->body_max = (size_t)o.body_max;
+    char *cert = NULL, *key = NULL;
+    if (o.tls_cert) {
+        cert = read_pem(o.tls_cert, err, errlen);
+        key = cert ? read_pem(o.tls_key, err, errlen) : NULL;
+        if (!key) {
+            free(cert);
+            rest_stop(r);
+            return NULL;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    struct MHD_OptionItem tls[] = {
+        {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, key},
+        {MHD_OPTION_END, 0, NULL},
+    };
     r->daemon = MHD_start_daemon(flags, (uint16_t)o.port, NULL, NULL, on_request, r, MHD_OPTION_SOCK_ADDR, &ss,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, r, MHD_OPTION_THREAD_POOL_SIZE, 4u,
                                  MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 32u,
                                  MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                                 (size_t)64 * 1024, MHD_OPTION_END);
+                                 (size_t)64 * 1024, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+    /* The daemon keeps its own copy of the key material. */
+    if (key) explicit_bzero(key, strlen(key));
+    free(cert);
+    free(key);
     if (!r->daemon) {
         int e = errno;
         if (o.is_default) {
@@ -1141,7 +1216,8 @@ rest_t *rest_start(worker_t *w, const worker_config_t *wc, const plugin_registry
     int port = info ? (int)info->port : o.port;
     snprintf(r->address, sizeof(r->address), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
     worker_set_id(w, r->address);
-    log_info("rest: listening on http://%s%s", r->address, r->token ? " (bearer token required)" : "");
+    log_info("rest: listening on %s://%s%s", o.tls_cert ? "https" : "http", r->address,
+             r->token ? " (bearer token required)" : "");
     return r;
 }
 
