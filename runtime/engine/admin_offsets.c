@@ -172,14 +172,53 @@ static rd_kafka_topic_partition_list_t *sink_partitions(rd_kafka_t *rk, const co
     return l;
 }
 
+/* Every offset the group has committed (as Connect lists and resets a
+ * sink's: also topics the config no longer names), or NULL when the broker
+ * does not answer. */
+static rd_kafka_topic_partition_list_t *group_committed(rd_kafka_t *rk, const char *group)
+{
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
+    rd_kafka_AdminOptions_t *opt = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+    rd_kafka_AdminOptions_set_request_timeout(opt, OFFSETS_TIMEOUT_MS, NULL, 0);
+    rd_kafka_ListConsumerGroupOffsets(rk, &req, 1, opt, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, OFFSETS_TIMEOUT_MS + 2000);
+    rd_kafka_topic_partition_list_t *out = NULL;
+    if (ev && !rd_kafka_event_error(ev)) {
+        const rd_kafka_ListConsumerGroupOffsets_result_t *res = rd_kafka_event_ListConsumerGroupOffsets_result(ev);
+        size_t n = 0;
+        const rd_kafka_group_result_t **g = res ? rd_kafka_ListConsumerGroupOffsets_result_groups(res, &n) : NULL;
+        const rd_kafka_topic_partition_list_t *pl = n && !rd_kafka_group_result_error(g[0])
+                                                        ? rd_kafka_group_result_partitions(g[0])
+                                                        : NULL;
+        if (pl) out = rd_kafka_topic_partition_list_copy(pl);
+    }
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_ListConsumerGroupOffsets_destroy(req);
+    rd_kafka_AdminOptions_destroy(opt);
+    rd_kafka_queue_destroy(q);
+    return out;
+}
+
 static json_t *sink_offsets(worker_t *w, const conn_t *c, char *err, size_t errlen)
 {
     rd_kafka_t *rk = group_client(w, c, err, errlen);
     if (!rk) return NULL;
     err[0] = '\0';
-    rd_kafka_topic_partition_list_t *l = sink_partitions(rk, c, err, errlen);
+    char group[300];
+    snprintf(group, sizeof(group), "ferry-%s", c->name);
+    rd_kafka_topic_partition_list_t *l = group_committed(rk, group);
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (l && l->cnt == 0) { /* none, or a broker that lists none (the mock): ask per partition */
+        rd_kafka_topic_partition_list_destroy(l);
+        l = NULL;
+    }
+    if (!l) {
+        /* The partitions of the topics it reads now, and their commits. */
+        l = sink_partitions(rk, c, err, errlen);
+        if (l->cnt) e = rd_kafka_committed(rk, l, OFFSETS_TIMEOUT_MS);
+    }
     json_t *a = NULL;
-    rd_kafka_resp_err_t e = l->cnt ? rd_kafka_committed(rk, l, OFFSETS_TIMEOUT_MS) : RD_KAFKA_RESP_ERR_NO_ERROR;
     if (e) {
         snprintf(err, errlen, "consumer group ferry-%s: committed offsets: %s", c->name, rd_kafka_err2str(e));
     } else if (!err[0]) {

@@ -598,13 +598,6 @@ static enum MHD_Result not_allowed(request_t *q, struct MHD_Connection *c, const
     return send_error(q, c, MHD_HTTP_METHOD_NOT_ALLOWED, "HTTP %s is not allowed on %s", method, url);
 }
 
-static enum MHD_Result not_yet(request_t *q, struct MHD_Connection *c, const char *method, const char *url)
-{
-    return send_error(q, c, MHD_HTTP_NOT_IMPLEMENTED,
-                      "%s %s is not supported yet (see the README's REST API section)",
-                      method, url);
-}
-
 /* The request body as a JSON object, or NULL after sending 400. */
 static json_t *body_object(request_t *q, struct MHD_Connection *c, enum MHD_Result *sent)
 {
@@ -876,7 +869,14 @@ static enum MHD_Result route_connector(rest_t *r, request_t *q, struct MHD_Conne
         if (!get) return not_allowed(q, c, method, url);
         v.kind = VIEW_TOPICS;
     } else if (nseg == 4 && strcmp(seg[2], "topics") == 0 && strcmp(seg[3], "reset") == 0) {
-        return not_yet(q, c, method, url);
+        /* ferry's topics are what the config names, not a set it tracks:
+         * there is nothing to empty. Connect answers 200. */
+        if (strcmp(method, "PUT") != 0) return not_allowed(q, c, method, url);
+        v.kind = VIEW_TOPICS;
+        if (view(r, q, c, &v) != 0) return MHD_YES;
+        if (!v.out) return send_error(q, c, MHD_HTTP_NOT_FOUND, "Connector %s not found", v.name);
+        json_decref(v.out);
+        return send_text(q, c, MHD_HTTP_OK, "application/json", "");
     } else {
         return send_error(q, c, MHD_HTTP_NOT_FOUND, "no such path: %s", url);
     }
