@@ -130,7 +130,8 @@ static const char *task_state(const task_rt_t *t)
     if (t->restart_requested || t->conn->next_cfg) return "RESTARTING";
     switch (atomic_load(&t->status)) {
     case TASK_RUNNING:
-        return atomic_load(&t->conn->paused) ? "PAUSED" : "RUNNING";
+        /* PAUSED once its loop holds: until then it may still put or poll. */
+        return atomic_load(&t->conn->paused) && atomic_load(&t->pause_held) ? "PAUSED" : "RUNNING";
     case TASK_FAILED:
         /* Waiting for its restart (not yet given up on). */
         return t->restart_at_ms && t->restart_at_ms != INT64_MAX ? "RESTARTING" : "FAILED";

@@ -87,6 +87,7 @@ typedef struct task_rt {
     int start_pending;       /* main thread: assigned again while its last run was still stopping */
     int restart_requested;   /* main thread: restarted over REST, not yet running again */
     atomic_int lost;         /* its group assignment was lost: stop without storing offsets */
+    atomic_int pause_held;   /* the task loop has seen the pause and holds (what status calls PAUSED) */
     /* When a graceful stop must be done; set before task->stop. */
     _Atomic int64_t stop_deadline_ms;
     /* Optional: called by engine_sleep every ~50 ms while a call is being

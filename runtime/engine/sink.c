@@ -386,6 +386,7 @@ static void sink_run(sink_ctx_t *ctx)
         if (atomic_load(&t->conn->paused)) {
             /* Paused: nothing is put; what was put is still flushed and committed. */
             sink_hold(ctx, 1);
+            atomic_store(&t->pause_held, 1);
             while (atomic_load(&t->conn->paused) && !engine_stopping(t) && !ctx->failed) {
                 sink_hold_tick(ctx);
                 engine_sleep(t, 50);
@@ -394,6 +395,7 @@ static void sink_run(sink_ctx_t *ctx)
                     next_flush = clock_ms() + flush_ms;
                 }
             }
+            atomic_store(&t->pause_held, 0);
             sink_hold(ctx, 0);
             continue;
         }

@@ -387,7 +387,8 @@ static void source_run(source_ctx_t *ctx)
     while (!engine_stopping(t)) {
         rd_kafka_poll(ctx->rk, 0);
         if (source_handle_failed(ctx) != 0) return;
-        if (atomic_load(&t->conn->paused)) {
+        atomic_store(&t->pause_held, atomic_load(&t->conn->paused));
+        if (atomic_load(&t->pause_held)) {
             /* Paused: no poll(); deliveries and offsets go on. */
             rd_kafka_poll(ctx->rk, 100);
             if (source_maybe_flush(ctx) != 0) return;

@@ -70,6 +70,7 @@ void worker_task_start(task_rt_t *t)
 {
     atomic_store(&t->task->stop, 0);
     atomic_store(&t->lost, 0);
+    atomic_store(&t->pause_held, 0);
     atomic_store(&t->done, 0);
     atomic_store(&t->status, TASK_STARTING);
     t->error[0] = '\0';

@@ -190,8 +190,9 @@ grep -Eq '^dst +sink +RUNNING +0 +RUNNING' "$WORK/status.out" || fail "status ta
 metric() { m "$1{connector=\"$2\",task=\"0\"}"; }
 call PUT /connectors/dst/pause
 [ "$CODE" = 202 ] || fail "pause: HTTP $CODE"
-call GET /connectors/dst/status
-expect 200 '(.connector.state == "PAUSED") and (.tasks[0].state == "PAUSED")' "paused status"
+# PAUSED once the task's loop holds (until then it may still put a batch).
+wait_until 10 bash -c "curl -s $URL/connectors/dst/status | jq -e '(.connector.state == \"PAUSED\") and (.tasks[0].state == \"PAUSED\")' >/dev/null" ||
+    fail "paused status: $(curl -s "$URL/connectors/dst/status")"
 seq 2001 2100 | sed 's/^/line-/' >>"$WORK/in.txt"
 wait_until 30 bash -c "curl -s $URL/metrics | grep -qx 'ferry_source_record_write_total{connector=\"src\",task=\"0\"} 2100'" ||
     fail "source did not go on while the sink was paused: $(metric ferry_source_record_write_total src)"
@@ -199,7 +200,8 @@ sleep 2
 [ "$(wc -l <"$WORK/out.txt")" = 2000 ] || fail "a paused sink wrote: $(wc -l <"$WORK/out.txt") lines"
 call PUT /connectors/src/pause
 [ "$CODE" = 202 ] || fail "pause source: HTTP $CODE"
-sleep 1
+wait_until 10 bash -c "curl -s $URL/connectors/src/status | jq -e '.tasks[0].state == \"PAUSED\"' >/dev/null" ||
+    fail "source not PAUSED: $(curl -s "$URL/connectors/src/status")"
 seq 2101 2200 | sed 's/^/line-/' >>"$WORK/in.txt"
 sleep 2
 [ "$(metric ferry_source_record_write_total src)" = 2100 ] || fail "a paused source read: $(metric ferry_source_record_write_total src)"

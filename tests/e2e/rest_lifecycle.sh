@@ -102,6 +102,9 @@ expect 400 '.message | test("repeat count over 100")' "hostile topics.regex with
 # PUT a new config: the sink's task restarts with it (a new file).
 call PUT /connectors/lc-dst/config "{\"connector.class\":\"file-sink\",\"topics\":\"lc-t2\",\"path\":\"$WORK/out3.txt\",\"flush.interval\":\"200ms\",$SESSION}"
 expect 200 '.config.path | endswith("out3.txt")' "PUT config (update)"
+# The change is applied once the old task has stopped (until then it still
+# writes to out2): wait for the new one, then send records.
+wait_until 30 grep -q "\[lc-dst/0\] file-sink: appending to $WORK/out3.txt" "$WORK/run.log" || fail "no task with the new config"
 seq 101 120 | sed 's/^/b-/' >>"$WORK/in2.txt"
 wait_until 60 bash -c "[ \$(wc -l < $WORK/out3.txt 2>/dev/null || echo 0) -ge 20 ]" || fail "out3 has $(lines "$WORK/out3.txt") of 20 lines"
 [ "$(lines "$WORK/out2.txt")" = 100 ] || fail "the old sink file still grows: $(lines "$WORK/out2.txt")"
