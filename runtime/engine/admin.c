@@ -112,13 +112,6 @@ void worker_set_id(worker_t *w, const char *id)
 
 /* ---- views --------------------------------------------------------------------------------- */
 
-static conn_t *find_conn(worker_t *w, const char *name)
-{
-    for (size_t i = 0; i < w->nconns; i++)
-        if (!w->conns[i]->deleting && strcmp(w->conns[i]->name, name) == 0) return w->conns[i];
-    return NULL;
-}
-
 static const char *worker_id(const worker_t *w) { return w->worker_id ? w->worker_id : "ferry"; }
 
 static const char *conn_type(const conn_t *c) { return c->desc->kind == FERRY_SOURCE ? "source" : "sink"; }
@@ -172,11 +165,11 @@ json_t *admin_connector_names(worker_t *w)
     return a;
 }
 
-int admin_connector_exists(worker_t *w, const char *name) { return find_conn(w, name) != NULL; }
+int admin_connector_exists(worker_t *w, const char *name) { return conn_find(w, name) != NULL; }
 
 json_t *admin_connector_status(worker_t *w, const char *name)
 {
-    conn_t *c = find_conn(w, name);
+    conn_t *c = conn_find(w, name);
     if (!c) return NULL;
     json_t *tasks = json_array();
     for (int j = 0; j < c->ntasks; j++) json_array_append_new(tasks, task_status_json(w, &c->tasks[j], j));
@@ -193,7 +186,7 @@ json_t *admin_connector_status(worker_t *w, const char *name)
 
 json_t *admin_connector_config(worker_t *w, const char *name)
 {
-    conn_t *c = find_conn(w, name);
+    conn_t *c = conn_find(w, name);
     if (!c) return NULL;
     /* A new config waiting for the tasks to stop is already the config. */
     const ferry_config_t *current = c->next_cfg ? c->next_cfg : c->cfg;
@@ -218,7 +211,7 @@ json_t *admin_connector_config(worker_t *w, const char *name)
 
 json_t *admin_connector_info(worker_t *w, const char *name)
 {
-    conn_t *c = find_conn(w, name);
+    conn_t *c = conn_find(w, name);
     if (!c) return NULL;
     json_t *tasks = json_array();
     for (int j = 0; j < c->ntasks; j++) json_array_append_new(tasks, json_pack("{s:s, s:i}", "connector", c->name, "task", j));
@@ -228,7 +221,7 @@ json_t *admin_connector_info(worker_t *w, const char *name)
 
 json_t *admin_connector_tasks(worker_t *w, const char *name)
 {
-    conn_t *c = find_conn(w, name);
+    conn_t *c = conn_find(w, name);
     if (!c) return NULL;
     json_t *a = json_array();
     for (int j = 0; j < c->ntasks; j++) {
@@ -243,7 +236,7 @@ json_t *admin_connector_tasks(worker_t *w, const char *name)
 
 json_t *admin_task_status(worker_t *w, const char *name, int task)
 {
-    conn_t *c = find_conn(w, name);
+    conn_t *c = conn_find(w, name);
     if (!c || task < 0 || task >= c->ntasks) return NULL;
     return task_status_json(w, &c->tasks[task], task);
 }
@@ -539,7 +532,7 @@ static void task_restart(worker_t *w, task_rt_t *t)
 
 int admin_task_restart(worker_t *w, const char *name, int task)
 {
-    conn_t *c = find_conn(w, name);
+    conn_t *c = conn_find(w, name);
     if (!c) return -1;
     if (task < 0 || task >= c->ntasks) return -2;
     task_restart(w, &c->tasks[task]);
@@ -548,7 +541,7 @@ int admin_task_restart(worker_t *w, const char *name, int task)
 
 int admin_connector_restart(worker_t *w, const char *name, int include_tasks, int only_failed)
 {
-    conn_t *c = find_conn(w, name);
+    conn_t *c = conn_find(w, name);
     if (!c) return -1;
     /* Its own instance is task_configs: run again when that failed. */
     if (c->error[0] && c->target != CONN_STOPPED && !c->ntasks) c->relaunch = 1;
@@ -585,7 +578,7 @@ static int distributed(worker_t *w, char *err, size_t errlen)
 admin_rc_t admin_connector_put(worker_t *w, const char *name, const ferry_connector_t *desc, ferry_config_t *cfg,
                                json_t *given, int create_only, char *err, size_t errlen)
 {
-    conn_t *c = find_conn(w, name);
+    conn_t *c = conn_find(w, name);
     admin_rc_t rc = ADMIN_FAILED;
     if (c && create_only) {
         snprintf(err, errlen, "Connector %s already exists", name);
@@ -629,7 +622,7 @@ out:
 
 json_t *admin_connector_given(worker_t *w, const char *name, char *err, size_t errlen)
 {
-    conn_t *c = find_conn(w, name);
+    conn_t *c = conn_find(w, name);
     if (!c) return NULL;
     if (c->next_stored || c->stored) return json_deep_copy(c->next_stored ? c->next_stored : c->stored);
     /* A YAML connector: its set options. Secrets and values from ${..}
@@ -653,7 +646,7 @@ json_t *admin_connector_given(worker_t *w, const char *name, char *err, size_t e
 
 admin_rc_t admin_connector_delete(worker_t *w, const char *name, char *err, size_t errlen)
 {
-    conn_t *c = find_conn(w, name);
+    conn_t *c = conn_find(w, name);
     if (!c) return ADMIN_UNKNOWN;
     if (distributed(w, err, errlen)) return ADMIN_CONFLICT;
     /* A YAML connector stays deleted until its entry in the file changes. */
@@ -671,7 +664,7 @@ admin_rc_t admin_connector_delete(worker_t *w, const char *name, char *err, size
 
 admin_rc_t admin_connector_target(worker_t *w, const char *name, conn_target_t target, char *err, size_t errlen)
 {
-    conn_t *c = find_conn(w, name);
+    conn_t *c = conn_find(w, name);
     if (!c) return ADMIN_UNKNOWN;
     if (target == CONN_STOPPED && distributed(w, err, errlen)) return ADMIN_CONFLICT;
     if (c->target != target &&

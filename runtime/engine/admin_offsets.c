@@ -19,13 +19,6 @@
 
 #define OFFSETS_TIMEOUT_MS 10000
 
-static conn_t *find(worker_t *w, const char *name)
-{
-    for (size_t i = 0; i < w->nconns; i++)
-        if (!w->conns[i]->deleting && strcmp(w->conns[i]->name, name) == 0) return w->conns[i];
-    return NULL;
-}
-
 /* ---- sources ---------------------------------------------------------------------------- */
 
 static json_t *source_offsets(worker_t *w, const char *name)
@@ -330,7 +323,7 @@ static int sink_write(worker_t *w, const conn_t *c, rd_kafka_topic_partition_lis
 
 json_t *admin_offsets_get(worker_t *w, const char *name, char *err, size_t errlen)
 {
-    conn_t *c = find(w, name);
+    conn_t *c = conn_find(w, name);
     if (!c) return NULL;
     json_t *a = c->desc->kind == FERRY_SOURCE ? source_offsets(w, name) : sink_offsets(w, c, err, errlen);
     return a ? json_pack("{s:o}", "offsets", a) : json_null();
@@ -380,7 +373,7 @@ static int parse_entries(const conn_t *c, json_t *offsets, char ***parts, char *
 
 admin_rc_t admin_offsets_alter(worker_t *w, const char *name, json_t *offsets, char *err, size_t errlen)
 {
-    conn_t *c = find(w, name);
+    conn_t *c = conn_find(w, name);
     if (!c) return ADMIN_UNKNOWN;
     if (c->target != CONN_STOPPED || c->ntasks) {
         snprintf(err, errlen, "Connectors must be in the STOPPED state before their offsets can be modified. This "
@@ -425,7 +418,7 @@ out:
 
 json_t *admin_connector_topics(worker_t *w, const char *name)
 {
-    conn_t *c = find(w, name);
+    conn_t *c = conn_find(w, name);
     if (!c) return NULL;
     json_t *a = json_array();
     const char *topic = c->desc->kind == FERRY_SOURCE ? config_string(c->cfg, "topic") : NULL;

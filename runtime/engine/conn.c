@@ -246,6 +246,13 @@ conn_t *conn_add(worker_t *w, const char *name, const ferry_connector_t *desc, f
     return c;
 }
 
+conn_t *conn_find(worker_t *w, const char *name)
+{
+    for (size_t i = 0; i < w->nconns; i++)
+        if (!w->conns[i]->deleting && strcmp(w->conns[i]->name, name) == 0) return w->conns[i];
+    return NULL;
+}
+
 void conn_remove(worker_t *w, conn_t *c)
 {
     for (size_t i = 0; i < w->nconns; i++)

@@ -179,6 +179,8 @@ void conn_free(conn_t *c);
 /* Before its tasks ever ran: replaces c's config (cfg and stored taken)
  * and builds the tasks again (errors to c->error). */
 void conn_reset(conn_t *c, const ferry_connector_t *desc, ferry_config_t *cfg, json_t *stored);
+/* The connector by that name, or NULL (one being deleted is not found). */
+conn_t *conn_find(worker_t *w, const char *name);
 /* Takes c (without running tasks) out of w->conns and frees it. */
 void conn_remove(worker_t *w, conn_t *c);
 /* Identifies a YAML entry's config (secrets redacted) for the store. */

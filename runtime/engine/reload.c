@@ -22,13 +22,6 @@ typedef struct entry {
     uint64_t hash;
 } entry_t;
 
-static conn_t *find(worker_t *w, const char *name)
-{
-    for (size_t i = 0; i < w->nconns; i++)
-        if (!w->conns[i]->deleting && strcmp(w->conns[i]->name, name) == 0) return w->conns[i];
-    return NULL;
-}
-
 /* Every connector of the new file, validated as at start-up. */
 static entry_t *reload_entries(worker_t *w, const worker_config_t *nwc, cfg_errors_t *errs)
 {
@@ -108,17 +101,14 @@ void worker_reload(worker_t *w)
     json_t *recs = w->store ? conn_store_records(w->store) : NULL;
     for (size_t i = 0; i < nwc->connector_count; i++) {
         const char *name = e[i].spec->name;
-        conn_t *c = find(w, name);
+        conn_t *c = conn_find(w, name);
         /* Unchanged: the same entry (secrets compared too); with a REST
          * override, the same entry the override was made over. */
         const ferry_config_t *now = c ? (c->next_cfg ? c->next_cfg : c->cfg) : NULL;
         if (c && c->yaml_hash == e[i].hash && (c->stored || config_equal(now, e[i].cfg))) continue;
         if (!c) {
             json_t *rec = recs ? json_object_get(recs, name) : NULL;
-            const char *hash = json_string_value(json_object_get(rec, "yaml.hash"));
-            char mine[17];
-            snprintf(mine, sizeof(mine), "%016llx", (unsigned long long)e[i].hash);
-            if (json_is_true(json_object_get(rec, "deleted")) && hash && strcmp(hash, mine) == 0)
+            if (json_is_true(json_object_get(rec, "deleted")) && conn_store_yaml_hash(w->store, name) == e[i].hash)
                 continue; /* deleted over REST, and its entry did not change since */
             for (size_t k = 0; k < w->nconns; k++)
                 if (w->conns[k]->deleting && strcmp(w->conns[k]->name, name) == 0) {

@@ -100,23 +100,14 @@ void worker_task_start(task_rt_t *t)
 
 void worker_use_store(worker_t *w) { w->use_store = 1; }
 
-static conn_t *worker_find(worker_t *w, const char *name)
-{
-    for (size_t i = 0; i < w->nconns; i++)
-        if (strcmp(w->conns[i]->name, name) == 0) return w->conns[i];
-    return NULL;
-}
-
 /* One stored record over the YAML file's connectors (see conn_store.c):
  * 0, or -1 when it no longer applies and is to be forgotten. */
 static int worker_apply_record(worker_t *w, const char *name, json_t *rec)
 {
-    conn_t *c = worker_find(w, name);
-    const char *hash = json_string_value(json_object_get(rec, "yaml.hash"));
+    conn_t *c = conn_find(w, name);
+    uint64_t hash = conn_store_yaml_hash(w->store, name);
     if (c || hash) {
-        char mine[17] = "";
-        if (c) snprintf(mine, sizeof(mine), "%016llx", (unsigned long long)c->yaml_hash);
-        if (!c || !hash || strcmp(hash, mine) != 0) {
+        if (!c || hash != c->yaml_hash) {
             log_info("[%s] the YAML file changed after the REST API changed this connector: the file wins", name);
             return -1;
         }
