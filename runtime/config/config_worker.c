@@ -29,7 +29,8 @@ static const ferry_option_t worker_options[] = {
      "The offsets file (store: file)."},
     {"config.topic", FERRY_OPT_STRING, "ferry-configs", FERRY_OPT_TOPIC, 0, 0, NULL,
      "Where connectors created, changed, paused or stopped over the REST API are kept (offsets.store: "
-     "kafka): a compacted topic, as Kafka Connect's config.storage.topic."},
+     "kafka): a compacted topic, as Kafka Connect's config.storage.topic. With group.id the default is "
+     "<group.id>-configs, the group's, which every worker of it follows."},
     {"config.file", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,
      "The same with offsets.store: file: a JSON file, by default beside the YAML file "
      "(NAME.yaml -> NAME.connectors.json)."},
@@ -231,6 +232,11 @@ static void worker_section(worker_config_t *wc, const cfg_node_t *section, cfg_e
         wc->group_id = str_dup(config_string(cfg, "group.id"));
         const char *topic = config_string(cfg, "tasks.topic");
         wc->tasks_topic = topic ? str_dup(topic) : str_printf("%s-tasks", wc->group_id);
+        /* The group's connectors, shared by its workers only. */
+        if (!config_is_set(cfg, "config.topic")) {
+            free(wc->config_topic);
+            wc->config_topic = str_printf("%s-configs", wc->group_id);
+        }
     }
     if (wc->group_id && wc->offsets_store == OFFSETS_STORE_FILE)
         cfg_build_error(&ctx, ctx.line, ctx.col,

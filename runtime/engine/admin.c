@@ -8,6 +8,7 @@
  * restarts are off or used up).
  */
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,11 +113,11 @@ void worker_set_id(worker_t *w, const char *id)
 
 /* ---- views --------------------------------------------------------------------------------- */
 
-static const char *worker_id(const worker_t *w) { return w->worker_id ? w->worker_id : "ferry"; }
+const char *admin_worker_id(const worker_t *w) { return w->worker_id ? w->worker_id : "ferry"; }
 
 static const char *conn_type(const conn_t *c) { return c->desc->kind == FERRY_SOURCE ? "source" : "sink"; }
 
-static const char *task_state(const task_rt_t *t)
+const char *admin_task_state(const task_rt_t *t)
 {
     if (!t->assigned) return "UNASSIGNED";
     /* Stopping to start again with a new config, or restarted over REST. */
@@ -140,11 +141,11 @@ static const char *task_state(const task_rt_t *t)
     }
 }
 
-static json_t *task_status_json(const worker_t *w, const task_rt_t *t, int id)
+json_t *admin_task_status_here(const worker_t *w, const task_rt_t *t, int id)
 {
-    const char *state = task_state(t);
+    const char *state = admin_task_state(t);
     const char *version = t->conn->desc->version ? t->conn->desc->version : FERRY_VERSION;
-    json_t *o = json_pack("{s:i, s:s, s:s, s:s}", "id", id, "state", state, "worker_id", worker_id(w), "version",
+    json_t *o = json_pack("{s:i, s:s, s:s, s:s}", "id", id, "state", state, "worker_id", admin_worker_id(w), "version",
                           version);
     /* A trace only for a failure: not for a restart asked for over REST. */
     int failed = atomic_load(&t->status) == TASK_FAILED || atomic_load(&t->status) == TASK_FATAL;
@@ -154,6 +155,17 @@ static json_t *task_status_json(const worker_t *w, const task_rt_t *t, int id)
         json_t *trace = json_string(t->error[0] ? t->error : "failed");
         json_object_set_new(o, "trace", trace ? trace : json_string("[invalid UTF-8]"));
     }
+    return o;
+}
+
+static json_t *task_status_json(const worker_t *w, const task_rt_t *t, int id)
+{
+    /* Distributed mode: another worker's task, as that worker published it. */
+    const json_t *remote = t->assigned ? NULL : cluster_status(w, t->conn->name, id);
+    if (!remote) return admin_task_status_here(w, t, id);
+    json_t *o = json_deep_copy(remote);
+    json_object_set_new(o, "id", json_integer(id));
+    json_object_del(o, "member");
     return o;
 }
 
@@ -178,7 +190,7 @@ json_t *admin_connector_status(worker_t *w, const char *name)
                         : c->target == CONN_STOPPED && !c->ntasks ? "STOPPED"
                         : atomic_load(&c->paused)           ? "PAUSED"
                                                             : "RUNNING";
-    json_t *conn = json_pack("{s:s, s:s, s:s}", "state", state, "worker_id", worker_id(w), "version",
+    json_t *conn = json_pack("{s:s, s:s, s:s}", "state", state, "worker_id", admin_worker_id(w), "version",
                              c->desc->version ? c->desc->version : FERRY_VERSION);
     if (c->error[0]) json_object_set_new(conn, "trace", json_string(c->error));
     return json_pack("{s:s, s:o, s:o, s:s}", "name", c->name, "connector", conn, "tasks", tasks, "type", conn_type(c));
@@ -252,7 +264,7 @@ int admin_ready(worker_t *w, char *why, size_t whylen)
         for (int j = 0; j < w->conns[i]->ntasks; j++) {
             const task_rt_t *t = &w->conns[i]->tasks[j];
             if (t->assigned && atomic_load(&t->status) != TASK_RUNNING) {
-                snprintf(why, whylen, "task %s is %s", t->task->prefix, task_state(t));
+                snprintf(why, whylen, "task %s is %s", t->task->prefix, admin_task_state(t));
                 return 0;
             }
         }
@@ -463,7 +475,7 @@ char *admin_metrics(worker_t *w)
     for (size_t i = 0; i < w->nconns; i++)
         for (int j = 0; j < w->conns[i]->ntasks; j++) {
             const task_rt_t *t = &w->conns[i]->tasks[j];
-            const char *st = task_state(t);
+            const char *st = admin_task_state(t);
             for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
                 fputs("ferry_task_state{connector=\"", b);
                 prom_escape(b, t->conn->name);
@@ -530,19 +542,15 @@ static void task_restart(worker_t *w, task_rt_t *t)
     t->restart_requested = 1;
 }
 
-int admin_task_restart(worker_t *w, const char *name, int task)
+int admin_restart_here(worker_t *w, const char *name, int task, int include_tasks, int only_failed)
 {
     conn_t *c = conn_find(w, name);
     if (!c) return -1;
-    if (task < 0 || task >= c->ntasks) return -2;
-    task_restart(w, &c->tasks[task]);
-    return 0;
-}
-
-int admin_connector_restart(worker_t *w, const char *name, int include_tasks, int only_failed)
-{
-    conn_t *c = conn_find(w, name);
-    if (!c) return -1;
+    if (task >= 0) {
+        if (task >= c->ntasks) return -2;
+        task_restart(w, &c->tasks[task]);
+        return 0;
+    }
     /* Its own instance is task_configs: run again when that failed. */
     if (c->error[0] && c->target != CONN_STOPPED && !c->ntasks) c->relaunch = 1;
     if (!include_tasks) return 0;
@@ -556,23 +564,29 @@ int admin_connector_restart(worker_t *w, const char *name, int include_tasks, in
     return 0;
 }
 
+int admin_task_restart(worker_t *w, const char *name, int task)
+{
+    int rc = admin_restart_here(w, name, task < 0 ? INT_MAX : task, 0, 0); /* -2 for task < 0 */
+    if (rc == 0) cluster_restart(w, name, task, 0, 0); /* where it runs, if elsewhere */
+    return rc;
+}
+
+int admin_connector_restart(worker_t *w, const char *name, int include_tasks, int only_failed)
+{
+    int rc = admin_restart_here(w, name, -1, include_tasks, only_failed);
+    if (rc == 0 && include_tasks) cluster_restart(w, name, -1, include_tasks, only_failed);
+    return rc;
+}
+
 /* ---- changes ------------------------------------------------------------------------------- */
 
 /* Stores what c (or, for a new connector, name) is to be: rec NULL forgets
- * it. Without a store (distributed mode) nothing is kept. 0 or -1. */
+ * it. 0 or -1. */
 static int persist(worker_t *w, const char *name, json_t *rec, char *err, size_t errlen)
 {
     int rc = w->store ? conn_store_put(w->store, name, rec, err, errlen) : 0;
     json_decref(rec);
     return rc;
-}
-
-static int distributed(worker_t *w, char *err, size_t errlen)
-{
-    if (!w->wc->group_id) return 0;
-    snprintf(err, errlen, "connectors cannot be created, changed, stopped or deleted over the REST API in "
-                          "distributed mode (worker.group.id) yet: change the YAML file of every worker");
-    return 1;
 }
 
 admin_rc_t admin_connector_put(worker_t *w, const char *name, const ferry_connector_t *desc, ferry_config_t *cfg,
@@ -585,10 +599,6 @@ admin_rc_t admin_connector_put(worker_t *w, const char *name, const ferry_connec
         rc = ADMIN_EXISTS;
         goto out;
     }
-    if (distributed(w, err, errlen)) {
-        rc = ADMIN_CONFLICT;
-        goto out;
-    }
     for (size_t i = 0; !c && i < w->nconns; i++)
         if (w->conns[i]->deleting && strcmp(w->conns[i]->name, name) == 0) {
             snprintf(err, errlen, "connector %s is still being deleted: its tasks are stopping; try again", name);
@@ -598,23 +608,21 @@ admin_rc_t admin_connector_put(worker_t *w, const char *name, const ferry_connec
     /* A name the YAML file had (deleted over REST) keeps its entry's hash,
      * so that the file takes it back only when that entry changes. */
     uint64_t yaml_hash = c ? c->yaml_hash : conn_store_yaml_hash(w->store, name);
-    if (persist(w, name, conn_store_record(yaml_hash, given, c ? c->target : CONN_STARTED), err, errlen) != 0)
+    json_t *rec = conn_store_record(yaml_hash, given, c ? c->target : CONN_STARTED);
+    if (w->wc->group_id && desc->kind == FERRY_SOURCE) cluster_record_slots(w, c, desc, cfg, rec);
+    json_t *slots = json_incref(json_object_get(rec, "slots"));
+    if (persist(w, name, rec, err, errlen) != 0) {
+        json_decref(slots);
         goto out;
-    if (!c) {
-        c = conn_add(w, name, desc, cfg);
-        c->yaml_hash = yaml_hash;
-        c->stored = json_incref(given);
-        c->relaunch = 1;
-        log_info("[%s] created over the REST API", name);
-        return ADMIN_CREATED;
     }
-    config_free(c->next_cfg);
-    json_decref(c->next_stored);
-    c->next_cfg = cfg;
-    c->next_desc = desc;
-    c->next_stored = json_incref(given);
-    log_info("[%s] config changed over the REST API: its tasks restart with it", name);
-    return ADMIN_OK;
+    int created = !c;
+    c = conn_change(w, c, name, desc, cfg, json_incref(given));
+    c->yaml_hash = yaml_hash;
+    cluster_take_slots(c, slots);
+    json_decref(slots);
+    log_info(created ? "[%s] created over the REST API" : "[%s] config changed over the REST API: its tasks restart "
+                                                          "with it", name);
+    return created ? ADMIN_CREATED : ADMIN_OK;
 out:
     config_free(cfg);
     return rc;
@@ -648,7 +656,6 @@ admin_rc_t admin_connector_delete(worker_t *w, const char *name, char *err, size
 {
     conn_t *c = conn_find(w, name);
     if (!c) return ADMIN_UNKNOWN;
-    if (distributed(w, err, errlen)) return ADMIN_CONFLICT;
     /* A YAML connector stays deleted until its entry in the file changes. */
     json_t *rec = NULL;
     if (c->yaml_hash) {
@@ -658,6 +665,7 @@ admin_rc_t admin_connector_delete(worker_t *w, const char *name, char *err, size
     }
     if (persist(w, name, rec, err, errlen) != 0) return ADMIN_FAILED;
     c->deleting = 1;
+    cluster_forget(w, name, 1);
     log_info("[%s] deleted over the REST API: its tasks stop", name);
     return ADMIN_OK;
 }
@@ -666,18 +674,10 @@ admin_rc_t admin_connector_target(worker_t *w, const char *name, conn_target_t t
 {
     conn_t *c = conn_find(w, name);
     if (!c) return ADMIN_UNKNOWN;
-    if (target == CONN_STOPPED && distributed(w, err, errlen)) return ADMIN_CONFLICT;
-    if (c->target != target &&
-        persist(w, name, conn_store_record(c->yaml_hash, c->next_stored ? c->next_stored : c->stored, target), err,
-                errlen) != 0)
-        return ADMIN_FAILED;
-    conn_target_t old = c->target;
-    c->target = target;
-    if (atomic_exchange(&c->paused, target == CONN_PAUSED) != (target == CONN_PAUSED) || old != target)
-        log_info("[%s] %s", c->name,
-                 target == CONN_PAUSED    ? "paused: its tasks neither poll nor put until resumed"
-                 : target == CONN_STOPPED ? "stopping: its tasks stop until resumed"
-                                          : "resumed");
-    if (old == CONN_STOPPED && target != CONN_STOPPED) c->relaunch = 1;
+    json_t *rec = conn_store_record(c->yaml_hash, c->next_stored ? c->next_stored : c->stored, target);
+    if (c->nslots) json_object_set_new(rec, "slots", cluster_slots_json(c));
+    if (c->target != target && persist(w, name, rec, err, errlen) != 0) return ADMIN_FAILED;
+    if (c->target == target) json_decref(rec);
+    conn_set_target(c, target);
     return ADMIN_OK;
 }

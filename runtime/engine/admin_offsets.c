@@ -23,6 +23,10 @@
 
 static json_t *source_offsets(worker_t *w, const char *name)
 {
+    /* Distributed mode: another worker may have run it since. */
+    char err[512];
+    if (w->group && engine_offsets_reload(w, name, err, sizeof(err)) != 0)
+        log_warn("[%s] offsets: %s (showing what this worker knew)", name, err);
     json_t *a = json_array();
     pthread_mutex_lock(&w->offsets_lock);
     for (size_t i = 0; i < offset_map_count(w->offsets); i++) {

@@ -68,8 +68,17 @@ int conn_check_tasks(const char *name, const ferry_connector_t *desc, const ferr
 {
     ferry_taskset_t set;
     if (conn_taskset(name, desc, cfg, &set, errs) != 0) return -1;
+    int n = set.count;
     taskset_clear(&set);
-    return 0;
+    return n;
+}
+
+int conn_task_count(const char *name, const ferry_connector_t *desc, const ferry_config_t *cfg)
+{
+    cfg_errors_t errs = {0};
+    int n = conn_check_tasks(name, desc, cfg, &errs);
+    cfg_errors_clear(&errs);
+    return n;
 }
 
 int conn_build_tasks(conn_t *c, cfg_errors_t *errs)
@@ -132,9 +141,27 @@ void conn_free_tasks(conn_t *c)
     c->ntasks = 0;
 }
 
+int conn_task_slot(const conn_t *c, int j) { return c->nslots ? c->slots[j % c->nslots] : -1; }
+
+int conn_task_here(const task_rt_t *t)
+{
+    const conn_t *c = t->conn;
+    if (!c->worker->wc->group_id || c->desc->kind != FERRY_SOURCE) return 1;
+    return c->worker->group && group_owns(c->worker->group, conn_task_slot(c, (int)(t - c->tasks)));
+}
+
 void conn_start_tasks(conn_t *c)
 {
-    for (int j = 0; j < c->ntasks; j++) worker_task_start(&c->tasks[j]);
+    const char *group = c->worker->wc->group_id;
+    for (int j = 0; j < c->ntasks; j++) {
+        task_rt_t *t = &c->tasks[j];
+        t->assigned = conn_task_here(t);
+        if (!t->assigned) continue;
+        if (group && c->desc->kind == FERRY_SOURCE)
+            log_info("[%s] task assigned to this worker (group %s, partition %d)", t->task->prefix, group,
+                     conn_task_slot(c, j));
+        worker_task_start(t);
+    }
 }
 
 /* ---- topics and start-up ---------------------------------------------------------------- */
@@ -430,12 +457,42 @@ void conn_free(conn_t *c)
 {
     if (!c) return;
     conn_free_tasks(c);
+    free(c->slots);
     config_free(c->cfg);
     config_free(c->next_cfg);
     json_decref(c->stored);
     json_decref(c->next_stored);
     free(c->name);
     free(c);
+}
+
+conn_t *conn_change(worker_t *w, conn_t *c, const char *name, const ferry_connector_t *desc, ferry_config_t *cfg,
+                    json_t *given)
+{
+    if (!c) {
+        c = conn_add(w, name, desc, cfg);
+        c->stored = given;
+        c->relaunch = 1;
+        return c;
+    }
+    config_free(c->next_cfg);
+    json_decref(c->next_stored);
+    c->next_cfg = cfg;
+    c->next_desc = desc;
+    c->next_stored = given;
+    return c;
+}
+
+void conn_set_target(conn_t *c, conn_target_t target)
+{
+    conn_target_t old = c->target;
+    c->target = target;
+    if (atomic_exchange(&c->paused, target == CONN_PAUSED) != (target == CONN_PAUSED) || old != target)
+        log_info("[%s] %s", c->name,
+                 target == CONN_PAUSED    ? "paused: its tasks neither poll nor put until resumed"
+                 : target == CONN_STOPPED ? "stopping: its tasks stop until resumed"
+                                          : "resumed");
+    if (old == CONN_STOPPED && target != CONN_STOPPED) c->relaunch = 1;
 }
 
 /* Builds, prepares and starts the tasks of c's current config; a failure

@@ -88,6 +88,7 @@ typedef struct task_rt {
     int restart_requested;   /* main thread: restarted over REST, not yet running again */
     atomic_int lost;         /* its group assignment was lost: stop without storing offsets */
     atomic_int pause_held;   /* the task loop has seen the pause and holds (what status calls PAUSED) */
+    char published[16];      /* main thread, distributed mode: the state last published (cluster.c) */
     /* When a graceful stop must be done; set before task->stop. */
     _Atomic int64_t stop_deadline_ms;
     /* Optional: called by engine_sleep every ~50 ms while a call is being
@@ -119,6 +120,9 @@ struct conn {
     json_t *stored;                 /* owned: the config as given over REST (references
                                      * unsubstituted), NULL when it comes from the YAML file */
     uint64_t yaml_hash;             /* of its YAML entry (0 = none): the store's "later change wins" */
+    int *slots;                     /* owned, distributed mode, sources: task j runs where partition
+                                     * slots[j % nslots] of the tasks topic is assigned */
+    int nslots;
     char error[FERRY_ERRMSG_SIZE];  /* why it has no tasks (task_configs failed), or "" */
 };
 
@@ -144,7 +148,9 @@ struct worker {
     struct worker_call_req *calls;  /* queued, oldest first */
     int calls_open;                 /* worker_run is serving them */
     char *worker_id;                /* owned: what statuses show as worker_id */
+    char *member;                   /* owned: tells this worker from the others of a group */
     char *cluster_id;               /* owned, under calls_lock: the Kafka cluster's, once known */
+    json_t *statuses;               /* owned, distributed mode: name -> {"J": status} other workers published */
     int64_t cluster_id_asked_ms;    /* main thread */
     _Atomic int64_t heartbeat_ms;   /* the main loop's last turn: what /health reads */
 };
@@ -156,6 +162,15 @@ void worker_calls_serve(worker_t *w, int wait_ms);
 void worker_calls_open(worker_t *w, int open);
 /* Notes the cluster id once the metadata has it (never waits). Main thread. */
 void worker_note_cluster_id(worker_t *w);
+/* A task's state as Connect names it, on this worker. */
+const char *admin_task_state(const task_rt_t *t);
+/* A task's status as this worker sees it ({"id", "state", "worker_id", ...}). */
+json_t *admin_task_status_here(const worker_t *w, const task_rt_t *t, int id);
+/* Restarts task (or, task -1, the connector with Connect's flags) where it
+ * runs on this worker. 0, -1 unknown connector, -2 unknown task. */
+int admin_restart_here(worker_t *w, const char *name, int task, int include_tasks, int only_failed);
+/* What statuses show as this worker's id. */
+const char *admin_worker_id(const worker_t *w);
 
 /* ---- conn.c: a connector's life ------------------------------------------------ */
 /* A new connector (config taken) at the end of w->conns, without tasks. */
@@ -183,6 +198,20 @@ void conn_reset(conn_t *c, const ferry_connector_t *desc, ferry_config_t *cfg, j
 conn_t *conn_find(worker_t *w, const char *name);
 /* Takes c (without running tasks) out of w->conns and frees it. */
 void conn_remove(worker_t *w, conn_t *c);
+/* Creates name (c NULL; then it starts with the next conn_settle) or gives
+ * c a new config its tasks restart with; takes cfg and a reference to
+ * given (the config as the REST call gave it). */
+conn_t *conn_change(worker_t *w, conn_t *c, const char *name, const ferry_connector_t *desc, ferry_config_t *cfg,
+                    json_t *given);
+/* Pause, resume or stop (what conn_settle and the task loops act on). */
+void conn_set_target(conn_t *c, conn_target_t target);
+/* Whether task t runs on this worker: always, except a source task in
+ * distributed mode, which runs where its partition of the tasks topic is. */
+int conn_task_here(const task_rt_t *t);
+/* The partition of the tasks topic that decides where task j runs, or -1. */
+int conn_task_slot(const conn_t *c, int j);
+/* The tasks a config gives (task_configs' count), or -1. */
+int conn_task_count(const char *name, const ferry_connector_t *desc, const ferry_config_t *cfg);
 /* Identifies a YAML entry's config (secrets redacted) for the store. */
 uint64_t conn_config_hash(const ferry_config_t *cfg);
 /* ---- conn_store.c: connectors kept for the REST API ------------------------------ */
@@ -197,13 +226,44 @@ int conn_store_put(conn_store_t *s, const char *name, json_t *rec, char *err, si
 json_t *conn_store_record(uint64_t yaml_hash, const json_t *config, conn_target_t target);
 /* The YAML hash of name's stored record (a deleted YAML connector's), or 0. */
 uint64_t conn_store_yaml_hash(const conn_store_t *s, const char *name);
+/* Distributed mode: sends a record (status, restart) without waiting. */
+void conn_store_send(conn_store_t *s, const char *key, const json_t *rec);
+/* Distributed mode: carries out what other workers wrote since. Main thread. */
+void conn_store_poll(conn_store_t *s);
+
+/* ---- cluster.c: distributed mode, the REST API's side ---------------------------- */
+/* The YAML connectors' task slots: tasks in file order, partition k for task k. */
+void cluster_yaml_slots(worker_t *w);
+/* Adds "slots" to rec, a source connector's record: c's (NULL for a new
+ * one) and, for tasks it did not have, free partitions (the tasks topic
+ * grown when there are none). */
+void cluster_record_slots(worker_t *w, conn_t *c, const ferry_connector_t *desc, const ferry_config_t *cfg,
+                          json_t *rec);
+/* Takes a record's "slots" (an array; NULL: none) for c. */
+void cluster_take_slots(conn_t *c, const json_t *slots);
+/* c's slots as a record's "slots". */
+json_t *cluster_slots_json(const conn_t *c);
+/* A connector record another worker wrote (rec NULL: deleted). */
+void cluster_on_connector(worker_t *w, const char *name, json_t *rec);
+/* Any other record of the config topic; live: read after start-up. */
+void cluster_on_record(worker_t *w, const char *key, size_t klen, json_t *rec, int live);
+/* Publishes the states of this worker's tasks that changed. Main thread. */
+void cluster_publish(worker_t *w);
+/* Asks the other workers to restart (task -1: the connector, with the flags). */
+void cluster_restart(worker_t *w, const char *name, int task, int include_tasks, int only_failed);
+/* Forgets what the others published about name's tasks (deleted); erase:
+ * and takes it out of the topic. */
+void cluster_forget(worker_t *w, const char *name, int erase);
+/* The status another worker published of name's task j, or NULL. */
+const json_t *cluster_status(const worker_t *w, const char *name, int j);
 const char *conn_target_name(conn_target_t t);
 
 /* Connector-level checks of a built config: topics that belong to the
  * runtime, exactly-once requirements (file/line/col as cfg_errors_add_at). */
 int conn_check_topics(const worker_config_t *wc, const char *file, int line, int col, const char *name,
                       const ferry_config_t *cfg, const ferry_connector_t *desc, cfg_errors_t *errs);
-/* Runs task_configs on cfg and checks what it returns, keeping nothing. 0 or -1. */
+/* Runs task_configs on cfg and checks what it returns, keeping nothing:
+ * the task count, or -1. */
 int conn_check_tasks(const char *name, const ferry_connector_t *desc, const ferry_config_t *cfg, cfg_errors_t *errs);
 
 /* ---- worker.c: one task's life, for group.c -------------------------------- */
@@ -214,9 +274,14 @@ void worker_task_request_stop(task_rt_t *t, int64_t deadline_ms);
 int worker_task_join(task_rt_t *t, int64_t deadline_ms);
 
 /* ---- group.c: distributed mode --------------------------------------------- */
-/* Creates the tasks topic (one partition per source task) if needed and
- * joins the group; tasks start and stop from group_poll(). NULL with err. */
+/* Creates the tasks topic (a partition per source task slot) if needed
+ * and joins the group; tasks start and stop from group_poll(). NULL with err. */
 worker_group_t *group_new(worker_t *w, char *err, size_t errlen);
+/* Whether partition p of the tasks topic is assigned to this worker. */
+int group_owns(const worker_group_t *g, int p);
+/* The tasks topic's partition count as last seen; grows it to n (where
+ * the broker can) and returns the count then. */
+int group_partitions(worker_group_t *g, int n);
 /* Serves the group (rebalances start and stop tasks). Main thread, often. */
 void group_poll(worker_group_t *g);
 /* Leaves the group (after the tasks stopped); group_free also does it. */

@@ -70,7 +70,8 @@ void worker_reload(worker_t *w)
 {
     const char *path = w->wc->path;
     if (w->wc->group_id) {
-        log_warn("reload: not in distributed mode (worker.group.id) yet: restart the workers one by one");
+        log_warn("reload: refused in distributed mode (worker.group.id): change connectors over the REST API "
+                 "(every worker of the group follows it), or change every worker's file and restart them one by one");
         return;
     }
     log_info("reload: reading %s", path);

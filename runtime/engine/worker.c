@@ -35,6 +35,13 @@ worker_t *worker_new(const worker_config_t *wc, const plugin_registry_t *reg, cf
     pthread_cond_init(&w->calls_cond, &ca);
     pthread_condattr_destroy(&ca);
     atomic_init(&w->stopping, 0);
+    w->statuses = json_object();
+    char host[128] = "";
+    gethostname(host, sizeof(host) - 1);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    w->member = str_printf("%s-%ld-%08lx", host[0] ? host : "ferry", (long)getpid(),
+                           (unsigned long)(now.tv_nsec ^ (now.tv_sec << 20)) & 0xffffffffUL);
     size_t before = errs->count;
     for (size_t i = 0; i < wc->connector_count; i++) {
         const connector_spec_t *spec = &wc->connectors[i];
@@ -142,16 +149,16 @@ static int worker_apply_record(worker_t *w, const char *name, json_t *rec)
         c->target = CONN_PAUSED;
         atomic_store(&c->paused, 1);
     }
+    cluster_take_slots(c, json_object_get(rec, "slots"));
+    if (w->wc->group_id && c->desc->kind == FERRY_SOURCE && !c->nslots)
+        log_error("[%s] its stored record names no partition of the tasks topic for its tasks: they run nowhere "
+                  "until its config is PUT again", name);
     return 0;
 }
 
 static int worker_apply_store(worker_t *w)
 {
     char err[512];
-    if (w->wc->group_id) {
-        log_warn("distributed mode (worker.group.id): connectors come from the YAML file only");
-        return 0;
-    }
     w->store = conn_store_open(w, err, sizeof(err));
     if (!w->store) {
         log_error("%s", err);
@@ -162,7 +169,8 @@ static int worker_apply_store(worker_t *w)
     json_t *rec;
     json_object_foreach(recs, name, rec) {
         if (worker_apply_record(w, name, rec) == 0) continue;
-        if (conn_store_put(w->store, name, NULL, err, sizeof(err)) != 0) log_warn("%s", err);
+        /* Forgotten; in a group only here: the other workers' files decide for them. */
+        if (!w->wc->group_id && conn_store_put(w->store, name, NULL, err, sizeof(err)) != 0) log_warn("%s", err);
     }
     json_decref(recs);
     return 0;
@@ -186,7 +194,11 @@ int worker_start(worker_t *w)
         log_info("offsets: file %s (%zu stored)", wc->offsets_file, offset_map_count(w->offsets));
         w->offsets_loaded = 1;
     }
-    if (w->use_store && worker_apply_store(w) != 0) return -1;
+    /* Distributed mode: the YAML file's source tasks have the first slots;
+     * the config topic is the group's, followed whether or not this worker
+     * serves the REST API. */
+    cluster_yaml_slots(w);
+    if ((w->use_store || wc->group_id) && worker_apply_store(w) != 0) return -1;
     for (size_t i = 0; i < w->nconns; i++)
         if (conn_prepare(w->conns[i], err, sizeof(err)) != 0) {
             log_error("[%s] %s", w->conns[i]->name, err);
@@ -200,10 +212,7 @@ int worker_start(worker_t *w)
         log_info("[%s] starting %s connector '%s' with %d task(s)%s", c->name,
                  c->desc->kind == FERRY_SOURCE ? "source" : "sink", c->desc->name, c->ntasks,
                  later ? ", as the group assigns them" : "");
-        for (int j = 0; j < c->ntasks; j++) {
-            c->tasks[j].assigned = !later;
-            if (!later) worker_task_start(&c->tasks[j]);
-        }
+        conn_start_tasks(c);
         if (c->error[0]) log_error("[%s] not started: %s", c->name, c->error);
     }
     if (grouped && !(w->group = group_new(w, err, sizeof(err)))) {
@@ -421,7 +430,9 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop, volatile sig_atomic_t *
             break;
         }
         group_poll(w->group);
+        conn_store_poll(w->store);
         worker_supervise(w);
+        cluster_publish(w);
         int64_t now = clock_ms();
         if (progress_ms > 0 && now - last >= progress_ms) {
             worker_progress(w, now - last);
@@ -488,6 +499,8 @@ void worker_free(worker_t *w)
     pthread_mutex_destroy(&w->calls_lock);
     pthread_cond_destroy(&w->calls_cond);
     free(w->worker_id);
+    free(w->member);
+    json_decref(w->statuses);
     free(w->cluster_id);
     free(w);
 }

@@ -473,6 +473,42 @@ int kafka_ensure_topic(kafka_env_t *env, const char *topic, int partitions, int 
     return rc;
 }
 
+int kafka_topic_grow(kafka_env_t *env, const char *topic, int partitions, char *err, size_t errlen)
+{
+    if (env->mcluster) {
+        snprintf(err, errlen, "topic '%s': the embedded broker cannot add partitions", topic);
+        return -1;
+    }
+    rd_kafka_t *rk = meta_handle(env, err, errlen);
+    if (!rk) return -1;
+    char rderr[256];
+    rd_kafka_NewPartitions_t *np = rd_kafka_NewPartitions_new(topic, (size_t)partitions, rderr, sizeof(rderr));
+    if (!np) {
+        snprintf(err, errlen, "topic '%s': %s", topic, rderr);
+        return -1;
+    }
+    rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
+    rd_kafka_AdminOptions_set_request_timeout(opts, 5000, NULL, 0);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreatePartitions(rk, &np, 1, opts, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 7000);
+    rd_kafka_resp_err_t e = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
+    const char *why = ev && e ? rd_kafka_event_error_string(ev) : NULL;
+    if (!e) {
+        size_t cnt = 0;
+        const rd_kafka_topic_result_t **tr =
+            rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev), &cnt);
+        if (cnt == 1) e = rd_kafka_topic_result_error(tr[0]), why = rd_kafka_topic_result_error_string(tr[0]);
+    }
+    if (e) snprintf(err, errlen, "topic '%s': adding partitions: %s", topic, why && *why ? why : rd_kafka_err2str(e));
+    else log_info("topic '%s': grown to %d partitions", topic, partitions);
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_AdminOptions_destroy(opts);
+    rd_kafka_NewPartitions_destroy(np);
+    return e ? -1 : 0;
+}
+
 int kafka_dev_broker_run(int brokers, const char *const *topics, size_t topic_count, volatile sig_atomic_t *stop)
 {
     char err[512];

@@ -94,6 +94,9 @@ rd_kafka_conf_t *kafka_task_conf_new(const kafka_env_t *env, kafka_client_kind_t
                                      int task, const char *const *okeys, const char *const *ovalues,
                                      size_t ocount, char *err, size_t errlen);
 
+/* Grows topic to partitions (CreatePartitions). 0, or -1 with err (the
+ * embedded broker, and librdkafka's mock, cannot). */
+int kafka_topic_grow(kafka_env_t *env, const char *topic, int partitions, char *err, size_t errlen);
 /* Makes sure topic exists. Embedded broker: created with the mock API.
  * Otherwise: CreateTopics (with cleanup.policy=compact when compact); a
  * broker without CreateTopics support gets a warning and the topic is
