@@ -53,7 +53,19 @@ static const char *const tolerance_values[] = {"none", "all", NULL};
     {"batch.max.records", FERRY_OPT_INT, "2000", FERRY_OPT_HAS_MIN, 1, 0, NULL,                    \
      "Maximum number of records per batch."},                                                     \
     {"batch.max.bytes", FERRY_OPT_SIZE, "1MiB", FERRY_OPT_HAS_MIN, 1, 0, NULL,                     \
-     "Maximum size of a batch."}
+     "Maximum size of a batch."},                                                                     \
+    {"key.converter", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,                                          \
+     "How keys are written to (sources) or read from (sinks) Kafka: json, string or bytes (Connect's " \
+     "class names too); unset: as they are. Options as key.converter.*."},                            \
+    {"value.converter", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,                                        \
+     "As key.converter, for values (value.converter.schemas.enable for json, default true)."},        \
+    {"header.converter", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,                                       \
+     "Accepted for Connect's configs; header values always pass as bytes."},                         \
+    {"transforms", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,                                               \
+     "Names of the transforms to apply in order, each configured by transforms.NAME.type and its "    \
+     "options (Connect's single-message transforms)."},                                               \
+    {"predicates", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,                                               \
+     "Names of predicates (predicates.NAME.type) that transforms may name as transforms.X.predicate."}
 
 static const char *const eos_support_values[] = {"requested", "required", NULL};
 static const char *const txn_boundary_values[] = {"poll", "interval", NULL};
@@ -240,10 +252,18 @@ static void apply_default(cfg_build_ctx_t *ctx, const ferry_option_t *opt, cfg_e
     }
 }
 
-/* producer.override.X / consumer.override.X: kept as raw strings. Returns 1
- * when the key had such a prefix (handled, maybe with an error). */
+/* Prefixes of keys kept as raw strings for the transforms and converters,
+ * which check them (transform.c). */
+static const char *const raw_prefixes[] = {"transforms.", "predicates.", "key.converter.", "value.converter.",
+                                           "header.converter.", NULL};
+
+/* producer.override.X / consumer.override.X (or a raw_prefixes key): kept
+ * as raw strings. Returns 1 when the key had such a prefix (handled, maybe
+ * with an error). */
 static int apply_override(cfg_build_ctx_t *ctx, ferry_config_t *cfg, const cfg_input_t *in)
 {
+    int raw = 0;
+    for (const char *const *p = raw_prefixes; *p && !raw; p++) raw = strncmp(in->key, *p, strlen(*p)) == 0;
     if (ctx->wrong_override_prefix &&
         strncmp(in->key, ctx->wrong_override_prefix, strlen(ctx->wrong_override_prefix)) == 0) {
         cfg_build_error(ctx, in->line, in->col, "'%s' does not apply to a %s connector (use '%s...')",
@@ -252,9 +272,9 @@ static int apply_override(cfg_build_ctx_t *ctx, ferry_config_t *cfg, const cfg_i
     }
     if (!ctx->override_prefix) return 0;
     size_t plen = strlen(ctx->override_prefix);
-    if (strncmp(in->key, ctx->override_prefix, plen) != 0) return 0;
+    if (!raw && strncmp(in->key, ctx->override_prefix, plen) != 0) return 0;
     const char *property = in->key + plen;
-    if (!config_override_allowed(property)) {
+    if (!raw && !config_override_allowed(property)) {
         cfg_build_error(ctx, in->line, in->col, "property %s may not be overridden per connector",
                         property);
         return 1;
@@ -413,15 +433,53 @@ ferry_config_t *connector_config_build(const char *file, const connector_spec_t 
         free(label);
         return NULL;
     }
-    inputs = xcalloc(map->count ? map->count : 1, sizeof(*inputs));
+    size_t cap = map->count ? map->count : 1;
+    inputs = xcalloc(cap, sizeof(*inputs));
+    char **made = NULL; /* keys and values written here, freed at the end */
+    size_t nmade = 0;
     for (size_t i = 0; i < map->count; i++) {
-        inputs[n].key = map->keys[i];
-        inputs[n].node = map->items[i];
-        inputs[n].line = map->key_lines[i];
-        inputs[n].col = map->key_cols[i];
-        n++;
+        const cfg_node_t *item = map->items[i];
+        int sugar = (strcmp(map->keys[i], "transforms") == 0 || strcmp(map->keys[i], "predicates") == 0) &&
+                    item && item->kind == CFG_SEQ && item->count > 0 && item->items[0]->kind == CFG_MAP;
+        if (!sugar) {
+            if (n == cap) inputs = xrealloc(inputs, (cap *= 2) * sizeof(*inputs));
+            inputs[n++] = (cfg_input_t){.key = map->keys[i], .node = item, .line = map->key_lines[i],
+                                        .col = map->key_cols[i]};
+            continue;
+        }
+        /* YAML's list form, [{name: a, type: T, opt: v}, ...]: Connect's
+         * flat form, transforms: a,... with transforms.a.type: T, ... */
+        char *names = str_dup("");
+        for (size_t k = 0; k < item->count; k++) {
+            const cfg_node_t *m = item->items[k];
+            const cfg_node_t *nm = m->kind == CFG_MAP ? cfg_node_get(m, "name") : NULL;
+            if (!nm || nm->kind != CFG_SCALAR || !nm->scalar || !*nm->scalar) {
+                cfg_build_error(&ctx, m->line, m->col, "'%s' item %zu: a mapping with a 'name' is expected",
+                                map->keys[i], k + 1);
+                continue;
+            }
+            char *more = str_printf("%s%s%s", names, *names ? "," : "", nm->scalar);
+            free(names);
+            names = more;
+            for (size_t f = 0; f < m->count; f++) {
+                if (strcmp(m->keys[f], "name") == 0) continue;
+                char *key = str_printf("%s.%s.%s", map->keys[i], nm->scalar, m->keys[f]);
+                made = xrealloc(made, (nmade + 1) * sizeof(*made));
+                made[nmade++] = key;
+                if (n == cap) inputs = xrealloc(inputs, (cap *= 2) * sizeof(*inputs));
+                inputs[n++] = (cfg_input_t){.key = key, .node = m->items[f], .line = m->key_lines[f],
+                                            .col = m->key_cols[f]};
+            }
+        }
+        made = xrealloc(made, (nmade + 1) * sizeof(*made));
+        made[nmade++] = names;
+        if (n == cap) inputs = xrealloc(inputs, (cap *= 2) * sizeof(*inputs));
+        inputs[n++] = (cfg_input_t){.key = map->keys[i], .str = names, .line = map->key_lines[i],
+                                    .col = map->key_cols[i]};
     }
-    ferry_config_t *cfg = connector_build(&ctx, spec->name, desc, host, inputs, n);
+    ferry_config_t *cfg = ctx.errors ? NULL : connector_build(&ctx, spec->name, desc, host, inputs, n);
+    for (size_t i = 0; i < nmade; i++) free(made[i]);
+    free(made);
     free(inputs);
     free(label);
     return cfg;

@@ -592,6 +592,8 @@ static int persist(worker_t *w, const char *name, json_t *rec, char *err, size_t
 admin_rc_t admin_connector_put(worker_t *w, const char *name, const ferry_connector_t *desc, ferry_config_t *cfg,
                                json_t *given, int create_only, char *err, size_t errlen)
 {
+    /* Distributed mode: decided on what the group has written so far. */
+    if (w->group) conn_store_sync(w->store);
     conn_t *c = conn_find(w, name);
     admin_rc_t rc = ADMIN_FAILED;
     if (c && create_only) {
@@ -630,6 +632,7 @@ out:
 
 json_t *admin_connector_given(worker_t *w, const char *name, char *err, size_t errlen)
 {
+    if (w->group) conn_store_sync(w->store); /* a PATCH merges into the latest */
     conn_t *c = conn_find(w, name);
     if (!c) return NULL;
     if (c->next_stored || c->stored) return json_deep_copy(c->next_stored ? c->next_stored : c->stored);
@@ -654,6 +657,8 @@ json_t *admin_connector_given(worker_t *w, const char *name, char *err, size_t e
 
 admin_rc_t admin_connector_delete(worker_t *w, const char *name, char *err, size_t errlen)
 {
+    /* Distributed mode: decided on what the group has written so far. */
+    if (w->group) conn_store_sync(w->store);
     conn_t *c = conn_find(w, name);
     if (!c) return ADMIN_UNKNOWN;
     /* A YAML connector stays deleted until its entry in the file changes. */
@@ -672,6 +677,8 @@ admin_rc_t admin_connector_delete(worker_t *w, const char *name, char *err, size
 
 admin_rc_t admin_connector_target(worker_t *w, const char *name, conn_target_t target, char *err, size_t errlen)
 {
+    /* Distributed mode: decided on what the group has written so far. */
+    if (w->group) conn_store_sync(w->store);
     conn_t *c = conn_find(w, name);
     if (!c) return ADMIN_UNKNOWN;
     json_t *rec = conn_store_record(c->yaml_hash, c->next_stored ? c->next_stored : c->stored, target);

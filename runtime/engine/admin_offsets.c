@@ -377,12 +377,14 @@ static int parse_entries(const conn_t *c, json_t *offsets, char ***parts, char *
 
 admin_rc_t admin_offsets_alter(worker_t *w, const char *name, json_t *offsets, char *err, size_t errlen)
 {
+    if (w->group) conn_store_sync(w->store);
     conn_t *c = conn_find(w, name);
     if (!c) return ADMIN_UNKNOWN;
-    if (c->target != CONN_STOPPED || c->ntasks) {
+    char busy[256] = "";
+    if (c->target != CONN_STOPPED || c->ntasks || cluster_busy(w, name, busy, sizeof(busy))) {
         snprintf(err, errlen, "Connectors must be in the STOPPED state before their offsets can be modified. This "
                  "can be done for the specified connector by issuing a 'PUT' request to the '/connectors/%s/stop' "
-                 "endpoint", name);
+                 "endpoint%s%s%s", name, busy[0] ? " (stopped here, but " : "", busy, busy[0] ? ")" : "");
         return ADMIN_INVALID;
     }
     char **parts = NULL, **offs = NULL;

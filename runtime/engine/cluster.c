@@ -16,8 +16,9 @@
  * mock broker) the new task shares the least used partition.
  *
  * Records of the config topic besides "connector-NAME":
- *   status-task-NAME-J  {"state", "worker_id", "version", "trace", "member"}:
- *                       from the worker that runs (or last ran) task J
+ *   status-task-NAME-J  {"state", "worker_id", "version", "trace", "member",
+ *                       "at"}: from the worker that runs (or last ran) task J,
+ *                       on every change and every 20 s
  *   restart-NAME        {"task": J or -1, "include_tasks", "only_failed",
  *                       "member", "seq"}: carried out by every other worker
  *                       for the tasks it runs
@@ -29,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/engine_internal.h"
 #include "util/log.h"
@@ -36,6 +38,15 @@
 
 #define STATUS_PREFIX "status-task-"
 #define RESTART_PREFIX "restart-"
+#define CLUSTER_REPUBLISH_MS 20000 /* a worker publishes its tasks' states at least this often */
+#define CLUSTER_STALE_MS 60000     /* and one that has not for this long is taken for gone */
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- slots ------------------------------------------------------------------------------ */
 
@@ -57,6 +68,13 @@ void cluster_take_slots(conn_t *c, const json_t *slots)
 {
     size_t n = json_array_size(slots);
     if (!n) return;
+    if (c->ntasks && c->next_cfg) {
+        /* Its tasks still run on the old slots: the new ones come with the
+         * new config (conn_settle). */
+        json_decref(c->next_slots);
+        c->next_slots = json_incref((json_t *)slots);
+        return;
+    }
     int *s = xcalloc(n, sizeof(*s));
     for (size_t i = 0; i < n; i++) {
         json_int_t v = json_integer_value(json_array_get(slots, i));
@@ -129,6 +147,13 @@ static conn_target_t target_of(const json_t *rec)
 
 void cluster_on_connector(worker_t *w, const char *name, json_t *rec)
 {
+    for (size_t i = 0; i < w->nconns; i++)
+        if (w->conns[i]->deleting && strcmp(w->conns[i]->name, name) == 0) {
+            /* Its tasks are still stopping: what comes next waits for them
+             * (cluster_unpark), or two instances would run at once. */
+            json_object_set_new(w->parked, name, rec ? json_incref(rec) : json_null());
+            return;
+        }
     conn_t *c = conn_find(w, name);
     if (!rec || json_is_true(json_object_get(rec, "deleted"))) {
         if (c) {
@@ -144,22 +169,34 @@ void cluster_on_connector(worker_t *w, const char *name, json_t *rec)
         cfg_errors_t errs = {0};
         const ferry_connector_t *desc = NULL;
         ferry_config_t *cfg = conn_config_from_json(w->wc, w->reg, name, config, &desc, &errs);
-        if (!cfg) {
-            log_error("[%s] another worker stored a config that is not valid on this one (its plugins or "
-                      "config.providers differ?): %s", name, errs.count ? errs.items[0] : "?");
+        if (cfg) {
+            int created = !c;
+            c = conn_change(w, c, name, desc, cfg, json_incref(config));
+            if (created) c->yaml_hash = conn_store_yaml_hash(w->store, name);
+            log_info(created ? "[%s] created over the REST API of another worker"
+                             : "[%s] config changed over the REST API of another worker: its tasks restart with it",
+                     name);
+        } else {
+            /* Every worker of a group needs the same plugins and
+             * config.providers; a connector known here keeps its config,
+             * and follows pause, resume and stop. */
+            log_error("[%s] another worker stored a config that is not valid on this one (are its plugins or "
+                      "config.providers different?): %s", name, errs.count ? errs.items[0] : "?");
             cfg_errors_clear(&errs);
-            return;
         }
-        int created = !c;
-        c = conn_change(w, c, name, desc, cfg, json_incref(config));
-        if (created) c->yaml_hash = conn_store_yaml_hash(w->store, name);
-        log_info(created ? "[%s] created over the REST API of another worker"
-                         : "[%s] config changed over the REST API of another worker: its tasks restart with it",
-                 name);
     }
     if (!c) return;
     cluster_take_slots(c, json_object_get(rec, "slots"));
     conn_set_target(c, target_of(rec));
+}
+
+void cluster_unpark(worker_t *w, const char *name)
+{
+    json_t *rec = json_incref(json_object_get(w->parked, name));
+    if (!rec) return;
+    json_object_del(w->parked, name);
+    cluster_on_connector(w, name, json_is_null(rec) ? NULL : rec);
+    json_decref(rec);
 }
 
 /* Splits "NAME-J" (NAME may hold '-'). 0, or -1. */
@@ -193,6 +230,17 @@ static void on_status(worker_t *w, const char *key, size_t klen, json_t *rec)
     if (rec && json_is_string(json_object_get(rec, "state")) && json_is_string(json_object_get(rec, "worker_id")) &&
         json_is_string(json_object_get(rec, "member"))) {
         if (!tasks) json_object_set_new(w->statuses, name, tasks = json_object());
+        /* A worker that stopped running the task says so; if another one
+         * runs it already, that one's state stands (the two producers'
+         * records are in no particular order). */
+        const json_t *old = json_object_get(tasks, id);
+        const char *state = json_string_value(json_object_get(rec, "state"));
+        const char *old_state = json_string_value(json_object_get(old, "state"));
+        if (old && strcmp(state, "UNASSIGNED") == 0 && strcmp(old_state, "UNASSIGNED") != 0 &&
+            !json_equal(json_object_get(old, "member"), json_object_get(rec, "member"))) {
+            free(name);
+            return;
+        }
         json_object_set(tasks, id, rec);
     } else if (tasks) {
         json_object_del(tasks, id);
@@ -227,9 +275,31 @@ void cluster_on_record(worker_t *w, const char *key, size_t klen, json_t *rec, i
 
 /* ---- what this worker publishes ---------------------------------------------------------- */
 
+static void publish(worker_t *w, const conn_t *c, int j, const char *state)
+{
+    const task_rt_t *t = &c->tasks[j];
+    json_t *st = admin_task_status_here(w, t, j);
+    json_object_del(st, "id");
+    if (state) {
+        json_object_set_new(st, "state", json_string(state));
+        json_object_del(st, "trace");
+    }
+    json_object_set_new(st, "member", json_string(w->member));
+    json_object_set_new(st, "at", json_integer(wall_ms()));
+    char *key = str_printf(STATUS_PREFIX "%s-%d", c->name, j);
+    conn_store_send(w->store, key, st);
+    free(key);
+    json_decref(st);
+}
+
 void cluster_publish(worker_t *w)
 {
     if (!w->group || !w->store) return;
+    /* Again every so often: a lost record is mended, and others can tell
+     * a live worker's statuses from a dead one's ("at"). */
+    int64_t now = clock_ms();
+    int again = now - w->published_ms >= CLUSTER_REPUBLISH_MS;
+    if (again) w->published_ms = now;
     for (size_t i = 0; i < w->nconns; i++) {
         conn_t *c = w->conns[i];
         /* Sinks run on every worker, each its own tasks: each shows its own. */
@@ -240,17 +310,48 @@ void cluster_publish(worker_t *w)
              * owner's status follows (a revocation ends before the next
              * assignment begins). */
             const char *state = t->assigned ? admin_task_state(t) : t->published[0] ? "UNASSIGNED" : NULL;
-            if (!state || strcmp(state, t->published) == 0) continue;
+            if (!state || (strcmp(state, t->published) == 0 && !(again && t->assigned))) continue;
             snprintf(t->published, sizeof(t->published), "%s", state);
-            json_t *st = admin_task_status_here(w, t, j);
-            json_object_del(st, "id");
-            json_object_set_new(st, "member", json_string(w->member));
-            char *key = str_printf(STATUS_PREFIX "%s-%d", c->name, j);
-            conn_store_send(w->store, key, st);
-            free(key);
-            json_decref(st);
+            publish(w, c, j, NULL);
         }
     }
+}
+
+void cluster_tasks_gone(worker_t *w, conn_t *c)
+{
+    if (!w->group || !w->store || c->desc->kind != FERRY_SOURCE) return;
+    for (int j = 0; j < c->ntasks; j++) {
+        task_rt_t *t = &c->tasks[j];
+        if (!t->published[0]) continue;
+        if (c->deleting) { /* each worker erases what it published */
+            char *key = str_printf(STATUS_PREFIX "%s-%d", c->name, j);
+            conn_store_send(w->store, key, NULL);
+            free(key);
+        } else if (strcmp(t->published, "UNASSIGNED") != 0) {
+            publish(w, c, j, "UNASSIGNED"); /* stopped here: its offsets are stored */
+        }
+        t->published[0] = '\0';
+    }
+}
+
+int cluster_busy(const worker_t *w, const char *name, char *why, size_t whylen)
+{
+    const char *id;
+    json_t *st;
+    int64_t now = wall_ms();
+    json_object_foreach(json_object_get(w->statuses, name), id, st) {
+        const char *state = json_string_value(json_object_get(st, "state"));
+        const char *from = json_string_value(json_object_get(st, "member"));
+        int64_t at = json_integer_value(json_object_get(st, "at"));
+        if (!state || !from || strcmp(from, w->member) == 0 || strcmp(state, "UNASSIGNED") == 0 ||
+            strcmp(state, "FAILED") == 0)
+            continue;
+        if (at && now - at > CLUSTER_STALE_MS) continue; /* its worker has been silent: gone */
+        snprintf(why, whylen, "task %s is still %s on worker %s", id, state,
+                 json_string_value(json_object_get(st, "worker_id")));
+        return 1;
+    }
+    return 0;
 }
 
 void cluster_restart(worker_t *w, const char *name, int task, int include_tasks, int only_failed)

@@ -458,6 +458,7 @@ void conn_free(conn_t *c)
     if (!c) return;
     conn_free_tasks(c);
     free(c->slots);
+    json_decref(c->next_slots);
     config_free(c->cfg);
     config_free(c->next_cfg);
     json_decref(c->stored);
@@ -545,6 +546,7 @@ int conn_settle(worker_t *w, conn_t *c)
                 log_error("[%s] not stopped cleanly: %s", c->tasks[j].task->prefix, c->tasks[j].unclean_note);
                 w->unclean_changes++;
             }
+        cluster_tasks_gone(w, c);
         conn_free_tasks(c);
         if (!c->deleting && !c->next_cfg && c->target == CONN_STOPPED)
             log_info("[%s] stopped: no tasks until resumed", c->name);
@@ -552,10 +554,16 @@ int conn_settle(worker_t *w, conn_t *c)
     c->stop_asked_ms = 0;
     if (c->deleting) {
         log_info("[%s] deleted", c->name);
+        char *name = str_dup(c->name);
         conn_remove(w, c);
+        cluster_unpark(w, name); /* created again meanwhile (distributed mode) */
+        free(name);
         return 1;
     }
     if (c->next_cfg) {
+        cluster_take_slots(c, c->next_slots); /* no tasks now: taken at once */
+        json_decref(c->next_slots);
+        c->next_slots = NULL;
         config_free(c->cfg);
         c->cfg = c->next_cfg;
         c->desc = c->next_desc;

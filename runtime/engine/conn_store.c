@@ -43,6 +43,7 @@ struct conn_store {
     rd_kafka_t *producer;
     rd_kafka_t *reader;  /* the topic's partition 0; kept in distributed mode */
     int loaded;          /* the first read reached the end */
+    int64_t next;        /* the reader's position: the offset after the last record read */
     rd_kafka_resp_err_t delivery; /* the last write's delivery report */
     int64_t delivered_at;         /* and its offset */
 };
@@ -64,6 +65,7 @@ static void store_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
  * once loaded), or a cluster one. */
 static void read_record(conn_store_t *s, const rd_kafka_message_t *m)
 {
+    s->next = m->offset + 1;
     const char *key = m->key;
     size_t klen = m->key_len, plen = strlen(KEY_PREFIX);
     json_t *rec = NULL;
@@ -164,6 +166,7 @@ static int topic_load(conn_store_t *s, char *err, size_t errlen)
         snprintf(err, errlen, "config topic '%s': reading it: %s", s->topic, rd_kafka_err2str(e));
         return -1;
     }
+    s->next = next;
     s->loaded = 1;
     return 0;
 }
@@ -257,13 +260,17 @@ static int topic_write(conn_store_t *s, const char *name, const json_t *rec, cha
     free(key);
     if (!e) e = rd_kafka_flush(s->producer, STORE_TIMEOUT_MS);
     if (e) {
-        /* Not delivered in time: taken back, so it cannot land later. */
+        /* Not delivered in time: taken back. A request already sent may
+         * still land (the caller's 500 says the outcome is unknown). */
         rd_kafka_purge(s->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_poll(s->producer, 0);
     }
     if (!e) e = s->delivery; /* flush waits for the report; the report says how it went */
     if (e) {
-        snprintf(err, errlen, "config topic '%s': %s", s->topic, rd_kafka_err2str(e));
+        snprintf(err, errlen, "config topic '%s': %s%s", s->topic, rd_kafka_err2str(e),
+                 e == RD_KAFKA_RESP_ERR__TIMED_OUT || e == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT
+                     ? " (it may still have been stored: GET the connector to see what holds)"
+                     : "");
         return -1;
     }
     /* Carried out by the caller: not again when the reader gets to it. */
@@ -277,6 +284,27 @@ void conn_store_send(conn_store_t *s, const char *key, const json_t *rec)
     rd_kafka_resp_err_t e = topic_produce(s, key, rec, NULL);
     if (e) log_warn("config topic '%s': %s: %s", s->topic, key, rd_kafka_err2str(e));
     rd_kafka_poll(s->producer, 0);
+}
+
+void conn_store_flush(conn_store_t *s, int timeout_ms)
+{
+    if (s && s->producer) rd_kafka_flush(s->producer, timeout_ms);
+}
+
+void conn_store_sync(conn_store_t *s)
+{
+    if (!s || !s->reader) return;
+    int64_t lo = 0, hi = 0, deadline = clock_ms() + 3000;
+    if (rd_kafka_query_watermark_offsets(s->reader, s->topic, 0, &lo, &hi, 2000) != 0) return;
+    while (s->next < hi && clock_ms() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->reader, 100);
+        if (!m) continue;
+        if (!m->err) read_record(s, m);
+        rd_kafka_message_destroy(m);
+    }
+    if (s->next < hi)
+        log_warn("config topic '%s': could not read up to its end (%lld of %lld) before a change: it is made on "
+                 "what this worker has read", s->topic, (long long)s->next, (long long)hi);
 }
 
 void conn_store_poll(conn_store_t *s)

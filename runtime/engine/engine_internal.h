@@ -123,6 +123,7 @@ struct conn {
     int *slots;                     /* owned, distributed mode, sources: task j runs where partition
                                      * slots[j % nslots] of the tasks topic is assigned */
     int nslots;
+    json_t *next_slots;             /* owned: the slots of next_cfg's tasks (cluster.c), or NULL */
     char error[FERRY_ERRMSG_SIZE];  /* why it has no tasks (task_configs failed), or "" */
 };
 
@@ -151,6 +152,8 @@ struct worker {
     char *member;                   /* owned: tells this worker from the others of a group */
     char *cluster_id;               /* owned, under calls_lock: the Kafka cluster's, once known */
     json_t *statuses;               /* owned, distributed mode: name -> {"J": status} other workers published */
+    json_t *parked;                 /* owned, distributed mode: name -> record waiting for its deletion to end */
+    int64_t published_ms;           /* main thread: when cluster_publish last published everything */
     int64_t cluster_id_asked_ms;    /* main thread */
     _Atomic int64_t heartbeat_ms;   /* the main loop's last turn: what /health reads */
 };
@@ -228,6 +231,11 @@ json_t *conn_store_record(uint64_t yaml_hash, const json_t *config, conn_target_
 uint64_t conn_store_yaml_hash(const conn_store_t *s, const char *name);
 /* Distributed mode: sends a record (status, restart) without waiting. */
 void conn_store_send(conn_store_t *s, const char *key, const json_t *rec);
+/* Distributed mode: reads the topic up to its end now (at most ~3 s), so
+ * that a change is made on what the group has written. Main thread. */
+void conn_store_sync(conn_store_t *s);
+/* Waits up to timeout_ms for what conn_store_send sent. */
+void conn_store_flush(conn_store_t *s, int timeout_ms);
 /* Distributed mode: carries out what other workers wrote since. Main thread. */
 void conn_store_poll(conn_store_t *s);
 
@@ -251,6 +259,13 @@ void cluster_on_record(worker_t *w, const char *key, size_t klen, json_t *rec, i
 void cluster_publish(worker_t *w);
 /* Asks the other workers to restart (task -1: the connector, with the flags). */
 void cluster_restart(worker_t *w, const char *name, int task, int include_tasks, int only_failed);
+/* The record that waited for name's deletion (cluster_on_connector), now. */
+void cluster_unpark(worker_t *w, const char *name);
+/* c's tasks are about to be freed (stopped, changed or deleted): says so
+ * to the others (UNASSIGNED; deleted: the statuses erased). */
+void cluster_tasks_gone(worker_t *w, conn_t *c);
+/* 1 (why filled) when another live worker still runs one of name's tasks. */
+int cluster_busy(const worker_t *w, const char *name, char *why, size_t whylen);
 /* Forgets what the others published about name's tasks (deleted); erase:
  * and takes it out of the topic. */
 void cluster_forget(worker_t *w, const char *name, int erase);

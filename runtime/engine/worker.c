@@ -36,6 +36,7 @@ worker_t *worker_new(const worker_config_t *wc, const plugin_registry_t *reg, cf
     pthread_condattr_destroy(&ca);
     atomic_init(&w->stopping, 0);
     w->statuses = json_object();
+    w->parked = json_object();
     char host[128] = "";
     gethostname(host, sizeof(host) - 1);
     struct timespec now;
@@ -454,6 +455,9 @@ int worker_run(worker_t *w, volatile sig_atomic_t *stop, volatile sig_atomic_t *
     worker_request_stop_kind(w, FERRY_SOURCE);
     if (!embedded) worker_request_stop_kind(w, FERRY_SINK);
     int clean = worker_join_kind(w, FERRY_SOURCE);
+    /* The others hear that its source tasks stopped before they take them over. */
+    cluster_publish(w);
+    conn_store_flush(w->store, 2000);
     group_leave(w->group); /* the others take the source tasks over at once */
     if (embedded) worker_request_stop_kind(w, FERRY_SINK);
     clean &= worker_join_kind(w, FERRY_SINK);
@@ -501,6 +505,7 @@ void worker_free(worker_t *w)
     free(w->worker_id);
     free(w->member);
     json_decref(w->statuses);
+    json_decref(w->parked);
     free(w->cluster_id);
     free(w);
 }

@@ -3,7 +3,9 @@
 # connectors in their YAML files. A connector created over one worker runs
 # on exactly one of them and both answer for it with the same status (the
 # owner's worker_id); pause, resume, restart, config changes, stop, offsets
-# reset and delete sent to either worker take effect where the task runs;
+# reset and delete sent to the worker that does not run the task take effect
+# where it runs (exact record counts: nothing lost, nothing twice); a
+# connector deleted and created again at once never runs twice;
 # everything survives a restart of both workers; after kill -9 of the
 # owner the other takes the task over and says so.
 source "$TESTLIB"
@@ -60,6 +62,14 @@ owner() {
     return 0
 }
 other() { [ "$1" = w1 ] && echo w2 || echo w1; }
+# exactly TOPIC N: TOPIC holds N records, no value twice.
+exactly() {
+    local n dups
+    n=$(topic_count "$1")
+    dups=$(topic_dump "$1" | sort | uniq -d | head -n3 | xargs)
+    [ "$n" = "$2" ] && [ -z "$dups" ]
+}
+fill() { wait_until 30 bash -c "[ \$(kcat -b $BROKER -C -t $1 -o beginning -e -q -f 'x\n' | wc -l) -ge $2 ]" || true; }
 runs() { grep -c "\[$2/0\] .*task running" "$WORK/$1.log" || true; }
 start w1
 start w2
@@ -78,7 +88,8 @@ id1=$(status w1 src-a | jq -r '.tasks[0].worker_id')
 id2=$(status w2 src-a | jq -r '.tasks[0].worker_id')
 [ "$id1" = "$id2" ] || fail "the workers disagree on where src-a runs: $id1 / $id2"
 [ "$(runs "$OTHER" src-a)" = 0 ] || fail "src-a also ran on $OTHER"
-wait_until 30 bash -c "[ \$(kcat -b $BROKER -C -t dr-a -o beginning -e -q -f 'x\n' | wc -l) -ge 40 ]" || fail "dr-a has $(topic_count dr-a) of 40 records"
+fill dr-a 40
+exactly dr-a 40 || fail "dr-a: $(topic_count dr-a) records (duplicates: $(topic_dump dr-a | sort | uniq -d | head -n3 | xargs)), expected 40"
 log "src-a runs on $OWNER ($id1); both workers say so"
 
 # A second connector, created over w2, gets a partition of its own; w1 answers for it.
@@ -88,7 +99,8 @@ wait_until 40 task_is w1 src-b RUNNING || fail "w1: src-b is not RUNNING: $(stat
 [ "$(owner src-b | wc -l)" = 1 ] || fail "src-b is held by '$(owner src-b | xargs)'"
 grep -h "\[src-[ab]/0\] task assigned" "$WORK/w1.log" "$WORK/w2.log" | grep -oE 'partition [0-9]+' | sort | uniq -d | grep -q . &&
     fail "src-a and src-b share a partition of the tasks topic: $(grep -h 'task assigned' "$WORK"/w?.log)"
-wait_until 30 bash -c "[ \$(kcat -b $BROKER -C -t dr-b -o beginning -e -q -f 'x\n' | wc -l) -ge 30 ]" || fail "dr-b has $(topic_count dr-b) of 30 records"
+fill dr-b 30
+exactly dr-b 30 || fail "dr-b: $(topic_count dr-b) records, expected 30 once each"
 
 # Pause over the worker that does not run it: the owner holds, both say PAUSED.
 call "$OTHER" PUT /connectors/src-a/pause
@@ -98,9 +110,10 @@ wait_until 10 task_is "$OWNER" src-a PAUSED || fail "$OWNER: src-a not PAUSED: $
 seq 41 50 | sed 's/^/a-/' >>"$WORK/in-a.txt"
 sleep 3
 [ "$(topic_count dr-a)" = 40 ] || fail "records flowed while paused: $(topic_count dr-a)"
-call "$OWNER" PUT /connectors/src-a/resume
-expect 202 '' "resume over $OWNER"
-wait_until 30 bash -c "[ \$(kcat -b $BROKER -C -t dr-a -o beginning -e -q -f 'x\n' | wc -l) -ge 50 ]" || fail "dr-a has $(topic_count dr-a) of 50 after resume"
+call "$OTHER" PUT /connectors/src-a/resume
+expect 202 '' "resume over $OTHER"
+fill dr-a 50
+exactly dr-a 50 || fail "dr-a: $(topic_count dr-a) records after resume, expected 50 once each"
 wait_until 20 task_is "$OTHER" src-a RUNNING || fail "$OTHER: src-a not RUNNING after resume"
 
 # A task restart sent to the other worker restarts it where it runs.
@@ -117,27 +130,47 @@ expect 200 '.config.topic == "dr-a2"' "config change over $OTHER"
 wait_until 10 bash -c "curl -s ${URLS[$OWNER]}/connectors/src-a/config | jq -e '.topic == \"dr-a2\"' >/dev/null" || fail "the owner's config: $(curl -s "${URLS[$OWNER]}/connectors/src-a/config")"
 wait_until 30 bash -c "[ \$(grep -c '\[src-a/0\] .*task running' $WORK/$OWNER.log) -gt $before ]" || fail "the owner did not restart src-a/0 with the new config"
 seq 51 55 | sed 's/^/a-/' >>"$WORK/in-a.txt"
-wait_until 30 bash -c "[ \$(kcat -b $BROKER -C -t dr-a2 -o beginning -e -q -f 'x\n' | wc -l) -ge 5 ]" || fail "dr-a2 has $(topic_count dr-a2) of 5 records after the change"
+fill dr-a2 5
+exactly dr-a2 5 || fail "dr-a2: $(topic_count dr-a2) records after the change, expected 5 (a-51..a-55)"
 
 # Stop over one, offsets read and reset over the other, resume: the file is read again.
 call "$OTHER" PUT /connectors/src-a/stop
 expect 204 '' "stop over $OTHER"
 wait_until 20 bash -c "curl -s ${URLS[$OWNER]}/connectors/src-a/status | jq -e '.connector.state == \"STOPPED\" and .tasks == []' >/dev/null" || fail "the owner does not show src-a STOPPED: $(status "$OWNER" src-a)"
 wait_until 20 bash -c "curl -s ${URLS[$OTHER]}/connectors/src-a/offsets | jq -e '.offsets | length == 1' >/dev/null" || fail "$OTHER shows no offsets of src-a: $(curl -s "${URLS[$OTHER]}/connectors/src-a/offsets")"
-call "$OWNER" DELETE /connectors/src-a/offsets
-expect 200 '' "offsets reset over $OWNER"
+# Refused (400) until the owner's task has stopped and said so; then done.
+wait_until 30 bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' -X DELETE ${URLS[$OTHER]}/connectors/src-a/offsets) = 200 ]" || fail "offsets reset over $OTHER: never 200: $(curl -s -X DELETE "${URLS[$OTHER]}/connectors/src-a/offsets")"
 call "$OTHER" GET /connectors/src-a/offsets
 expect 200 '.offsets == []' "offsets after the reset, over $OTHER"
 call "$OTHER" PUT /connectors/src-a/resume
 expect 202 '' "resume from STOPPED"
-wait_until 40 bash -c "[ \$(kcat -b $BROKER -C -t dr-a2 -o beginning -e -q -f 'x\n' | wc -l) -ge 60 ]" || fail "dr-a2 has $(topic_count dr-a2) of 60 records: the file was not read again after the reset"
+fill dr-a2 60
+[ "$(topic_count dr-a2)" = 60 ] || fail "dr-a2: $(topic_count dr-a2) records, expected 60: the file read once more after the reset"
+[ "$(topic_dump dr-a2 | sort -u | wc -l)" = 55 ] || fail "dr-a2 does not hold a-1..a-55"
 
-# Delete over w1: gone from both; its task stops where it ran.
-call w1 DELETE /connectors/src-b
+# Delete over the worker that does not run it, and create it again at once
+# over that one: the new task starts only after the old one stopped, and
+# resumes from its offsets (nothing again); deleted again, it is gone.
+B_OWNER=$(owner src-b)
+B_OTHER=$(other "$B_OWNER")
+call "$B_OTHER" DELETE /connectors/src-b
+expect 204 '' "DELETE src-b over $B_OTHER"
+call "$B_OTHER" POST /connectors "{\"name\":\"src-b\",\"config\":{\"connector.class\":\"file-source\",\"path\":\"$WORK/in-b.txt\",\"topic\":\"dr-b\"}}"
+[ "$CODE" = 201 ] || [ "$CODE" = 409 ] || fail "re-create src-b: HTTP $CODE: $(cat "$WORK/resp")"
+[ "$CODE" = 201 ] || wait_until 20 bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -X POST --data-binary '{\"name\":\"src-b\",\"config\":{\"connector.class\":\"file-source\",\"path\":\"$WORK/in-b.txt\",\"topic\":\"dr-b\"}}' ${URLS[$B_OTHER]}/connectors) = 201 ]" || fail "src-b could not be created again"
+wait_until 40 task_is "$B_OTHER" src-b RUNNING || fail "src-b not RUNNING again: $(status "$B_OTHER" src-b)"
+for w in w1 w2; do
+    # In each log: no "task running" of src-b between the old run's last start and its stop.
+    awk '/\[src-b\/0\] source task running/ {run++; if (run > stopped + 1) bad = 1} /\[src-b\/0\] source task stopped/ {stopped++} END {exit bad}' "$WORK/$w.log" ||
+        fail "$w ran two instances of src-b/0 at once"
+done
+sleep 2
+exactly dr-b 30 || fail "dr-b: $(topic_count dr-b) records after src-b was created again, expected the same 30"
+call "$B_OWNER" DELETE /connectors/src-b
 expect 204 '' "DELETE src-b"
-wait_until 20 bash -c "curl -s ${URLS[w2]}/connectors | jq -e 'index(\"src-b\") == null' >/dev/null" || fail "w2 still lists src-b"
-B_OWNER=$(grep -l "\[src-b/0\] task assigned" "$WORK/w1.log" "$WORK/w2.log" | head -n1)
-wait_until 20 grep -q "\[src-b\] deleted" "$B_OWNER" || fail "src-b was not deleted where it ran"
+for w in w1 w2; do
+    wait_until 20 bash -c "curl -s ${URLS[$w]}/connectors | jq -e 'index(\"src-b\") == null' >/dev/null" || fail "$w still lists src-b"
+done
 
 # Both workers restart: src-a comes back from the config topic, on one of them.
 ferry_stop "${PID[w1]}"

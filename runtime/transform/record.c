@@ -1,0 +1,360 @@
+/*
+ * record.c — a record in flight, and the converters between its bytes and
+ * Connect's data model (a JSON payload with an optional Connect schema).
+ *
+ * JsonConverter's output is matched byte for byte: compact JSON in the
+ * order Connect writes it ({"schema":…,"payload":…}; a schema's "type"
+ * first), bytes as base64 strings.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "transform/transform_internal.h"
+#include "util/strutil.h"
+
+/* ---- converters ------------------------------------------------------------------------------ */
+
+static const struct {
+    const char *name;
+    xf_conv_kind_t kind;
+} conv_names[] = {
+    {"json", XF_CONV_JSON},
+    {"org.apache.kafka.connect.json.JsonConverter", XF_CONV_JSON},
+    {"string", XF_CONV_STRING},
+    {"org.apache.kafka.connect.storage.StringConverter", XF_CONV_STRING},
+    {"bytes", XF_CONV_BYTES},
+    {"org.apache.kafka.connect.converters.ByteArrayConverter", XF_CONV_BYTES},
+};
+
+int xf_converter_from_config(const ferry_config_t *cfg, const char *prefix, xf_converter_t *out, char *err,
+                             size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    out->schemas_enable = 1;
+    const char *name = config_string(cfg, prefix);
+    if (!name || !*name) return 0;
+    for (size_t i = 0; i < sizeof(conv_names) / sizeof(conv_names[0]); i++)
+        if (strcmp(name, conv_names[i].name) == 0) out->kind = conv_names[i].kind;
+    if (!out->kind) {
+        snprintf(err, errlen, "option '%s': unknown converter '%s' (json, string, bytes, or Connect's class names "
+                 "of those)", prefix, name);
+        return -1;
+    }
+    const char *const *keys = NULL, *const *values = NULL;
+    char *p = str_printf("%s.", prefix);
+    size_t n = config_prefixed(cfg, p, &keys, &values);
+    free(p);
+    for (size_t i = 0; i < n; i++) {
+        int b;
+        if (strcmp(keys[i], "schemas.enable") == 0 && out->kind == XF_CONV_JSON && config_parse_bool(values[i], &b) == 0) {
+            out->schemas_enable = b;
+        } else if (strcmp(keys[i], "encoding") == 0 && out->kind == XF_CONV_STRING &&
+                   strcasecmp(values[i], "UTF-8") == 0) {
+            /* the only one */
+        } else if (strcmp(keys[i], "schemas.cache.size") == 0 || strcmp(keys[i], "replace.null.with.default") == 0 ||
+                   strcmp(keys[i], "decimal.format") == 0) {
+            /* JsonConverter tuning that changes nothing here */
+        } else {
+            snprintf(err, errlen, "option '%s.%s': not an option of the %s converter (or an invalid value '%s')",
+                     prefix, keys[i], name, values[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+xf_form_t xf_converter_wire_form(const xf_converter_t *c)
+{
+    switch (c->kind) {
+    case XF_CONV_STRING: return XF_STRING;
+    case XF_CONV_JSON: return c->schemas_enable ? XF_ENVELOPE : XF_JSON;
+    default: return XF_BYTES;
+    }
+}
+
+/* ---- records -------------------------------------------------------------------------------- */
+
+static void data_init(xf_data_t *d, const void *raw, size_t len, xf_form_t form)
+{
+    memset(d, 0, sizeof(*d));
+    d->raw = raw;
+    d->raw_len = raw ? len : 0;
+    d->form = form;
+}
+
+void xf_record_init(xf_record_t *r, const char *topic, int32_t partition, const void *key, size_t key_len,
+                    xf_form_t key_form, const void *value, size_t value_len, xf_form_t value_form,
+                    int64_t timestamp_ms)
+{
+    memset(r, 0, sizeof(*r));
+    r->topic = str_dup(topic ? topic : "");
+    r->partition = partition;
+    data_init(&r->key, key, key_len, key_form);
+    data_init(&r->value, value, value_len, value_form);
+    r->timestamp_ms = timestamp_ms;
+    r->kafka_offset = -1;
+}
+
+static void data_clear(xf_data_t *d)
+{
+    json_decref(d->value);
+    json_decref(d->schema);
+    d->value = d->schema = NULL;
+}
+
+void xf_record_clear(xf_record_t *r)
+{
+    free(r->topic);
+    data_clear(&r->key);
+    data_clear(&r->value);
+    for (size_t i = 0; i < r->nheaders; i++) {
+        free(r->headers[i].name);
+        free(r->headers[i].value);
+    }
+    free(r->headers);
+    memset(r, 0, sizeof(*r));
+}
+
+void xf_header_add(xf_record_t *r, const char *name, const void *value, size_t len)
+{
+    if (r->nheaders == r->headers_cap) {
+        r->headers_cap = r->headers_cap ? r->headers_cap * 2 : 4;
+        r->headers = xrealloc(r->headers, r->headers_cap * sizeof(*r->headers));
+    }
+    xf_header_t *h = &r->headers[r->nheaders++];
+    h->name = str_dup(name);
+    h->value = value ? xmalloc(len + 1) : NULL;
+    if (value) {
+        memcpy(h->value, value, len);
+        ((char *)h->value)[len] = '\0';
+    }
+    h->len = value ? len : 0;
+}
+
+void xf_header_remove(xf_record_t *r, const char *name)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->nheaders; i++) {
+        if (strcmp(r->headers[i].name, name) == 0) {
+            free(r->headers[i].name);
+            free(r->headers[i].value);
+            continue;
+        }
+        r->headers[k++] = r->headers[i];
+    }
+    r->nheaders = k;
+}
+
+const xf_header_t *xf_header_last(const xf_record_t *r, const char *name)
+{
+    for (size_t i = r->nheaders; i-- > 0;)
+        if (strcmp(r->headers[i].name, name) == 0) return &r->headers[i];
+    return NULL;
+}
+
+void xf_record_set_topic(xf_record_t *r, const char *topic)
+{
+    char *t = str_dup(topic);
+    free(r->topic);
+    r->topic = t;
+}
+
+/* ---- parsing ------------------------------------------------------------------------------- */
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *xf_base64(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    char *out = xmalloc((len + 2) / 3 * 4 + 1), *o = out;
+    for (size_t i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (i + 1 < len ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < len ? p[i + 2] : 0);
+        *o++ = b64[v >> 18 & 63];
+        *o++ = b64[v >> 12 & 63];
+        *o++ = i + 1 < len ? b64[v >> 6 & 63] : '=';
+        *o++ = i + 2 < len ? b64[v & 63] : '=';
+    }
+    *o = '\0';
+    return out;
+}
+
+int xf_data_parse(xf_data_t *d, char *err, size_t errlen)
+{
+    if (d->parsed) return 0;
+    if (!d->raw) {
+        d->parsed = 1; /* null */
+        return 0;
+    }
+    json_error_t jerr;
+    switch (d->form) {
+    case XF_BYTES:
+        /* Connect's bytes: a JSON string of their base64 when written as JSON. */
+        {
+            char *s = xf_base64(d->raw, d->raw_len);
+            d->value = json_string(s);
+            free(s);
+            d->schema = NULL;
+        }
+        break;
+    case XF_STRING:
+        d->value = json_stringn(d->raw, d->raw_len);
+        if (!d->value) {
+            snprintf(err, errlen, "not UTF-8 text");
+            return -1;
+        }
+        break;
+    case XF_JSON:
+    case XF_ENVELOPE:
+        d->value = json_loadb(d->raw, d->raw_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+        if (!d->value) {
+            snprintf(err, errlen, "not JSON: %s (at byte %d)", jerr.text, jerr.position);
+            return -1;
+        }
+        if (d->form == XF_ENVELOPE) {
+            json_t *env = d->value;
+            if (!json_is_object(env) || json_object_size(env) != 2 || !json_object_get(env, "schema") ||
+                !json_object_get(env, "payload")) {
+                snprintf(err, errlen, "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields "
+                         "and may not contain additional fields (set schemas.enable: false for plain JSON)");
+                json_decref(env);
+                d->value = NULL;
+                return -1;
+            }
+            d->value = json_incref(json_object_get(env, "payload"));
+            json_t *schema = json_object_get(env, "schema");
+            d->schema = json_is_null(schema) ? NULL : json_incref(schema);
+            json_decref(env);
+        }
+        if (json_is_null(d->value)) {
+            json_decref(d->value);
+            d->value = NULL;
+        }
+        break;
+    }
+    d->parsed = 1;
+    return 0;
+}
+
+void xf_data_set(xf_data_t *d, json_t *value, json_t *schema)
+{
+    data_clear(d);
+    d->value = value;
+    d->schema = schema;
+    d->parsed = 1;
+    d->changed = 1;
+}
+
+/* ---- writing -------------------------------------------------------------------------------- */
+
+static char *dump(const json_t *j)
+{
+    return json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+}
+
+/* The schema Connect gives a primitive payload of this form. */
+static json_t *primitive_schema(xf_form_t form)
+{
+    return json_pack("{s:s, s:b}", "type", form == XF_BYTES ? "bytes" : "string", "optional", 0);
+}
+
+int xf_data_bytes(xf_data_t *d, const xf_converter_t *c, const void **out, size_t *len, char **owned, char *err,
+                  size_t errlen)
+{
+    *owned = NULL;
+    xf_form_t want = c && c->kind ? xf_converter_wire_form(c) : d->form;
+    /* Bytes and string converters take what they are given as it is. */
+    int same = want == d->form || (c && (c->kind == XF_CONV_BYTES || c->kind == XF_CONV_STRING) &&
+                                   d->form != XF_ENVELOPE);
+    if (!d->changed && same) {
+        *out = d->raw;
+        *len = d->raw_len;
+        return 0;
+    }
+    if (xf_data_parse(d, err, errlen) != 0) return -1;
+    if (!d->value && want != XF_ENVELOPE) { /* null stays null (a tombstone) */
+        *out = NULL;
+        *len = 0;
+        return 0;
+    }
+    char *text = NULL;
+    if (want == XF_ENVELOPE) {
+        json_t *schema = d->schema ? json_incref(d->schema)
+                         : !d->changed && (d->form == XF_STRING || d->form == XF_BYTES) ? primitive_schema(d->form)
+                                                                                         : json_null();
+        json_t *env = json_object();
+        json_object_set_new(env, "schema", schema);
+        json_object_set(env, "payload", d->value ? d->value : json_null());
+        text = dump(env);
+        json_decref(env);
+    } else if ((want == XF_STRING || want == XF_BYTES) && json_is_string(d->value)) {
+        if (d->form == XF_BYTES && !d->changed) { /* unchanged bytes stay bytes */
+            *out = d->raw;
+            *len = d->raw_len;
+            return 0;
+        }
+        text = str_dup(json_string_value(d->value));
+        *len = json_string_length(d->value);
+        *out = *owned = text;
+        return 0;
+    } else {
+        text = dump(d->value);
+    }
+    if (!text) {
+        snprintf(err, errlen, "cannot write the value as JSON");
+        return -1;
+    }
+    *out = *owned = text;
+    *len = strlen(text);
+    return 0;
+}
+
+int xf_data_payload_bytes(xf_data_t *d, const void **out, size_t *len, char **owned, xf_form_t *form, char *err,
+                          size_t errlen)
+{
+    *owned = NULL;
+    if (!d->changed && (d->form == XF_BYTES || d->form == XF_STRING)) {
+        *out = d->raw;
+        *len = d->raw_len;
+        *form = d->form;
+        return 0;
+    }
+    if (!d->changed && d->form == XF_JSON) {
+        /* A JSON string is the connector's text; other JSON passes as it is. */
+        const char *p = d->raw;
+        size_t i = 0;
+        while (p && i < d->raw_len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) i++;
+        if (!p || i == d->raw_len || p[i] != '"') {
+            *out = d->raw;
+            *len = d->raw_len;
+            *form = XF_JSON;
+            return 0;
+        }
+    }
+    if (xf_data_parse(d, err, errlen) != 0) return -1;
+    *form = json_is_string(d->value) && d->form != XF_BYTES ? XF_STRING : d->form == XF_BYTES ? XF_BYTES : XF_JSON;
+    if (!d->value) {
+        *out = NULL;
+        *len = 0;
+        return 0;
+    }
+    if (json_is_string(d->value) && d->form == XF_BYTES && !d->changed) {
+        *out = d->raw;
+        *len = d->raw_len;
+        return 0;
+    }
+    if (json_is_string(d->value)) {
+        *len = json_string_length(d->value);
+        *out = *owned = xmalloc(*len + 1);
+        memcpy(*owned, json_string_value(d->value), *len + 1);
+        return 0;
+    }
+    char *text = dump(d->value);
+    if (!text) {
+        snprintf(err, errlen, "cannot write the value as JSON");
+        return -1;
+    }
+    *out = *owned = text;
+    *len = strlen(text);
+    return 0;
+}

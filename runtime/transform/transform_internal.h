@@ -1,0 +1,62 @@
+/*
+ * transform_internal.h — what a transform type is, for chain.c and the
+ * smt_*.c files that define them.
+ */
+#ifndef FERRY_TRANSFORM_INTERNAL_H
+#define FERRY_TRANSFORM_INTERNAL_H
+
+#include <stdio.h>
+
+#include "transform/transform.h"
+
+/* A transform's options: transforms.NAME.* with the prefix stripped. */
+typedef struct xf_opts {
+    const char *const *keys, *const *values;
+    size_t count;
+    const char *name; /* the transform's name, for messages */
+} xf_opts_t;
+
+/* The option's value, or NULL when not set. */
+const char *xf_opt(const xf_opts_t *o, const char *key);
+/* A comma-separated list option: its items trimmed (array and items
+ * malloc'd; free with xf_list_free). Empty items are dropped. */
+size_t xf_opt_list(const xf_opts_t *o, const char *key, char ***items);
+void xf_list_free(char **items, size_t n);
+/* A boolean option with a default; -1 with err when it is not one. */
+int xf_opt_bool(const xf_opts_t *o, const char *key, int dflt, char *err, size_t errlen);
+
+/* Which part of a record a $Key/$Value transform works on. */
+typedef enum xf_side { XF_SIDE_NONE = 0, XF_SIDE_KEY, XF_SIDE_VALUE } xf_side_t;
+
+typedef struct xf_type {
+    const char *name;           /* as in Connect's class name after the package: "InsertField$Value" */
+    const char *package;        /* Connect's (or Debezium's) package, for the full class name */
+    xf_side_t side;
+    const char *const *options; /* the option keys it takes, NULL-terminated */
+    /* Builds the state from the options; NULL with err. */
+    void *(*init)(const xf_opts_t *o, xf_side_t side, char *err, size_t errlen);
+    xf_result_t (*apply)(void *state, xf_record_t *r, char *err, size_t errlen);
+    void (*free)(void *state);
+} xf_type_t;
+
+/* The types each smt_*.c file defines, NULL-terminated arrays. */
+extern const xf_type_t *const xf_types_fields[];  /* smt_fields.c */
+extern const xf_type_t *const xf_types_routing[]; /* smt_routing.c */
+extern const xf_type_t *const xf_types_debezium[]; /* smt_debezium.c */
+
+/* The part of r a transform of that side works on. */
+static inline xf_data_t *xf_side_data(xf_record_t *r, xf_side_t side) { return side == XF_SIDE_KEY ? &r->key : &r->value; }
+
+/* Parses the side's data and requires a JSON object (a Struct or a Map),
+ * or null (returned as NULL with *null set). */
+json_t *xf_side_object(xf_record_t *r, xf_side_t side, int *null, const char *what, char *err, size_t errlen);
+
+/* Connect schema helpers (JsonConverter's JSON form of a schema). */
+/* The struct schema's field entry named name, or NULL. */
+json_t *xf_schema_field(const json_t *schema, const char *name);
+/* A schema {"type": type, "optional": optional}. */
+json_t *xf_schema_primitive(const char *type, int optional);
+
+char *xf_base64(const void *data, size_t len);
+
+#endif
