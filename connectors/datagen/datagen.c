@@ -283,6 +283,7 @@ static ferry_status_t datagen_poll(void *state, ferry_batch_t *batch, ferry_erro
         .timestamp_ms = (int64_t)ts_ms,
         .source_partition = dg->partition,
         .source_offset = offset,
+        .flags = FERRY_RECORD_KEY_STRING | FERRY_RECORD_VALUE_JSON, /* "seq" and {"seq":N,...} */
     };
 
     size_t added = 0;

@@ -280,6 +280,7 @@ ferry_status_t file_source_poll(void *state, ferry_batch_t *batch, ferry_error_t
         .partition = -1,
         .source_partition = fs->partition,
         .source_offset = offset,
+        .flags = FERRY_RECORD_VALUE_STRING, /* a line of text */
     };
     size_t added = 0;
     ferry_status_t status = FERRY_OK;

@@ -59,6 +59,7 @@ int pg_outbox_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_relation_t *rel
         .header_count = nh,
         .timestamp_ms = ts_ms,
         .source_offset = offset,
+        .flags = FERRY_RECORD_KEY_STRING, /* the aggregate id; the payload is the table's bytes */
     };
     pg_emit(ctx, batch, &rec);
     pg_buf_free(&topic);

@@ -191,6 +191,8 @@ void pg_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec)
 {
     ferry_record_t r = *rec;
     r.partition = -1;
+    /* Debezium's envelopes (and keys) are JSON unless the caller said otherwise. */
+    if (!r.flags) r.flags = FERRY_RECORD_KEY_JSON | FERRY_RECORD_VALUE_JSON;
     r.source_partition = rec->source_offset ? ctx->partition_json : NULL;
     if (ctx->npending == 0 && ctx->host->batch_room(batch) > 0 && ferry_batch_add(ctx->host, batch, &r) == FERRY_OK) {
         ctx->added++;

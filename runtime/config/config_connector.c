@@ -65,7 +65,12 @@ static const char *const tolerance_values[] = {"none", "all", NULL};
      "Names of the transforms to apply in order, each configured by transforms.NAME.type and its "    \
      "options (Connect's single-message transforms)."},                                               \
     {"predicates", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,                                               \
-     "Names of predicates (predicates.NAME.type) that transforms may name as transforms.X.predicate."}
+     "Names of predicates (predicates.NAME.type) that transforms may name as transforms.X.predicate."}, \
+    {"rate.limit.records", FERRY_OPT_INT, "0", FERRY_OPT_HAS_MIN, 0, 0, NULL,                         \
+     "At most this many records a second, for all the connector's tasks on a worker together; 0 = "   \
+     "no limit."},                                                                                    \
+    {"rate.limit.bytes", FERRY_OPT_SIZE, "0", FERRY_OPT_HAS_MIN, 0, 0, NULL,                          \
+     "At most this many bytes (keys and values) a second, likewise; 0 = no limit."}
 
 static const char *const eos_support_values[] = {"requested", "required", NULL};
 static const char *const txn_boundary_values[] = {"poll", "interval", NULL};
@@ -82,6 +87,8 @@ static const ferry_option_t source_options[] = {
      "Length of a transaction with transaction.boundary: interval; default the worker's offsets.flush.interval."},
     FERRY_OPTIONS_END};
 
+static const char *const delivery_values[] = {"at-least-once", "at-most-once", NULL};
+
 static const ferry_option_t sink_options[] = {
     FRAMEWORK_COMMON,
     {"topics", FERRY_OPT_LIST, NULL, FERRY_OPT_HAS_MIN | FERRY_OPT_TOPIC, 1, 0, NULL,
@@ -91,6 +98,10 @@ static const ferry_option_t sink_options[] = {
      "including topics created later; instead of topics."},
     {"flush.interval", FERRY_OPT_DURATION, "5s", FERRY_OPT_HAS_MIN, 1, 0, NULL,
      "How often the sink is asked to make its data durable before consumer offsets are committed."},
+    {"delivery.guarantee", FERRY_OPT_ENUM, "at-least-once", 0, 0, 0, delivery_values,
+     "at-least-once: consumer offsets are committed after the records were put and flushed (a crash "
+     "delivers some again); at-most-once: before put (a crash loses the batch in flight, never "
+     "duplicates)."},
     FERRY_OPTIONS_END};
 
 const ferry_option_t *config_framework_options(ferry_kind_t kind)

@@ -311,6 +311,7 @@ static long proc_status_kb(const char *key)
 typedef double (*task_value_fn)(const task_rt_t *t);
 static double v_records(const task_rt_t *t) { return (double)atomic_load(&t->records); }
 static double v_dead(const task_rt_t *t) { return (double)atomic_load(&t->dead_lettered); }
+static double v_filtered(const task_rt_t *t) { return (double)atomic_load(&t->records_filtered); }
 static double v_restarts(const task_rt_t *t) { return t->restarts; }
 static double v_calls(const task_rt_t *t) { return (double)atomic_load(&t->m_calls); }
 static double v_call_s(const task_rt_t *t) { return (double)atomic_load(&t->m_call_us) / 1e6; }
@@ -468,7 +469,17 @@ char *admin_metrics(worker_t *w)
         }
     prom_family(b, w, "ferry_task_error_records_total", "counter",
                 "Records that went to the error policy (skipped or dead-lettered).", -1, v_dead);
+    prom_family(b, w, "ferry_task_records_filtered_total", "counter", "Records a transform dropped (Filter, a "
+                "predicate, route without a match, ExtractNewRecordState's deletes).", -1, v_filtered);
     prom_family(b, w, "ferry_task_restarts", "gauge", "Consecutive restarts of a failed task.", -1, v_restarts);
+    fputs("# HELP ferry_connector_rate_limit_wait_seconds_total Time the connector's tasks waited for "
+          "rate.limit.records / rate.limit.bytes.\n# TYPE ferry_connector_rate_limit_wait_seconds_total counter\n", b);
+    for (size_t i = 0; i < w->nconns; i++) {
+        if (!w->conns[i]->limit) continue;
+        fputs("ferry_connector_rate_limit_wait_seconds_total{connector=\"", b);
+        prom_escape(b, w->conns[i]->name);
+        fprintf(b, "\"} %.3f\n", rate_limit_waited_s(w->conns[i]->limit));
+    }
     static const char *const states[] = {"RUNNING", "PAUSED", "UNASSIGNED", "RESTARTING", "FAILED"};
     fputs("# HELP ferry_task_state 1 for the task's current state (Connect's names).\n"
           "# TYPE ferry_task_state gauge\n", b);

@@ -360,7 +360,8 @@ ferry_status_t batch_add_record(ferry_batch_t *batch, const ferry_record_t *give
     r->value = arena_memdup(batch, rec.value, rec.value_len);
     r->value_len = rec.value ? rec.value_len : 0;
     copy_headers(batch, r, &rec);
-    r->flags = 0;
+    r->flags = rec.flags & (FERRY_RECORD_KEY_STRING | FERRY_RECORD_KEY_JSON | FERRY_RECORD_KEY_ENVELOPE |
+                            FERRY_RECORD_VALUE_STRING | FERRY_RECORD_VALUE_JSON | FERRY_RECORD_VALUE_ENVELOPE);
     batch->bytes += r->key_len + r->value_len + 64;
     batch->count++;
     return FERRY_OK;
@@ -409,6 +410,28 @@ void batch_add_message(ferry_batch_t *batch, rd_kafka_message_t *msg)
     batch->msgs[batch->count] = msg;
     batch->bytes += r->key_len + r->value_len;
     batch->count++;
+}
+
+void batch_drop_last(ferry_batch_t *batch)
+{
+    if (batch->count == 0) return;
+    batch->count--;
+    ferry_record_t *r = &batch->recs[batch->count];
+    batch->bytes -= r->key_len + r->value_len;
+    if (batch->msgs && batch->msgs[batch->count]) {
+        rd_kafka_message_destroy(batch->msgs[batch->count]);
+        batch->msgs[batch->count] = NULL;
+    }
+}
+
+ferry_record_t *batch_record_mut(ferry_batch_t *batch, size_t index)
+{
+    return index < batch->count ? &batch->recs[index] : NULL;
+}
+
+const rd_kafka_message_t *batch_message(const ferry_batch_t *batch, size_t index)
+{
+    return batch->msgs && index < batch->count ? batch->msgs[index] : NULL;
 }
 
 size_t batch_record_index(const ferry_batch_t *batch, const ferry_record_t *rec)

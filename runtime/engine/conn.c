@@ -10,6 +10,7 @@
 #include "engine/engine_internal.h"
 #include "util/log.h"
 #include "util/strutil.h"
+#include "transform/transform.h"
 #include "util/topic_name.h"
 
 /* ---- tasks ------------------------------------------------------------------------------ */
@@ -87,6 +88,7 @@ int conn_build_tasks(conn_t *c, cfg_errors_t *errs)
     if (conn_taskset(c->name, c->desc, c->cfg, &set, errs) != 0) return -1;
     c->ntasks = set.count;
     c->tasks = xcalloc((size_t)set.count, sizeof(task_rt_t));
+    c->limit = rate_limit_new(c->cfg);
     for (int i = 0; i < set.count; i++) {
         task_rt_t *t = &c->tasks[i];
         t->conn = c;
@@ -101,6 +103,7 @@ int conn_build_tasks(conn_t *c, cfg_errors_t *errs)
         atomic_init(&t->done, 0);
         atomic_init(&t->records, 0);
         atomic_init(&t->dead_lettered, 0);
+        atomic_init(&t->records_filtered, 0);
         atomic_init(&t->unclean, 0);
         atomic_init(&t->stopper_done, 0);
         atomic_init(&t->stop_deadline_ms, 0);
@@ -139,6 +142,8 @@ void conn_free_tasks(conn_t *c)
     free(c->tasks);
     c->tasks = NULL;
     c->ntasks = 0;
+    rate_limit_free(c->limit);
+    c->limit = NULL;
 }
 
 int conn_task_slot(const conn_t *c, int j) { return c->nslots ? c->slots[j % c->nslots] : -1; }
@@ -194,6 +199,18 @@ int conn_check_topics(const worker_config_t *wc, const char *file, int line, int
                           "errors.deadletterqueue.topic.name names the offsets topic '%s', which only the runtime "
                           "writes", offsets);
         bad = 1;
+    }
+    /* Transforms, predicates and converters (their options are free-form
+     * keys until here). */
+    if (xf_chain_check(name, cfg, errs) != 0) bad = 1;
+    static const char *const convs[] = {"key.converter", "value.converter"};
+    for (size_t i = 0; i < 2; i++) {
+        xf_converter_t c;
+        char why[512];
+        if (xf_converter_from_config(cfg, convs[i], &c, why, sizeof(why)) != 0) {
+            cfg_errors_add_at(errs, file, line, col, label, "%s", why);
+            bad = 1;
+        }
     }
     free(label);
     return bad ? -1 : 0;

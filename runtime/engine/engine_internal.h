@@ -32,6 +32,7 @@ typedef enum task_status {
 typedef struct conn conn_t;
 typedef struct worker_group worker_group_t;
 typedef struct conn_store conn_store_t;
+typedef struct rate_limit rate_limit_t;
 
 /* librdkafka's statistics of a task's client, as /metrics shows them. */
 typedef struct kstats_lag {
@@ -71,6 +72,7 @@ typedef struct task_rt {
     char unclean_note[FERRY_ERRMSG_SIZE];
     atomic_uint_fast64_t records; /* acked (source) or put (sink) */
     atomic_uint_fast64_t dead_lettered; /* records that went to the error policy */
+    atomic_uint_fast64_t records_filtered; /* records a transform dropped */
     /* Metrics: written by the task thread, read by /metrics. */
     atomic_uint_fast64_t m_calls;      /* poll() (source) or put() (sink) calls that returned OK */
     atomic_uint_fast64_t m_call_us;    /* their time, microseconds */
@@ -124,6 +126,7 @@ struct conn {
                                      * slots[j % nslots] of the tasks topic is assigned */
     int nslots;
     json_t *next_slots;             /* owned: the slots of next_cfg's tasks (cluster.c), or NULL */
+    rate_limit_t *limit;            /* owned, with the tasks: rate.limit.*, or NULL */
     char error[FERRY_ERRMSG_SIZE];  /* why it has no tasks (task_configs failed), or "" */
 };
 
@@ -217,6 +220,16 @@ int conn_task_slot(const conn_t *c, int j);
 int conn_task_count(const char *name, const ferry_connector_t *desc, const ferry_config_t *cfg);
 /* Identifies a YAML entry's config (secrets redacted) for the store. */
 uint64_t conn_config_hash(const ferry_config_t *cfg);
+/* ---- ratelimit.c ---------------------------------------------------------------------- */
+/* The connector's bucket (rate.limit.records / rate.limit.bytes), or NULL. */
+rate_limit_t *rate_limit_new(const ferry_config_t *cfg);
+void rate_limit_free(rate_limit_t *rl);
+/* Takes a batch's records and bytes; the milliseconds to wait before
+ * moving them (0: at once). Thread-safe. */
+int64_t rate_limit_take(rate_limit_t *rl, size_t records, size_t bytes);
+/* Time the connector's tasks were told to wait, in total. */
+double rate_limit_waited_s(const rate_limit_t *rl);
+
 /* ---- conn_store.c: connectors kept for the REST API ------------------------------ */
 conn_store_t *conn_store_open(worker_t *w, char *err, size_t errlen);
 void conn_store_free(conn_store_t *s);
@@ -361,6 +374,8 @@ void engine_note_commit(task_rt_t *t, int ok);
 /* Counts a poll()/put() that returned OK: its time from start_us (engine_now_us) and records. */
 void engine_note_call(task_rt_t *t, int64_t start_us, size_t records);
 int64_t engine_now_us(void);
+/* batch.max.records, or less with rate.limit.records (a tenth of a second's worth). */
+size_t engine_batch_records(const task_rt_t *t);
 /* Has conf's client report statistics to t->kstats every 5 s (unless the
  * connector's overrides set statistics.interval.ms). conf's opaque must be a
  * struct whose first member is the task_rt_t pointer (source and sink ctx). */

@@ -98,6 +98,13 @@ size_t batch_size(const ferry_batch_t *batch);
 size_t batch_bytes(const ferry_batch_t *batch);
 size_t batch_room(const ferry_batch_t *batch);
 const ferry_record_t *batch_record(const ferry_batch_t *batch, size_t index);
+/* The same, to change (a sink's record after its transforms; fields then
+ * point into the batch's arena, batch_alloc). */
+ferry_record_t *batch_record_mut(ferry_batch_t *batch, size_t index);
+/* Takes the last record out of a sink batch (its message destroyed). */
+void batch_drop_last(ferry_batch_t *batch);
+/* A sink batch's message at index, as consumed (its position), or NULL. */
+const rd_kafka_message_t *batch_message(const ferry_batch_t *batch, size_t index);
 /* Sources: adds a record of given_size bytes (the plugin's layout). OK,
  * RETRY when full, ERROR when refused (see batch_error). */
 ferry_status_t batch_add_record(ferry_batch_t *batch, const ferry_record_t *rec, size_t given_size);

@@ -96,16 +96,32 @@ static ferry_status_t call_put(task_rt_t *t, void *arg, ferry_error_t *err)
     return t->conn->desc->put(t->state, (const ferry_batch_t *)arg, err);
 }
 
-static void sink_note_position(sink_ctx_t *ctx, const ferry_record_t *rec)
+/* Where the record at (topic, partition, offset) was consumed: done once put. */
+static void sink_note_position(sink_ctx_t *ctx, const char *topic, int32_t partition, int64_t offset)
 {
     rd_kafka_topic_partition_t *p = ctx->last_pos;
-    if (!p || p->partition != rec->partition || strcmp(p->topic, rec->topic) != 0) {
-        if (!sink_owns(ctx, rec->topic, rec->partition)) return; /* revoked meanwhile */
-        p = rd_kafka_topic_partition_list_find(ctx->put_pos, rec->topic, rec->partition);
-        if (!p) p = rd_kafka_topic_partition_list_add(ctx->put_pos, rec->topic, rec->partition);
+    if (!p || p->partition != partition || strcmp(p->topic, topic) != 0) {
+        if (!sink_owns(ctx, topic, partition)) return; /* revoked meanwhile */
+        p = rd_kafka_topic_partition_list_find(ctx->put_pos, topic, partition);
+        if (!p) p = rd_kafka_topic_partition_list_add(ctx->put_pos, topic, partition);
         ctx->last_pos = p; /* valid until put_pos is modified (add/del/replace) */
     }
-    p->offset = rec->kafka_offset + 1;
+    if (offset + 1 > p->offset) p->offset = offset + 1;
+}
+
+/* The positions of records no put() will see (dropped by a transform, or
+ * dead-lettered), once nothing before them is still unput. */
+static void sink_note_dropped(sink_ctx_t *ctx)
+{
+    if (!ctx->dropped || ctx->dropped->cnt == 0) return;
+    ctx->last_pos = NULL;
+    for (int i = 0; i < ctx->dropped->cnt; i++)
+        sink_note_position(ctx, ctx->dropped->elems[i].topic, ctx->dropped->elems[i].partition,
+                           ctx->dropped->elems[i].offset);
+    rd_kafka_topic_partition_list_destroy(ctx->dropped);
+    ctx->dropped = rd_kafka_topic_partition_list_new(4);
+    ctx->last_pos = NULL;
+    ctx->dirty = 1;
 }
 
 /* put() the batch; on success remember the positions. 0, or -1 (failed). */
@@ -114,8 +130,18 @@ static int sink_put_batch(sink_ctx_t *ctx)
     task_rt_t *t = ctx->t;
     if (sink_tell_late(ctx) != 0) return -1;
     size_t n = batch_size(ctx->batch);
-    if (n == 0) return 0;
+    if (n == 0) {
+        sink_note_dropped(ctx);
+        return 0;
+    }
     ferry_error_t err;
+    int64_t wait = rate_limit_take(t->conn->limit, n, batch_bytes(ctx->batch));
+    if (wait > 0) engine_sleep(t, wait); /* rate.limit.* */
+    /* At-most-once: the batch counts as done before put() sees it. */
+    if (ctx->at_most_once && sink_commit_batch(ctx) != 0) {
+        batch_reset(ctx->batch);
+        return -1;
+    }
     ctx->record_failed = 0;
     ctx->record_retriable = 0;
     int64_t started = engine_now_us();
@@ -149,7 +175,12 @@ static int sink_put_batch(sink_ctx_t *ctx)
     ctx->last_pos = NULL; /* put_pos may have been replaced meanwhile */
     /* Positions first, rewinds after: a rewind lowers what put raised. */
     n = batch_size(ctx->batch);
-    for (size_t i = 0; i < n; i++) sink_note_position(ctx, batch_record(ctx->batch, i));
+    for (size_t i = 0; i < n; i++) {
+        /* As consumed: a transform may have renamed the record's topic. */
+        const rd_kafka_message_t *m = batch_message(ctx->batch, i);
+        sink_note_position(ctx, rd_kafka_topic_name(m->rkt), m->partition, m->offset);
+    }
+    sink_note_dropped(ctx);
     sink_apply_rewinds(ctx);
     atomic_fetch_add(&t->records, n);
     ctx->dirty = 1;
@@ -299,6 +330,57 @@ static void sink_consumer_error(sink_ctx_t *ctx, const rd_kafka_message_t *msg)
     log_warn("[%s] consumer: %s", ctx->t->task->prefix, rd_kafka_message_errstr(msg));
 }
 
+/* Runs the converters and transforms on the batch's last record. A record
+ * dropped, or failed and dead-lettered, leaves the batch; its position is
+ * noted once what came before it was put. 0, or -1 when the task failed. */
+static int sink_transform(sink_ctx_t *ctx, size_t index)
+{
+    task_rt_t *t = ctx->t;
+    errors_stage_t stage;
+    char why[600];
+    xf_result_t res = pipeline_sink(&ctx->pipe, ctx->batch, index, &stage, why, sizeof(why));
+    if (res == XF_KEEP) return 0;
+    const rd_kafka_message_t *m = batch_message(ctx->batch, index);
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    if (res == XF_FAIL) {
+        /* The record as consumed goes to the error policy. */
+        ferry_record_t orig = {.topic = topic, .partition = m->partition, .key = m->key, .key_len = m->key_len,
+                               .value = m->payload, .value_len = m->len, .kafka_offset = m->offset,
+                               .timestamp_ms = rd_kafka_message_timestamp(m, NULL)};
+        errors_context_t ectx;
+        engine_error_context(t, &ectx, stage, ERRORS_EXC_DATA, why);
+        ectx.topic = topic;
+        ectx.partition = m->partition;
+        ectx.offset = m->offset;
+        errors_log(&t->policy, t->task->prefix, &ectx, &orig);
+        char err[512] = "";
+        if (!t->policy.tolerate_all) {
+            engine_task_fail_permanent(t, errors_stage_name(stage),
+                                       "record %s/%d@%lld: %s; the task is not restarted, since it would meet the same "
+                                       "record (errors.tolerance: all skips or dead-letters such records)",
+                                       topic, (int)m->partition, (long long)m->offset, why);
+            ctx->failed = 1;
+            return -1;
+        }
+        if (t->policy.dlq_topic && sink_dlq_record(ctx, &orig, &ectx, err, sizeof(err)) != 0) {
+            ferry_error_t ferr;
+            snprintf(ferr.msg, sizeof(ferr.msg), "%s (record %s/%d@%lld: %s)", err, topic, (int)m->partition,
+                     (long long)m->offset, why);
+            engine_task_fail(t, FERRY_ERROR, errors_stage_name(stage), &ferr);
+            ctx->failed = 1;
+            return -1;
+        }
+        if (!t->policy.dlq_topic) atomic_fetch_add(&t->dead_lettered, 1);
+    } else {
+        atomic_fetch_add(&t->records_filtered, 1);
+    }
+    rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(ctx->dropped, topic, m->partition);
+    if (!p) p = rd_kafka_topic_partition_list_add(ctx->dropped, topic, m->partition);
+    p->offset = m->offset;
+    batch_drop_last(ctx->batch);
+    return 0;
+}
+
 /* Adds a consumed message to the batch, putting the batch first when full. */
 static int sink_take(sink_ctx_t *ctx, rd_kafka_message_t *msg)
 {
@@ -313,8 +395,9 @@ static int sink_take(sink_ctx_t *ctx, rd_kafka_message_t *msg)
     }
     ctx->seen_msgs++;
     ctx->seen_bytes += msg->len + msg->key_len;
+    size_t index = batch_size(ctx->batch);
     batch_add_message(ctx->batch, msg);
-    return 0;
+    return ctx->pipe.active ? sink_transform(ctx, index) : 0;
 }
 
 /* The fetcher wake-up. librdkafka 2.0 stops fetching for a partition while
@@ -441,9 +524,15 @@ static int sink_setup(sink_ctx_t *ctx)
     ctx->refetch = rd_kafka_topic_partition_list_new(4);
     ctx->late_assigned = rd_kafka_topic_partition_list_new(4);
     ctx->late_revoked = rd_kafka_topic_partition_list_new(4);
-    ctx->max_records = (size_t)config_int(t->cfg, "batch.max.records");
+    ctx->max_records = engine_batch_records(t);
+    ctx->at_most_once = strcmp(config_string(t->cfg, "delivery.guarantee"), "at-most-once") == 0;
     ctx->max_bytes = (size_t)config_size(t->cfg, "batch.max.bytes");
     ctx->batch = batch_new(ctx->max_records, ctx->max_bytes);
+    ctx->dropped = rd_kafka_topic_partition_list_new(4);
+    if (pipeline_init(&ctx->pipe, t, emsg, sizeof(emsg)) != 0) {
+        engine_task_fail_permanent(t, "start", "%s", emsg);
+        return -1;
+    }
     t->task->hooks = &sink_hooks;
     t->task->hooks_arg = ctx;
 
@@ -509,8 +598,9 @@ static void sink_teardown(sink_ctx_t *ctx)
     if (ctx->consumer_q) rd_kafka_queue_destroy(ctx->consumer_q);
     if (ctx->rk) rd_kafka_destroy(ctx->rk);
     batch_free(ctx->batch);
+    pipeline_free(&ctx->pipe);
     tplist_t *lists[] = {ctx->put_pos, ctx->owned, ctx->user_paused, ctx->rewinds, ctx->refetch,
-                         ctx->late_assigned, ctx->late_revoked};
+                         ctx->late_assigned, ctx->late_revoked, ctx->dropped};
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
         if (lists[i]) rd_kafka_topic_partition_list_destroy(lists[i]);
 }

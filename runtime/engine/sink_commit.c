@@ -203,8 +203,8 @@ void sink_dlq_free(sink_ctx_t *ctx)
     ctx->dlq_rk = NULL;
 }
 
-static int dlq_produce(sink_ctx_t *ctx, const ferry_record_t *rec, const errors_context_t *ectx, char *err,
-                       size_t errlen)
+int sink_dlq_record(sink_ctx_t *ctx, const ferry_record_t *rec, const errors_context_t *ectx, char *err,
+                    size_t errlen)
 {
     if (dlq_open(ctx, err, errlen) != 0) return -1;
     rd_kafka_headers_t *hdrs = errors_dlq_headers(&ctx->t->policy, ectx, rec->headers, rec->header_count);
@@ -259,7 +259,7 @@ ferry_status_t sink_record_error(void *arg, const ferry_record_t *rec, const cha
     ectx.offset = rec->kafka_offset;
     errors_log(&t->policy, t->task->prefix, &ectx, rec);
     char err[512] = "";
-    if (t->policy.tolerate_all && (!t->policy.dlq_topic || dlq_produce(ctx, rec, &ectx, err, sizeof(err)) == 0)) {
+    if (t->policy.tolerate_all && (!t->policy.dlq_topic || sink_dlq_record(ctx, rec, &ectx, err, sizeof(err)) == 0)) {
         if (!t->policy.dlq_topic) atomic_fetch_add(&t->dead_lettered, 1);
         return FERRY_OK;
     }
@@ -322,6 +322,31 @@ static rd_kafka_resp_err_t commit_bounded(sink_ctx_t *ctx, tplist_t *offsets, in
         rd_kafka_event_destroy(ev);
         if (mine) return e; /* an older commit's late answer otherwise */
     }
+}
+
+int sink_commit_batch(sink_ctx_t *ctx)
+{
+    task_rt_t *t = ctx->t;
+    tplist_t *l = rd_kafka_topic_partition_list_new(8);
+    for (size_t i = 0; i < batch_size(ctx->batch); i++) {
+        const rd_kafka_message_t *m = batch_message(ctx->batch, i);
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        if (!sink_owns(ctx, topic, m->partition)) continue;
+        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(l, topic, m->partition);
+        if (!p) p = rd_kafka_topic_partition_list_add(l, topic, m->partition);
+        if (m->offset + 1 > p->offset) p->offset = m->offset + 1;
+    }
+    rd_kafka_resp_err_t e = l->cnt ? commit_bounded(ctx, l, engine_deadline(t, 100)) : RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_topic_partition_list_destroy(l);
+    engine_note_commit(t, !e);
+    if (!e) return 0;
+    /* Not put and not committed: it comes again, once. */
+    ferry_error_t err;
+    snprintf(err.msg, sizeof(err.msg), "at-most-once: committing the batch's offsets before put() failed: %s",
+             rd_kafka_err2str(e));
+    engine_task_fail(t, FERRY_ERROR, "commit", &err);
+    ctx->failed = 1;
+    return -1;
 }
 
 /* The positions to commit: put positions lowered to what flush declared

@@ -3,6 +3,7 @@
 #define FERRY_ENGINE_SINK_INTERNAL_H
 
 #include "engine/engine_internal.h"
+#include "engine/pipeline.h"
 
 typedef rd_kafka_topic_partition_list_t tplist_t;
 
@@ -42,6 +43,10 @@ typedef struct sink_ctx {
     int64_t queue_max_msgs, queue_max_bytes; /* 0: wake-up off */
     uint64_t seen_msgs, seen_bytes;          /* to estimate the queue's bytes */
     int fetch_parked;                        /* the queue was seen at a bound */
+    pipeline_t pipe;              /* transforms and converters */
+    int at_most_once;             /* delivery.guarantee: at-most-once */
+    tplist_t *dropped;            /* positions of records dropped (or dead-lettered) before the
+                                   * batch they came with was put: noted after it */
 } sink_ctx_t;
 
 /* sink_commit.c */
@@ -61,6 +66,13 @@ void sink_hold_tick(sink_ctx_t *ctx);
 void sink_apply_rewinds(sink_ctx_t *ctx);
 /* record_error() for the task's hooks. */
 ferry_status_t sink_record_error(void *arg, const ferry_record_t *rec, const char *reason);
+/* At-most-once: commits the positions after the batch (and the dropped
+ * records) before it is put. 0, or -1 with the task failed. */
+int sink_commit_batch(sink_ctx_t *ctx);
+/* Writes rec to the dead-letter topic with ectx's headers (a copy refused
+ * for good is logged and skipped). 0, or -1 with err. */
+int sink_dlq_record(sink_ctx_t *ctx, const ferry_record_t *rec, const errors_context_t *ectx, char *err,
+                    size_t errlen);
 void sink_dlq_free(sink_ctx_t *ctx);
 int sink_owns(const sink_ctx_t *ctx, const char *topic, int32_t partition);
 

@@ -178,8 +178,8 @@ static rd_kafka_resp_err_t source_produce(source_ctx_t *ctx, produce_args_t *a)
 /* A record that can never reach its topic. With errors.tolerance: all it is
  * dead-lettered (its offset counts once that copy is acknowledged) or just
  * skipped; with none the task fails for good. 0, or -1 when the task failed. */
-static int source_record_failed(source_ctx_t *ctx, const produce_args_t *rec, const char *exception,
-                                const char *why)
+static int source_record_failed_at(source_ctx_t *ctx, const produce_args_t *rec, errors_stage_t stage,
+                                   const char *exception, const char *why)
 {
     task_rt_t *t = ctx->t;
     uint64_t handle = SOURCE_HANDLE(rec->opaque);
@@ -191,7 +191,7 @@ static int source_record_failed(source_ctx_t *ctx, const produce_args_t *rec, co
         if (toff) off = toff;
     }
     errors_context_t ectx;
-    engine_error_context(t, &ectx, ERRORS_STAGE_KAFKA_PRODUCE, exception, why);
+    engine_error_context(t, &ectx, stage, exception, why);
     ectx.target_topic = rec->topic;
     ectx.source_partition = part;
     ectx.source_offset = off;
@@ -244,6 +244,12 @@ static int source_record_failed(source_ctx_t *ctx, const produce_args_t *rec, co
         return -1;
     }
     return 0;
+}
+
+static int source_record_failed(source_ctx_t *ctx, const produce_args_t *rec, const char *exception,
+                                const char *why)
+{
+    return source_record_failed_at(ctx, rec, ERRORS_STAGE_KAFKA_PRODUCE, exception, why);
 }
 
 static void source_failed_free(source_failed_t *failed, size_t n)
@@ -315,7 +321,32 @@ static int source_produce_batch(source_ctx_t *ctx)
                             .timestamp_ms = r->timestamp_ms, .opaque = handle,
                             .raw_partition = r->source_partition, .raw_offset = r->source_offset};
         int rc = 0;
-        if (problem) {
+        pipeline_out_t po = {0};
+        xf_result_t xr = XF_KEEP;
+        if (!problem && ctx->pipe.active) {
+            /* Transforms and converters; a failure goes through the error
+             * policy with the original record, naming the stage. */
+            errors_stage_t stage;
+            char why[600];
+            xr = pipeline_source(&ctx->pipe, t, r, &po, &stage, why, sizeof(why));
+            if (xr == XF_DROP) {
+                offset_tracker_ack(ctx->tracker, handle); /* done: nothing to deliver */
+                atomic_fetch_add(&t->records_filtered, 1);
+            } else if (xr == XF_FAIL) {
+                rc = source_record_failed_at(ctx, &a, stage, ERRORS_EXC_DATA, why);
+            } else {
+                a.topic = po.rec.topic;
+                a.partition = po.rec.partition;
+                a.key = po.key, a.key_len = po.key_len;
+                a.value = po.value, a.value_len = po.value_len;
+                a.timestamp_ms = po.rec.timestamp_ms;
+                if (a.headers) rd_kafka_headers_destroy(a.headers);
+                a.headers = po.headers;
+                po.headers = NULL;
+            }
+        }
+        if (xr != XF_KEEP) {
+        } else if (problem) {
             rc = source_record_failed(ctx, &a, offsets_valid ? ERRORS_EXC_INVALID_TOPIC : ERRORS_EXC_DATA, problem);
         } else {
             a.rkt = source_topic(ctx, r->topic);
@@ -337,6 +368,7 @@ static int source_produce_batch(source_ctx_t *ctx)
             }
         }
         if (a.headers) rd_kafka_headers_destroy(a.headers);
+        pipeline_out_clear(&po);
         if (rc != 0) return -1;
     }
     return 0;
@@ -411,6 +443,12 @@ static void source_run(source_ctx_t *ctx)
             return;
         }
         size_t n = batch_size(ctx->batch);
+        int64_t wait = rate_limit_take(t->conn->limit, n, batch_bytes(ctx->batch));
+        if (wait > 0) { /* rate.limit.*: librdkafka stays served meanwhile */
+            t->tick = source_tick;
+            engine_sleep(t, wait);
+            t->tick = NULL;
+        }
         int rc = source_produce_batch(ctx);
         batch_reset(ctx->batch);
         if (rc != 0) return;
@@ -466,12 +504,16 @@ static int source_setup(source_ctx_t *ctx)
     ferry_error_t err;
     char emsg[512];
     ctx->tracker = offset_tracker_new();
-    ctx->batch = batch_new((size_t)config_int(t->cfg, "batch.max.records"), (size_t)config_size(t->cfg, "batch.max.bytes"));
+    ctx->batch = batch_new(engine_batch_records(t), (size_t)config_size(t->cfg, "batch.max.bytes"));
     ctx->rules.default_topic = config_string(t->cfg, "topic");
     ctx->rules.offsets_topic = w->wc->offsets_store == OFFSETS_STORE_KAFKA ? w->wc->offsets_topic : NULL;
     ctx->rules.tolerate_all = t->policy.tolerate_all;
     batch_set_rules(ctx->batch, &ctx->rules);
     ctx->flush_ms = w->wc->offsets_flush_ms > 0 ? w->wc->offsets_flush_ms : 5000;
+    if (pipeline_init(&ctx->pipe, t, emsg, sizeof(emsg)) != 0) {
+        engine_task_fail_permanent(t, "start", "%s", emsg);
+        return -1;
+    }
     ctx->eos = source_txn_wanted(t, emsg, sizeof(emsg));
     if (ctx->eos < 0) {
         ctx->eos = 0;
@@ -542,6 +584,7 @@ static void source_teardown(source_ctx_t *ctx)
     offset_tracker_free(ctx->tracker);
     batch_free(ctx->batch);
     source_offsets_free(&ctx->offs);
+    pipeline_free(&ctx->pipe);
 }
 
 void *source_task_main(void *arg)

@@ -3,6 +3,7 @@
 #define FERRY_ENGINE_SOURCE_INTERNAL_H
 
 #include "engine/engine_internal.h"
+#include "engine/pipeline.h"
 
 #define SOURCE_TOPIC_CACHE 16
 
@@ -61,6 +62,7 @@ typedef struct source_ctx {
     int eos;
     int txn_per_poll;           /* transaction.boundary: poll (else interval, flush_ms) */
     int in_txn;                 /* a transaction is open */
+    pipeline_t pipe;            /* transforms and converters */
 } source_ctx_t;
 
 /* source_txn.c */

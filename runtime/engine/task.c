@@ -341,3 +341,13 @@ void engine_stats_attach(rd_kafka_conf_t *conf)
         rd_kafka_conf_set(conf, "statistics.interval.ms", "5000", NULL, 0);
     rd_kafka_conf_set_stats_cb(conf, stats_cb);
 }
+
+size_t engine_batch_records(const task_rt_t *t)
+{
+    int64_t n = config_int(t->cfg, "batch.max.records");
+    /* With a rate limit a batch holds at most a tenth of a second's worth,
+     * so that the rate holds over short spans too. */
+    int64_t rate = config_int(t->cfg, "rate.limit.records");
+    if (rate > 0 && rate / 10 < n) n = rate / 10 > 0 ? rate / 10 : 1;
+    return (size_t)n;
+}

@@ -176,8 +176,19 @@ typedef struct ferry_record {
     /* Sinks: the kind of timestamp_ms (FERRY_TIMESTAMP_*). Sources: 0, or
      * FERRY_TIMESTAMP_CREATE; the broker decides log-append time. */
     int32_t timestamp_type;
-    uint32_t flags;            /* none defined yet; must be 0 */
+    uint32_t flags;            /* FERRY_RECORD_* below, or 0 */
 } ferry_record_t;
+
+/* Record flags: what the key's and the value's bytes are. A source says so
+ * (0: raw bytes), so that converters and transforms read them right; a sink
+ * finds them set from its key.converter / value.converter. Defined in 1.1;
+ * a 1.1 host without transforms ignores them. */
+#define FERRY_RECORD_KEY_STRING (1u << 0)     /* UTF-8 text */
+#define FERRY_RECORD_KEY_JSON (1u << 1)       /* JSON */
+#define FERRY_RECORD_KEY_ENVELOPE (1u << 2)   /* JSON {"schema": ..., "payload": ...} (Connect's JsonConverter) */
+#define FERRY_RECORD_VALUE_STRING (1u << 3)
+#define FERRY_RECORD_VALUE_JSON (1u << 4)
+#define FERRY_RECORD_VALUE_ENVELOPE (1u << 5)
 
 #define FERRY_TIMESTAMP_NONE 0
 #define FERRY_TIMESTAMP_CREATE 1     /* set by the producer */

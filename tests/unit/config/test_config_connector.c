@@ -400,7 +400,7 @@ static void test_secrets_never_printed(void **state)
                         "\"errors.log.include.messages\":\"false\",\"errors.deadletterqueue.topic.name\":\"\","
                         "\"errors.deadletterqueue.context.headers.enable\":\"false\","
                         "\"errors.deadletterqueue.topic.replication.factor\":\"-1\",\"batch.max.records\":\"2000\","
-                        "\"batch.max.bytes\":\"1MiB\",\"exactly.once.support\":\"requested\",\"transaction.boundary\":\"poll\",\"path\":\"[hidden]\",\"topic\":\"t\",\"mode\":\"safe\","
+                        "\"batch.max.bytes\":\"1MiB\",\"rate.limit.records\":\"0\",\"rate.limit.bytes\":\"0\",\"exactly.once.support\":\"requested\",\"transaction.boundary\":\"poll\",\"path\":\"[hidden]\",\"topic\":\"t\",\"mode\":\"safe\","
                         "\"poll.interval\":\"1s\",\"max.size\":\"16MiB\",\"enabled\":\"true\","
                         "\"tables\":\"a,b\",\"props\":{\"k\":\"v\"},\"password\":\"[hidden]\","
                         "\"producer.override.client.id\":\"[hidden]\"}");
