@@ -11,6 +11,8 @@
 
 #include "file.h"
 
+static const char *const file_value_formats[] = {"string", "json", NULL};
+
 static const ferry_option_t file_source_options[] = {
     {"path", FERRY_OPT_STRING, NULL, FERRY_OPT_REQUIRED, 0, 0, NULL,
      "Text file to read, one record per line. It is followed as it grows (like tail -f)."},
@@ -21,6 +23,9 @@ static const ferry_option_t file_source_options[] = {
     {"max.line.size", FERRY_OPT_SIZE, "1MiB", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 1,
      256.0 * 1024 * 1024, NULL,
      "Longest accepted line in bytes, without its line ending; a longer line fails the task."},
+    {"value.format", FERRY_OPT_ENUM, "string", 0, 0, 0, file_value_formats,
+     "What each line is, for converters and transforms: string (text) or json (one JSON value per line, "
+     "as JSON Lines)."},
     FERRY_OPTIONS_END};
 
 static const ferry_option_t file_sink_options[] = {

@@ -42,6 +42,7 @@ typedef struct file_source {
     const char *topic; /* owned by the config */
     int fd;
     size_t max_line;
+    uint32_t flags;  /* what a line is (value.format) */
     int64_t poll_interval_ns;
     char *partition; /* {"filename":"<path>"} (owned) */
 
@@ -157,6 +158,8 @@ ferry_status_t file_source_open(ferry_task_t *task, const ferry_host_t *host,
     fs->topic = topic;
     fs->fd = fd;
     fs->max_line = (size_t)max_line;
+    const char *format = host->cfg_string(cfg, "value.format");
+    fs->flags = format && strcmp(format, "json") == 0 ? FERRY_RECORD_VALUE_JSON : FERRY_RECORD_VALUE_STRING;
     fs->poll_interval_ns = interval_ms * 1000000LL;
     /* A line of max_line bytes plus its "\n" fits (a "\r" counts in the line). */
     fs->cap = fs->max_line + 1 + FILE_SOURCE_READ_CHUNK;
@@ -280,7 +283,7 @@ ferry_status_t file_source_poll(void *state, ferry_batch_t *batch, ferry_error_t
         .partition = -1,
         .source_partition = fs->partition,
         .source_offset = offset,
-        .flags = FERRY_RECORD_VALUE_STRING, /* a line of text */
+        .flags = fs->flags, /* a line of text, or of JSON */
     };
     size_t added = 0;
     ferry_status_t status = FERRY_OK;
