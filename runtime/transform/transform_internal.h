@@ -59,4 +59,43 @@ json_t *xf_schema_primitive(const char *type, int optional);
 
 char *xf_base64(const void *data, size_t len);
 
+/* ---- smt_schema.c: helpers shared by the smt_*.c files ---- */
+
+/* Connect's logical types, as schema names. */
+#define XF_LOGICAL_DATE "org.apache.kafka.connect.data.Date"
+#define XF_LOGICAL_TIME "org.apache.kafka.connect.data.Time"
+#define XF_LOGICAL_TIMESTAMP "org.apache.kafka.connect.data.Timestamp"
+#define XF_LOGICAL_DECIMAL "org.apache.kafka.connect.data.Decimal"
+
+/* schema (taken) with its keys in JsonConverter's order: "type", then
+ * "fields"/"items"/"keys"/"values", "optional", "name", "version", "doc",
+ * "parameters", "default", anything else, and "field" last. */
+json_t *xf_schema_ordered(json_t *schema);
+/* The schema's "type" ("" when it has none), "optional", "name" (or NULL). */
+const char *xf_schema_type(const json_t *schema);
+int xf_schema_optional(const json_t *schema);
+const char *xf_schema_name(const json_t *schema);
+/* Connect's SchemaUtil.copySchemaBasics: a schema of type with src's name,
+ * version, doc and parameters, and "optional": false (not src's). */
+json_t *xf_schema_basics(const json_t *src, const char *type);
+/* A struct field entry's schema: a copy without its "field". */
+json_t *xf_schema_of_field(const json_t *field);
+/* Appends field_schema (taken) as field name to struct_schema's "fields". */
+void xf_schema_append(json_t *struct_schema, const char *name, json_t *field_schema);
+/* Connect's Struct.get: obj's value of the field entry, or the field's
+ * default when that is null; NULL for null (borrowed). */
+json_t *xf_struct_get(const json_t *obj, const json_t *field);
+/* "an object", "a string", ... for messages. */
+const char *xf_json_kind(const json_t *v);
+/* Connect's Requirements: d's value as a Map (schemaless), or NULL with err
+ * naming purpose and what was found. */
+json_t *xf_require_map(xf_data_t *d, const char *purpose, char *err, size_t errlen);
+/* d has a struct schema and an object value (or null when null_ok);
+ * 0, or -1 with err. */
+int xf_require_struct(xf_data_t *d, const char *purpose, int null_ok, char *err, size_t errlen);
+
+/* The types smt_cast.c and smt_timestamp.c define (listed in xf_types_fields). */
+extern const xf_type_t xf_cast_key, xf_cast_value;
+extern const xf_type_t xf_timestamp_converter_key, xf_timestamp_converter_value;
+
 #endif
