@@ -6,6 +6,8 @@
  * order Connect writes it ({"schema":…,"payload":…}; a schema's "type"
  * first), bytes as base64 strings.
  */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -247,9 +249,123 @@ void xf_data_set(xf_data_t *d, json_t *value, json_t *schema)
 
 /* ---- writing -------------------------------------------------------------------------------- */
 
+/* A double as Java's Double.toString writes it (what JsonConverter's
+ * Jackson writes): the shortest digits that read back the same, in plain
+ * notation from 10^-3 up to 10^7 ("100.0", "0.001"), otherwise as
+ * "1.0E10" / "1.5E-5". */
+void xf_java_double(double d, char *out, size_t n)
+{
+    if (d == 0) {
+        snprintf(out, n, "%s", signbit(d) ? "-0.0" : "0.0");
+        return;
+    }
+    char buf[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof(buf), "%.*e", prec - 1, d);
+        if (strtod(buf, NULL) == d) break;
+    }
+    /* buf: [-]D[.DDD]e[+-]XX */
+    const char *p = buf;
+    int neg = *p == '-';
+    if (neg) p++;
+    char digits[24];
+    size_t nd = 0;
+    for (; *p && *p != 'e'; p++)
+        if (*p != '.' && nd < sizeof(digits) - 1) digits[nd++] = *p;
+    while (nd > 1 && digits[nd - 1] == '0') nd--; /* %.*e may pad */
+    digits[nd] = '\0';
+    int exp = atoi(p + 1);
+    double a = fabs(d);
+    char *o = out, *end = out + n - 1;
+#define PUT(c) do { if (o < end) *o++ = (c); } while (0)
+    if (neg) PUT('-');
+    if (a >= 1e-3 && a < 1e7) {
+        if (exp >= 0) {
+            for (int i = 0; i <= exp; i++) PUT(i < (int)nd ? digits[i] : '0');
+            PUT('.');
+            if ((int)nd > exp + 1)
+                for (size_t i = (size_t)exp + 1; i < nd; i++) PUT(digits[i]);
+            else
+                PUT('0');
+        } else {
+            PUT('0');
+            PUT('.');
+            for (int i = 0; i < -exp - 1; i++) PUT('0');
+            for (size_t i = 0; i < nd; i++) PUT(digits[i]);
+        }
+    } else {
+        PUT(digits[0]);
+        PUT('.');
+        if (nd > 1)
+            for (size_t i = 1; i < nd; i++) PUT(digits[i]);
+        else
+            PUT('0');
+        PUT('E');
+        char e[8];
+        snprintf(e, sizeof(e), "%d", exp);
+        for (const char *q = e; *q; q++) PUT(*q);
+    }
+#undef PUT
+    *o = '\0';
+}
+
+static void dump_to(FILE *f, const json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+        fputc('{', f);
+        const char *key;
+        json_t *v;
+        int first = 1;
+        json_object_foreach((json_t *)j, key, v) {
+            if (!first) fputc(',', f);
+            first = 0;
+            json_t *k = json_string(key);
+            char *ks = json_dumps(k, JSON_ENCODE_ANY);
+            fputs(ks ? ks : "\"\"", f);
+            free(ks);
+            json_decref(k);
+            fputc(':', f);
+            dump_to(f, v);
+        }
+        fputc('}', f);
+        break;
+    }
+    case JSON_ARRAY: {
+        fputc('[', f);
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v) {
+            if (i) fputc(',', f);
+            dump_to(f, v);
+        }
+        fputc(']', f);
+        break;
+    }
+    case JSON_REAL: {
+        char num[40];
+        xf_java_double(json_real_value(j), num, sizeof(num));
+        fputs(num, f);
+        break;
+    }
+    default: {
+        char *t = json_dumps(j, JSON_ENCODE_ANY);
+        fputs(t ? t : "null", f);
+        free(t);
+    }
+    }
+}
+
+/* Compact JSON in insertion order, reals as Java writes them. */
 static char *dump(const json_t *j)
 {
-    return json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return NULL;
+    dump_to(f, j);
+    fclose(f);
+    return text;
 }
 
 /* The schema Connect gives a primitive payload of this form. */

@@ -58,6 +58,8 @@ json_t *xf_schema_field(const json_t *schema, const char *name);
 json_t *xf_schema_primitive(const char *type, int optional);
 
 char *xf_base64(const void *data, size_t len);
+/* A double as Java's Double.toString writes it. */
+void xf_java_double(double d, char *out, size_t n);
 
 /* ---- smt_schema.c: helpers shared by the smt_*.c files ---- */
 

@@ -254,6 +254,34 @@ static void test_predicates(void **state)
     config_free(cfg);
 }
 
+void xf_java_double(double d, char *out, size_t n);
+
+/* Reals as Java's Double.toString (JsonConverter's Jackson) writes them. */
+static void test_java_doubles(void **state)
+{
+    (void)state;
+    static const struct {
+        double d;
+        const char *s;
+    } cases[] = {{0.1, "0.1"},         {100.0, "100.0"},         {1e10, "1.0E10"},      {1.5e-5, "1.5E-5"},
+                 {0.001, "0.001"},     {1234567.0, "1234567.0"}, {12345678.0, "1.2345678E7"},
+                 {-2.5, "-2.5"},       {0.0, "0.0"},             {9.99, "9.99"},        {1e-3 / 2, "5.0E-4"},
+                 {123.456, "123.456"}, {1e7, "1.0E7"},           {3.0e-3, "0.003"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[40];
+        xf_java_double(cases[i].d, out, sizeof(out));
+        assert_string_equal(out, cases[i].s);
+    }
+    /* And in a value written out after a change. */
+    xf_record_t r;
+    xf_record_init(&r, "t", -1, NULL, 0, XF_BYTES, "{\"p\":9.99}", 10, XF_JSON, 0);
+    char err[64];
+    assert_int_equal(xf_data_parse(&r.value, err, sizeof(err)), 0);
+    xf_data_set(&r.value, json_incref(r.value.value), NULL);
+    want_value(&r, &JSON_PLAIN, "{\"p\":9.99}");
+    xf_record_clear(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_payload_bytes),           cmocka_unit_test(test_converter_config),
         cmocka_unit_test(test_chain_errors),            cmocka_unit_test(test_insert_field_schemaless),
         cmocka_unit_test(test_insert_field_schema),     cmocka_unit_test(test_predicates),
+        cmocka_unit_test(test_java_doubles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
