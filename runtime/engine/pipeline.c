@@ -57,6 +57,7 @@ void pipeline_out_clear(pipeline_out_t *o)
 {
     free(o->key_owned);
     free(o->value_owned);
+    free(o->fanout);
     if (o->headers) rd_kafka_headers_destroy(o->headers);
     xf_record_clear(&o->rec);
     memset(o, 0, sizeof(*o));
@@ -89,6 +90,16 @@ xf_result_t pipeline_source(pipeline_t *p, const task_rt_t *t, const ferry_recor
         snprintf(err, errlen, "topic '%s': %s", r->topic, bad);
         return XF_FAIL;
     }
+    const xf_header_t *fan = xf_header_last(r, XF_FANOUT_HEADER);
+    if (fan) { /* copies to further topics: checked alike, and the header goes */
+        o->fanout = str_printf("%.*s", (int)fan->len, fan->value ? (const char *)fan->value : "");
+        xf_header_remove(r, XF_FANOUT_HEADER);
+        char *copy = str_dup(o->fanout), *save = NULL;
+        for (char *tp = strtok_r(copy, "|", &save); tp && !bad; tp = strtok_r(NULL, "|", &save))
+            if ((bad = topic_problem(t->conn->worker, tp))) snprintf(err, errlen, "topic '%s': %s", tp, bad);
+        free(copy);
+        if (bad) return XF_FAIL;
+    }
     char why[256];
     *stage = ERRORS_STAGE_KEY_CONVERTER;
     if (xf_data_bytes(&r->key, &p->key_conv, &o->key, &o->key_len, &o->key_owned, why, sizeof(why)) != 0) {
@@ -106,6 +117,25 @@ xf_result_t pipeline_source(pipeline_t *p, const task_rt_t *t, const ferry_recor
             rd_kafka_header_add(o->headers, r->headers[i].name, -1, r->headers[i].value, (ssize_t)r->headers[i].len);
     }
     return XF_KEEP;
+}
+
+/* Points *out at d's payload as a sink gets it (a copy in the batch's
+ * arena when it is not the consumed bytes); its form. */
+static xf_form_t payload_to_batch(ferry_batch_t *batch, xf_data_t *d, const void **out, size_t *len)
+{
+    const void *p;
+    size_t n;
+    char *owned = NULL, why[256];
+    xf_form_t form = XF_BYTES;
+    if (xf_data_payload_bytes(d, &p, &n, &owned, &form, why, sizeof(why)) != 0) return form; /* kept as consumed */
+    if (p != *out) {
+        void *copy = p ? batch_alloc(batch, n + 1) : NULL;
+        if (copy) memcpy(copy, p, n), ((char *)copy)[n] = '\0';
+        *out = copy;
+        *len = p ? n : 0;
+    }
+    free(owned);
+    return form;
 }
 
 xf_result_t pipeline_sink(pipeline_t *p, ferry_batch_t *batch, size_t index, errors_stage_t *stage, char *err,
@@ -141,29 +171,8 @@ xf_result_t pipeline_sink(pipeline_t *p, ferry_batch_t *batch, size_t index, err
         return res;
     }
     /* What the connector gets: payloads, in the batch's arena. */
-    const void *out;
-    size_t len;
-    char *owned = NULL;
-    xf_form_t kform = XF_BYTES, vform = XF_BYTES;
-    if (xf_data_payload_bytes(&r.key, &out, &len, &owned, &kform, why, sizeof(why)) == 0) {
-        if (out != rec->key) {
-            void *copy = out ? batch_alloc(batch, len + 1) : NULL;
-            if (copy) memcpy(copy, out, len), ((char *)copy)[len] = '\0';
-            rec->key = copy;
-            rec->key_len = out ? len : 0;
-        }
-        free(owned);
-        owned = NULL;
-    }
-    if (xf_data_payload_bytes(&r.value, &out, &len, &owned, &vform, why, sizeof(why)) == 0) {
-        if (out != rec->value) {
-            void *copy = out ? batch_alloc(batch, len + 1) : NULL;
-            if (copy) memcpy(copy, out, len), ((char *)copy)[len] = '\0';
-            rec->value = copy;
-            rec->value_len = out ? len : 0;
-        }
-        free(owned);
-    }
+    xf_form_t kform = payload_to_batch(batch, &r.key, &rec->key, &rec->key_len);
+    xf_form_t vform = payload_to_batch(batch, &r.value, &rec->value, &rec->value_len);
     rec->flags = flags_of(kform, vform);
     if (strcmp(r.topic, rec->topic) != 0) {
         char *topic = batch_alloc(batch, strlen(r.topic) + 1);

@@ -31,6 +31,7 @@ typedef struct pipeline_out {
     size_t key_len, value_len;
     char *key_owned, *value_owned;
     rd_kafka_headers_t *headers; /* owned, or NULL */
+    char *fanout;                /* owned: route's further topics ("t2|t3"), or NULL */
 } pipeline_out_t;
 
 /* XF_KEEP (o filled), XF_DROP (a transform dropped it), XF_FAIL (err, and

@@ -300,6 +300,35 @@ static rd_kafka_headers_t *record_headers(const ferry_record_t *rec)
     return h;
 }
 
+/* A copy of a (already produced to its first topic) for each further
+ * topic. Each copy holds the record's offset back until it is delivered
+ * too. 0, or -1 when the task failed. */
+static int source_fanout(source_ctx_t *ctx, const produce_args_t *a, const ferry_record_t *r, const char *topics)
+{
+    for (const char *t = topics; t && *t;) {
+        const char *bar = strchr(t, '|');
+        char *topic = str_printf("%.*s", (int)(bar ? (size_t)(bar - t) : strlen(t)), t);
+        t = bar ? bar + 1 : NULL;
+        produce_args_t copy = *a;
+        copy.topic = topic;
+        copy.partition = -1;
+        copy.rkt = source_topic(ctx, topic);
+        copy.opaque = offset_tracker_add(ctx->tracker, r->source_partition, r->source_offset);
+        rd_kafka_resp_err_t e = source_produce(ctx, &copy);
+        int rc = 0;
+        if (e && errors_kafka_permanent(e)) rc = source_record_failed(ctx, &copy, errors_kafka_exception(e), rd_kafka_err2str(e));
+        else if (e) {
+            ferry_error_t err;
+            snprintf(err.msg, sizeof(err.msg), "produce to topic '%s': %s", topic, rd_kafka_err2str(e));
+            engine_task_fail(ctx->t, FERRY_ERROR, "produce", &err);
+            rc = -1;
+        }
+        free(topic);
+        if (rc != 0) return -1;
+    }
+    return 0;
+}
+
 /* Produces every record of the batch. 0, or -1 when the task failed. */
 static int source_produce_batch(source_ctx_t *ctx)
 {
@@ -322,6 +351,7 @@ static int source_produce_batch(source_ctx_t *ctx)
                             .raw_partition = r->source_partition, .raw_offset = r->source_offset};
         int rc = 0;
         pipeline_out_t po = {0};
+        char *fanout = NULL; /* route's further topics (t2|t3), or NULL */
         xf_result_t xr = XF_KEEP;
         if (!problem && ctx->pipe.active) {
             /* Transforms and converters; a failure goes through the error
@@ -335,6 +365,8 @@ static int source_produce_batch(source_ctx_t *ctx)
             } else if (xr == XF_FAIL) {
                 rc = source_record_failed_at(ctx, &a, stage, ERRORS_EXC_DATA, why);
             } else {
+                fanout = po.fanout;
+                po.fanout = NULL;
                 a.topic = po.rec.topic;
                 a.partition = po.rec.partition;
                 a.key = po.key, a.key_len = po.key_len;
@@ -349,7 +381,7 @@ static int source_produce_batch(source_ctx_t *ctx)
         } else if (problem) {
             rc = source_record_failed(ctx, &a, offsets_valid ? ERRORS_EXC_INVALID_TOPIC : ERRORS_EXC_DATA, problem);
         } else {
-            a.rkt = source_topic(ctx, r->topic);
+            a.rkt = source_topic(ctx, a.topic);
             rd_kafka_resp_err_t e = source_produce(ctx, &a);
             if (e && errors_kafka_permanent(e)) {
                 rc = source_record_failed(ctx, &a, errors_kafka_exception(e), rd_kafka_err2str(e));
@@ -358,7 +390,7 @@ static int source_produce_batch(source_ctx_t *ctx)
                 rc = -1;
             } else if (e) {
                 ferry_error_t err;
-                snprintf(err.msg, sizeof(err.msg), "produce to topic '%s': %s", r->topic, rd_kafka_err2str(e));
+                snprintf(err.msg, sizeof(err.msg), "produce to topic '%s': %s", a.topic, rd_kafka_err2str(e));
                 /* Fenced (exactly-once: a newer instance of the task runs) or
                  * another fatal producer error: a restart must not fence
                  * that instance in turn. */
@@ -367,6 +399,8 @@ static int source_produce_batch(source_ctx_t *ctx)
                 rc = -1;
             }
         }
+        if (rc == 0 && fanout) rc = source_fanout(ctx, &a, r, fanout);
+        free(fanout);
         if (a.headers) rd_kafka_headers_destroy(a.headers);
         pipeline_out_clear(&po);
         if (rc != 0) return -1;

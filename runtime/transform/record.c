@@ -388,7 +388,9 @@ int xf_data_bytes(xf_data_t *d, const xf_converter_t *c, const void **out, size_
         return 0;
     }
     if (xf_data_parse(d, err, errlen) != 0) return -1;
-    if (!d->value && want != XF_ENVELOPE) { /* null stays null (a tombstone) */
+    /* Null stays null (a tombstone); with schemas too, unless it has one
+     * (JsonConverter writes null for a null value without a schema). */
+    if (!d->value && (want != XF_ENVELOPE || !d->schema)) {
         *out = NULL;
         *len = 0;
         return 0;
@@ -473,4 +475,19 @@ int xf_data_payload_bytes(xf_data_t *d, const void **out, size_t *len, char **ow
     *out = *owned = text;
     *len = strlen(text);
     return 0;
+}
+
+char *xf_header_text(const json_t *v, size_t *len)
+{
+    *len = 0;
+    if (!v || json_is_null(v)) return NULL;
+    if (json_is_string(v)) {
+        *len = json_string_length(v);
+        char *s = xmalloc(*len + 1);
+        memcpy(s, json_string_value(v), *len + 1);
+        return s;
+    }
+    char *s = dump(v);
+    *len = s ? strlen(s) : 0;
+    return s;
 }

@@ -113,26 +113,10 @@ static json_t *schema_rebuilt(const json_t *field)
     return out;
 }
 
-/* A JSON value as a header's bytes (malloc'd; NULL for null). */
-static char *header_text(const json_t *v, size_t *len)
-{
-    *len = 0;
-    if (!v || json_is_null(v)) return NULL;
-    if (json_is_string(v)) {
-        *len = json_string_length(v);
-        char *s = xmalloc(*len + 1);
-        memcpy(s, json_string_value(v), *len + 1);
-        return s;
-    }
-    char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-    *len = s ? strlen(s) : 0;
-    return s;
-}
-
 static void header_add_json(xf_record_t *r, const char *name, const json_t *v)
 {
     size_t len;
-    char *text = header_text(v, &len);
+    char *text = xf_header_text(v, &len);
     xf_header_add(r, name, text, len);
     free(text);
 }

@@ -12,7 +12,7 @@
  * value or by one header. A route's target may name several topics
  * ("t1|t2|t3"); a chain turns one record into one record, so the record
  * goes to the first topic and the others are left for the engine in the
- * header FERRY_FANOUT_HEADER ("ferry.route.fanout"):
+ * header XF_FANOUT_HEADER ("ferry.route.fanout"):
  *   - its value is the remaining topics in the configured order, joined by
  *     '|' ("t2|t3"), each a valid Kafka topic name, never empty;
  *   - the router removes any earlier "ferry.route.fanout" header whenever
@@ -32,7 +32,6 @@
 #include "util/strutil.h"
 
 #define CONNECT_PKG "org.apache.kafka.connect.transforms."
-#define FERRY_FANOUT_HEADER "ferry.route.fanout"
 
 /* Connect's message for a required option without a default. */
 static const char *required(const xf_opts_t *o, const char *key, char *err, size_t errlen)
@@ -40,22 +39,6 @@ static const char *required(const xf_opts_t *o, const char *key, char *err, size
     const char *v = xf_opt(o, key);
     if (!v) snprintf(err, errlen, "missing required option '%s' (it has no default)", key);
     return v;
-}
-
-/* A JSON value as a header's bytes (malloc'd, NULL for null), as
- * SimpleHeaderConverter writes it: strings as their text, the rest as JSON. */
-static char *header_text(const json_t *v, size_t *len)
-{
-    char *s = NULL;
-    if (!v || json_is_null(v)) s = NULL;
-    else if (json_is_string(v)) {
-        *len = json_string_length(v);
-        s = xmalloc(*len + 1);
-        memcpy(s, json_string_value(v), *len + 1);
-        return s;
-    } else s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-    *len = s ? strlen(s) : 0;
-    return s;
 }
 
 /* ---- RegexRouter ---------------------------------------------------------------------------- */
@@ -442,7 +425,7 @@ static xf_result_t header_from_apply(void *state, xf_record_t *r, char *err, siz
         json_t *fs = d->schema ? xf_schema_field(d->schema, s->fields[i]) : NULL;
         if ((!v || json_is_null(v)) && fs && s->null_to_default) v = json_object_get(fs, "default");
         size_t len = 0;
-        char *text = header_text(v, &len);
+        char *text = xf_header_text(v, &len);
         xf_header_add(r, s->headers[i], text, len);
         free(text);
     }
@@ -683,7 +666,7 @@ static char *route_key(const route_t *s, xf_record_t *r, int *fail, char *err, s
         return NULL;
     }
     json_t *v = s->field[0] == '/' ? json_at_pointer(obj, s->field) : json_object_get(obj, s->field);
-    return header_text(v, &len);
+    return xf_header_text(v, &len);
 }
 
 /* Sends r to the first of targets; the others go to the fanout header. */
@@ -693,8 +676,8 @@ static void route_to(xf_record_t *r, const char *targets)
     char *first = str_printf("%.*s", (int)(bar ? (size_t)(bar - targets) : strlen(targets)), targets);
     xf_record_set_topic(r, first);
     free(first);
-    xf_header_remove(r, FERRY_FANOUT_HEADER);
-    if (bar) xf_header_add(r, FERRY_FANOUT_HEADER, bar + 1, strlen(bar + 1));
+    xf_header_remove(r, XF_FANOUT_HEADER);
+    if (bar) xf_header_add(r, XF_FANOUT_HEADER, bar + 1, strlen(bar + 1));
 }
 
 static xf_result_t route_apply(void *state, xf_record_t *r, char *err, size_t errlen)

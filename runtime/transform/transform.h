@@ -56,6 +56,10 @@ typedef struct xf_record {
     int64_t kafka_offset; /* sinks: where it was read; -1 for sources */
 } xf_record_t;
 
+/* The header in which `route` leaves a record's further topics ("t2|t3")
+ * for the engine to produce copies to (smt_routing.c). */
+#define XF_FANOUT_HEADER "ferry.route.fanout"
+
 /* ---- converters ---------------------------------------------------------------------------- */
 
 typedef enum xf_conv_kind { XF_CONV_NONE = 0, XF_CONV_BYTES, XF_CONV_STRING, XF_CONV_JSON } xf_conv_kind_t;

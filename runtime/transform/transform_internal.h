@@ -58,6 +58,9 @@ json_t *xf_schema_field(const json_t *schema, const char *name);
 json_t *xf_schema_primitive(const char *type, int optional);
 
 char *xf_base64(const void *data, size_t len);
+/* A JSON value as a header's bytes (malloc'd; NULL for null), as
+ * SimpleHeaderConverter writes it: strings as their text, the rest as JSON. */
+char *xf_header_text(const json_t *v, size_t *len);
 /* A double as Java's Double.toString writes it. */
 void xf_java_double(double d, char *out, size_t n);
 

@@ -9,7 +9,7 @@
 source "$TESTLIB"
 broker_start --topic tf-lines:1 --topic tf-events:1 --topic tasks.created:1 --topic tasks.updated:1 \
     --topic tasks.deleted:1 --topic tasks.other:1 --topic audit.task.archived:1 --topic tf-in:1 \
-    --topic tf-dlq:1 --topic tf-rate:1 --topic tf-amo:1
+    --topic tf-dlq:1 --topic tf-rate:1 --topic tf-amo:1 --topic tasks.all:1
 start() { # NAME YAML-CONNECTORS
     cat >"$WORK/$1.yaml" <<YAML
 worker:
@@ -37,7 +37,8 @@ expected='{"schema":{"type":"string","optional":false},"payload":"plain line"}
 [ "$(values tf-lines)" = "$expected" ] || fail "tf-lines holds: $(values tf-lines)"
 ferry_stop "$FERRY_PID"
 
-# 2. One service's events on one file, split by type; deleted ones filtered.
+# 2. One service's events on one file, split by type (created ones also to
+#    tasks.all: fanout); deleted ones filtered.
 cat >"$WORK/events.jsonl" <<'EOF'
 {"type":"Task.Created","id":1}
 {"type":"Task.Updated","id":1}
@@ -54,7 +55,7 @@ start route "  events:
     transforms: byType,noDeletes
     transforms.byType.type: route
     transforms.byType.field: type
-    transforms.byType.routes: 'Task.Created:tasks.created,Task.Updated:tasks.updated,Task.Deleted:tasks.deleted'
+    transforms.byType.routes: 'Task.Created:tasks.created|tasks.all,Task.Updated:tasks.updated,Task.Deleted:tasks.deleted'
     transforms.byType.regex: 'Task\\.(Archived)=>audit.task.archived'
     transforms.byType.default.topic: tasks.other
     transforms.noDeletes.type: Filter
@@ -70,6 +71,9 @@ sleep 1
 [ "$(values tasks.updated)" = '{"type":"Task.Updated","id":1}' ] || fail "tasks.updated: $(values tasks.updated)"
 [ "$(values audit.task.archived)" = '{"type":"Task.Archived","id":1}' ] || fail "audit.task.archived: $(values audit.task.archived)"
 [ "$(values tasks.other)" = '{"type":"Task.Moved","id":1}' ] || fail "tasks.other: $(values tasks.other)"
+[ "$(values tasks.all)" = "$(values tasks.created)" ] || fail "fanout: tasks.all holds $(values tasks.all)"
+kcat -b "$BROKER" -C -t tasks.all -o beginning -e -q -f '%h\n' 2>>"$WORK/kcat.log" | grep -q fanout &&
+    fail "the fanout header reached Kafka"
 [ "$(topic_count tasks.deleted)" = 0 ] || fail "the Filter let a delete through: $(values tasks.deleted)"
 [ "$(topic_count tf-events)" = 0 ] || fail "an event stayed on tf-events"
 ferry_stop "$FERRY_PID"

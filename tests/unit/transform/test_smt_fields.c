@@ -7,7 +7,6 @@
  */
 #include "xf_test.h"
 
-static const xf_converter_t JSON_SCHEMAS = {XF_CONV_JSON, 1}, JSON_PLAIN = {XF_CONV_JSON, 0};
 
 /* One transform of type with options ("key", "value", ..., NULL, without
  * the transforms.t. prefix) on a record whose value is in (an envelope when

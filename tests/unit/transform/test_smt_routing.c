@@ -7,41 +7,10 @@
 #include "xf_test.h"
 #include "util/strutil.h"
 
-static const xf_converter_t JSON_SCHEMAS = {XF_CONV_JSON, 1}, JSON_PLAIN = {XF_CONV_JSON, 0};
 
-/* A chain from the pairs, which must build. */
-#define CHAIN(cfg, ...)                                                                                                \
-    do {                                                                                                               \
-        char cerr_[1024];                                                                                              \
-        cfg = xf_test_config(__VA_ARGS__, NULL);                                                                       \
-        assert_non_null(cfg);                                                                                          \
-        ch = xf_test_chain(cfg, cerr_, sizeof(cerr_));                                                                 \
-        if (!ch) fail_msg("chain: %s", cerr_);                                                                         \
-    } while (0)
 
-/* The chain's error for these pairs (it must not build) contains want. */
-static void want_config_error(const char *want, ferry_config_t *cfg)
-{
-    char err[1024];
-    assert_non_null(cfg);
-    xf_chain_t *ch = xf_test_chain(cfg, err, sizeof(err));
-    if (ch || !strstr(err, want)) fail_msg("wanted an error with \"%s\", got \"%s\"", want, ch ? "(none)" : err);
-    config_free(cfg);
-}
 
-static void want_value(xf_record_t *r, const xf_converter_t *c, const char *want)
-{
-    char *got = xf_test_value(r, c);
-    assert_string_equal(got, want);
-    free(got);
-}
 
-/* The last header by that name, as text ("(null)" for a null value, NULL when absent). */
-static const char *header(const xf_record_t *r, const char *name)
-{
-    const xf_header_t *h = xf_header_last(r, name);
-    return !h ? NULL : h->value ? (const char *)h->value : "(null)";
-}
 
 static void json_record(xf_record_t *r, const char *topic, const char *value, int64_t ts)
 {

@@ -5,15 +5,7 @@
  */
 #include "xf_test.h"
 
-static const xf_converter_t JSON_SCHEMAS = {XF_CONV_JSON, 1}, JSON_PLAIN = {XF_CONV_JSON, 0},
-                            STRING = {XF_CONV_STRING, 0}, BYTES = {XF_CONV_BYTES, 0};
 
-static void want_value(xf_record_t *r, const xf_converter_t *c, const char *want)
-{
-    char *got = xf_test_value(r, c);
-    assert_string_equal(got, want);
-    free(got);
-}
 
 /* A text value under each converter, as Connect writes a String. */
 static void test_string_value_converters(void **state)

@@ -83,4 +83,44 @@ static inline char *xf_test_key(xf_record_t *r, const xf_converter_t *conv)
     return s;
 }
 
+static const xf_converter_t JSON_SCHEMAS __attribute__((unused)) = {XF_CONV_JSON, 1};
+static const xf_converter_t JSON_PLAIN __attribute__((unused)) = {XF_CONV_JSON, 0};
+static const xf_converter_t STRING __attribute__((unused)) = {XF_CONV_STRING, 0};
+static const xf_converter_t BYTES __attribute__((unused)) = {XF_CONV_BYTES, 0};
+
+/* A chain from the pairs, which must build (sets cfg and ch). */
+#define CHAIN(cfg, ...)                                                                                                \
+    do {                                                                                                               \
+        char cerr_[1024];                                                                                              \
+        cfg = xf_test_config(__VA_ARGS__, NULL);                                                                       \
+        assert_non_null(cfg);                                                                                          \
+        ch = xf_test_chain(cfg, cerr_, sizeof(cerr_));                                                                 \
+        if (!ch) fail_msg("chain: %s", cerr_);                                                                         \
+    } while (0)
+
+/* The chain's error for cfg (it must not build) contains want; cfg freed. */
+static inline void want_config_error(const char *want, ferry_config_t *cfg)
+{
+    char err[1024];
+    assert_non_null(cfg);
+    xf_chain_t *ch = xf_test_chain(cfg, err, sizeof(err));
+    if (ch || !strstr(err, want)) fail_msg("wanted an error with \"%s\", got \"%s\"", want, ch ? "(none)" : err);
+    config_free(cfg);
+}
+
+/* The value's bytes under c are want. */
+static inline void want_value(xf_record_t *r, const xf_converter_t *c, const char *want)
+{
+    char *got = xf_test_value(r, c);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* The last header by that name, as text ("(null)" for a null value, NULL when absent). */
+static inline const char *header(const xf_record_t *r, const char *name)
+{
+    const xf_header_t *hd = xf_header_last(r, name);
+    return !hd ? NULL : hd->value ? (const char *)hd->value : "(null)";
+}
+
 #endif
