@@ -146,6 +146,7 @@ xf_result_t pipeline_sink(pipeline_t *p, ferry_batch_t *batch, size_t index, err
     xf_record_init(&r, rec->topic, rec->partition, rec->key, rec->key_len, xf_converter_wire_form(&p->key_conv),
                    rec->value, rec->value_len, xf_converter_wire_form(&p->value_conv), rec->timestamp_ms);
     r.kafka_offset = rec->kafka_offset;
+    r.key.from_kafka = r.value.from_kafka = 1;
     for (size_t i = 0; i < rec->header_count; i++)
         xf_header_add(&r, rec->headers[i].name, rec->headers[i].value, rec->headers[i].value_len);
     char why[256];

@@ -164,6 +164,13 @@ void xf_record_set_topic(xf_record_t *r, const char *topic)
 
 /* ---- parsing ------------------------------------------------------------------------------- */
 
+/* The schema Connect gives a connector's text or bytes (required), or what
+ * its StringConverter / ByteArrayConverter read (optional). */
+static json_t *primitive_schema(xf_form_t form, int optional)
+{
+    return json_pack("{s:s, s:b}", "type", form == XF_BYTES ? "bytes" : "string", "optional", optional);
+}
+
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 char *xf_base64(const void *data, size_t len)
@@ -191,12 +198,13 @@ int xf_data_parse(xf_data_t *d, char *err, size_t errlen)
     json_error_t jerr;
     switch (d->form) {
     case XF_BYTES:
-        /* Connect's bytes: a JSON string of their base64 when written as JSON. */
+        /* Connect's bytes: a JSON string of their base64 when written as
+         * JSON; typed, as a connector's bytes are in Connect. */
         {
             char *s = xf_base64(d->raw, d->raw_len);
             d->value = json_string(s);
             free(s);
-            d->schema = NULL;
+            d->schema = primitive_schema(XF_BYTES, d->from_kafka);
         }
         break;
     case XF_STRING:
@@ -205,6 +213,7 @@ int xf_data_parse(xf_data_t *d, char *err, size_t errlen)
             snprintf(err, errlen, "not UTF-8 text");
             return -1;
         }
+        d->schema = primitive_schema(XF_STRING, d->from_kafka);
         break;
     case XF_JSON:
     case XF_ENVELOPE:
@@ -368,11 +377,6 @@ static char *dump(const json_t *j)
     return text;
 }
 
-/* The schema Connect gives a primitive payload of this form. */
-static json_t *primitive_schema(xf_form_t form)
-{
-    return json_pack("{s:s, s:b}", "type", form == XF_BYTES ? "bytes" : "string", "optional", 0);
-}
 
 int xf_data_bytes(xf_data_t *d, const xf_converter_t *c, const void **out, size_t *len, char **owned, char *err,
                   size_t errlen)
@@ -397,9 +401,7 @@ int xf_data_bytes(xf_data_t *d, const xf_converter_t *c, const void **out, size_
     }
     char *text = NULL;
     if (want == XF_ENVELOPE) {
-        json_t *schema = d->schema ? json_incref(d->schema)
-                         : !d->changed && (d->form == XF_STRING || d->form == XF_BYTES) ? primitive_schema(d->form)
-                                                                                         : json_null();
+        json_t *schema = d->schema ? json_incref(d->schema) : json_null();
         json_t *env = json_object();
         json_object_set_new(env, "schema", schema);
         json_object_set(env, "payload", d->value ? d->value : json_null());

@@ -37,6 +37,8 @@ typedef struct xf_data {
     int changed;        /* written again on the way out */
     json_t *value;      /* owned once parsed: the payload; NULL = null */
     json_t *schema;     /* owned once parsed: its Connect schema, or NULL (schemaless) */
+    int from_kafka;     /* read by a sink's converter: text and bytes are optional, as Connect's
+                         * StringConverter and ByteArrayConverter make them */
 } xf_data_t;
 
 typedef struct xf_header {
