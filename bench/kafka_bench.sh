@@ -23,6 +23,9 @@
 #                   defaults (queued.min.messages, queued.max.messages.kbytes,
 #                   fetch sizes: see RAW_CONSUMER_KEYS).
 #            ferry: null-sink subscribed to that same topic (fresh group).
+#   records in flight: null-sink on datagen's topic (JSON values) without,
+#            then with the JSON converter and three transforms (XF_CHAIN):
+#            their ratio and the chain's cost per record in ns.
 # The raw tool's settings are read from kafka_client_defaults() in
 # runtime/kafka/kafka.c (the DEFAULT("key", "value") lines), so both tools
 # run with the same memory bounds; the table's footer prints them.
@@ -393,31 +396,48 @@ bench_consume_raw() { # SIZE [KEY-SUFFIX EXTRA-X...]
     log "$BN consume ${s}B raw${k:+ ($k)}: ${RES[$BN:craw$k$s]} msgs/s (self-reported ${RES[$BN:craw${k}_self$s]})"
 }
 
-bench_consume_ferry() { # SIZE
-    local s=$1 n=${NREC[$1]} cfg=$WORK/$BN-cferry$s.yaml name=sink$s-$BN-${RUNID//-/_}
+# The transform chain of the "records in flight" figures: the JSON converter
+# and three of Connect's transforms on every record.
+XF_CHAIN='    value.converter: json
+    value.converter.schemas.enable: false
+    transforms: ins,drop,mask
+    transforms.ins.type: InsertField$Value
+    transforms.ins.static.field: origin
+    transforms.ins.static.value: bench
+    transforms.drop.type: ReplaceField$Value
+    transforms.drop.exclude: ts
+    transforms.mask.type: MaskField$Value
+    transforms.mask.fields: seq'
+
+bench_consume_ferry() { # SIZE [KIND]: KIND plain|xf reads datagen's JSON (ferry-SIZE), xf with XF_CHAIN
+    local s=$1 kind=${2:-} n=${NREC[$1]} cfg=$WORK/$BN-cferry$s$kind.yaml name=sink$s$kind-$BN-${RUNID//-/_}
+    local topic=raw-$s extra=
+    [ -z "$kind" ] || topic=ferry-$s
+    [ "$kind" != xf ] || extra=$XF_CHAIN
     ferry_config "$cfg" <<YAML
   $name:
     connector: null-sink
-    topics: raw-$s
+    topics: $topic
+$extra
 YAML
-    "$FERRY" run "$cfg" >"$WORK/$BN-cferry$s.log" 2>&1 &
+    "$FERRY" run "$cfg" >"$WORK/$BN-cferry$s$kind.log" 2>&1 &
     local fpid=$!
     PIDS+=("$fpid")
     local end=$((SECONDS + 300))
-    until grep -Eq "\[$name\] $n records" "$WORK/$BN-cferry$s.log"; do
+    until grep -Eq "\[$name\] $n records" "$WORK/$BN-cferry$s$kind.log"; do
         if ! kill -0 "$fpid" 2>/dev/null || [ $SECONDS -ge $end ]; then
-            echo "ferry null-sink did not reach $n records; log: $WORK/$BN-cferry$s.log" >&2
+            echo "ferry null-sink did not reach $n records; log: $WORK/$BN-cferry$s$kind.log" >&2
             KEEP=1
             exit 1
         fi
         sleep 0.1
     done
-    RES[$BN:cferry_rss$s]=$(vmhwm_mb "$fpid")
+    RES[$BN:cferry${kind}_rss$s]=$(vmhwm_mb "$fpid")
     ferry_stop "$fpid"
     local secs
-    secs=$($PY "$WORK/sinklog.py" "$WORK/$BN-cferry$s.log" "$name" "$n")
-    RES[$BN:cferry$s]=$(awk -v n="$n" -v d="$secs" 'BEGIN { printf "%.0f", n / d }')
-    log "$BN consume ${s}B ferry: ${RES[$BN:cferry$s]} msgs/s, peak RSS ${RES[$BN:cferry_rss$s]} MB"
+    secs=$($PY "$WORK/sinklog.py" "$WORK/$BN-cferry$s$kind.log" "$name" "$n")
+    RES[$BN:cferry$kind$s]=$(awk -v n="$n" -v d="$secs" 'BEGIN { printf "%.0f", n / d }')
+    log "$BN consume ${s}B ferry${kind:+ ($kind)}: ${RES[$BN:cferry$kind$s]} msgs/s, peak RSS ${RES[$BN:cferry${kind}_rss$s]} MB"
 }
 
 for BN in $BROKERS; do
@@ -432,6 +452,9 @@ for BN in $BROKERS; do
         # compared with this too.
         bench_consume_raw "$s" unbounded -X queued.min.messages=1000000 -X queued.max.messages.kbytes=1048576
         bench_consume_ferry "$s"
+        # Records in flight: datagen's JSON without and with XF_CHAIN.
+        bench_consume_ferry "$s" plain
+        bench_consume_ferry "$s" xf
     done
     DESC[$BN]=$BROKER_DESC
     for s in $SIZES; do PARTS[$BN:$s]=${NPART[$s]}; done
@@ -457,6 +480,15 @@ for BN in $BROKERS; do
         printf 'consume %s B vs raw with an unbounded queue (no fetch stall): raw %s msgs/s, %s MB; ratio %s\n' "$s" \
             "${RES[$BN:crawunbounded$s]}" "${RES[$BN:crawunbounded_rss$s]}" \
             "$(ratio "${RES[$BN:cferry$s]}" "${RES[$BN:crawunbounded$s]}")"
+    done
+done
+for BN in $BROKERS; do
+    for s in $SIZES; do
+        printf '%s consume %s B of JSON, JSON converter + 3 transforms: %s msgs/s vs %s without (ratio %s, %s ns/record for the chain), %s MB\n' \
+            "$BN" "$s" "${RES[$BN:cferryxf$s]}" "${RES[$BN:cferryplain$s]}" \
+            "$(ratio "${RES[$BN:cferryxf$s]}" "${RES[$BN:cferryplain$s]}")" \
+            "$(awk -v a="${RES[$BN:cferryxf$s]}" -v b="${RES[$BN:cferryplain$s]}" 'BEGIN { if (a > 0 && b > 0) printf "%.0f", 1e9 / a - 1e9 / b; else print "?" }')" \
+            "${RES[$BN:cferryxf_rss$s]}"
     done
 done
 cat <<EOF
