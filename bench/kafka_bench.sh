@@ -410,8 +410,8 @@ XF_CHAIN='    value.converter: json
     transforms.mask.fields: seq'
 
 bench_consume_ferry() { # SIZE [KIND]: KIND plain|xf reads datagen's JSON (ferry-SIZE), xf with XF_CHAIN
-    local s=$1 kind=${2:-} n=${NREC[$1]} cfg=$WORK/$BN-cferry$s$kind.yaml name=sink$s$kind-$BN-${RUNID//-/_}
-    local topic=raw-$s extra=
+    local s=$1 kind=${2:-}
+    local n=${NREC[$s]} cfg=$WORK/$BN-cferry$s$kind.yaml name=sink$s$kind-$BN-${RUNID//-/_} topic=raw-$s extra=
     [ -z "$kind" ] || topic=ferry-$s
     [ "$kind" != xf ] || extra=$XF_CHAIN
     ferry_config "$cfg" <<YAML

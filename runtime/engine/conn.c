@@ -202,7 +202,7 @@ int conn_check_topics(const worker_config_t *wc, const char *file, int line, int
     }
     /* Transforms, predicates and converters (their options are free-form
      * keys until here). */
-    if (xf_chain_check(name, cfg, errs) != 0) bad = 1;
+    if (xf_chain_check(name, cfg, desc->kind == FERRY_SINK, errs) != 0) bad = 1;
     static const char *const convs[] = {"key.converter", "value.converter"};
     for (size_t i = 0; i < 2; i++) {
         xf_converter_t c;

@@ -376,6 +376,8 @@ void engine_note_call(task_rt_t *t, int64_t start_us, size_t records);
 int64_t engine_now_us(void);
 /* batch.max.records, or less with rate.limit.records (a tenth of a second's worth). */
 size_t engine_batch_records(const task_rt_t *t);
+/* batch.max.bytes, or less with rate.limit.bytes (likewise). */
+size_t engine_batch_bytes(const task_rt_t *t);
 /* Has conf's client report statistics to t->kstats every 5 s (unless the
  * connector's overrides set statistics.interval.ms). conf's opaque must be a
  * struct whose first member is the task_rt_t pointer (source and sink ctx). */

@@ -90,10 +90,9 @@ xf_result_t pipeline_source(pipeline_t *p, const task_rt_t *t, const ferry_recor
         snprintf(err, errlen, "topic '%s': %s", r->topic, bad);
         return XF_FAIL;
     }
-    const xf_header_t *fan = xf_header_last(r, XF_FANOUT_HEADER);
-    if (fan) { /* copies to further topics: checked alike, and the header goes */
-        o->fanout = str_printf("%.*s", (int)fan->len, fan->value ? (const char *)fan->value : "");
-        xf_header_remove(r, XF_FANOUT_HEADER);
+    if (r->fanout) { /* copies to further topics: checked alike */
+        o->fanout = r->fanout;
+        r->fanout = NULL;
         char *copy = str_dup(o->fanout), *save = NULL;
         for (char *tp = strtok_r(copy, "|", &save); tp && !bad; tp = strtok_r(NULL, "|", &save))
             if ((bad = topic_problem(t->conn->worker, tp))) snprintf(err, errlen, "topic '%s': %s", tp, bad);
@@ -167,6 +166,11 @@ xf_result_t pipeline_sink(pipeline_t *p, ferry_batch_t *batch, size_t index, err
         *stage = ERRORS_STAGE_TRANSFORMATION;
         res = xf_chain_apply(p->chain, &r, err, errlen);
     }
+    if (res == XF_KEEP && strcmp(r.topic, rec->topic) != 0) { /* route.by.field and the like */
+        snprintf(err, errlen, "a transform changed the topic to '%s': not on a sink connector (its offsets are "
+                 "per consumed topic)", r.topic);
+        res = XF_FAIL;
+    }
     if (res != XF_KEEP) {
         xf_record_clear(&r);
         return res;
@@ -175,11 +179,6 @@ xf_result_t pipeline_sink(pipeline_t *p, ferry_batch_t *batch, size_t index, err
     xf_form_t kform = payload_to_batch(batch, &r.key, &rec->key, &rec->key_len);
     xf_form_t vform = payload_to_batch(batch, &r.value, &rec->value, &rec->value_len);
     rec->flags = flags_of(kform, vform);
-    if (strcmp(r.topic, rec->topic) != 0) {
-        char *topic = batch_alloc(batch, strlen(r.topic) + 1);
-        strcpy(topic, r.topic);
-        rec->topic = topic;
-    }
     rec->timestamp_ms = r.timestamp_ms;
     ferry_header_t *hs = r.nheaders ? batch_alloc(batch, r.nheaders * sizeof(*hs)) : NULL;
     for (size_t i = 0; i < r.nheaders; i++) {

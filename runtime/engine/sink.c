@@ -132,11 +132,12 @@ static int sink_put_batch(sink_ctx_t *ctx)
     size_t n = batch_size(ctx->batch);
     if (n == 0) {
         sink_note_dropped(ctx);
+        batch_reset(ctx->batch); /* what dropped records left in the arena */
         return 0;
     }
     ferry_error_t err;
     int64_t wait = rate_limit_take(t->conn->limit, n, batch_bytes(ctx->batch));
-    if (wait > 0) engine_sleep(t, wait); /* rate.limit.* */
+    if (wait > 0) sink_wait(ctx, wait); /* rate.limit.* */
     /* At-most-once: the batch counts as done before put() sees it. */
     if (ctx->at_most_once && sink_commit_batch(ctx) != 0) {
         batch_reset(ctx->batch);
@@ -201,6 +202,7 @@ static void sink_forget(sink_ctx_t *ctx, const tplist_t *parts)
         rd_kafka_topic_partition_list_del(ctx->rewinds, topic, p);
         rd_kafka_topic_partition_list_del(ctx->refetch, topic, p);
         rd_kafka_topic_partition_list_del(ctx->late_assigned, topic, p);
+        if (ctx->dropped) rd_kafka_topic_partition_list_del(ctx->dropped, topic, p);
     }
     ctx->last_pos = NULL;
 }
@@ -347,6 +349,11 @@ static int sink_transform(sink_ctx_t *ctx, size_t index)
         ferry_record_t orig = {.topic = topic, .partition = m->partition, .key = m->key, .key_len = m->key_len,
                                .value = m->payload, .value_len = m->len, .kafka_offset = m->offset,
                                .timestamp_ms = rd_kafka_message_timestamp(m, NULL)};
+        /* With its headers, as consumed (the batch record still has them:
+         * a failed record is not rewritten). */
+        const ferry_record_t *br = batch_record(ctx->batch, index);
+        orig.headers = br->headers;
+        orig.header_count = br->header_count;
         errors_context_t ectx;
         engine_error_context(t, &ectx, stage, ERRORS_EXC_DATA, why);
         ectx.topic = topic;
@@ -450,7 +457,11 @@ static int sink_fill(sink_ctx_t *ctx)
 {
     int timeout = 100;
     sink_wakeup(ctx);
-    while (!ctx->failed && batch_size(ctx->batch) < ctx->max_records && batch_bytes(ctx->batch) < ctx->max_bytes) {
+    /* Bounded by the messages taken too: transforms that drop most of them
+     * must not keep the loop (and flushes, commits, stops) waiting. */
+    size_t taken = 0;
+    while (!ctx->failed && batch_size(ctx->batch) < ctx->max_records && batch_bytes(ctx->batch) < ctx->max_bytes &&
+           taken++ < ctx->max_records) {
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(ctx->rk, timeout);
         if (!msg) break;
         timeout = 0;
@@ -526,7 +537,7 @@ static int sink_setup(sink_ctx_t *ctx)
     ctx->late_revoked = rd_kafka_topic_partition_list_new(4);
     ctx->max_records = engine_batch_records(t);
     ctx->at_most_once = strcmp(config_string(t->cfg, "delivery.guarantee"), "at-most-once") == 0;
-    ctx->max_bytes = (size_t)config_size(t->cfg, "batch.max.bytes");
+    ctx->max_bytes = engine_batch_bytes(t);
     ctx->batch = batch_new(ctx->max_records, ctx->max_bytes);
     ctx->dropped = rd_kafka_topic_partition_list_new(4);
     if (pipeline_init(&ctx->pipe, t, emsg, sizeof(emsg)) != 0) {

@@ -107,6 +107,18 @@ void sink_hold(sink_ctx_t *ctx, int on)
 
 void sink_hold_tick(sink_ctx_t *ctx) { sink_tick(ctx); }
 
+void sink_wait(sink_ctx_t *ctx, int64_t ms)
+{
+    /* Paused and polled, as during a retry: the group keeps the task
+     * (max.poll.interval.ms) and nothing piles up. */
+    sink_hold(ctx, 1);
+    ctx->t->tick = sink_tick;
+    ctx->t->tick_arg = ctx;
+    engine_sleep(ctx->t, ms);
+    ctx->t->tick = NULL;
+    sink_hold(ctx, 0);
+}
+
 ferry_status_t sink_call(sink_ctx_t *ctx, const char *what, engine_call_fn fn, void *arg, ferry_error_t *err)
 {
     task_rt_t *t = ctx->t;
@@ -145,6 +157,9 @@ void sink_apply_rewinds(sink_ctx_t *ctx)
         ctx->last_pos = NULL;
         ctx->dirty = 1;
         batch_drop_partition_after(ctx->batch, 0, p->topic, p->partition, p->offset);
+        /* Records dropped there come again (and are dropped again): their
+         * positions must not lift the commit past the rewind. */
+        if (ctx->dropped) rd_kafka_topic_partition_list_del(ctx->dropped, p->topic, p->partition);
         log_info("[%s] rewinding %s/%d to offset %lld", ctx->t->task->prefix, p->topic, (int)p->partition,
                  (long long)p->offset);
     }
@@ -394,6 +409,9 @@ int sink_flush_commit(sink_ctx_t *ctx, int64_t deadline)
         return -1;
     }
     ctx->dirty = 0;
+    /* At-most-once: offsets were committed before put(); committing the
+     * connector's flush limits now would move them back (duplicates). */
+    if (ctx->at_most_once) return 0;
     tplist_t *keep = rd_kafka_topic_partition_list_new(ctx->put_pos->cnt + 1);
     tplist_t *commit = commit_list(ctx, &fl, keep);
     flush_limits_clear(&fl);

@@ -66,6 +66,8 @@ void sink_hold_tick(sink_ctx_t *ctx);
 void sink_apply_rewinds(sink_ctx_t *ctx);
 /* record_error() for the task's hooks. */
 ferry_status_t sink_record_error(void *arg, const ferry_record_t *rec, const char *reason);
+/* Waits ms (rate.limit.*) with the partitions paused and the consumer polled. */
+void sink_wait(sink_ctx_t *ctx, int64_t ms);
 /* At-most-once: commits the positions after the batch (and the dropped
  * records) before it is put. 0, or -1 with the task failed. */
 int sink_commit_batch(sink_ctx_t *ctx);

@@ -303,8 +303,13 @@ static rd_kafka_headers_t *record_headers(const ferry_record_t *rec)
 /* A copy of a (already produced to its first topic) for each further
  * topic. Each copy holds the record's offset back until it is delivered
  * too. 0, or -1 when the task failed. */
-static int source_fanout(source_ctx_t *ctx, const produce_args_t *a, const ferry_record_t *r, const char *topics)
+static int source_fanout(source_ctx_t *ctx, const produce_args_t *a, const char *topics)
 {
+    /* The same handle for every copy, held once more per copy before any is
+     * produced (a delivery report may come while the next one waits): the
+     * offset counts once every copy is in Kafka. */
+    for (const char *t = topics; t && *t; t = strchr(t, '|') ? strchr(t, '|') + 1 : NULL)
+        offset_tracker_hold(ctx->tracker, SOURCE_HANDLE(a->opaque));
     for (const char *t = topics; t && *t;) {
         const char *bar = strchr(t, '|');
         char *topic = str_printf("%.*s", (int)(bar ? (size_t)(bar - t) : strlen(t)), t);
@@ -313,7 +318,6 @@ static int source_fanout(source_ctx_t *ctx, const produce_args_t *a, const ferry
         copy.topic = topic;
         copy.partition = -1;
         copy.rkt = source_topic(ctx, topic);
-        copy.opaque = offset_tracker_add(ctx->tracker, r->source_partition, r->source_offset);
         rd_kafka_resp_err_t e = source_produce(ctx, &copy);
         int rc = 0;
         if (e && errors_kafka_permanent(e)) rc = source_record_failed(ctx, &copy, errors_kafka_exception(e), rd_kafka_err2str(e));
@@ -399,7 +403,7 @@ static int source_produce_batch(source_ctx_t *ctx)
                 rc = -1;
             }
         }
-        if (rc == 0 && fanout) rc = source_fanout(ctx, &a, r, fanout);
+        if (rc == 0 && fanout) rc = source_fanout(ctx, &a, fanout);
         free(fanout);
         if (a.headers) rd_kafka_headers_destroy(a.headers);
         pipeline_out_clear(&po);
@@ -538,7 +542,7 @@ static int source_setup(source_ctx_t *ctx)
     ferry_error_t err;
     char emsg[512];
     ctx->tracker = offset_tracker_new();
-    ctx->batch = batch_new(engine_batch_records(t), (size_t)config_size(t->cfg, "batch.max.bytes"));
+    ctx->batch = batch_new(engine_batch_records(t), engine_batch_bytes(t));
     ctx->rules.default_topic = config_string(t->cfg, "topic");
     ctx->rules.offsets_topic = w->wc->offsets_store == OFFSETS_STORE_KAFKA ? w->wc->offsets_topic : NULL;
     ctx->rules.tolerate_all = t->policy.tolerate_all;

@@ -342,6 +342,14 @@ void engine_stats_attach(rd_kafka_conf_t *conf)
     rd_kafka_conf_set_stats_cb(conf, stats_cb);
 }
 
+size_t engine_batch_bytes(const task_rt_t *t)
+{
+    int64_t n = config_size(t->cfg, "batch.max.bytes");
+    int64_t rate = config_size(t->cfg, "rate.limit.bytes");
+    if (rate > 0 && rate / 10 < n) n = rate / 10 > 0 ? rate / 10 : 1;
+    return (size_t)n;
+}
+
 size_t engine_batch_records(const task_rt_t *t)
 {
     int64_t n = config_int(t->cfg, "batch.max.records");

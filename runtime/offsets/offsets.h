@@ -120,6 +120,9 @@ void offset_tracker_free(offset_tracker_t *tr);
  * canonical form (batch_add puts them in that form). Copies strings. */
 uint64_t offset_tracker_add(offset_tracker_t *tr, const char *partition_json, const char *offset_json);
 /* Unknown or repeated handles are ignored. */
+/* The record of handle is delivered more than once (copies): it needs one
+ * more ack before it is done. */
+void offset_tracker_hold(offset_tracker_t *tr, uint64_t handle);
 void offset_tracker_ack(offset_tracker_t *tr, uint64_t handle);
 /* The partition and offset a pending handle was added with (owned by the
  * tracker, valid until it is acked); 0, or -1 for an unknown handle. */

@@ -46,6 +46,7 @@ typedef struct slot {
     tpart_t *part; /* NULL: a record without a source partition */
     char *offset;  /* owned until it becomes part->committed; may be NULL */
     int state;
+    int holds;    /* further acks it waits for (copies of the record) */
 } slot_t;
 
 struct offset_tracker {
@@ -176,6 +177,7 @@ uint64_t offset_tracker_add(offset_tracker_t *tr, const char *partition_json,
     uint64_t h = tr->next++;
     slot_t *s = &tr->slots[h & (tr->cap - 1)];
     s->state = SLOT_PENDING;
+    s->holds = 0;
     s->part = NULL;
     s->offset = NULL;
     if (partition_json) {
@@ -207,6 +209,10 @@ void offset_tracker_ack(offset_tracker_t *tr, uint64_t handle)
     const size_t mask = tr->cap - 1;
     slot_t *s = &tr->slots[handle & mask];
     if (s->state != SLOT_PENDING) return;
+    if (s->holds > 0) { /* another copy of the record is still on its way */
+        s->holds--;
+        return;
+    }
     tr->pending--;
     if (!s->part) {
         s->state = SLOT_DONE;
@@ -229,6 +235,13 @@ void offset_tracker_ack(offset_tracker_t *tr, uint64_t handle)
         }
     }
     while (tr->base < tr->next && tr->slots[tr->base & mask].state == SLOT_DONE) tr->base++;
+}
+
+void offset_tracker_hold(offset_tracker_t *tr, uint64_t handle)
+{
+    if (!tr || handle < tr->base || handle >= tr->next) return;
+    slot_t *s = &tr->slots[handle & (tr->cap - 1)];
+    if (s->state == SLOT_PENDING) s->holds++;
 }
 
 int offset_tracker_get(const offset_tracker_t *tr, uint64_t handle, const char **partition_json,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "transform/transform_internal.h"
+#include "transform/xf_regex.h"
 #include "util/strutil.h"
 
 /* ---- options ------------------------------------------------------------------------------- */
@@ -99,8 +100,7 @@ typedef enum pred_kind { PRED_TOPIC, PRED_HEADER, PRED_TOMBSTONE } pred_kind_t;
 typedef struct predicate {
     char *name;
     pred_kind_t kind;
-    regex_t rx;
-    int has_rx;
+    xf_regex_t rx;      /* TopicNameMatches: Java's syntax, the whole name */
     char *header;
 } predicate_t;
 
@@ -117,7 +117,7 @@ static const struct {
 static int pred_test(const predicate_t *p, const xf_record_t *r)
 {
     switch (p->kind) {
-    case PRED_TOPIC: return regexec(&p->rx, r->topic, 0, NULL, 0) == 0;
+    case PRED_TOPIC: return regexec(&p->rx.rx, r->topic, 0, NULL, 0) == 0;
     case PRED_HEADER: return xf_header_last(r, p->header) != NULL;
     default: return r->value.parsed ? r->value.value == NULL : r->value.raw == NULL;
     }
@@ -230,18 +230,12 @@ static int pred_init(predicate_t *p, const char *connector, const char *name, co
         } else if (pred_types[t].option && (!arg || !*arg)) {
             cfg_errors_add(errs, "connector %s: %s: missing option '%s'", connector, what, pred_types[t].option);
         } else if (p->kind == PRED_TOPIC) {
-            /* Java's matches(): the whole name. */
-            char *anchored = str_printf("^(%s)$", arg);
-            int e = regcomp(&p->rx, anchored, REG_EXTENDED | REG_NOSUB);
-            free(anchored);
-            if (e) {
-                char m[128];
-                regerror(e, &p->rx, m, sizeof(m));
-                cfg_errors_add(errs, "connector %s: %s: pattern '%s': %s", connector, what, arg, m);
-            } else {
-                p->has_rx = 1;
+            /* Java's matches(): the whole name (xf_regex anchors it). */
+            char why[256];
+            if (xf_regex_compile(&p->rx, arg, why, sizeof(why)) != 0)
+                cfg_errors_add(errs, "connector %s: %s: pattern '%s': %s", connector, what, arg, why);
+            else
                 rc = 0;
-            }
         } else {
             if (p->kind == PRED_HEADER) p->header = str_dup(arg);
             rc = 0;
@@ -254,7 +248,7 @@ static int pred_init(predicate_t *p, const char *connector, const char *name, co
 
 static void pred_clear(predicate_t *p)
 {
-    if (p->has_rx) regfree(&p->rx);
+    xf_regex_free(&p->rx);
     free(p->header);
     free(p->name);
 }
@@ -281,11 +275,16 @@ xf_chain_t *xf_chain_new(const char *connector, const ferry_config_t *cfg, cfg_e
     xf_chain_t *ch = xcalloc(1, sizeof(*ch));
     ch->preds = xcalloc(np + 1, sizeof(*ch->preds));
     for (size_t i = 0; i < np; i++) {
-        if (pred_init(&ch->preds[ch->npreds], connector, pnames[i], cfg, errs) == 0)
-            ch->npreds++;
-        else
-            pred_clear(&ch->preds[ch->npreds]);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(pnames[k], pnames[i]) == 0)
+                cfg_errors_add(errs, "connector %s: predicates: duplicate name '%s'", connector, pnames[i]);
+        /* Kept even when invalid: a transform naming it is not a second error. */
+        pred_init(&ch->preds[ch->npreds++], connector, pnames[i], cfg, errs);
     }
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(names[k], names[i]) == 0)
+                cfg_errors_add(errs, "connector %s: transforms: duplicate name '%s'", connector, names[i]);
     ch->steps = xcalloc(n + 1, sizeof(*ch->steps));
     for (size_t i = 0; i < n; i++) {
         step_t *st = &ch->steps[ch->nsteps];
@@ -331,10 +330,21 @@ xf_chain_t *xf_chain_new(const char *connector, const ferry_config_t *cfg, cfg_e
     return ch;
 }
 
-int xf_chain_check(const char *connector, const ferry_config_t *cfg, cfg_errors_t *errs)
+int xf_chain_check(const char *connector, const ferry_config_t *cfg, int sink, cfg_errors_t *errs)
 {
     size_t before = errs->count;
-    xf_chain_free(xf_chain_new(connector, cfg, errs));
+    xf_chain_t *ch = xf_chain_new(connector, cfg, errs);
+    /* A sink's offsets, and its connector's flush limits and rewinds, are
+     * per consumed topic: a renamed topic would make them miss (Connect's
+     * KAFKA-5567). Not on sinks until they are mapped back. */
+    static const char *const routers[] = {"RegexRouter", "TimestampRouter", "route", "EventRouter", NULL};
+    for (size_t i = 0; sink && ch && i < ch->nsteps; i++)
+        for (const char *const *r = routers; *r; r++)
+            if (strcmp(ch->steps[i].type->name, *r) == 0)
+                cfg_errors_add(errs, "connector %s: transform %s (%s) changes records' topics, which a sink "
+                               "connector's transforms may not do (yet): route on the source side, or subscribe "
+                               "the sink with topics.regex", connector, ch->steps[i].name, *r);
+    xf_chain_free(ch);
     return errs->count > before ? -1 : 0;
 }
 

@@ -108,6 +108,7 @@ static void data_clear(xf_data_t *d)
 void xf_record_clear(xf_record_t *r)
 {
     free(r->topic);
+    free(r->fanout);
     data_clear(&r->key);
     data_clear(&r->value);
     for (size_t i = 0; i < r->nheaders; i++) {

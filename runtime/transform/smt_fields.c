@@ -117,7 +117,7 @@ static xf_result_t insert_field_apply(void *state, xf_record_t *r, char *err, si
         return XF_FAIL;
     }
     xf_data_t *d = xf_side_data(r, s->side);
-    json_t *out = json_deep_copy(obj);
+    json_t *out = json_copy(obj); /* top-level fields are added: the rest is shared */
     json_t *schema = NULL;
     if (d->schema) {
         if (!json_is_object(d->schema) ||
@@ -434,7 +434,7 @@ static xf_result_t mask_field_apply(void *state, xf_record_t *r, char *err, size
     /* Connect's MaskField fails on a null key or value (a tombstone) too. */
     if (!d->schema && !xf_require_map(d, "mask fields", err, errlen)) return XF_FAIL;
     if (d->schema && xf_require_struct(d, "mask fields", 0, err, errlen) != 0) return XF_FAIL;
-    json_t *out = json_deep_copy(d->value);
+    json_t *out = json_copy(d->value); /* only top-level fields change */
     for (size_t i = 0; i < s->nfields; i++) {
         const json_t *f = d->schema ? xf_schema_field(d->schema, s->fields[i]) : NULL;
         if (d->schema && !f) continue; /* a struct is masked where it has the field */

@@ -12,15 +12,14 @@
  * value or by one header. A route's target may name several topics
  * ("t1|t2|t3"); a chain turns one record into one record, so the record
  * goes to the first topic and the others are left for the engine in the
- * header XF_FANOUT_HEADER ("ferry.route.fanout"):
- *   - its value is the remaining topics in the configured order, joined by
- *     '|' ("t2|t3"), each a valid Kafka topic name, never empty;
- *   - the router removes any earlier "ferry.route.fanout" header whenever
- *     it routes a record, so the header always describes the last routing;
+ * record's fanout field (never a header, so nothing a connector or another
+ * transform writes can ask for copies):
+ *   - the remaining topics in the configured order, joined by '|' ("t2|t3"),
+ *     each a valid Kafka topic name, never empty; NULL for one target;
+ *   - set afresh whenever the router routes a record;
  *   - the engine, after the whole chain, produces one copy of the record
- *     (key, value, other headers, timestamp) to each listed topic, with the
- *     partition left to the partitioner, and strips the header from every
- *     copy and from the original.
+ *     (key, value, headers, timestamp) to each, the partition left to the
+ *     partitioner (sources only: a sink's chain may not route).
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -669,15 +668,15 @@ static char *route_key(const route_t *s, xf_record_t *r, int *fail, char *err, s
     return xf_header_text(v, &len);
 }
 
-/* Sends r to the first of targets; the others go to the fanout header. */
+/* Sends r to the first of targets; the others go to its fanout field. */
 static void route_to(xf_record_t *r, const char *targets)
 {
     const char *bar = strchr(targets, '|');
     char *first = str_printf("%.*s", (int)(bar ? (size_t)(bar - targets) : strlen(targets)), targets);
     xf_record_set_topic(r, first);
     free(first);
-    xf_header_remove(r, XF_FANOUT_HEADER);
-    if (bar) xf_header_add(r, XF_FANOUT_HEADER, bar + 1, strlen(bar + 1));
+    free(r->fanout);
+    r->fanout = bar ? str_dup(bar + 1) : NULL;
 }
 
 static xf_result_t route_apply(void *state, xf_record_t *r, char *err, size_t errlen)

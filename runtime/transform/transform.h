@@ -56,11 +56,9 @@ typedef struct xf_record {
     size_t nheaders, headers_cap;
     int64_t timestamp_ms;
     int64_t kafka_offset; /* sinks: where it was read; -1 for sources */
+    char *fanout;         /* owned: route's further topics ("t2|t3") for the engine to produce
+                           * copies to (smt_routing.c), or NULL */
 } xf_record_t;
-
-/* The header in which `route` leaves a record's further topics ("t2|t3")
- * for the engine to produce copies to (smt_routing.c). */
-#define XF_FANOUT_HEADER "ferry.route.fanout"
 
 /* ---- converters ---------------------------------------------------------------------------- */
 
@@ -122,7 +120,8 @@ void xf_chain_free(xf_chain_t *ch);
 xf_result_t xf_chain_apply(xf_chain_t *ch, xf_record_t *r, char *err, size_t errlen);
 size_t xf_chain_length(const xf_chain_t *ch);
 
-/* Checks a config's transforms without keeping them (validation). */
-int xf_chain_check(const char *connector, const ferry_config_t *cfg, cfg_errors_t *errs);
+/* Checks a config's transforms without keeping them (validation); a sink's
+ * may not change topics. */
+int xf_chain_check(const char *connector, const ferry_config_t *cfg, int sink, cfg_errors_t *errs);
 
 #endif

@@ -154,6 +154,10 @@ static int translate(translation_t *t, const char *pattern, char *err, size_t er
         else if (strchr("*+?}", *p) && p[1] == '+') {
             snprintf(err, errlen, "possessive quantifier '%.2s' is not supported", p);
             n = 0;
+        } else if (strchr("*+?}", *p) && p[1] == '?') {
+            /* POSIX has none: taken as greedy, groups would split otherwise than in Java. */
+            snprintf(err, errlen, "lazy quantifier '%.2s' is not supported (POSIX matching is greedy)", p);
+            n = 0;
         } else buf_add(&t->out, p, 1);
         if (!n) return -1;
         p += n;

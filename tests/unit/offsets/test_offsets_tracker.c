@@ -51,6 +51,27 @@ static void test_in_order(void **state)
     offset_tracker_free(NULL);
 }
 
+/* A record delivered three times (fanout copies): its offset counts after
+ * the third ack only. */
+static void test_held_until_every_copy(void **state)
+{
+    (void)state;
+    offset_tracker_t *tr = offset_tracker_new();
+    const ferry_offset_t *offs;
+    uint64_t h = offset_tracker_add(tr, P1, "{\"lsn\":5}");
+    offset_tracker_hold(tr, h);
+    offset_tracker_hold(tr, h);
+    offset_tracker_ack(tr, h);
+    offset_tracker_ack(tr, h);
+    assert_int_equal(offset_tracker_pending(tr), 1);
+    assert_int_equal(offset_tracker_take(tr, &offs), 0);
+    offset_tracker_ack(tr, h);
+    assert_int_equal(offset_tracker_pending(tr), 0);
+    assert_int_equal(offset_tracker_take(tr, &offs), 1);
+    assert_string_equal(offs[0].source_offset, "{\"lsn\":5}");
+    offset_tracker_free(tr);
+}
+
 static void test_out_of_order_only_contiguous_prefix(void **state)
 {
     (void)state;
@@ -239,6 +260,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_in_order),
+        cmocka_unit_test(test_held_until_every_copy),
         cmocka_unit_test(test_out_of_order_only_contiguous_prefix),
         cmocka_unit_test(test_partitions_interleaved),
         cmocka_unit_test(test_records_without_offsets),

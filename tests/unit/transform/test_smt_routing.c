@@ -221,7 +221,7 @@ static void test_route_by_type(void **state)
         assert_int_equal(xf_chain_apply(ch, &r, err, sizeof(err)), XF_KEEP);
         assert_string_equal(r.topic, cases[i].topic);
         want_value(&r, NULL, cases[i].value); /* the value passes as its very bytes */
-        assert_null(header(&r, "ferry.route.fanout"));
+        assert_null(r.fanout);
         xf_record_clear(&r);
     }
     /* Unmatched, missing field, tombstone: dropped by default. */
@@ -265,11 +265,11 @@ static void test_route_regex_default_fanout(void **state)
         char *v = str_printf("{\"meta\":{\"event\":\"%s\"}}", cases[i].event);
         xf_record_t r;
         json_record(&r, "in", v, 1);
-        xf_header_add(&r, "ferry.route.fanout", "stale", 5);
+        r.fanout = strdup("stale");
         assert_int_equal(xf_chain_apply(ch, &r, err, sizeof(err)), XF_KEEP);
         assert_string_equal(r.topic, cases[i].topic);
-        if (cases[i].fanout) assert_string_equal(header(&r, "ferry.route.fanout"), cases[i].fanout);
-        else assert_null(header(&r, "ferry.route.fanout"));
+        if (cases[i].fanout) assert_string_equal(r.fanout, cases[i].fanout);
+        else assert_null(r.fanout);
         xf_record_clear(&r);
         free(v);
     }

@@ -150,6 +150,26 @@ static void test_chain_errors(void **state)
     assert_null(xf_test_chain(cfg, err, sizeof(err)));
     assert_non_null(strstr(err, "missing option 'pattern'"));
     config_free(cfg);
+    /* Duplicate names, as Connect refuses them. */
+    cfg = xf_test_config("transforms", "a,a", "transforms.a.type", "Filter", NULL);
+    assert_null(xf_test_chain(cfg, err, sizeof(err)));
+    assert_non_null(strstr(err, "duplicate name 'a'"));
+    config_free(cfg);
+    /* A sink may not route: its offsets are per consumed topic. */
+    cfg = xf_test_config("transforms", "r", "transforms.r.type", "RegexRouter", "transforms.r.regex", "(.*)",
+                         "transforms.r.replacement", "x-$1", NULL);
+    cfg_errors_t errs = {0};
+    assert_int_equal(xf_chain_check("t", cfg, 0, &errs), 0);
+    assert_int_equal(xf_chain_check("t", cfg, 1, &errs), -1);
+    assert_non_null(strstr(errs.items[0], "transform r (RegexRouter) changes records' topics"));
+    cfg_errors_clear(&errs);
+    config_free(cfg);
+    /* TopicNameMatches takes Java's syntax (\d) and refuses lazy quantifiers. */
+    cfg = xf_test_config("predicates", "p", "predicates.p.type", "TopicNameMatches", "predicates.p.pattern",
+                         "(.*?)x", NULL);
+    assert_null(xf_test_chain(cfg, err, sizeof(err)));
+    assert_non_null(strstr(err, "lazy quantifier"));
+    config_free(cfg);
     /* No transforms: no chain, no error. */
     cfg = xf_test_config(NULL);
     assert_null(xf_test_chain(cfg, err, sizeof(err)));
@@ -221,6 +241,18 @@ static void test_predicates(void **state)
     xf_record_init(&r, "orders", 0, NULL, 0, XF_BYTES, "{}", 2, XF_JSON, 0);
     assert_int_equal(xf_chain_apply(ch, &r, err, sizeof(err)), XF_KEEP);
     want_value(&r, &JSON_PLAIN, "{\"t\":\"orders\"}");
+    xf_record_clear(&r);
+    /* Java's \d works. */
+    xf_chain_free(ch);
+    config_free(cfg);
+    cfg = xf_test_config("transforms", "ins", "transforms.ins.type", "InsertField$Value", "transforms.ins.topic.field",
+                         "t", "transforms.ins.predicate", "p", "predicates", "p", "predicates.p.type",
+                         "TopicNameMatches", "predicates.p.pattern", "ord-\\d+", NULL);
+    ch = xf_test_chain(cfg, err, sizeof(err));
+    assert_non_null(ch);
+    xf_record_init(&r, "ord-12", 0, NULL, 0, XF_BYTES, "{}", 2, XF_JSON, 0);
+    assert_int_equal(xf_chain_apply(ch, &r, err, sizeof(err)), XF_KEEP);
+    want_value(&r, &JSON_PLAIN, "{\"t\":\"ord-12\"}");
     xf_record_clear(&r);
     /* The whole name must match: "xorders" does not. */
     xf_record_init(&r, "xorders", 0, NULL, 0, XF_BYTES, "{}", 2, XF_JSON, 0);
