@@ -319,6 +319,37 @@ void xf_java_double(double d, char *out, size_t n)
     *o = '\0';
 }
 
+/* A JSON string as Jackson writes it: ", \\ and control characters
+ * escaped (\b \f \n \r \t, others as \u00XX), UTF-8 as it is. */
+static void dump_string(FILE *f, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    fputc('"', f);
+    size_t run = 0; /* characters that need no escape, written at once */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            run++;
+            continue;
+        }
+        fwrite(s + i - run, 1, run, f);
+        run = 0;
+        fputc('\\', f);
+        switch (c) {
+        case '"': fputc('"', f); break;
+        case '\\': fputc('\\', f); break;
+        case '\b': fputc('b', f); break;
+        case '\f': fputc('f', f); break;
+        case '\n': fputc('n', f); break;
+        case '\r': fputc('r', f); break;
+        case '\t': fputc('t', f); break;
+        default: fputs("u00", f), fputc(hex[c >> 4], f), fputc(hex[c & 15], f);
+        }
+    }
+    fwrite(s + n - run, 1, run, f);
+    fputc('"', f);
+}
+
 static void dump_to(FILE *f, const json_t *j)
 {
     switch (json_typeof(j)) {
@@ -330,11 +361,7 @@ static void dump_to(FILE *f, const json_t *j)
         json_object_foreach((json_t *)j, key, v) {
             if (!first) fputc(',', f);
             first = 0;
-            json_t *k = json_string(key);
-            char *ks = json_dumps(k, JSON_ENCODE_ANY);
-            fputs(ks ? ks : "\"\"", f);
-            free(ks);
-            json_decref(k);
+            dump_string(f, key, strlen(key));
             fputc(':', f);
             dump_to(f, v);
         }
@@ -352,17 +379,17 @@ static void dump_to(FILE *f, const json_t *j)
         fputc(']', f);
         break;
     }
+    case JSON_STRING: dump_string(f, json_string_value(j), json_string_length(j)); break;
+    case JSON_INTEGER: fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(j)); break;
     case JSON_REAL: {
         char num[40];
         xf_java_double(json_real_value(j), num, sizeof(num));
         fputs(num, f);
         break;
     }
-    default: {
-        char *t = json_dumps(j, JSON_ENCODE_ANY);
-        fputs(t ? t : "null", f);
-        free(t);
-    }
+    case JSON_TRUE: fputs("true", f); break;
+    case JSON_FALSE: fputs("false", f); break;
+    default: fputs("null", f);
     }
 }
 

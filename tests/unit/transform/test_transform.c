@@ -304,6 +304,13 @@ static void test_java_doubles(void **state)
     xf_data_set(&r.value, json_incref(r.value.value), NULL);
     want_value(&r, &JSON_PLAIN, "{\"p\":9.99}");
     xf_record_clear(&r);
+    /* Strings escaped as Jackson does: quotes, backslashes, control characters; UTF-8 as it is. */
+    const char *v = "{\"s\":\"a\\\"b\\\\c\\n\\t\\u0001\xc3\xa9\",\"n\":-7,\"b\":[true,false,null]}";
+    xf_record_init(&r, "t", -1, NULL, 0, XF_BYTES, v, strlen(v), XF_JSON, 0);
+    assert_int_equal(xf_data_parse(&r.value, err, sizeof(err)), 0);
+    xf_data_set(&r.value, json_incref(r.value.value), NULL);
+    want_value(&r, &JSON_PLAIN, v);
+    xf_record_clear(&r);
 }
 
 int main(void)
