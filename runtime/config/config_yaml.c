@@ -222,24 +222,6 @@ static int yaml_next(yaml_state_t *st, yaml_event_t *ev)
     return 0;
 }
 
-/* ---- buffers ------------------------------------------------------------------ */
-
-typedef struct strbuf {
-    char *p;
-    size_t len, cap;
-} strbuf_t;
-
-static void sb_put(strbuf_t *sb, const char *s, size_t n)
-{
-    if (sb->len + n + 1 > sb->cap) {
-        sb->cap = (sb->len + n + 1) * 2;
-        sb->p = xrealloc(sb->p, sb->cap);
-    }
-    memcpy(sb->p + sb->len, s, n);
-    sb->len += n;
-    sb->p[sb->len] = '\0';
-}
-
 /* ---- events → tree ----------------------------------------------------------- */
 
 static int scalar_is_null(const yaml_event_t *ev)
@@ -515,16 +497,16 @@ cfg_node_t *cfg_yaml_load_file_with(const char *path, const cfg_subst_ctx_t *sub
     strbuf_t sb = {0};
     char chunk[8192];
     size_t n;
-    sb_put(&sb, "", 0);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) sb_put(&sb, chunk, n);
+    strbuf_add(&sb, "", 0);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) strbuf_add(&sb, chunk, n);
     int bad = ferror(f);
     fclose(f);
     if (bad) {
         cfg_errors_add(errs, "%s: read error", path);
-        free(sb.p);
+        free(sb.s);
         return NULL;
     }
-    cfg_node_t *root = cfg_yaml_load_buffer_with(path, sb.p, sb.len, subst, errs);
-    free(sb.p);
+    cfg_node_t *root = cfg_yaml_load_buffer_with(path, sb.s, sb.len, subst, errs);
+    free(sb.s);
     return root;
 }

@@ -10,29 +10,13 @@
 #include "transform/xf_regex.h"
 #include "util/strutil.h"
 
-/* A growing string; s is NUL-terminated after every append. */
-typedef struct buf {
-    char *s;
-    size_t len, cap;
-} buf_t;
 
-static void buf_add(buf_t *b, const char *p, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->s = xrealloc(b->s, b->cap);
-    }
-    memcpy(b->s + b->len, p, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void buf_str(buf_t *b, const char *s) { buf_add(b, s, strlen(s)); }
+static void buf_str(strbuf_t *b, const char *s) { strbuf_add(b, s, strlen(s)); }
 
 /* ---- translating a pattern ------------------------------------------------------------------- */
 
 typedef struct translation {
-    buf_t out;
+    strbuf_t out;
     size_t nposix;    /* groups opened so far in the POSIX pattern (1: the anchoring group) */
     size_t ngroups;   /* Java capturing groups so far */
     size_t *posix;
@@ -86,7 +70,7 @@ static size_t translate_escape(translation_t *t, const char *p, char *err, size_
         const char *end = e ? e : p + strlen(p);
         for (const char *q = p + 2; q < end; q++) {
             if (strchr(".[]()*+?{}|^$\\", *q)) buf_str(&t->out, "\\");
-            buf_add(&t->out, q, 1);
+            strbuf_add(&t->out, q, 1);
         }
         return (size_t)(end - p) + (e ? 2 : 0);
     }
@@ -94,7 +78,7 @@ static size_t translate_escape(translation_t *t, const char *p, char *err, size_
     else if (c == 't') buf_str(&t->out, "\t");
     else if (c == 'n') buf_str(&t->out, "\n");
     else if (c == 'r') buf_str(&t->out, "\r");
-    else if (c && (strchr("wWsSbB", c) || (ispunct((unsigned char)c)))) buf_add(&t->out, p, 2);
+    else if (c && (strchr("wWsSbB", c) || (ispunct((unsigned char)c)))) strbuf_add(&t->out, p, 2);
     else {
         snprintf(err, errlen, c ? "escape '\\%c' is not supported" : "the pattern ends with a lone '\\'", c);
         return 0;
@@ -110,7 +94,7 @@ static size_t translate_bracket_escape(translation_t *t, const char *p, char *er
     else if (c == 'w') buf_str(&t->out, "[:alnum:]_");
     else if (c == 's') buf_str(&t->out, "[:space:]");
     else if (c == 't') buf_str(&t->out, "\t");
-    else if (c && ispunct((unsigned char)c) && !strchr("]\\^-[", c)) buf_add(&t->out, p + 1, 1);
+    else if (c && ispunct((unsigned char)c) && !strchr("]\\^-[", c)) strbuf_add(&t->out, p + 1, 1);
     else {
         snprintf(err, errlen, "'\\%c' inside [...] is not supported (put ']' first and '-' last instead)",
                  c ? c : ' ');
@@ -124,15 +108,15 @@ static size_t translate_bracket(translation_t *t, const char *p, char *err, size
 {
     const char *q = p + 1;
     buf_str(&t->out, "[");
-    if (*q == '^') buf_add(&t->out, q++, 1);
-    if (*q == ']') buf_add(&t->out, q++, 1);
+    if (*q == '^') strbuf_add(&t->out, q++, 1);
+    if (*q == ']') strbuf_add(&t->out, q++, 1);
     while (*q && *q != ']') {
         size_t n = 1;
         if (*q == '\\') n = translate_bracket_escape(t, q, err, errlen);
         else if (*q == '[' || (q[0] == '&' && q[1] == '&')) {
             snprintf(err, errlen, "nested classes and '&&' inside [...] are not supported");
             n = 0;
-        } else buf_add(&t->out, q, 1);
+        } else strbuf_add(&t->out, q, 1);
         if (!n) return 0;
         q += n;
     }
@@ -158,7 +142,7 @@ static int translate(translation_t *t, const char *pattern, char *err, size_t er
             /* POSIX has none: taken as greedy, groups would split otherwise than in Java. */
             snprintf(err, errlen, "lazy quantifier '%.2s' is not supported (POSIX matching is greedy)", p);
             n = 0;
-        } else buf_add(&t->out, p, 1);
+        } else strbuf_add(&t->out, p, 1);
         if (!n) return -1;
         p += n;
     }
@@ -203,7 +187,7 @@ void xf_regex_free(xf_regex_t *re)
 
 /* Walks a replacement as Java's Matcher.appendReplacement does. With s and
  * m: appends the expansion to out; without: only checks. 0, or -1 with err. */
-static int expand(const xf_regex_t *re, const char *repl, const char *s, const regmatch_t *m, buf_t *out,
+static int expand(const xf_regex_t *re, const char *repl, const char *s, const regmatch_t *m, strbuf_t *out,
                   char *err, size_t errlen)
 {
     for (const char *p = repl; *p;) {
@@ -212,12 +196,12 @@ static int expand(const xf_regex_t *re, const char *repl, const char *s, const r
                 snprintf(err, errlen, "replacement '%s': character to be escaped is missing", repl);
                 return -1;
             }
-            if (out) buf_add(out, p + 1, 1);
+            if (out) strbuf_add(out, p + 1, 1);
             p += 2;
             continue;
         }
         if (*p != '$') {
-            if (out) buf_add(out, p, 1);
+            if (out) strbuf_add(out, p, 1);
             p++;
             continue;
         }
@@ -248,7 +232,7 @@ static int expand(const xf_regex_t *re, const char *repl, const char *s, const r
         }
         /* Group 0 is the whole input: the match is anchored at both ends. */
         size_t k = g ? re->posix[g] : 0;
-        if (out && m[k].rm_so >= 0) buf_add(out, s + m[k].rm_so, (size_t)(m[k].rm_eo - m[k].rm_so));
+        if (out && m[k].rm_so >= 0) strbuf_add(out, s + m[k].rm_so, (size_t)(m[k].rm_eo - m[k].rm_so));
     }
     return 0;
 }
@@ -265,7 +249,7 @@ int xf_regex_replace(const xf_regex_t *re, const char *s, const char *replacemen
     int matched = regexec(&re->rx, s, n, m, 0) == 0;
     *out = NULL;
     if (matched) {
-        buf_t b = {0};
+        strbuf_t b = {0};
         char err[8];
         buf_str(&b, "");
         expand(re, replacement, s, m, &b, err, sizeof(err));

@@ -27,4 +27,11 @@ size_t str_edit_distance(const char *a, const char *b);
 /* Monotonic clock in milliseconds. */
 int64_t clock_ms(void);
 
+/* A growing string; s is NUL-terminated after every append (free(s) when done). */
+typedef struct strbuf {
+    char *s;
+    size_t len, cap;
+} strbuf_t;
+void strbuf_add(strbuf_t *b, const void *p, size_t n);
+
 #endif
