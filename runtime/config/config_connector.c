@@ -60,7 +60,8 @@ static const char *const tolerance_values[] = {"none", "all", NULL};
     {"value.converter", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,                                        \
      "As key.converter, for values (value.converter.schemas.enable for json, default true)."},        \
     {"header.converter", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,                                       \
-     "Accepted for Connect's configs; header values always pass as bytes."},                         \
+     "simple (Connect's SimpleHeaderConverter, the default and the only one): header values "          \
+     "transforms write are text, numbers and booleans as text, structures as JSON."},                   \
     {"transforms", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,                                               \
      "Names of the transforms to apply in order, each configured by transforms.NAME.type and its "    \
      "options (Connect's single-message transforms)."},                                               \

@@ -239,8 +239,8 @@ static const char *checked_topic(ferry_batch_t *batch, const char *topic, const 
         return NULL;
     }
     if (batch->last_topic && strcmp(topic, batch->last_topic) == 0) return batch->last_topic;
-    const char *why = topic_name_problem(topic);
-    if (!why && rules && rules->offsets_topic && strcmp(topic, rules->offsets_topic) == 0)
+    const char *why = rules && rules->topic_after_chain ? NULL : topic_name_problem(topic);
+    if (!why && rules && !rules->topic_after_chain && rules->offsets_topic && strcmp(topic, rules->offsets_topic) == 0)
         why = "it is the worker's offsets topic, which only the runtime writes";
     if (why) {
         char shown[96], *msg;

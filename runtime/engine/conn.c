@@ -202,7 +202,11 @@ int conn_check_topics(const worker_config_t *wc, const char *file, int line, int
     }
     /* Transforms, predicates and converters (their options are free-form
      * keys until here). */
-    if (xf_chain_check(name, cfg, desc->kind == FERRY_SINK, errs) != 0) bad = 1;
+    cfg_errors_t xf_errs = {0};
+    if (xf_chain_check(name, cfg, desc->kind == FERRY_SINK, &xf_errs) != 0) bad = 1;
+    for (size_t i = 0; i < xf_errs.count; i++) /* at the connector's place in the file */
+        cfg_errors_add_at(errs, file, line, col, NULL, "%s", xf_errs.items[i]);
+    cfg_errors_clear(&xf_errs);
     static const char *const convs[] = {"key.converter", "value.converter"};
     for (size_t i = 0; i < 2; i++) {
         xf_converter_t c;
@@ -211,6 +215,15 @@ int conn_check_topics(const worker_config_t *wc, const char *file, int line, int
             cfg_errors_add_at(errs, file, line, col, label, "%s", why);
             bad = 1;
         }
+    }
+    const char *hc = config_string(cfg, "header.converter");
+    if (hc && *hc && strcmp(hc, "simple") != 0 && strcmp(hc, "org.apache.kafka.connect.storage.SimpleHeaderConverter") != 0) {
+        cfg_errors_add_at(errs, file, line, col, label,
+                          "option 'header.converter': '%s' is not supported: header values are written and read as "
+                          "Connect's SimpleHeaderConverter does (text as it is, numbers and booleans as text, "
+                          "structures as JSON); set it to simple or "
+                          "org.apache.kafka.connect.storage.SimpleHeaderConverter, or leave it out", hc);
+        bad = 1;
     }
     free(label);
     return bad ? -1 : 0;

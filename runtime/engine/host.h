@@ -87,6 +87,8 @@ typedef struct batch_rules {
     const char *default_topic; /* records without a topic go here; may be NULL */
     const char *offsets_topic; /* records may never go here; may be NULL */
     int tolerate_all;          /* keep invalid records (flagged) instead of refusing them */
+    int topic_after_chain;     /* transforms run later and check the topic they leave (a RegexRouter
+                                  may repair a name): only its presence is checked here */
 } batch_rules_t;
 
 ferry_batch_t *batch_new(size_t max_records, size_t max_bytes);

@@ -129,6 +129,12 @@ FERRY_PLUGIN_PATH= "$FERRY" validate "$WORK/noplugins.yaml" >"$WORK/noplugins.ou
 [ "$rc" = 2 ] || fail "missing plugin dir: exit $rc"
 grep -q "$WORK/nope" "$WORK/noplugins.out" || fail "missing plugin dir not named: $(cat "$WORK/noplugins.out")"
 
+# Transforms and converters: errors at the connector's place in the file.
+printf 'connectors:\n  a:\n    connector: datagen\n    topic: t\n    transforms: x\n    transforms.x.type: InsertField$Value\n    transforms.x.nope: 1\n' >"$WORK/badxf.yaml"
+expect_error badxf "badxf.yaml:2:3: connector a: transform x.*unknown option 'nope'"
+printf 'connectors:\n  a:\n    connector: datagen\n    topic: t\n    header.converter: org.apache.kafka.connect.json.JsonConverter\n' >"$WORK/badhc.yaml"
+expect_error badhc "badhc.yaml:2:3: connector a: option 'header.converter': .*not supported"
+
 # A missing file.
 rc=0
 "$FERRY" validate "$WORK/does-not-exist.yaml" >"$WORK/nofile.out" 2>&1 || rc=$?

@@ -196,6 +196,20 @@ static void test_refusals(void **state)
     assert_int_equal(valid, 0);
     assert_string_equal(batch_record(batch, 1)->topic, "fallback");
     assert_string_equal(batch_record(batch, 1)->source_offset, "not json");
+
+    /* With transforms after the batch, a topic is only required here: a
+     * RegexRouter may still repair its name (the chain checks what it
+     * leaves). A missing topic is refused as before. */
+    rules.tolerate_all = 0;
+    rules.default_topic = NULL;
+    rules.topic_after_chain = 1;
+    batch_reset(batch);
+    ferry_record_t spaced = rec_for("a b", NULL, NULL), offsets = rec_for("ferry-offsets", NULL, NULL);
+    assert_int_equal(batch_add_record(batch, &spaced, sizeof(spaced)), FERRY_OK);
+    assert_int_equal(batch_add_record(batch, &offsets, sizeof(offsets)), FERRY_OK);
+    assert_null(batch_record_problem(batch, 0, NULL, NULL));
+    assert_string_equal(batch_record(batch, 0)->topic, "a b");
+    assert_int_equal(batch_add_record(batch, &cases[0].rec, sizeof(cases[0].rec)), FERRY_ERROR);
     batch_free(batch);
 }
 
