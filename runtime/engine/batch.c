@@ -447,7 +447,9 @@ void batch_drop_partition_after(ferry_batch_t *batch, size_t from, const char *t
     size_t out = from;
     for (size_t i = from; i < batch->count; i++) {
         ferry_record_t *r = &batch->recs[i];
-        if (r->partition == partition && r->kafka_offset >= offset && strcmp(r->topic, topic) == 0) {
+        /* By the consumed topic (a sink's transforms may have renamed it). */
+        const char *consumed = batch->msgs && batch->msgs[i] ? rd_kafka_topic_name(batch->msgs[i]->rkt) : r->topic;
+        if (r->partition == partition && r->kafka_offset >= offset && strcmp(consumed, topic) == 0) {
             if (batch->msgs && batch->msgs[i]) rd_kafka_message_destroy(batch->msgs[i]);
             batch->bytes -= r->key_len + r->value_len;
             continue;

@@ -166,9 +166,9 @@ xf_result_t pipeline_sink(pipeline_t *p, ferry_batch_t *batch, size_t index, err
         *stage = ERRORS_STAGE_TRANSFORMATION;
         res = xf_chain_apply(p->chain, &r, err, errlen);
     }
-    if (res == XF_KEEP && strcmp(r.topic, rec->topic) != 0) { /* route.by.field and the like */
-        snprintf(err, errlen, "a transform changed the topic to '%s': not on a sink connector (its offsets are "
-                 "per consumed topic)", r.topic);
+    if (res == XF_KEEP && r.fanout) {
+        snprintf(err, errlen, "a transform sent the record to several topics (%s|%s): a sink connector gets each "
+                 "record once", r.topic, r.fanout);
         res = XF_FAIL;
     }
     if (res != XF_KEEP) {
@@ -180,6 +180,11 @@ xf_result_t pipeline_sink(pipeline_t *p, ferry_batch_t *batch, size_t index, err
     xf_form_t vform = payload_to_batch(batch, &r.value, &rec->value, &rec->value_len);
     rec->flags = flags_of(kform, vform);
     rec->timestamp_ms = r.timestamp_ms;
+    if (strcmp(r.topic, rec->topic) != 0) { /* RegexRouter and the like: the sink maps it back (sink_alias.c) */
+        char *topic = batch_alloc(batch, strlen(r.topic) + 1);
+        strcpy(topic, r.topic);
+        rec->topic = topic;
+    }
     ferry_header_t *hs = r.nheaders ? batch_alloc(batch, r.nheaders * sizeof(*hs)) : NULL;
     for (size_t i = 0; i < r.nheaders; i++) {
         char *name = batch_alloc(batch, strlen(r.headers[i].name) + 1);

@@ -47,11 +47,15 @@ static int sink_tell_partitions(sink_ctx_t *ctx, int assigned, const tplist_t *p
     const ferry_connector_t *d = t->conn->desc;
     if (!parts->cnt || ctx->failed || !atomic_load_explicit(&t->opened, memory_order_acquire)) return 0;
     if (assigned ? !d->partitions_assigned : !d->partitions_revoked) return 0;
-    parts_arg_t a = {.assigned = assigned, .parts = parts};
+    /* Revoked: with the topics the transforms renamed them to, which are
+     * what the connector keeps its state under. */
+    tplist_t *told = assigned || !ctx->naliases ? NULL : sink_alias_with(ctx, parts);
+    parts_arg_t a = {.assigned = assigned, .parts = told ? told : parts};
     ferry_error_t err;
     ctx->in_call = 1;
     ferry_status_t st = engine_call(t, call_parts, &a, &err);
     ctx->in_call = 0;
+    if (told) rd_kafka_topic_partition_list_destroy(told);
     if (st == FERRY_OK) return 0;
     engine_task_fail(t, st == FERRY_RETRY ? FERRY_ERROR : st, assigned ? "partitions_assigned" : "partitions_revoked",
                      &err);
@@ -71,6 +75,7 @@ static int sink_tell_late(sink_ctx_t *ctx)
     int rc = 0;
     if (ctx->late_revoked->cnt) {
         rc = sink_tell_partitions(ctx, 0, ctx->late_revoked);
+        sink_alias_forget(ctx, ctx->late_revoked);
         rd_kafka_topic_partition_list_destroy(ctx->late_revoked);
         ctx->late_revoked = rd_kafka_topic_partition_list_new(4);
     }
@@ -260,10 +265,12 @@ static void sink_on_revoke(sink_ctx_t *ctx, rd_kafka_t *rk, tplist_t *parts, int
     if (!ctx->failed && !ctx->in_call && ctx->rk) {
         if (ctx->interrupted || sink_put_batch(ctx) == 0) sink_flush_commit(ctx, engine_deadline(ctx->t, 100));
     }
-    if (ctx->in_call)
+    if (ctx->in_call) {
         list_append(ctx->late_revoked, parts);
-    else
+    } else {
         sink_tell_partitions(ctx, 0, parts);
+        sink_alias_forget(ctx, parts);
+    }
     sink_forget(ctx, parts);
     if (cooperative) {
         rd_kafka_error_t *error = rd_kafka_incremental_unassign(rk, parts);
@@ -288,14 +295,23 @@ static void sink_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, tplist_t *p
 static void sink_hook_rewind(void *arg, const char *topic, int32_t partition, int64_t offset)
 {
     sink_ctx_t *ctx = arg;
+    int merged;
+    const char *consumed = sink_alias_consumed(ctx, topic, partition, &merged);
+    if (merged) {
+        if (!ctx->alias_error[0])
+            snprintf(ctx->alias_error, sizeof(ctx->alias_error),
+                     "sink_rewind(%s/%d): transforms merged records of several consumed topics there, whose offsets "
+                     "cannot be told apart (route each consumed topic to a topic of its own)", topic, (int)partition);
+        return;
+    }
+    topic = consumed;
     rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(ctx->rewinds, topic, partition);
     if (!p) p = rd_kafka_topic_partition_list_add(ctx->rewinds, topic, partition);
     p->offset = offset;
 }
 
-static void sink_hook_pause(void *arg, const char *topic, int32_t partition, int pause)
+static void sink_pause_one(sink_ctx_t *ctx, const char *topic, int32_t partition, int pause)
 {
-    sink_ctx_t *ctx = arg;
     int paused = rd_kafka_topic_partition_list_find(ctx->user_paused, topic, partition) != NULL;
     if (pause == paused || !sink_owns(ctx, topic, partition)) return;
     if (pause)
@@ -310,6 +326,20 @@ static void sink_hook_pause(void *arg, const char *topic, int32_t partition, int
     else
         rd_kafka_resume_partitions(ctx->rk, one);
     rd_kafka_topic_partition_list_destroy(one);
+}
+
+/* What the connector paused may be a renamed topic: its consumed
+ * partitions (all of them, when merged) are paused. */
+static void sink_hook_pause(void *arg, const char *topic, int32_t partition, int pause)
+{
+    sink_ctx_t *ctx = arg;
+    if (!ctx->naliases) {
+        sink_pause_one(ctx, topic, partition, pause);
+        return;
+    }
+    tplist_t *sources = sink_alias_sources(ctx, topic, partition);
+    for (int i = 0; i < sources->cnt; i++) sink_pause_one(ctx, sources->elems[i].topic, partition, pause);
+    rd_kafka_topic_partition_list_destroy(sources);
 }
 
 static const task_hooks_t sink_hooks = {
@@ -341,9 +371,13 @@ static int sink_transform(sink_ctx_t *ctx, size_t index)
     errors_stage_t stage;
     char why[600];
     xf_result_t res = pipeline_sink(&ctx->pipe, ctx->batch, index, &stage, why, sizeof(why));
-    if (res == XF_KEEP) return 0;
     const rd_kafka_message_t *m = batch_message(ctx->batch, index);
     const char *topic = rd_kafka_topic_name(m->rkt);
+    if (res == XF_KEEP) {
+        const ferry_record_t *br = batch_record(ctx->batch, index);
+        if (br->topic != topic && strcmp(br->topic, topic) != 0) sink_alias_note(ctx, br->topic, m->partition, topic);
+        return 0;
+    }
     if (res == XF_FAIL) {
         /* The record as consumed goes to the error policy. */
         ferry_record_t orig = {.topic = topic, .partition = m->partition, .key = m->key, .key_len = m->key_len,
@@ -610,6 +644,7 @@ static void sink_teardown(sink_ctx_t *ctx)
     if (ctx->rk) rd_kafka_destroy(ctx->rk);
     batch_free(ctx->batch);
     pipeline_free(&ctx->pipe);
+    sink_alias_free(ctx);
     tplist_t *lists[] = {ctx->put_pos, ctx->owned, ctx->user_paused, ctx->rewinds, ctx->refetch,
                          ctx->late_assigned, ctx->late_revoked, ctx->dropped};
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)

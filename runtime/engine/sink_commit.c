@@ -144,6 +144,10 @@ ferry_status_t sink_call(sink_ctx_t *ctx, const char *what, engine_call_fn fn, v
 
 void sink_apply_rewinds(sink_ctx_t *ctx)
 {
+    if (ctx->alias_error[0] && !ctx->failed) {
+        engine_task_fail_permanent(ctx->t, "rewind", "%s", ctx->alias_error);
+        ctx->failed = 1;
+    }
     if (ctx->rewinds->cnt == 0) return;
     tplist_t *seek = rd_kafka_topic_partition_list_new(ctx->rewinds->cnt);
     for (int i = 0; i < ctx->rewinds->cnt; i++) {
@@ -269,7 +273,8 @@ ferry_status_t sink_record_error(void *arg, const ferry_record_t *rec, const cha
     }
     errors_context_t ectx;
     engine_error_context(t, &ectx, ERRORS_STAGE_TASK_PUT, ERRORS_EXC_CONNECT, why);
-    ectx.topic = rec->topic;
+    int merged;
+    ectx.topic = sink_alias_consumed(ctx, rec->topic, rec->partition, &merged); /* as consumed */
     ectx.partition = rec->partition;
     ectx.offset = rec->kafka_offset;
     errors_log(&t->policy, t->task->prefix, &ectx, rec);
@@ -411,7 +416,17 @@ int sink_flush_commit(sink_ctx_t *ctx, int64_t deadline)
     ctx->dirty = 0;
     /* At-most-once: offsets were committed before put(); committing the
      * connector's flush limits now would move them back (duplicates). */
-    if (ctx->at_most_once) return 0;
+    if (ctx->at_most_once) {
+        flush_limits_clear(&fl);
+        return 0;
+    }
+    char why[512];
+    if (sink_alias_limits(ctx, &fl, why, sizeof(why)) != 0) {
+        flush_limits_clear(&fl);
+        engine_task_fail_permanent(t, "flush", "%s", why);
+        ctx->failed = 1;
+        return -1;
+    }
     tplist_t *keep = rd_kafka_topic_partition_list_new(ctx->put_pos->cnt + 1);
     tplist_t *commit = commit_list(ctx, &fl, keep);
     flush_limits_clear(&fl);

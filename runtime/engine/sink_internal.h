@@ -6,6 +6,7 @@
 #include "engine/pipeline.h"
 
 typedef rd_kafka_topic_partition_list_t tplist_t;
+typedef struct sink_alias sink_alias_t; /* sink_alias.c */
 
 typedef struct sink_ctx {
     task_rt_t *t;
@@ -47,6 +48,9 @@ typedef struct sink_ctx {
     int at_most_once;             /* delivery.guarantee: at-most-once */
     tplist_t *dropped;            /* positions of records dropped (or dead-lettered) before the
                                    * batch they came with was put: noted after it */
+    sink_alias_t *aliases;        /* topics the transforms renamed (sink_alias.c) */
+    size_t naliases, alias_last;
+    char alias_error[320];        /* a rewind the aliases could not map: the task fails */
 } sink_ctx_t;
 
 /* sink_commit.c */
@@ -77,5 +81,24 @@ int sink_dlq_record(sink_ctx_t *ctx, const ferry_record_t *rec, const errors_con
                     size_t errlen);
 void sink_dlq_free(sink_ctx_t *ctx);
 int sink_owns(const sink_ctx_t *ctx, const char *topic, int32_t partition);
+
+/* sink_alias.c: topics renamed by the sink's transforms. */
+/* A record consumed from consumed/partition reached the connector as as. */
+void sink_alias_note(sink_ctx_t *ctx, const char *as, int32_t partition, const char *consumed);
+/* The consumed topic of what the connector calls topic/partition (topic
+ * itself when it was not renamed); *merged when several consumed topics
+ * land there. */
+const char *sink_alias_consumed(sink_ctx_t *ctx, const char *topic, int32_t partition, int *merged);
+/* The consumed partitions behind what the connector calls topic/partition:
+ * one, or several when merged (caller destroys). */
+tplist_t *sink_alias_sources(sink_ctx_t *ctx, const char *topic, int32_t partition);
+/* parts plus the renamed topics seen for them (caller destroys): what a
+ * connector is told when they are revoked. */
+tplist_t *sink_alias_with(sink_ctx_t *ctx, const tplist_t *parts);
+void sink_alias_forget(sink_ctx_t *ctx, const tplist_t *parts);
+void sink_alias_free(sink_ctx_t *ctx);
+/* Carries flush limits over to the consumed topics. 0, or -1 with err when
+ * a limit falls on merged topics. */
+int sink_alias_limits(sink_ctx_t *ctx, ferry_flush_t *fl, char *err, size_t errlen);
 
 #endif

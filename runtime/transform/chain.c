@@ -330,20 +330,10 @@ xf_chain_t *xf_chain_new(const char *connector, const ferry_config_t *cfg, cfg_e
     return ch;
 }
 
-int xf_chain_check(const char *connector, const ferry_config_t *cfg, int sink, cfg_errors_t *errs)
+int xf_chain_check(const char *connector, const ferry_config_t *cfg, cfg_errors_t *errs)
 {
     size_t before = errs->count;
     xf_chain_t *ch = xf_chain_new(connector, cfg, errs);
-    /* A sink's offsets, and its connector's flush limits and rewinds, are
-     * per consumed topic: a renamed topic would make them miss (Connect's
-     * KAFKA-5567). Not on sinks until they are mapped back. */
-    static const char *const routers[] = {"RegexRouter", "TimestampRouter", "route", "EventRouter", NULL};
-    for (size_t i = 0; sink && ch && i < ch->nsteps; i++)
-        for (const char *const *r = routers; *r; r++)
-            if (strcmp(ch->steps[i].type->name, *r) == 0)
-                cfg_errors_add(errs, "connector %s: transform %s (%s) changes records' topics, which a sink "
-                               "connector's transforms may not do (yet): route on the source side, or subscribe "
-                               "the sink with topics.regex", connector, ch->steps[i].name, *r);
     xf_chain_free(ch);
     return errs->count > before ? -1 : 0;
 }

@@ -120,8 +120,7 @@ void xf_chain_free(xf_chain_t *ch);
 xf_result_t xf_chain_apply(xf_chain_t *ch, xf_record_t *r, char *err, size_t errlen);
 size_t xf_chain_length(const xf_chain_t *ch);
 
-/* Checks a config's transforms without keeping them (validation); a sink's
- * may not change topics. */
-int xf_chain_check(const char *connector, const ferry_config_t *cfg, int sink, cfg_errors_t *errs);
+/* Checks a config's transforms without keeping them (validation). */
+int xf_chain_check(const char *connector, const ferry_config_t *cfg, cfg_errors_t *errs);
 
 #endif

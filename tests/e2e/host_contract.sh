@@ -5,7 +5,10 @@
 #  2. an offset that is not a JSON object fails the task (FATAL, not
 #     restarted) and nothing is stored for it;
 #  3. a sink whose flush declares only part of what it received durable
-#     (flush_limit) gets consumer offsets committed exactly up to that.
+#     (flush_limit) gets consumer offsets committed exactly up to that;
+#     also when its transforms renamed the topic (RegexRouter): the limits
+#     it declares on the new name are committed on the consumed topic; two
+#     consumed topics merged into one name cannot be limited (clear failure).
 source "$TESTLIB"
 : "${TESTKIT_DIR:?}"
 broker_start --topic kit0:2 --topic kit1:2
@@ -20,6 +23,24 @@ connectors:
   good: {connector: reuse-source, count: 200}
   bad: {connector: reuse-source, count: 10}
   half: {connector: half-sink, topics: kit0, path: $WORK/half.out, flush.interval: 300ms}
+  halfr:
+    connector: half-sink
+    topics: kit0
+    path: $WORK/halfr.out
+    flush.interval: 300ms
+    transforms: rename
+    transforms.rename.type: org.apache.kafka.connect.transforms.RegexRouter
+    transforms.rename.regex: 'kit(.*)'
+    transforms.rename.replacement: 'renamed-\$1'
+  halfm:
+    connector: half-sink
+    topics: kit0,kit1
+    path: $WORK/halfm.out
+    flush.interval: 300ms
+    transforms: merge
+    transforms.merge.type: RegexRouter
+    transforms.merge.regex: 'kit.'
+    transforms.merge.replacement: merged
 YAML
 ferry_start p "$WORK/p.yaml"
 wait_until 60 bash -c "[ \$(kcat -b $BROKER -C -t kit1 -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 100 ]" \
@@ -27,6 +48,7 @@ wait_until 60 bash -c "[ \$(kcat -b $BROKER -C -t kit1 -o beginning -e -q -f 'x\
 wait_until 30 grep -q "\[bad/0\] task failed" "$WORK/p.log" || fail "bad offsets did not fail the task"
 # The sink joins its group after the broker's initial rebalance delay (~3 s).
 wait_until 60 grep -q "durable kit0/" "$WORK/p.log" || fail "half-sink never flushed"
+wait_until 30 grep -q "durable renamed-0/" "$WORK/p.log" || fail "the renaming half-sink never flushed"
 sleep 1
 ferry_stop "$FERRY_PID"
 
@@ -50,18 +72,27 @@ PY
 grep -q 'record refused: its source offset is not a JSON object' "$WORK/p.log" || fail "no clear message for the invalid offset"
 grep -q "\[bad/0\] restarting" "$WORK/p.log" && fail "a FATAL failure was restarted"
 
-# 3. committed consumer offsets == what the sink last declared durable.
-grep -o 'durable kit0/[0-9]* next=[0-9]*' "$WORK/p.log" | awk -F'[/ =]' '{last[$3]=$5} END {for (p in last) print p, last[p]}' \
-    | sort >"$WORK/declared"
-[ -s "$WORK/declared" ] || fail "half-sink declared nothing durable"
-/usr/bin/python3 - "$BROKER" "$WORK/declared" <<'PY' || fail "committed offsets differ from what flush declared durable"
+# 3. committed consumer offsets == what the sink last declared durable
+#    (under the topic it saw: renamed for halfr), on the consumed topic.
+committed_is_declared() { # GROUP LOG-TOPIC
+    grep -o "\[$1/0\] durable $2/[0-9]* next=[0-9]*" "$WORK/p.log" | sed 's/.*durable //' \
+        | awk -F'[/ =]' '{last[$2]=$4} END {for (p in last) print p, last[p]}' | sort >"$WORK/declared-$1"
+    [ -s "$WORK/declared-$1" ] || fail "$1 declared nothing durable"
+    /usr/bin/python3 - "$BROKER" "$WORK/declared-$1" "ferry-$1" <<'PY' || fail "$1: committed offsets differ from what flush declared durable"
 import sys
 from confluent_kafka import Consumer, TopicPartition
 declared = dict(map(int, l.split()) for l in open(sys.argv[2]))
-c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "ferry-half", "enable.auto.commit": False})
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": sys.argv[3], "enable.auto.commit": False})
 got = {tp.partition: tp.offset for tp in c.committed([TopicPartition("kit0", p) for p in declared], timeout=10)}
 c.close()
-print("declared durable", declared, "committed", got)
+print(sys.argv[3], "declared durable", declared, "committed", got)
 assert got == declared, (got, declared)
 PY
+}
+committed_is_declared half kit0
+committed_is_declared halfr renamed-0
+grep -q "\[halfm/0\] task failed.*merged records of several consumed topics" "$WORK/p.log" ||
+    fail "limits on merged topics did not fail the task clearly: $(grep 'halfm/0' "$WORK/p.log" | tail -3)"
+# The renaming sink saw the records under the new name only.
+grep -q "durable kit0/" <(grep "\[halfr/0\]" "$WORK/p.log") && fail "halfr saw the consumed topic name"
 log "PASS"
