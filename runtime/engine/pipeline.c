@@ -119,14 +119,16 @@ xf_result_t pipeline_source(pipeline_t *p, const task_rt_t *t, const ferry_recor
 }
 
 /* Points *out at d's payload as a sink gets it (a copy in the batch's
- * arena when it is not the consumed bytes); its form. */
-static xf_form_t payload_to_batch(ferry_batch_t *batch, xf_data_t *d, const void **out, size_t *len)
+ * arena when it is not the consumed bytes); sets its form. 0, or -1 with
+ * err (a payload its schema does not allow). */
+static int payload_to_batch(ferry_batch_t *batch, xf_data_t *d, const void **out, size_t *len, xf_form_t *formp,
+                            char *err, size_t errlen)
 {
     const void *p;
     size_t n;
-    char *owned = NULL, why[256];
+    char *owned = NULL;
     xf_form_t form = XF_BYTES;
-    if (xf_data_payload_bytes(d, &p, &n, &owned, &form, why, sizeof(why)) != 0) return form; /* kept as consumed */
+    if (xf_data_payload_bytes(d, &p, &n, &owned, &form, err, errlen) != 0) return -1;
     if (p != *out) {
         void *copy = p ? batch_alloc(batch, n + 1) : NULL;
         if (copy) memcpy(copy, p, n), ((char *)copy)[n] = '\0';
@@ -134,7 +136,8 @@ static xf_form_t payload_to_batch(ferry_batch_t *batch, xf_data_t *d, const void
         *len = p ? n : 0;
     }
     free(owned);
-    return form;
+    *formp = form;
+    return 0;
 }
 
 xf_result_t pipeline_sink(pipeline_t *p, ferry_batch_t *batch, size_t index, errors_stage_t *stage, char *err,
@@ -176,8 +179,19 @@ xf_result_t pipeline_sink(pipeline_t *p, ferry_batch_t *batch, size_t index, err
         return res;
     }
     /* What the connector gets: payloads, in the batch's arena. */
-    xf_form_t kform = payload_to_batch(batch, &r.key, &rec->key, &rec->key_len);
-    xf_form_t vform = payload_to_batch(batch, &r.value, &rec->value, &rec->value_len);
+    xf_form_t kform, vform;
+    *stage = ERRORS_STAGE_KEY_CONVERTER;
+    if (payload_to_batch(batch, &r.key, &rec->key, &rec->key_len, &kform, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "key.converter: the key is %s", why);
+        xf_record_clear(&r);
+        return XF_FAIL;
+    }
+    *stage = ERRORS_STAGE_VALUE_CONVERTER;
+    if (payload_to_batch(batch, &r.value, &rec->value, &rec->value_len, &vform, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "value.converter: the value is %s", why);
+        xf_record_clear(&r);
+        return XF_FAIL;
+    }
     rec->flags = flags_of(kform, vform);
     rec->timestamp_ms = r.timestamp_ms;
     if (strcmp(r.topic, rec->topic) != 0) { /* RegexRouter and the like: the sink maps it back (sink_alias.c) */

@@ -99,6 +99,21 @@ static void test_payload_bytes(void **state)
     assert_memory_equal(out, "x", 1);
     free(owned);
     xf_record_clear(&r);
+    /* Connect's bytes: base64 in the envelope, decoded for the connector
+     * (0x00 0xff 'a' 'b'); text that is not base64 is the converter's error. */
+    const char *benv = "{\"schema\":{\"type\":\"bytes\",\"optional\":false},\"payload\":\"AP9hYg==\"}";
+    xf_record_init(&r, "t", -1, NULL, 0, XF_BYTES, benv, strlen(benv), XF_ENVELOPE, 0);
+    assert_int_equal(xf_data_payload_bytes(&r.value, &out, &len, &owned, &form, err, sizeof(err)), 0);
+    assert_int_equal(form, XF_BYTES);
+    assert_int_equal(len, 4);
+    assert_memory_equal(out, "\x00\xff" "ab", 4);
+    free(owned);
+    xf_record_clear(&r);
+    const char *bad = "{\"schema\":{\"type\":\"bytes\",\"optional\":false},\"payload\":\"not base64!\"}";
+    xf_record_init(&r, "t", -1, NULL, 0, XF_BYTES, bad, strlen(bad), XF_ENVELOPE, 0);
+    assert_int_equal(xf_data_payload_bytes(&r.value, &out, &len, &owned, &form, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "not base64"));
+    xf_record_clear(&r);
 }
 
 static void test_converter_config(void **state)
