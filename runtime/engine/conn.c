@@ -203,7 +203,7 @@ int conn_check_topics(const worker_config_t *wc, const char *file, int line, int
     /* Transforms, predicates and converters (their options are free-form
      * keys until here). */
     cfg_errors_t xf_errs = {0};
-    if (xf_chain_check(name, cfg, &xf_errs) != 0) bad = 1;
+    if (xf_chain_check(name, cfg, desc->kind == FERRY_SINK, &xf_errs) != 0) bad = 1;
     for (size_t i = 0; i < xf_errs.count; i++) /* at the connector's place in the file */
         cfg_errors_add_at(errs, file, line, col, NULL, "%s", xf_errs.items[i]);
     cfg_errors_clear(&xf_errs);

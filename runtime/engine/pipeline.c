@@ -23,7 +23,7 @@ int pipeline_init(pipeline_t *p, const task_rt_t *t, char *err, size_t errlen)
         xf_converter_from_config(t->cfg, "value.converter", &p->value_conv, err, errlen) != 0)
         return -1;
     cfg_errors_t errs = {0};
-    p->chain = xf_chain_new(t->conn->name, t->cfg, &errs);
+    p->chain = xf_chain_new(t->conn->name, t->cfg, t->conn->desc->kind == FERRY_SINK, &errs);
     if (errs.count) {
         snprintf(err, errlen, "%s", errs.items[0]);
         cfg_errors_clear(&errs);

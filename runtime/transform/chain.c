@@ -266,7 +266,7 @@ void xf_chain_free(xf_chain_t *ch)
     free(ch);
 }
 
-xf_chain_t *xf_chain_new(const char *connector, const ferry_config_t *cfg, cfg_errors_t *errs)
+xf_chain_t *xf_chain_new(const char *connector, const ferry_config_t *cfg, int sink, cfg_errors_t *errs)
 {
     const char *const *names = NULL, *const *pnames = NULL;
     size_t n = config_list(cfg, "transforms", &names);
@@ -290,6 +290,7 @@ xf_chain_t *xf_chain_new(const char *connector, const ferry_config_t *cfg, cfg_e
         step_t *st = &ch->steps[ch->nsteps];
         char *prefix = str_printf("transforms.%s.", names[i]);
         xf_opts_t o = opts_of(cfg, prefix, names[i]);
+        o.sink = sink;
         free(prefix);
         const char *type = xf_opt(&o, "type");
         char *what = str_printf("transform %s", names[i]);
@@ -330,10 +331,10 @@ xf_chain_t *xf_chain_new(const char *connector, const ferry_config_t *cfg, cfg_e
     return ch;
 }
 
-int xf_chain_check(const char *connector, const ferry_config_t *cfg, cfg_errors_t *errs)
+int xf_chain_check(const char *connector, const ferry_config_t *cfg, int sink, cfg_errors_t *errs)
 {
     size_t before = errs->count;
-    xf_chain_t *ch = xf_chain_new(connector, cfg, errs);
+    xf_chain_t *ch = xf_chain_new(connector, cfg, sink, errs);
     xf_chain_free(ch);
     return errs->count > before ? -1 : 0;
 }

@@ -68,6 +68,13 @@ static void *insert_field_init(const xf_opts_t *o, xf_side_t side, char *err, si
     s->stat = field_spec(xf_opt(o, "static.field"), &s->stat_opt);
     const char *sv = xf_opt(o, "static.value");
     s->static_value = sv ? str_dup(sv) : NULL;
+    if (s->offset && !o->sink) {
+        /* Connect fails each record (a SourceRecord has no Kafka offset);
+         * here the config is refused. */
+        snprintf(err, errlen, "offset.field is for sink connectors only (a source record has no Kafka offset yet)");
+        insert_field_free(s);
+        return NULL;
+    }
     if (s->stat && !s->static_value) {
         snprintf(err, errlen, "static.field needs static.value");
         insert_field_free(s);
@@ -112,10 +119,6 @@ static xf_result_t insert_field_apply(void *state, xf_record_t *r, char *err, si
     json_t *obj = xf_side_object(r, s->side, &null, "InsertField", err, errlen);
     if (null) return XF_KEEP; /* a tombstone passes as it is */
     if (!obj) return XF_FAIL;
-    if (s->offset && r->kafka_offset < 0) {
-        snprintf(err, errlen, "offset.field is for sink connectors only (a source record has no Kafka offset yet)");
-        return XF_FAIL;
-    }
     xf_data_t *d = xf_side_data(r, s->side);
     json_t *out = json_copy(obj); /* top-level fields are added: the rest is shared */
     json_t *schema = NULL;

@@ -112,7 +112,7 @@ typedef enum xf_result { XF_KEEP = 0, XF_DROP = 1, XF_FAIL = -1 } xf_result_t;
 /* The transforms and predicates cfg configures (transforms, transforms.N.*,
  * predicates, predicates.N.*), or NULL when it names none. Errors (unknown
  * type, bad option) go to errs, prefixed with the connector's name. */
-xf_chain_t *xf_chain_new(const char *connector, const ferry_config_t *cfg, cfg_errors_t *errs);
+xf_chain_t *xf_chain_new(const char *connector, const ferry_config_t *cfg, int sink, cfg_errors_t *errs);
 void xf_chain_free(xf_chain_t *ch);
 /* Runs every transform whose predicate holds, in order. XF_DROP: a
  * transform dropped the record; XF_FAIL: err says which transform failed
@@ -120,7 +120,8 @@ void xf_chain_free(xf_chain_t *ch);
 xf_result_t xf_chain_apply(xf_chain_t *ch, xf_record_t *r, char *err, size_t errlen);
 size_t xf_chain_length(const xf_chain_t *ch);
 
-/* Checks a config's transforms without keeping them (validation). */
-int xf_chain_check(const char *connector, const ferry_config_t *cfg, cfg_errors_t *errs);
+/* Checks a config's transforms without keeping them (validation); sink:
+ * the connector is a sink (some options are for one side only). */
+int xf_chain_check(const char *connector, const ferry_config_t *cfg, int sink, cfg_errors_t *errs);
 
 #endif

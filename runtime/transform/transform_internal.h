@@ -14,6 +14,7 @@ typedef struct xf_opts {
     const char *const *keys, *const *values;
     size_t count;
     const char *name; /* the transform's name, for messages */
+    int sink;         /* on a sink connector's records (else a source's) */
 } xf_opts_t;
 
 /* The option's value, or NULL when not set. */

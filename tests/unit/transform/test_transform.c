@@ -174,7 +174,7 @@ static void test_chain_errors(void **state)
     cfg = xf_test_config("transforms", "r", "transforms.r.type", "RegexRouter", "transforms.r.replacement", "x-$1",
                          NULL);
     cfg_errors_t errs = {0};
-    assert_int_equal(xf_chain_check("t", cfg, &errs), -1);
+    assert_int_equal(xf_chain_check("t", cfg, 0, &errs), -1);
     assert_non_null(strstr(errs.items[0], "transform r"));
     cfg_errors_clear(&errs);
     config_free(cfg);
@@ -211,6 +211,23 @@ static void test_insert_field_schemaless(void **state)
     xf_record_init(&r, "orders", 3, NULL, 0, XF_BYTES, "[1]", 3, XF_JSON, 1000);
     assert_int_equal(xf_chain_apply(ch, &r, err, sizeof(err)), XF_FAIL);
     assert_non_null(strstr(err, "transform ins (InsertField$Value): "));
+    xf_record_clear(&r);
+    xf_chain_free(ch);
+    config_free(cfg);
+    /* offset.field: a sink's records have a Kafka offset; a source's
+     * config is refused. */
+    cfg = xf_test_config("transforms", "ins", "transforms.ins.type", "InsertField$Value", "transforms.ins.offset.field",
+                         "off", NULL);
+    assert_null(xf_test_chain(cfg, err, sizeof(err)));
+    assert_non_null(strstr(err, "offset.field is for sink connectors only"));
+    xf_test_sink = 1;
+    ch = xf_test_chain(cfg, err, sizeof(err));
+    xf_test_sink = 0;
+    assert_non_null(ch);
+    xf_record_init(&r, "orders", 3, NULL, 0, XF_BYTES, "{\"id\":7}", 8, XF_JSON, 1000);
+    r.kafka_offset = 42;
+    assert_int_equal(xf_chain_apply(ch, &r, err, sizeof(err)), XF_KEEP);
+    want_value(&r, &JSON_PLAIN, "{\"id\":7,\"off\":42}");
     xf_record_clear(&r);
     xf_chain_free(ch);
     config_free(cfg);

@@ -43,11 +43,14 @@ static inline ferry_config_t *xf_test_config(const char *first, ...)
     return cfg;
 }
 
+/* Chains are built for a sink's records when set (default: a source's). */
+static int xf_test_sink;
+
 /* The chain's errors, joined (for asserting on messages); "" for none. */
 static inline xf_chain_t *xf_test_chain(ferry_config_t *cfg, char *errbuf, size_t errlen)
 {
     cfg_errors_t errs = {0};
-    xf_chain_t *ch = xf_chain_new("t", cfg, &errs);
+    xf_chain_t *ch = xf_chain_new("t", cfg, xf_test_sink, &errs);
     errbuf[0] = '\0';
     for (size_t i = 0; i < errs.count; i++)
         snprintf(errbuf + strlen(errbuf), errlen - strlen(errbuf), "%s%s", i ? "\n" : "", errs.items[i]);
