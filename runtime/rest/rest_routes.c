@@ -220,6 +220,7 @@ typedef struct validate_ctx {
     json_t *body;
     const cfg_errors_t *errs;
     int *used;         /* which error messages found their field */
+    int (*names)(const char *msg, const char *option); /* does msg speak of option? */
 } validate_ctx_t;
 
 /* The first 'quoted' word of a message: the option it is about. */
@@ -231,6 +232,26 @@ static int message_names(const char *msg, const char *name)
     return strncmp(q + 1, name, n) == 0 && q[1 + n] == '\'';
 }
 
+/* A transform's or predicate's key, "transforms.NAME.OPT": messages say
+ * "transform NAME: ... 'OPT' ..." (OPT "type": any message about NAME). */
+static int message_names_step(const char *msg, const char *key)
+{
+    int pred = strncmp(key, "predicates.", 11) == 0;
+    const char *name = key + 11; /* both prefixes are 11 characters */
+    const char *dot = strchr(name, '.'); /* NAME has no dot; OPT may */
+    if (!dot) return 0;
+    char *who = str_printf("%s %.*s", pred ? "predicate" : "transform", (int)(dot - name), name);
+    const char *at = strstr(msg, who);
+    size_t n = strlen(who);
+    free(who);
+    if (!at || (at[n] != ':' && at[n] != ' ')) return 0;
+    if (strcmp(dot + 1, "type") == 0) return 1;
+    char *quoted = str_printf("'%s'", dot + 1);
+    int hit = strstr(at, quoted) != NULL;
+    free(quoted);
+    return hit;
+}
+
 static void add_validated(const ferry_option_t *o, const char *group, int order, void *arg)
 {
     validate_ctx_t *v = arg;
@@ -238,7 +259,7 @@ static void add_validated(const ferry_option_t *o, const char *group, int order,
     if (!given && strcmp(o->name, "connector") == 0) given = json_object_get(v->body, "connector.class");
     json_t *errors = json_array();
     for (size_t i = 0; i < v->errs->count; i++)
-        if (!v->used[i] && message_names(v->errs->items[i], o->name)) {
+        if (!v->used[i] && v->names(v->errs->items[i], o->name)) {
             json_array_append_new(errors, json_string(v->errs->items[i]));
             v->used[i] = 1;
         }
@@ -273,8 +294,27 @@ static json_t *validate_result(rest_t *r, const ferry_connector_t *desc, json_t 
     config_free(cfg);
     json_decref(config);
     int *used = xcalloc(errs.count + 1, sizeof(int));
-    validate_ctx_t v = {.configs = json_array(), .body = body, .errs = &errs, .used = used};
+    validate_ctx_t v = {.configs = json_array(), .body = body, .errs = &errs, .used = used, .names = message_names};
     each_option(desc, add_validated, &v);
+    /* Transforms' and predicates' keys, as Connect lists them (group
+     * "Transforms: NAME"): their options first, then each type, which
+     * takes the rest of the messages about its transform. */
+    v.names = message_names_step;
+    for (int pass = 0; pass < 2; pass++) {
+        const char *key;
+        json_t *val;
+        int order = 0;
+        json_object_foreach(body, key, val) {
+            int step = strncmp(key, "transforms.", 11) == 0 || strncmp(key, "predicates.", 11) == 0;
+            const char *step_name = key + 11, *dot = step ? strchr(step_name, '.') : NULL;
+            if (!dot || (strcmp(dot, ".type") == 0) != pass) continue;
+            char *group = str_printf("%s: %.*s", key[0] == 't' ? "Transforms" : "Predicates", (int)(dot - step_name),
+                                     step_name);
+            ferry_option_t o = {.name = key, .type = FERRY_OPT_STRING, .description = pass ? "Its class." : "An option of it."};
+            add_validated(&o, group, ++order, &v);
+            free(group);
+        }
+    }
     /* Messages about no declared option (an unknown key, a check across
      * options) go with connector.class, as Connect reports them. */
     json_t *rest = json_array();

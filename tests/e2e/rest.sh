@@ -103,6 +103,16 @@ jq -e '[.configs[] | select(.value.name == "connector") | .value.errors[]] | any
 printf '{"connector.class":"file-source","path":"/tmp/a","topic":"t"}' >"$WORK/v.json"
 call PUT /connector-plugins/file-source/config/validate "$WORK/v.json"
 expect 200 '.error_count == 0' "validate a good config"
+# Transforms' keys listed as Connect lists them, with their errors.
+printf '{"connector.class":"file-source","path":"/tmp/a","topic":"t","transforms":"ins,bad","transforms.ins.type":"InsertField$Value","transforms.ins.topik.field":"x","transforms.bad.type":"NoSuchSMT"}' >"$WORK/v.json"
+call PUT /connector-plugins/file-source/config/validate "$WORK/v.json"
+expect 200 '.error_count == 2' "validate transforms"
+jq -e '[.configs[] | select(.value.name == "transforms.ins.topik.field") | .value.errors[]] | any(test("unknown option .topik.field."))' "$WORK/resp" >/dev/null ||
+    fail "validate: the transform's unknown option is not on its key: $(cat "$WORK/resp")"
+jq -e '[.configs[] | select(.value.name == "transforms.bad.type") | .value.errors[]] | any(test("unknown type .NoSuchSMT."))' "$WORK/resp" >/dev/null ||
+    fail "validate: the unknown transform type is not on its key"
+jq -e '[.configs[] | select(.value.name == "transforms.ins.type") | .definition.group] == ["Transforms: ins"]' "$WORK/resp" >/dev/null ||
+    fail "validate: transforms.ins.type is not listed in its group"
 printf '{"connector.class":"file-sink"}' >"$WORK/v.json"
 call PUT /connector-plugins/file-source/config/validate "$WORK/v.json"
 expect 400 '.message | test("does not match")' "validate with another class"
