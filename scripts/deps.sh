@@ -8,6 +8,8 @@ pkgs=(build-essential cmake pkg-config librdkafka-dev libyaml-dev libjansson-dev
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(libcmocka-dev kcat jq curl openssl python3-confluent-kafka python3-kafka postgresql-15 postgresql-client-15
            procps iproute2
+           # tests/packaging: the man page rendered, the systemd unit verified.
+           man-db systemd
            # Apache Kafka and Kafka Connect from Maven Central (tests/kafka/kafka.sh): Java 17 runs
            # them, Maven fetches them, curl talks to Connect's REST API.
            openjdk-17-jre-headless maven curl

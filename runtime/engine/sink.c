@@ -75,7 +75,15 @@ static int sink_tell_late(sink_ctx_t *ctx)
     int rc = 0;
     if (ctx->late_revoked->cnt) {
         rc = sink_tell_partitions(ctx, 0, ctx->late_revoked);
-        sink_alias_forget(ctx, ctx->late_revoked);
+        /* Only of partitions not assigned again meanwhile: records of those
+         * may already have been noted under their renamed topics anew. */
+        tplist_t *gone = rd_kafka_topic_partition_list_new(ctx->late_revoked->cnt + 1);
+        for (int i = 0; i < ctx->late_revoked->cnt; i++)
+            if (!sink_owns(ctx, ctx->late_revoked->elems[i].topic, ctx->late_revoked->elems[i].partition))
+                rd_kafka_topic_partition_list_add(gone, ctx->late_revoked->elems[i].topic,
+                                                  ctx->late_revoked->elems[i].partition);
+        sink_alias_forget(ctx, gone);
+        rd_kafka_topic_partition_list_destroy(gone);
         rd_kafka_topic_partition_list_destroy(ctx->late_revoked);
         ctx->late_revoked = rd_kafka_topic_partition_list_new(4);
     }
@@ -153,6 +161,12 @@ static int sink_put_batch(sink_ctx_t *ctx)
     int64_t started = engine_now_us();
     ferry_status_t st = sink_call(ctx, "put", call_put, ctx->batch, &err);
     if (st == FERRY_OK && !ctx->record_failed) engine_note_call(t, started, n);
+    if (st == FERRY_OK && (ctx->alias_error[0] || ctx->failed)) {
+        /* A rewind that could not be mapped (merged topics), or a failure
+         * during the call: nothing of this batch is committed. */
+        if (!ctx->failed) engine_task_fail_permanent(t, "put", "%s", ctx->alias_error);
+        st = FERRY_FATAL;
+    }
     if (ctx->record_failed && ctx->record_retriable) {
         /* Its dead-letter copy could not be written: nothing of this batch
          * is committed, and a restart delivers it again. */
@@ -305,6 +319,9 @@ static void sink_hook_rewind(void *arg, const char *topic, int32_t partition, in
         return;
     }
     topic = consumed;
+    if (!sink_owns(ctx, topic, partition))
+        log_warn("[%s] sink_rewind(%s/%d): not a partition of this task (or a renamed topic none of whose records "
+                 "were seen): ignored", ctx->t->task->prefix, topic, (int)partition);
     rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(ctx->rewinds, topic, partition);
     if (!p) p = rd_kafka_topic_partition_list_add(ctx->rewinds, topic, partition);
     p->offset = offset;

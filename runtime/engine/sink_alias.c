@@ -72,7 +72,9 @@ const char *sink_alias_consumed(sink_ctx_t *ctx, const char *topic, int32_t part
     if (!ctx->naliases) return topic;
     sink_alias_t *a = alias_find(ctx, topic, partition, NULL);
     if (!a) return topic;
-    *merged = a->merged;
+    /* Merged also when the new name became a partition of this task after
+     * the alias was noted (a rebalance). */
+    *merged = a->merged || sink_owns(ctx, topic, partition);
     return a->consumed;
 }
 
@@ -94,9 +96,18 @@ tplist_t *sink_alias_with(sink_ctx_t *ctx, const tplist_t *parts)
     tplist_t *all = rd_kafka_topic_partition_list_copy(parts);
     for (size_t i = 0; i < ctx->naliases; i++) {
         const sink_alias_t *a = &ctx->aliases[i];
-        if (rd_kafka_topic_partition_list_find(parts, a->consumed, a->partition) &&
-            !rd_kafka_topic_partition_list_find(all, a->as, a->partition))
-            rd_kafka_topic_partition_list_add(all, a->as, a->partition);
+        if (!rd_kafka_topic_partition_list_find(parts, a->consumed, a->partition) ||
+            rd_kafka_topic_partition_list_find(all, a->as, a->partition))
+            continue;
+        /* Not a name the task keeps using: a consumed partition it still
+         * owns, or the target of one that is not revoked. */
+        int kept = sink_owns(ctx, a->as, a->partition) && !rd_kafka_topic_partition_list_find(parts, a->as, a->partition);
+        for (size_t k = 0; k < ctx->naliases && !kept; k++) {
+            const sink_alias_t *b = &ctx->aliases[k];
+            kept = b->partition == a->partition && strcmp(b->as, a->as) == 0 &&
+                   !rd_kafka_topic_partition_list_find(parts, b->consumed, b->partition);
+        }
+        if (!kept) rd_kafka_topic_partition_list_add(all, a->as, a->partition);
     }
     return all;
 }

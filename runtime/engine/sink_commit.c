@@ -273,8 +273,9 @@ ferry_status_t sink_record_error(void *arg, const ferry_record_t *rec, const cha
     }
     errors_context_t ectx;
     engine_error_context(t, &ectx, ERRORS_STAGE_TASK_PUT, ERRORS_EXC_CONNECT, why);
-    int merged;
-    ectx.topic = sink_alias_consumed(ctx, rec->topic, rec->partition, &merged); /* as consumed */
+    /* As consumed (a transform may have renamed it). */
+    const rd_kafka_message_t *m = batch_message(ctx->batch, batch_record_index(ctx->batch, rec));
+    ectx.topic = m ? rd_kafka_topic_name(m->rkt) : rec->topic;
     ectx.partition = rec->partition;
     ectx.offset = rec->kafka_offset;
     errors_log(&t->policy, t->task->prefix, &ectx, rec);
@@ -286,13 +287,13 @@ ferry_status_t sink_record_error(void *arg, const ferry_record_t *rec, const cha
     if (!ctx->record_failed) {
         ctx->record_retriable = err[0] != '\0';
         if (err[0])
-            snprintf(ctx->record_error, sizeof(ctx->record_error), "%s (record %s/%d@%lld: %s)", err, rec->topic,
+            snprintf(ctx->record_error, sizeof(ctx->record_error), "%s (record %s/%d@%lld: %s)", err, ectx.topic,
                      (int)rec->partition, (long long)rec->kafka_offset, why);
         else
             snprintf(ctx->record_error, sizeof(ctx->record_error),
                      "record %s/%d@%lld rejected: %s; the task is not restarted, since it would meet the same "
                      "record (errors.tolerance: all skips or dead-letters such records)",
-                     rec->topic, (int)rec->partition, (long long)rec->kafka_offset, why);
+                     ectx.topic, (int)rec->partition, (long long)rec->kafka_offset, why);
     }
     ctx->record_failed = 1;
     return FERRY_ERROR;
@@ -398,6 +399,13 @@ int sink_flush_commit(sink_ctx_t *ctx, int64_t deadline)
     ferry_error_t err;
     ferry_flush_t fl = {0};
     ferry_status_t st = sink_call(ctx, "flush", call_flush, &fl, &err);
+    if (st == FERRY_OK && (ctx->alias_error[0] || ctx->failed)) {
+        /* Failed during the call (a rewind of merged topics): commit nothing. */
+        flush_limits_clear(&fl);
+        if (!ctx->failed) engine_task_fail_permanent(t, "flush", "%s", ctx->alias_error);
+        ctx->failed = 1;
+        return -1;
+    }
     if (st != FERRY_OK) {
         flush_limits_clear(&fl);
         if (st == FERRY_RETRY && engine_stopping(t))

@@ -552,7 +552,7 @@ static int source_setup(source_ctx_t *ctx)
         engine_task_fail_permanent(t, "start", "%s", emsg);
         return -1;
     }
-    ctx->rules.topic_after_chain = ctx->pipe.active;
+    ctx->rules.topic_after_chain = ctx->pipe.chain != NULL; /* converters alone keep the check here */
     ctx->eos = source_txn_wanted(t, emsg, sizeof(emsg));
     if (ctx->eos < 0) {
         ctx->eos = 0;

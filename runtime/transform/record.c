@@ -215,10 +215,12 @@ static unsigned char *base64_decode(const char *s, size_t n, size_t *out_len)
     return out;
 }
 
+/* Plain bytes: a logical type on bytes (Decimal's unscaled value) keeps
+ * its base64 text, as the connector could not read the raw form. */
 static int schema_is_bytes(const json_t *schema)
 {
     const char *t = json_string_value(json_object_get(schema, "type"));
-    return t && strcmp(t, "bytes") == 0;
+    return t && strcmp(t, "bytes") == 0 && !json_object_get(schema, "name");
 }
 
 int xf_data_parse(xf_data_t *d, char *err, size_t errlen)

@@ -8,10 +8,11 @@
 #     (flush_limit) gets consumer offsets committed exactly up to that;
 #     also when its transforms renamed the topic (RegexRouter): the limits
 #     it declares on the new name are committed on the consumed topic; two
-#     consumed topics merged into one name cannot be limited (clear failure).
+#     consumed topics merged into one name cannot be limited (clear failure);
+#  4. a source record's illegal topic is accepted when a RegexRouter repairs it.
 source "$TESTLIB"
 : "${TESTKIT_DIR:?}"
-broker_start --topic kit0:2 --topic kit1:2
+broker_start --topic kit0:2 --topic kit1:2 --topic fixkit:1 --topic repaired:1
 export FERRY_PLUGIN_PATH="$FERRY_PLUGIN_DIR:$TESTKIT_DIR"
 cat >"$WORK/p.yaml" <<YAML
 worker:
@@ -32,6 +33,16 @@ connectors:
     transforms.rename.type: org.apache.kafka.connect.transforms.RegexRouter
     transforms.rename.regex: 'kit(.*)'
     transforms.rename.replacement: 'renamed-\$1'
+  fix:
+    connector: mixed-source
+    topic: fixkit
+    count: 20
+    bad.every: 5
+    bad.kind: topic
+    transforms: repair
+    transforms.repair.type: RegexRouter
+    transforms.repair.regex: 'bad topic!'
+    transforms.repair.replacement: repaired
   halfm:
     connector: half-sink
     topics: kit0,kit1
@@ -93,6 +104,12 @@ committed_is_declared half kit0
 committed_is_declared halfr renamed-0
 grep -q "\[halfm/0\] task failed.*merged records of several consumed topics" "$WORK/p.log" ||
     fail "limits on merged topics did not fail the task clearly: $(grep 'halfm/0' "$WORK/p.log" | tail -3)"
+# A source's illegal topic ('bad topic!') repaired by its RegexRouter: the
+# name is checked after the transforms.
+wait_until 20 bash -c "[ \$(kcat -b $BROKER -C -t repaired -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 4 ]" ||
+    fail "repaired holds $(topic_count repaired) records, not 4"
+[ "$(topic_count fixkit)" = 16 ] || fail "fixkit holds $(topic_count fixkit) records, not 16"
+grep -q "\[fix/0\] task failed" "$WORK/p.log" && fail "the repairing source failed: $(grep 'fix/0' "$WORK/p.log" | tail -2)"
 # The renaming sink saw the records under the new name only.
 grep -q "durable kit0/" <(grep "\[halfr/0\]" "$WORK/p.log") && fail "halfr saw the consumed topic name"
 log "PASS"

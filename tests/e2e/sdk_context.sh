@@ -13,7 +13,7 @@
 #     partition until sink_resume.
 source "$TESTLIB"
 : "${TESTKIT_DIR:?}" "${LEGACY_DIR:?}"
-broker_start --topic legacy:1 --topic mixed:1 --topic ctxa:1 --topic ctxb:1
+broker_start --topic legacy:1 --topic mixed:1 --topic ctxa:1 --topic ctxb:1 --topic ctxc:1
 export FERRY_PLUGIN_PATH="$FERRY_PLUGIN_DIR:$TESTKIT_DIR:$LEGACY_DIR"
 
 # ---- 1: ABI 1.0 ---------------------------------------------------------------------
@@ -82,6 +82,7 @@ rc=0
 # ---- 5: the sink context ------------------------------------------------------------------------
 seq 0 19 | sed 's/$/:ok/' | kcat -b "$BROKER" -P -t ctxa -p 0
 seq 0 19 | sed 's/$/:ok/' | kcat -b "$BROKER" -P -t ctxb -p 0
+seq 0 19 | sed 's/$/:ok/' | kcat -b "$BROKER" -P -t ctxc -p 0
 cat >"$WORK/ctx.yaml" <<YAML
 worker:
   kafka: {bootstrap.servers: "$BROKER", consumer.session.timeout.ms: "6000"}
@@ -90,6 +91,16 @@ connectors:
   ctxa: {connector: reject-sink, topics: ctxa, path: $WORK/ctxa.out, rewind.once: true, commit.request: true,
          flush.interval: 1h}
   ctxb: {connector: reject-sink, topics: ctxb, path: $WORK/ctxb.out, pause.ms: 2000, flush.interval: 200ms}
+  ctxc:
+    connector: reject-sink
+    topics: ctxc
+    path: $WORK/ctxc.out
+    rewind.once: true
+    flush.interval: 200ms
+    transforms: rename
+    transforms.rename.type: RegexRouter
+    transforms.rename.regex: 'ctx(.)'
+    transforms.rename.replacement: 'renamed-ctx\$1'
 YAML
 ferry_start ctx "$WORK/ctx.yaml"
 committed() {
@@ -110,6 +121,16 @@ sleep 1
 [ ! -s "$WORK/ctxb.out" ] || fail "records arrived although the partition was paused"
 wait_until 20 grep -q "\[ctxb/0\] resumed after" "$WORK/ctx.log" || fail "never resumed"
 wait_until 20 bash -c "[ \$(wc -l <$WORK/ctxb.out 2>/dev/null || echo 0) -ge 20 ]" || fail "nothing after resume"
+# A rewind the connector asks for under the name its transforms gave
+# (renamed-ctxc) is carried back to the consumed partition.
+wait_until 60 bash -c "[ \$(wc -l <$WORK/ctxc.out 2>/dev/null || echo 0) -ge 40 ]" || fail "the rewind of a renamed topic did not re-deliver"
+grep -q "\[ctxc/0\] rewinding renamed-ctxc/0 to 0" "$WORK/ctx.log" || fail "reject-sink did not rewind under the new name"
+grep -q "\[ctxc/0\] rewinding ctxc/0 to offset 0" "$WORK/ctx.log" || fail "the host did not rewind the consumed partition"
+[ "$(sort -u "$WORK/ctxc.out" | wc -l)" = 20 ] || fail "wrong records after the renamed rewind"
+for _ in $(seq 1 40); do [ "$(committed ctxc)" = 20 ] && break; sleep 0.5; done
+[ "$(committed ctxc)" = 20 ] || fail "renamed: committed $(committed ctxc), not 20"
 ferry_stop "$FERRY_PID"
 grep -q "\[ctxb/0\] revoked ctxb/0" "$WORK/ctx.log" || fail "partitions_revoked was not called at close"
+grep -q "\[ctxc/0\] revoked renamed-ctxc/0" "$WORK/ctx.log" || fail "partitions_revoked did not name the renamed topic"
+grep -q "\[ctxc/0\] revoked ctxc/0" "$WORK/ctx.log" || fail "partitions_revoked did not name the consumed topic"
 log "PASS"
