@@ -444,6 +444,15 @@ char *cfg_subst_string(const cfg_subst_ctx_t *ctx, const char *s, const char *wh
             break;
         }
         char *ref = str_printf("%.*s", (int)(end - (p + 2)), p + 2);
+        if (!strchr(ref, ':')) {
+            /* Not a reference: ${provider:key} is one, as in Connect's
+             * ConfigTransformer; ${topic} (a connector's or a transform's
+             * own template) stays as written. */
+            fprintf(mem, "${%s}", ref);
+            free(ref);
+            p = end + 1;
+            continue;
+        }
         char *value = subst_ref(ctx, ref, &pos, errs);
         free(ref);
         p = end + 1;

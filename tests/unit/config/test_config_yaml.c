@@ -152,7 +152,8 @@ static void test_env_substitution(void **state)
                             "b: \"pre-${env:FERRY_TEST_PW}-post\"\n"
                             "c: plain\n"
                             "d: $${env:FERRY_TEST_PW}\n"
-                            "e: cost $5 and $$ stay\n",
+                            "e: cost $5 and $$ stay\n"
+                            "f: ${topic}-${timestamp}\n",
                             &errs);
     assert_non_null(root);
     const cfg_node_t *a = cfg_node_get(root, "a");
@@ -164,6 +165,7 @@ static void test_env_substitution(void **state)
     assert_string_equal(cfg_node_get(root, "d")->scalar, "${env:FERRY_TEST_PW}");
     assert_false(cfg_node_get(root, "d")->secret_subst);
     assert_string_equal(cfg_node_get(root, "e")->scalar, "cost $5 and $$ stay");
+    assert_string_equal(cfg_node_get(root, "f")->scalar, "${topic}-${timestamp}"); /* templates, no provider */
     cfg_node_free(root);
 
     /* Every bad reference is reported, with its position, none with a value. */
