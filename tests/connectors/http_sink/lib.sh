@@ -46,3 +46,9 @@ worker:
   shutdown.timeout: 20s
 YAML
 }
+
+# arrived CHECK-ARGS...: check passes, and ferry still runs (else fail now).
+arrived() {
+    kill -0 "$FERRY_PID" 2>/dev/null || fail "ferry exited"
+    check "$@" >/dev/null
+}
