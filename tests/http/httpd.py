@@ -26,6 +26,9 @@ client_credentials and HTTP basic client authentication issues tokens that
 live --token-ttl seconds; every other request must then carry a valid,
 unexpired "Authorization: Bearer" token, else it is answered 401.
 
+POST /__revoke[?ttl=S] forgets every token issued (the next requests get 401),
+and makes new tokens live S seconds.
+
 --delay-ms N: every answer waits N ms (to let requests overlap).
 --quiet: no log file lines (for the benchmark; counters only).
 GET /__stats: {"requests": n, "by_status": {...}, "tokens_issued": n, "token_rejected": n,
@@ -43,7 +46,7 @@ import threading
 import time
 import secrets
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_plus
 
 LOCK = threading.Lock()
 STATE = {
@@ -117,6 +120,13 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 out = json.dumps(STATE["faults"])
             return self.answer(200, out)
+        if self.path.startswith("/__revoke"):
+            with LOCK:
+                STATE["tokens"].clear()
+                q = parse_qs(self.path.partition("?")[2])
+                if "ttl" in q:
+                    ARGS.token_ttl = int(q["ttl"][0])
+            return self.answer(200, "{}")
         if self.path.startswith("/__stats"):
             with LOCK:
                 out = json.dumps(STATE["stats"])
@@ -124,10 +134,14 @@ class Handler(BaseHTTPRequestHandler):
         return self.answer(404, "{}")
 
     def token(self, body):
+        # RFC 6749 2.3.1: the id and secret are form-urlencoded, then basic auth.
         auth = self.headers.get("Authorization", "")
-        want = "Basic " + base64.b64encode(ARGS.oauth2_client.encode()).decode()
+        try:
+            uid, _, pw = base64.b64decode(auth[6:]).decode().partition(":") if auth.startswith("Basic ") else ("", "", "")
+        except ValueError:
+            uid = pw = ""
         form = parse_qs(body.decode())
-        if auth != want:
+        if "%s:%s" % (unquote_plus(uid), unquote_plus(pw)) != ARGS.oauth2_client:
             self.record(body, 401, fault="bad client")
             return self.answer(401, '{"error":"invalid_client"}')
         if form.get("grant_type") != ["client_credentials"]:
