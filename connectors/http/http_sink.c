@@ -31,7 +31,8 @@
  * 401 drops the cached OAuth2 token and is tried once more at once.
  *
  * Memory and backpressure: the bodies buffered (queued and in flight) are
- * bounded by buffer_max = batch.max.bytes * (2 * max.in.flight + 2). A
+ * bounded by batch.max.bytes * (2 * max.in.flight + 2), and the records in
+ * them by batch.max.records times the same. A
  * partition with more than two batches' bytes queued is paused (sink_pause)
  * until its queue drains; when the bound is reached anyway put() drives
  * the requests until there is room again, returning FERRY_RETRY (records
@@ -61,6 +62,7 @@
 #define HS_REPLY_SHOWN 200  /* ... and shown in them */
 #define HS_PUT_WAIT_MS 5000 /* how long put() drives requests for room before FERRY_RETRY */
 #define HS_DRAIN_MS 10000   /* how long the final flush waits for what is still on its way */
+#define HS_FLUSH_DRIVE_MS 50 /* how long any other flush drives the requests */
 
 static const char *const hs_methods[] = {"POST", "PUT", "PATCH", NULL};
 static const char *const hs_formats[] = {"json-array", "ndjson", "single", NULL};
@@ -158,7 +160,8 @@ typedef struct http_sink {
     hs_req_t *reqs;       /* max_in_flight of them */
     int in_flight;
     hs_part_t *parts, *last_part;
-    size_t buffered, buffer_max;
+    size_t buffered, buffer_max;   /* body bytes queued and in flight, and their bound */
+    int64_t records, records_max;  /* records likewise */
     atomic_int stopping;
     int in_put, put_retrying;
     int failed;
@@ -248,6 +251,7 @@ static ferry_status_t http_sink_open(ferry_task_t *task, const ferry_host_t *hos
     sink->tls_verify = host->cfg_bool(cfg, "tls.verify");
     sink->tls_ca_file = host->cfg_string(cfg, "tls.ca.file");
     sink->buffer_max = (size_t)sink->max_bytes * (size_t)(2 * sink->max_in_flight + 2);
+    sink->records_max = sink->max_records * (2 * sink->max_in_flight + 2);
     sink->seed = (unsigned int)time(NULL) ^ (unsigned int)getpid() ^ (unsigned int)(uintptr_t)sink;
     sink->multi = curl_multi_init();
     sink->reqs = calloc((size_t)sink->max_in_flight, sizeof(*sink->reqs));
@@ -316,6 +320,7 @@ static void part_pop(http_sink_t *sink, hs_part_t *p)
     if (p->head == NULL) p->tail = NULL;
     p->queued_bytes -= b->body.len;
     sink->buffered -= b->body.len;
+    sink->records -= (int64_t)b->count;
     batch_free(b);
     if (p->paused && p->queued_bytes <= (size_t)sink->max_bytes) part_pause(sink, p, 0);
 }
@@ -419,6 +424,7 @@ static ferry_status_t take(http_sink_t *sink, const ferry_record_t *rec, ferry_e
     if (hs_body_add(&b->body, sink->fmt, b->count, rec->value, rec->value_len, is_json) != 0)
         return fail(sink, "http-sink: out of memory");
     b->count++;
+    sink->records++;
     b->last = off;
     p->queued_bytes += b->body.len - before;
     sink->buffered += b->body.len - before;
@@ -695,11 +701,10 @@ static int next_due_ms(const http_sink_t *sink, int cap)
     return due <= now ? 1 : (int)(due - now);
 }
 
+
 static int outstanding(const http_sink_t *sink)
 {
-    for (const hs_part_t *p = sink->parts; p; p = p->next)
-        if (p->head) return 1;
-    return 0;
+    return sink->records > 0;
 }
 
 /* ---- callbacks --------------------------------------------------------------------------- */
@@ -718,7 +723,8 @@ static ferry_status_t http_sink_put(void *state, const ferry_batch_t *batch, fer
     for (size_t i = 0; i < n && st == FERRY_OK; i++) {
         st = take(sink, host->batch_get(batch, i), err);
         int64_t start = 0;
-        while (st == FERRY_OK && sink->buffered > sink->buffer_max && !sink->failed) {
+        while (st == FERRY_OK && (sink->buffered > sink->buffer_max || sink->records > sink->records_max) &&
+               !sink->failed) {
             /* Full: drive the requests until there is room. */
             if (start == 0) start = mono_ms();
             if (atomic_load(&sink->stopping) || host->should_stop(sink->task) ||
@@ -733,6 +739,10 @@ static ferry_status_t http_sink_put(void *state, const ferry_batch_t *batch, fer
     }
     if (st == FERRY_OK) pump(sink, 0, 0);
     sink->in_put = 0;
+    /* A batch smaller than the most the host hands means the consumer has
+     * caught up, and put() may not be called again soon: ask for a flush,
+     * which drives what is still on its way. */
+    if (st == FERRY_OK && (int64_t)n < sink->max_records && outstanding(sink)) host->request_commit(sink->task);
     if (sink->failed) return ferry_error_set(err, FERRY_ERROR, "%s", sink->fatal);
     return st;
 }
@@ -742,11 +752,17 @@ static ferry_status_t http_sink_flush(void *state, ferry_flush_t *fl, ferry_erro
     http_sink_t *sink = state;
     if (sink->failed) return ferry_error_set(err, FERRY_ERROR, "%s", sink->fatal);
     pump(sink, 0, 1);
-    if (atomic_load(&sink->stopping) || sink->host->should_stop(sink->task)) {
-        /* The last flush: deliver what is left while the budget lasts. */
-        int64_t end = mono_ms() + HS_DRAIN_MS;
-        while (outstanding(sink) && !sink->failed && mono_ms() < end) pump(sink, next_due_ms(sink, 100), 1);
+    int last = atomic_load(&sink->stopping) || sink->host->should_stop(sink->task);
+    /* The last flush delivers what is left while its budget lasts; any other
+     * drives the requests for a moment and, with work left, asks to be
+     * called again soon: put() is not called while no records come. */
+    int64_t end = mono_ms() + (last ? HS_DRAIN_MS : HS_FLUSH_DRIVE_MS);
+    while (outstanding(sink) && !sink->failed && mono_ms() < end) {
+        int wait = next_due_ms(sink, 100);
+        if (!last && wait > end - mono_ms()) wait = (int)(end - mono_ms()) > 0 ? (int)(end - mono_ms()) : 1;
+        pump(sink, wait, 1);
     }
+    if (!last && outstanding(sink)) sink->host->request_commit(sink->task);
     if (sink->failed) return ferry_error_set(err, FERRY_ERROR, "%s", sink->fatal);
     for (hs_part_t *p = sink->parts; p; p = p->next)
         if (p->head) sink->host->flush_limit(fl, p->topic, p->partition, p->head->first);

@@ -31,6 +31,8 @@ and makes new tokens live S seconds.
 
 --delay-ms N: every answer waits N ms (to let requests overlap).
 --quiet: no log file lines (for the benchmark; counters only).
+--count-records: count the records of accepted bodies (a JSON array's items,
+ndjson's lines) in the stats' "records".
 GET /__stats: {"requests": n, "by_status": {...}, "tokens_issued": n, "token_rejected": n,
 "max_concurrent": n, "max_concurrent_per_partition": n} (per partition: requests
 being served at once with the same "<topic>-<partition>" Idempotency-Key prefix).
@@ -54,7 +56,7 @@ STATE = {
     "seen_keys": set(),
     "tokens": {},  # token -> expiry (time.time())
     "stats": {"requests": 0, "by_status": {}, "tokens_issued": 0, "max_concurrent": 0, "token_rejected": 0,
-              "max_concurrent_per_partition": 0},
+              "max_concurrent_per_partition": 0, "records": 0},
     "concurrent": 0,
     "per_partition": {},  # "<topic>-<partition>" (from Idempotency-Key) -> requests being served
 }
@@ -215,6 +217,10 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 dup = key in STATE["seen_keys"]
                 STATE["seen_keys"].add(key)
+        if ARGS.count_records:
+            n = len(json.loads(body)) if body[:1] == b"[" else body.count(b"\n") or 1
+            with LOCK:
+                STATE["stats"]["records"] += n
         self.record(body, 200, dup=dup)
         return self.answer(200, '{"ok":true}')
 
@@ -233,6 +239,7 @@ def main():
     ap.add_argument("--token-ttl", type=int, default=3600)
     ap.add_argument("--delay-ms", type=int, default=0)
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--count-records", action="store_true")
     ARGS = ap.parse_args()
     STATE["faults"] = [json.loads(f) for f in ARGS.fault]
     if ARGS.log:
