@@ -15,7 +15,9 @@ if [ "${1:-}" = "--test" ]; then
            openjdk-17-jre-headless maven curl
            # S3 (tests/s3/s3.sh): Debian's aws CLI as the reference client, a virtualenv of
            # Debian's python3 for moto, flock for the install lock.
-           awscli python3-venv util-linux)
+           awscli python3-venv util-linux
+           # HTTP (bench/http_sink_bench.sh): wrk measures the receiver's own ceiling.
+           wrk)
     # s3rver runs on Node.js and installs with npm; Debian's are enough when none is there.
     if ! command -v node >/dev/null; then pkgs+=(nodejs); fi
     if ! command -v npm >/dev/null; then pkgs+=(npm); fi
