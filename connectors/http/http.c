@@ -6,10 +6,12 @@
 
 #include "http.h"
 
-static const ferry_connector_t *const http_connectors[] = {&http_sink_connector, &http_source_connector,
-                                                           NULL};
+/* Built at the first call: a connector whose required callbacks are not
+ * there yet (a placeholder while the plugin is being written) is left out,
+ * since the host refuses a plugin with such a connector as a whole. */
+static const ferry_connector_t *http_connectors[3];
 
-static const ferry_plugin_t http_plugin = {
+static ferry_plugin_t http_plugin = {
     .abi_version = FERRY_ABI_VERSION,
     .struct_size = sizeof(ferry_plugin_t),
     .name = "http",
@@ -19,5 +21,9 @@ static const ferry_plugin_t http_plugin = {
 
 FERRY_EXPORT const ferry_plugin_t *ferry_plugin_entry(void)
 {
+    size_t n = 0;
+    if (http_sink_connector.put && http_sink_connector.flush) http_connectors[n++] = &http_sink_connector;
+    http_connectors[n++] = &http_source_connector;
+    http_connectors[n] = NULL;
     return &http_plugin;
 }

@@ -44,7 +44,7 @@ struct http_poll {
     int64_t interval_ms, timeout_ms, backoff_max_ms;
     size_t max_response;
     struct curl_slist *base_headers; /* owned: Accept + option headers */
-    http_auth_t *auth;               /* owned; NULL for auth.type none */
+    http_auth_t *auth;               /* owned (also for auth.type none) */
     char *partition;                 /* {"url":"<url>"} (owned) */
 
     CURLM *multi;
@@ -391,7 +391,7 @@ static ferry_status_t hp_on_done(http_poll_t *hp, CURLcode rc, ferry_error_t *er
     long status = 0;
     curl_easy_getinfo(hp->easy, CURLINFO_RESPONSE_CODE, &status);
     hp_first_bytes(hp, first, sizeof(first));
-    if (status == 401 && hp->auth && !hp->auth_retried) {
+    if (status == 401 && !hp->auth_retried) {
         /* A token that expired early: fetch a new one, once. */
         http_auth_invalidate(hp->auth);
         hp->auth_retried = 1;
@@ -558,13 +558,10 @@ ferry_status_t http_poll_open(ferry_task_t *task, const ferry_host_t *host, cons
         http_poll_close(hp);
         return ferry_error_set(err, FERRY_ERROR, "http-source: out of memory setting up curl for %s", hp->url);
     }
-    const char *auth = host->cfg_string(cfg, "auth.type");
-    if (auth && strcmp(auth, "none") != 0) {
-        hp->auth = http_auth_open(host, task, cfg, err);
-        if (hp->auth == NULL) {
-            http_poll_close(hp);
-            return FERRY_ERROR;
-        }
+    hp->auth = http_auth_open(host, task, cfg, err);
+    if (hp->auth == NULL) {
+        http_poll_close(hp);
+        return FERRY_ERROR;
     }
     CURL *e = hp->easy;
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, hp_on_body);
