@@ -28,7 +28,7 @@ connectors:
     key.header: X-Delivery
     headers.forward: [X-Event, X-Absent]
     max.body.bytes: 1KiB
-    ack.timeout: 3s
+    ack.timeout: 2s
     retry.after: 7s
   split:
     connector: http-source
@@ -149,7 +149,7 @@ grep -q '"error":' "$WORK/b503" || fail "503 without a JSON error"
 # Callers keep posting while the broker is paused, then while it comes back.
 : >"$WORK/acked"
 for i in $(seq 1 40); do
-    [ "$i" = 12 ] && broker_resume
+    [ "$i" = 5 ] && broker_resume
     code=$(curl -s -m 20 -o /dev/null -w '%{http_code}' -X POST --data-binary "req-$i" "http://127.0.0.1:$P1/hook" || true)
     case $code in
     200) echo "req-$i" >>"$WORK/acked" ;;
