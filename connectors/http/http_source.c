@@ -9,7 +9,7 @@
  *
  * This file holds the option table, the checks that span options (which
  * mode needs what) and the descriptor; the callbacks only dispatch.
- * Connector documentation: connectors/http/README-source.md.
+ * Connector documentation: the README, section "HTTP".
  */
 #include <stdio.h>
 #include <string.h>

@@ -19,7 +19,7 @@ bad() { # EXPECTED-TEXT YAML-LINES...
     log "refused ($want): $*"
 }
 bad "option url: 'localhost:8080/x' is not an http:// or https:// URL" "url: localhost:8080/x"
-bad 'unknown placeholder ${foo}' 'url: "http://h/$${foo}"'
+bad 'unknown placeholder ${foo}' 'url: "http://h/${foo}"'
 bad "option auth.oauth2.token.url is required" "url: http://h/x" "auth.type: oauth2" "auth.oauth2.client.id: c" "auth.oauth2.client.secret: s"
 bad "option auth.token is required" "url: http://h/x" "auth.type: bearer"
 bad "option auth.username is required" "url: http://h/x" "auth.type: basic"
@@ -30,7 +30,7 @@ bad "url" "format: ndjson"
 # And a good one passes.
 {
     echo "connectors:"
-    echo "  h: {connector: http-sink, topics: t, url: 'https://h/\$\${topic}', auth.type: bearer, auth.token: x}"
+    echo "  h: {connector: http-sink, topics: t, url: 'https://h/\${topic}', auth.type: bearer, auth.token: x}"
 } >"$WORK/good.yaml"
 "$FERRY" validate "$WORK/good.yaml" >"$WORK/good.out" 2>&1 || { cat "$WORK/good.out" >&2; fail "a good config was refused"; }
 log "PASS"

@@ -14,7 +14,7 @@ httpd_start rt --dedup \
     --fault '{"slow": 2.5, "count": 1}'
 produce rt 0 0 299
 produce rt 1 0 299
-# In ferry configs $${ is a literal ${ (a url placeholder, not a reference).
+# ${topic} is the sink's placeholder, not a reference (those have a provider: ${env:X}).
 {
     worker_yaml
     cat <<YAML
@@ -22,7 +22,7 @@ connectors:
   rt-sink:
     connector: http-sink
     topics: rt
-    url: "$HTTPD/ingest/\$\${topic}/\$\${partition}"
+    url: "$HTTPD/ingest/\${topic}/\${partition}"
     batch.max.records: 50
     timeout: 1s
     retry.max: 8
