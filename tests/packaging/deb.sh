@@ -9,7 +9,7 @@
 # `dpkg --purge` leaves no file behind. Needs root (CI runs as root).
 source "$TESTLIB"
 [ "$(id -u)" = 0 ] || fail "this test installs packages with dpkg: run it as root (CI does)"
-for t in cpack dpkg-shlibdeps adduser pkg-config make man systemd-analyze runuser; do
+for t in cpack dpkg-shlibdeps adduser pkg-config make man systemd-analyze setpriv; do
     command -v "$t" >/dev/null || fail "$t not found (scripts/deps.sh installs it)"
 done
 purge() { dpkg --purge ferry-dev ferry >>"$WORK/dpkg.log" 2>&1 || true; }
@@ -37,10 +37,11 @@ uid=$(id -u ferry) || fail "no ferry user"
 [ "$(stat -c %U /var/lib/ferry)" = ferry ] || fail "/var/lib/ferry is not ferry's"
 dpkg-query -W -f='${Conffiles}' ferry | grep -q "/etc/ferry/ferry.yaml" || fail "/etc/ferry/ferry.yaml is not a conffile"
 /usr/bin/ferry validate /etc/ferry/ferry.yaml >"$WORK/validate.log" 2>&1 || fail "the default pipeline: $(cat "$WORK/validate.log")"
-plugdir=$(pkg-config --variable=plugindir ferry-sdk)
+plugdir=$(realpath -m "$(pkg-config --variable=plugindir ferry-sdk)")
 [ "$plugdir" = "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)/ferry/plugins" ] ||
     fail "plugindir is $plugdir"
-/usr/bin/ferry plugins | grep -q "file-source" || fail "the installed ferry does not find its plugins in $plugdir"
+/usr/bin/ferry plugins >"$WORK/plugins.txt" 2>&1 || fail "ferry plugins: $(cat "$WORK/plugins.txt")"
+grep -q "file-source" "$WORK/plugins.txt" || fail "the installed ferry does not find its plugins in $plugdir"
 
 # The unit, the man page, the completion.
 systemd-analyze verify /usr/lib/systemd/system/ferry.service >"$WORK/unit.log" 2>&1 ||
@@ -77,7 +78,8 @@ connectors:
   out: {connector: file-sink, topics: demo, path: $run/out.txt, flush.interval: 300ms}
 YAML
 chown ferry:ferry "$run/p.yaml"
-runuser -u ferry -- /usr/bin/ferry run "$run/p.yaml" >"$WORK/run.log" 2>&1 &
+# setpriv execs ferry itself (runuser would stay between, and answer SIGTERM with 143).
+setpriv --reuid ferry --regid ferry --init-groups -- /usr/bin/ferry run "$run/p.yaml" >"$WORK/run.log" 2>&1 &
 pid=$!
 PIDS+=("$pid")
 wait_until 60 bash -c "[ \$(wc -l < $run/out.txt 2>/dev/null || echo 0) -ge 50 ]" || fail "the installed pipeline wrote $(wc -l <"$run/out.txt" 2>/dev/null) of 50 lines"
