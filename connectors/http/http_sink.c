@@ -325,17 +325,23 @@ static void part_pop(http_sink_t *sink, hs_part_t *p)
     if (p->paused && p->queued_bytes <= (size_t)sink->max_bytes) part_pause(sink, p, 0);
 }
 
+/* A request's handle back from the multi stack: its slot is free again. */
+static void req_release(http_sink_t *sink, hs_req_t *req)
+{
+    curl_multi_remove_handle(sink->multi, req->easy);
+    curl_slist_free_all(req->headers);
+    req->headers = NULL;
+    req->busy = 0;
+    sink->in_flight--;
+}
+
 /* Stops the request of p, if one is on the wire. */
 static void part_abort(http_sink_t *sink, hs_part_t *p)
 {
     for (int i = 0; i < sink->max_in_flight; i++) {
         hs_req_t *req = &sink->reqs[i];
         if (!req->busy || req->part != p) continue;
-        curl_multi_remove_handle(sink->multi, req->easy);
-        curl_slist_free_all(req->headers);
-        req->headers = NULL;
-        req->busy = 0;
-        sink->in_flight--;
+        req_release(sink, req);
     }
     p->in_flight = 0;
 }
@@ -630,11 +636,7 @@ static void complete(http_sink_t *sink, hs_req_t *req, CURLcode rc)
     hs_batch_t *b = req->batch;
     long status = 0;
     curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_multi_remove_handle(sink->multi, req->easy);
-    curl_slist_free_all(req->headers);
-    req->headers = NULL;
-    req->busy = 0;
-    sink->in_flight--;
+    req_release(sink, req);
     p->in_flight = 0;
     char why[CURL_ERROR_SIZE + 64];
     if (rc != CURLE_OK) {
