@@ -7,6 +7,7 @@
  *   ferry dev-kafka         run an in-memory Kafka broker for development
  *   ferry offsets FILE      print the stored source offsets as JSON
  *   ferry archive verify    check an s3-sink archive (connectors/s3/s3_verify.c)
+ *   ferry tck PLUGIN.so     drive a plugin through the host contract (runtime/tck/)
  *   ferry version           print the version
  *   ferry help [COMMAND]    the command list, or one command's usage
  *
@@ -36,6 +37,7 @@
 #include "util/strutil.h"
 #include "rest/rest.h"
 #include "s3_verify.h"
+#include "tck/tck.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -73,6 +75,7 @@ static const char *const usage_main =
     "  offsets FILE        print the stored source offsets as JSON\n"
     "  archive verify      check an s3-sink archive in a bucket\n"
     "  status              print a running worker's connectors and tasks (REST API)\n"
+    "  tck PLUGIN.so       check a plugin against the host contract, without Kafka\n"
     "  version             print the version\n"
     "  help [COMMAND]      show this text, or the options of COMMAND\n"
     "\n"
@@ -120,6 +123,17 @@ static const char *const usage_status =
     "(default URL http://127.0.0.1:8083). A bearer token is taken from the\n"
     "environment variable FERRY_REST_TOKEN. Exit status: 0 every task RUNNING,\n"
     "1 some task is not, 2 the API could not be read.\n";
+static const char *const usage_tck =
+    "usage: ferry tck PLUGIN.so [--config FILE] [--connector NAME] [--log-level LEVEL]\n"
+    "Loads PLUGIN.so with the loader's checks and drives each of its connectors\n"
+    "(or NAME) through the host contract in process, without Kafka: descriptor\n"
+    "and options, open failures, poll budget and should_stop, offsets, commit\n"
+    "twice, put and flush limits, stop from another thread, leaks across\n"
+    "open/close cycles. Prints \"PASS|FAIL|SKIP CONNECTOR RULE: reason\" per rule.\n"
+    "FILE (YAML or key=value) holds the connectors' options and tck.* keys (see\n"
+    "docs/plugin-guide.md; sdk/tck/ has files for the built-in connectors).\n"
+    "LEVEL (default warn) is for the plugin's log lines, on stderr.\n"
+    "Exit status: 0 no rule failed, 1 a rule failed, 2 bad usage or FILE.\n";
 static const char *const usage_version =
     "usage: ferry version\n"
     "Prints the version of ferry, of its plugin ABI and of librdkafka.\n";
@@ -145,6 +159,7 @@ enum {
     OPT_BROKERS = 1 << 5,
     OPT_TOPIC = 1 << 6,
     OPT_URL = 1 << 7,
+    OPT_CONFIG = 1 << 8,
 };
 
 typedef struct cli_option {
@@ -156,12 +171,14 @@ typedef struct cli_option {
 static const cli_option_t cli_options[] = {
     {"--plugin-path", OPT_PLUGIN_PATH, 1}, {"--log-level", OPT_LOG_LEVEL, 1}, {"--connector", OPT_CONNECTOR, 1},
     {"--json", OPT_JSON, 0},               {"--markdown", OPT_MARKDOWN, 0},   {"--brokers", OPT_BROKERS, 1},
-    {"--topic", OPT_TOPIC, 1},             {"--url", OPT_URL, 1},             {NULL, 0, 0}};
+    {"--topic", OPT_TOPIC, 1},             {"--url", OPT_URL, 1},             {"--config", OPT_CONFIG, 1},
+    {NULL, 0, 0}};
 
 typedef struct cli_opts {
     const char *file; /* the positional argument: FILE, or COMMAND for `help` */
     const char *connector;
     const char *url;
+    const char *config; /* tck --config */
     const char *log_level;
     const char *plugin_paths[CLI_MAX_PLUGIN_PATHS];
     int nplugin_paths;
@@ -189,6 +206,7 @@ static int cmd_offsets(const cli_opts_t *o);
 static int cmd_version(const cli_opts_t *o);
 static int cmd_archive(const cli_opts_t *o);
 static int cmd_status(const cli_opts_t *o);
+static int cmd_tck(const cli_opts_t *o);
 static int cmd_help(const cli_opts_t *o);
 
 static const command_t commands[] = {
@@ -199,6 +217,7 @@ static const command_t commands[] = {
     {"offsets", cmd_offsets, usage_offsets, OPT_CONNECTOR, ARG_REQUIRED},
     {"archive", cmd_archive, usage_archive, 0, ARG_OPTIONAL},
     {"status", cmd_status, usage_status, OPT_URL, ARG_NONE},
+    {"tck", cmd_tck, usage_tck, OPT_CONFIG | OPT_CONNECTOR | OPT_LOG_LEVEL, ARG_REQUIRED},
     {"version", cmd_version, usage_version, 0, ARG_NONE},
     {"help", cmd_help, usage_help, 0, ARG_OPTIONAL},
     {NULL, NULL, NULL, 0, ARG_NONE}};
@@ -330,6 +349,7 @@ static int set_option(const command_t *cmd, cli_opts_t *o, const cli_option_t *o
         return 0;
     case OPT_CONNECTOR: o->connector = v; return 0;
     case OPT_URL: o->url = v; return 0;
+    case OPT_CONFIG: o->config = v; return 0;
     case OPT_JSON: o->json = 1; break;
     case OPT_MARKDOWN: o->markdown = 1; break;
     }
@@ -710,4 +730,11 @@ static int cmd_status(const cli_opts_t *o)
     free(base);
     if (rc == 2) fprintf(stderr, "ferry status: %s\n", err);
     return rc;
+}
+
+static int cmd_tck(const cli_opts_t *o)
+{
+    log_set_level(o->log_level ? (ferry_log_level_t)log_level_parse(o->log_level) : FERRY_LOG_WARN);
+    tck_opts_t t = {.plugin = o->file, .config = o->config, .connector = o->connector};
+    return tck_main(&t);
 }

@@ -45,11 +45,16 @@ static ferry_status_t hello_open(ferry_task_t *task, const ferry_host_t *host, c
     if (!FERRY_HOST_HAS(host, should_stop))
         return ferry_error_set(err, FERRY_FATAL, "this ferry is too old for hello-source");
 
+    /* The host checked the config against the option table, but a plugin
+     * does not trust that: `ferry tck` opens it without its required topic. */
+    const char *topic = host->cfg_string(cfg, "topic");
+    if (!topic || !topic[0]) return ferry_error_set(err, FERRY_ERROR, "hello-source: option topic must not be empty");
+
     hello_t *h = host->alloc(sizeof(*h));
     if (!h) return ferry_error_set(err, FERRY_RETRY, "out of memory");
     h->host = host;
     h->task = task;
-    h->topic = host->cfg_string(cfg, "topic");
+    h->topic = topic;
     h->interval_ms = host->cfg_duration_ms(cfg, "interval");
     h->n = 0;
 

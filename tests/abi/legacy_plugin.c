@@ -34,12 +34,15 @@ static const ferry_option_t sink_options[] = {
 static ferry_status_t legacy_open(ferry_task_t *task, const ferry_host_t *host, const ferry_config_t *cfg,
                                   void **state, ferry_error_t *err)
 {
+    /* The source declares topic, the sink path; a config without it (which
+     * only a lax host would pass, `ferry tck` tries) fails open. */
+    const char *topic = host->cfg_string(cfg, "topic"), *path = host->cfg_string(cfg, "path");
+    if (!topic && !path) return ferry_error_set(err, FERRY_ERROR, "no topic (source) or path (sink)");
     legacy_t *l = calloc(1, sizeof(*l));
     if (!l) return ferry_error_set(err, FERRY_FATAL, "out of memory");
     l->host = host;
-    l->topic = host->cfg_string(cfg, "topic");
+    l->topic = topic;
     l->count = (long)host->cfg_int(cfg, "count");
-    const char *path = host->cfg_string(cfg, "path");
     if (path && !(l->out = fopen(path, "a"))) {
         free(l);
         return ferry_error_set(err, FERRY_ERROR, "cannot open %s", path);
@@ -79,6 +82,7 @@ static ferry_status_t legacy_put(void *state, const ferry_batch_t *batch, ferry_
     legacy_t *l = state;
     for (size_t i = 0; i < l->host->batch_count(batch); i++) {
         const ferry_record_t *r = l->host->batch_get(batch, i);
+        if (!r->value) continue; /* a tombstone */
         fprintf(l->out, "%.*s\n", (int)r->value_len, (const char *)r->value);
     }
     return FERRY_OK;

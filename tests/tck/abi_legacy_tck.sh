@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The plugin built against the previous SDK's header (tests/abi/v1_0, ABI 1.0)
+# passes `ferry tck` under today's host: its 1.0-sized descriptors and records,
+# offsets, put/flush, stop and open/close cycles (e2e_sdk_context runs it in a
+# pipeline as well).
+source "$TESTLIB"
+: "${LEGACY_PLUGIN:?}"
+cat >"$WORK/legacy.yaml" <<'YAML'
+legacy-source: {topic: tck-legacy, count: 25}
+legacy-sink: {path: "${env:FERRY_TCK_DIR}/legacy.out"}
+YAML
+rc=0
+"$FERRY" tck "$LEGACY_PLUGIN" --config "$WORK/legacy.yaml" >"$WORK/tck.out" 2>"$WORK/tck.log" || rc=$?
+cat "$WORK/tck.out" >&2
+[ "$rc" = 0 ] || fail "ferry tck legacy.so exited $rc"
+grep -q "^PASS legacy-source descriptor: source 1.0.0 of plugin legacy (ABI 1.0)" "$WORK/tck.out" || fail "not seen as ABI 1.0"
+for r in open-failure poll-budget records offsets stop cycles; do
+    grep -q "^PASS legacy-source $r: " "$WORK/tck.out" || fail "legacy-source $r did not pass"
+done
+grep -q "^PASS legacy-source offsets: 25 offsets" "$WORK/tck.out" || fail "legacy-source: not its 25 offsets"
+for r in open-failure put-flush flush-limits stop cycles; do
+    grep -q "^PASS legacy-sink $r: " "$WORK/tck.out" || fail "legacy-sink $r did not pass"
+done
+log "PASS"
