@@ -53,6 +53,10 @@ struct hs_url {
 
 hs_url_t *hs_url_compile(const char *tmpl, char *why, size_t whylen)
 {
+    if (!tmpl || !*tmpl) {
+        snprintf(why, whylen, "no url given");
+        return NULL;
+    }
     if (strncmp(tmpl, "http://", 7) != 0 && strncmp(tmpl, "https://", 8) != 0) {
         snprintf(why, whylen, "'%s' is not an http:// or https:// URL", tmpl);
         return NULL;

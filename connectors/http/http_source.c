@@ -207,6 +207,8 @@ static ferry_status_t http_source_open(ferry_task_t *task, const ferry_host_t *h
 {
     ferry_status_t st = http_source_validate(host, cfg, err);
     if (st != FERRY_OK) return st;
+    const char *topic = host->cfg_string(cfg, "topic");
+    if (!topic || !*topic) return ferry_error_set(err, FERRY_ERROR, "http-source: option topic is required");
     http_source_t *src = host->alloc(sizeof(*src));
     if (src == NULL) return ferry_error_set(err, FERRY_ERROR, "http-source: out of memory");
     memset(src, 0, sizeof(*src));

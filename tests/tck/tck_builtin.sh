@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Every built-in plugin passes `ferry tck` with its file in sdk/tck/: no rule
-# fails. datagen, file-source, file-sink and null-sink run every rule;
+# fails. datagen, file-source, file-sink and null-sink run every rule,
+# http-sink (against tests/http/httpd.py) and http-source (a webhook nobody
+# calls: no records, so records/offsets/commit are skipped) the others;
 # postgres-cdc, s3-sink and s3-source need their servers, so their runtime
 # rules are skipped with the reason (tck.skip.runtime), while descriptor,
 # options, config and open-failure are checked.
@@ -17,7 +19,14 @@ run_tck() {
 }
 expect() { grep -q "^$1 $2 $3: " "$WORK/$4.out" || fail "expected '$1 $2 $3' from ferry tck $4.so"; }
 
-for p in datagen file null s3; do run_tck "$p"; done
+# http-sink posts to the project's test receiver; http-source listens on a free port.
+/usr/bin/python3 "$FERRY_SOURCE_DIR/tests/http/httpd.py" --port-file "$WORK/httpd.port" --log "$WORK/httpd.jsonl" \
+    >"$WORK/httpd.log" 2>&1 &
+PIDS+=($!)
+wait_until 20 test -s "$WORK/httpd.port" || fail "the test receiver did not start"
+export FERRY_TCK_HTTP_URL=http://127.0.0.1:$(cat "$WORK/httpd.port")
+export FERRY_TCK_HTTP_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+for p in datagen file null s3 http; do run_tck "$p"; done
 if [ -f "$FERRY_PLUGIN_DIR/postgres.so" ]; then run_tck postgres; else log "postgres.so not built (FERRY_CONNECTOR_POSTGRES=OFF)"; fi
 
 # The rules did run (a run that skipped them all would exit 0 as well).
@@ -30,6 +39,9 @@ for r in descriptor options config open put-flush flush-limits stop cycles; do
     expect PASS null-sink "$r" null
 done
 expect PASS file-sink open-failure file
+for r in descriptor options open-failure open put-flush flush-limits stop cycles; do expect PASS http-sink "$r" http; done
+for r in descriptor options open-failure open poll-budget should-stop stop cycles; do expect PASS http-source "$r" http; done
+grep -q "^PUT\|^POST\|\"POST\"" "$WORK/httpd.jsonl" || fail "http-sink's TCK run sent nothing to the receiver"
 for c in s3-sink s3-source; do
     expect PASS "$c" open-failure s3
     expect SKIP "$c" stop s3
