@@ -392,7 +392,12 @@ static int sink_transform(sink_ctx_t *ctx, size_t index)
     const char *topic = rd_kafka_topic_name(m->rkt);
     if (res == XF_KEEP) {
         const ferry_record_t *br = batch_record(ctx->batch, index);
-        if (br->topic != topic && strcmp(br->topic, topic) != 0) sink_alias_note(ctx, br->topic, m->partition, topic);
+        if (br->topic != topic && strcmp(br->topic, topic) != 0 &&
+            sink_alias_note(ctx, br->topic, m->partition, topic) != 0) {
+            engine_task_fail_permanent(t, "transform", "%s", ctx->alias_error);
+            ctx->failed = 1;
+            return -1;
+        }
         return 0;
     }
     if (res == XF_FAIL) {
@@ -658,8 +663,10 @@ static void sink_teardown(sink_ctx_t *ctx)
     sink_dlq_free(ctx);
     if (ctx->commit_q) rd_kafka_queue_destroy(ctx->commit_q);
     if (ctx->consumer_q) rd_kafka_queue_destroy(ctx->consumer_q);
-    if (ctx->rk) rd_kafka_destroy(ctx->rk);
+    /* The batch first: messages it still holds (a task that failed while
+     * filling it) would keep rd_kafka_destroy waiting for them. */
     batch_free(ctx->batch);
+    if (ctx->rk) rd_kafka_destroy(ctx->rk);
     pipeline_free(&ctx->pipe);
     sink_alias_free(ctx);
     tplist_t *lists[] = {ctx->put_pos, ctx->owned, ctx->user_paused, ctx->rewinds, ctx->refetch,

@@ -7,10 +7,11 @@
  * per consumed partition. The partition and the offset stay what they were
  * (no transform here changes them), so each (new topic, partition) seen is
  * noted with its consumed topic, and the connector's calls are carried over.
- * When two consumed topics land in one (new topic, partition) — topics
- * merged by a router — their offsets cannot be told apart: the connector's
- * flush limits and rewinds there are refused (the task fails, saying why);
- * a flush without limits (everything put is durable) needs no mapping.
+ * Two consumed topics landing in one (new topic, partition) — topics merged
+ * by a router — would give the connector two offset sequences under one
+ * name: the task fails, saying why. A rename onto a topic that later becomes
+ * one of the task's own partitions (a rebalance) is caught when the
+ * connector speaks of it: its limits and rewinds there are refused.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,6 @@ struct sink_alias {
     char *as;          /* the topic the connector saw */
     int32_t partition;
     char *consumed;    /* the topic it was consumed from */
-    int merged;        /* several consumed topics (or a consumed topic itself) land here */
 };
 
 /* The first entry for what the connector calls as/partition (of any
@@ -45,25 +45,27 @@ static sink_alias_t *alias_find(sink_ctx_t *ctx, const char *as, int32_t partiti
     return NULL;
 }
 
-void sink_alias_note(sink_ctx_t *ctx, const char *as, int32_t partition, const char *consumed)
+int sink_alias_note(sink_ctx_t *ctx, const char *as, int32_t partition, const char *consumed)
 {
-    if (alias_find(ctx, as, partition, consumed)) return;
+    if (alias_find(ctx, as, partition, consumed)) return 0;
     sink_alias_t *other = alias_find(ctx, as, partition, NULL);
-    /* Renamed onto a topic this task also consumes, or a second consumed
-     * topic renamed onto the same one: they share offsets. */
-    int merged = other || sink_owns(ctx, as, partition);
-    if (other) {
-        log_warn("[%s] transforms route records of %s/%d and %s/%d to %s/%d: the connector's flush limits and "
-                 "rewinds of %s/%d cannot be mapped back to one consumed partition", ctx->t->task->prefix,
-                 other->consumed, (int)partition, consumed, (int)partition, as, (int)partition, as, (int)partition);
-        for (size_t i = 0; i < ctx->naliases; i++)
-            if (ctx->aliases[i].partition == partition && strcmp(ctx->aliases[i].as, as) == 0)
-                ctx->aliases[i].merged = 1;
+    /* A second consumed topic renamed onto the same one, or a rename onto a
+     * topic this task also consumes: two offset sequences in one
+     * topic/partition, which no connector can keep apart (each keeps its
+     * positions per topic and partition it sees). */
+    const char *with = other ? other->consumed : sink_owns(ctx, as, partition) ? as : NULL;
+    if (with) {
+        snprintf(ctx->alias_error, sizeof(ctx->alias_error),
+                 "transforms merged records of several consumed topics into %s/%d (%s/%d and %s/%d): a sink "
+                 "connector sees offsets per topic and partition, so each consumed topic must keep a name of its "
+                 "own (make the rename one-to-one)",
+                 as, (int)partition, with, (int)partition, consumed, (int)partition);
+        return -1;
     }
     ctx->aliases = xrealloc(ctx->aliases, (ctx->naliases + 1) * sizeof(*ctx->aliases));
-    ctx->aliases[ctx->naliases] =
-        (sink_alias_t){.as = str_dup(as), .partition = partition, .consumed = str_dup(consumed), .merged = merged};
+    ctx->aliases[ctx->naliases] = (sink_alias_t){.as = str_dup(as), .partition = partition, .consumed = str_dup(consumed)};
     ctx->alias_last = ctx->naliases++;
+    return 0;
 }
 
 const char *sink_alias_consumed(sink_ctx_t *ctx, const char *topic, int32_t partition, int *merged)
@@ -72,9 +74,9 @@ const char *sink_alias_consumed(sink_ctx_t *ctx, const char *topic, int32_t part
     if (!ctx->naliases) return topic;
     sink_alias_t *a = alias_find(ctx, topic, partition, NULL);
     if (!a) return topic;
-    /* Merged also when the new name became a partition of this task after
-     * the alias was noted (a rebalance). */
-    *merged = a->merged || sink_owns(ctx, topic, partition);
+    /* Merged when the new name became a partition of this task after the
+     * alias was noted (a rebalance). */
+    *merged = sink_owns(ctx, topic, partition);
     return a->consumed;
 }
 

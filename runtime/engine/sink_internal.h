@@ -84,7 +84,8 @@ int sink_owns(const sink_ctx_t *ctx, const char *topic, int32_t partition);
 
 /* sink_alias.c: topics renamed by the sink's transforms. */
 /* A record consumed from consumed/partition reached the connector as as. */
-void sink_alias_note(sink_ctx_t *ctx, const char *as, int32_t partition, const char *consumed);
+/* 0, or -1 with ctx->alias_error when it merges two consumed partitions. */
+int sink_alias_note(sink_ctx_t *ctx, const char *as, int32_t partition, const char *consumed);
 /* The consumed topic of what the connector calls topic/partition (topic
  * itself when it was not renamed); *merged when several consumed topics
  * land there. */
