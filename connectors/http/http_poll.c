@@ -297,6 +297,30 @@ static char *hp_cursor_text(json_t *v)
     return NULL;
 }
 
+/* Whether url has the scheme, host and port of the configured url: only
+ * there do the credentials and headers go. */
+static int hp_same_origin(const char *base, const char *url)
+{
+    CURLU *a = curl_url(), *b = curl_url();
+    int same = 0;
+    if (a && b && curl_url_set(a, CURLUPART_URL, base, 0) == CURLUE_OK &&
+        curl_url_set(b, CURLUPART_URL, url, 0) == CURLUE_OK) {
+        same = 1;
+        const CURLUPart parts[] = {CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT};
+        for (size_t i = 0; i < 3 && same; i++) {
+            char *x = NULL, *y = NULL;
+            curl_url_get(a, parts[i], &x, CURLU_DEFAULT_PORT);
+            curl_url_get(b, parts[i], &y, CURLU_DEFAULT_PORT);
+            same = x && y && strcasecmp(x, y) == 0;
+            curl_free(x);
+            curl_free(y);
+        }
+    }
+    curl_url_cleanup(a);
+    curl_url_cleanup(b);
+    return same;
+}
+
 /* The next page named by the response, malloc'd, or NULL. */
 static char *hp_next_page(http_poll_t *hp, json_t *doc)
 {
@@ -361,6 +385,15 @@ static ferry_status_t hp_on_page(http_poll_t *hp, long status, ferry_error_t *er
     hp->page = doc;
     hp->records = records;
     hp->next = hp_next_page(hp, doc);
+    if (hp->next && !hp->cursor_ptr && !hp_same_origin(hp->url, hp->next)) {
+        ferry_status_t st = ferry_error_set(err, FERRY_ERROR,
+                                            "http-source: GET %s: the next page (Link: rel=\"next\") is on another "
+                                            "origin, %s: not followed (the credentials and headers would go there)",
+                                            hp->req_url, hp->next);
+        free(hp->next);
+        hp->next = NULL;
+        return st;
+    }
     size_t n = json_array_size(records);
     if ((size_t)hp->index > n) {
         hp->host->log(hp->task, FERRY_LOG_WARN,
@@ -432,7 +465,9 @@ static void hp_page_done(http_poll_t *hp)
         hp->index = 0;
         hp_set(&hp->etag, NULL);
         hp_set(&hp->last_modified, NULL);
-        hp->next_at_ms = hp_now_ms();
+        /* An empty page that names a next one is caught up all the same:
+         * not asked again before the interval (no loop at full speed). */
+        hp->next_at_ms = n == 0 ? hp_now_ms() + hp->interval_ms : hp_now_ms();
     } else {
         hp->index = (int64_t)n;
         hp->next_at_ms = hp_now_ms() + hp->interval_ms;
@@ -456,8 +491,11 @@ static ferry_status_t hp_emit(http_poll_t *hp, ferry_batch_t *batch, ferry_error
         int last = i + 1 == n;
         char *offset = last && hp->next ? hp_offset_json(hp, hp->cursor_ptr ? hp->next : NULL,
                                                          hp->cursor_ptr ? NULL : hp->next, 0, NULL, NULL)
-                                        : hp_offset_json(hp, hp->cursor, hp->page_url, (int64_t)i + 1, hp->etag,
-                                                         hp->last_modified);
+                                        : hp_offset_json(hp, hp->cursor, hp->page_url, (int64_t)i + 1,
+                                                         last ? hp->etag : NULL, last ? hp->last_modified : NULL);
+        /* The page's validators only with its last record: a restart from
+         * the middle of a page must fetch it again in full (a 304 there
+         * would skip the rest of it). */
         char *value = json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
         size_t key_len = 0;
         json_t *kv = hp->key_ptr ? hs_json_pointer(item, hp->key_ptr) : NULL;
@@ -571,7 +609,10 @@ ferry_status_t http_poll_open(ferry_task_t *task, const ferry_host_t *host, cons
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, hp->errbuf);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)hp->timeout_ms);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    /* Redirects only within the origin would be safe; curl cannot limit
+     * them so, and would carry the custom headers anywhere: not followed
+     * (a 3xx is reported with its status). */
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");

@@ -658,8 +658,13 @@ static void complete(http_sink_t *sink, hs_req_t *req, CURLcode rc)
         return;
     }
     snprintf(why, sizeof(why), "status %ld", status);
-    if (status >= 500 || status == 408 || status == 429) {
+    if (status >= 500 || status == 408 || status == 409 || status == 429) {
+        /* 409: also what an idempotent receiver answers while a request
+         * with the same key is still being processed (after a timeout). */
         retry_later(sink, p, b, req->retry_after_ms, why);
+    } else if (status == 403) {
+        fail(sink, "http-sink: %s %s answered 403 Forbidden: the endpoint refuses this client (not a record "
+             "error: nothing is dead-lettered)", sink->method, b->url);
     } else if (status == 401) {
         fail(sink, "http-sink: %s %s answered 401 with a fresh token too: check the credentials", sink->method,
              b->url);
@@ -674,7 +679,10 @@ static void pump(http_sink_t *sink, int wait_ms, int all)
     dispatch(sink, all);
     int running = 0;
     curl_multi_perform(sink->multi, &running);
-    if (wait_ms > 0 && !atomic_load(&sink->stopping)) curl_multi_poll(sink->multi, NULL, 0, wait_ms, NULL);
+    /* Stopping: short waits, so that the final drain neither spins nor
+     * keeps stop() waiting. */
+    if (wait_ms > 0)
+        curl_multi_poll(sink->multi, NULL, 0, atomic_load(&sink->stopping) && wait_ms > 20 ? 20 : wait_ms, NULL);
     curl_multi_perform(sink->multi, &running);
     CURLMsg *msg;
     int left;

@@ -48,8 +48,9 @@ static const ferry_option_t http_source_options[] = {
      "webhook: a body that is a JSON array becomes one record per element."},
     {"headers.forward", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
      "webhook: request headers copied into each record's headers (names case-insensitive)."},
-    {"max.body.bytes", FERRY_OPT_SIZE, "1MiB", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 1, 256.0 * 1024 * 1024, NULL,
-     "webhook: larger request bodies are refused with 413."},
+    {"max.body.bytes", FERRY_OPT_SIZE, "512KiB", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 1, 256.0 * 1024 * 1024, NULL,
+     "webhook: larger request bodies are refused with 413. Keep it, with the key and forwarded headers, under "
+     "the producer's message.max.bytes (1000000 by default): a record Kafka refuses fails the task."},
     {"ack.timeout", FERRY_OPT_DURATION, "10s", FERRY_OPT_HAS_MIN, 1, 0, NULL,
      "webhook: how long a request waits for Kafka to store its records before it is answered 503."},
     {"retry.after", FERRY_OPT_DURATION, "5s", FERRY_OPT_HAS_MIN, 1000, 0, NULL,

@@ -9,7 +9,7 @@
 #   - a response that is not JSON, and a 404, fail the task with the status
 #     and the first bytes of the body
 source "$TESTLIB"
-broker_start --topic cur:1 --topic lnk:1 --topic junk:1 --topic gone:1
+broker_start --topic cur:1 --topic lnk:1 --topic junk:1 --topic gone:1 --topic mid:1
 
 /usr/bin/python3 "$FERRY_SOURCE_DIR/tests/connectors/http_source/api_server.py" --port-file "$WORK/api.port" \
     --items 25 >"$WORK/api.log" 2>&1 &
@@ -101,6 +101,43 @@ sleep 1.5 # several more polls: nothing may come twice
 check_ids cur 37
 check_ids lnk 37
 ferry_stop "$FERRY_PID"
+
+# ---- killed in the middle of a page: the rest of the page comes after the restart ----
+# One page of all 37 items, read at 10 records/s; kill -9 once some are stored. The stored
+# offset points into the page: the restart must fetch it in full (no If-None-Match that the
+# unchanged page would answer 304 forever) and go on after the stored index.
+cat >"$WORK/mid.yaml" <<YAML
+worker:
+  kafka: {bootstrap.servers: "$BROKER"}
+  offsets: {topic: $OFFSETS_TOPIC, flush.interval: 200ms}
+  rest: {listen: "127.0.0.1:$RP"}
+connectors:
+  mid:
+    connector: http-source
+    mode: poll
+    url: "$API/cursor?limit=100"
+    topic: mid
+    interval: 300ms
+    response.records.pointer: /data
+    record.key.pointer: /id
+    cursor.pointer: /meta/next
+    cursor.param: after
+    rate.limit.records: 10
+    batch.max.records: 1
+YAML
+ferry_start mid "$WORK/mid.yaml"
+wait_until 30 bash -c "[ \$(kcat -b $BROKER -C -t mid -o beginning -e -q -f 'x\n' 2>/dev/null | wc -l) -ge 12 ]" ||
+    fail "mid: $(topic_count mid) records before the kill"
+kill -9 "$FERRY_PID"
+wait "$FERRY_PID" 2>/dev/null || true
+before=$(topic_count mid)
+[ "$before" -lt 37 ] || fail "mid: the whole page ($before) was read before the kill; the test proves nothing"
+sed -i 's/rate.limit.records: 10/rate.limit.records: 1000/' "$WORK/mid.yaml"
+ferry_start mid2 "$WORK/mid.yaml"
+wait_until 40 bash -c "[ \$(kcat -b $BROKER -C -t mid -o beginning -e -q -f '%k\n' 2>/dev/null | sort -un | wc -l) -ge 37 ]" ||
+    fail "after a kill mid-page ($before stored) the rest was never read: $(ids mid | sort -un | wc -l) of 37 distinct items"
+ferry_stop "$FERRY_PID"
+log "mid-page restart: $before before the kill, all 37 after (at-least-once: $(topic_count mid) records)"
 
 # ---- responses that cannot be used ----
 ferry_start bad "$WORK/bad.yaml"
