@@ -522,7 +522,10 @@ ferry_status_t http_webhook_open(ferry_task_t *task, const ferry_host_t *host, c
     wh->sig_header = host->cfg_is_set(cfg, "auth.hmac.header") ? host->cfg_string(cfg, "auth.hmac.header")
                      : wh->stripe                              ? "Stripe-Signature"
                                                                : "X-Hub-Signature-256";
-    wh->tolerance_s = host->cfg_duration_ms(cfg, "auth.hmac.tolerance") / 1000;
+    /* Whole seconds (Stripe's timestamps are); a tolerance under a second
+     * is one second, never 0 (which turns the check off). */
+    int64_t tol_ms = host->cfg_duration_ms(cfg, "auth.hmac.tolerance");
+    wh->tolerance_s = tol_ms == 0 ? 0 : tol_ms < 1000 ? 1 : tol_ms / 1000;
     snprintf(wh->partition, sizeof(wh->partition), "{\"webhook\":%d}", host->task_id(task));
 
     /* Sequence numbers go on after the last stored one, so that the offsets
