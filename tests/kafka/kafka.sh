@@ -2,7 +2,8 @@
 # kafka.sh — a real Apache Kafka for the test suite and benchmarks: one KRaft node (broker and
 # controller in one JVM) and, on demand, a Kafka Connect distributed worker, both on 127.0.0.1.
 #
-#   kafka.sh fetch                          fetch the jars (tests/kafka/pom.xml) unless cached
+#   kafka.sh fetch                          fetch the jars (tests/kafka/pom.xml, and Debezium's
+#                                           PostgreSQL connector from debezium-pom.xml) unless cached
 #   kafka.sh home                           print the cache folder (after fetch)
 #   kafka.sh start DIR [PROP=VALUE]...      format DIR, start the broker, print its bootstrap
 #                                           address (also written to DIR/bootstrap)
@@ -43,8 +44,8 @@ die() {
     exit 1
 }
 
-# pom_sum: identifies the POM the cache was fetched with, so that a changed POM refetches.
-pom_sum() { sha256sum "$HERE/pom.xml" | cut -d' ' -f1; }
+# pom_sum: identifies the POMs the cache was fetched with, so that a changed POM refetches.
+pom_sum() { cat "$HERE/pom.xml" "$HERE/debezium-pom.xml" | sha256sum | cut -d' ' -f1; }
 
 cmd_fetch() {
     local want
@@ -65,6 +66,11 @@ cmd_fetch() {
             dependency:copy-dependencies@lib dependency:copy-dependencies@plugins 2>&1 |
             sed 's/\x1b\[[0-9;]*m//g' >&2 ||
             { rm -rf "$tmp"; die "mvn could not fetch the jars of tests/kafka/pom.xml"; }
+        # Debezium's PostgreSQL connector, a plugin of its own (plugins/debezium-postgres/).
+        mvn -q -B -f "$HERE/debezium-pom.xml" -Dferry.kafka.dir="$tmp" \
+            dependency:copy-dependencies@debezium 2>&1 |
+            sed 's/\x1b\[[0-9;]*m//g' >&2 ||
+            { rm -rf "$tmp"; die "mvn could not fetch the jars of tests/kafka/debezium-pom.xml"; }
         rm -rf "$HERE/target" # maven's build folder, empty for a pom project
         echo "$want" >"$tmp/.pom-sha256"
         rm -rf "$KAFKA_HOME"
