@@ -252,6 +252,18 @@ ferry_status_t pg_list_tables(pg_ctx_t *ctx, PGconn *conn, int with_outbox, char
     PQclear(res);
     if (!v)
         return ferry_error_set(err, FERRY_ERROR, "out of memory");
+    /* In table.include.list's order (stable: by name within an item). */
+    for (size_t i = 1; i < k; i++) {
+        char *s = v[2 * i], *t = v[2 * i + 1];
+        int r = pg_table_rank(ctx, s, t);
+        size_t j = i;
+        for (; j > 0 && pg_table_rank(ctx, v[2 * (j - 1)], v[2 * (j - 1) + 1]) > r; j--) {
+            v[2 * j] = v[2 * (j - 1)];
+            v[2 * j + 1] = v[2 * (j - 1) + 1];
+        }
+        v[2 * j] = s;
+        v[2 * j + 1] = t;
+    }
     *names = v;
     *n = k;
     return FERRY_OK;

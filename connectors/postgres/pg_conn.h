@@ -156,6 +156,10 @@ int64_t pg_now_ms(void);
 /* 1 if "schema.table" is captured (include/exclude lists), 2 if it is an
  * outbox table, 0 if ignored. */
 int pg_table_kind(const pg_ctx_t *ctx, const char *schema, const char *table);
+/* The position of the first table.include.list item that names the table
+ * (the item count when none does): tables are snapshotted in that order, as
+ * Debezium does, and by name within an item. */
+int pg_table_rank(const pg_ctx_t *ctx, const char *schema, const char *table);
 /* Adds a record to the batch, or queues it when the batch is full. The
  * record's bytes are copied either way. */
 void pg_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec);

@@ -50,6 +50,7 @@ struct pg_snapshot {
 
     PGresult *res;
     int row, nemit, more;
+    int chunk_first; /* the chunk starts the table (not a continuation, nor a resume) */
 };
 
 static void strv_free(char **v, size_t n)
@@ -314,6 +315,7 @@ static ferry_status_t chunk_read(pg_ctx_t *ctx, ferry_error_t *err)
     ferry_status_t st;
     pg_buf_t q = {0};
     PGresult *res;
+    snap->chunk_first = snap->npk == 0 ? !snap->cursor_open : snap->last_pk == NULL;
     if (snap->npk == 0) {
         /* No key to page by: one cursor over the whole table. */
         if (!snap->cursor_open) {
@@ -362,8 +364,23 @@ static ferry_status_t chunk_read(pg_ctx_t *ctx, ferry_error_t *err)
     return FERRY_OK;
 }
 
+/* Debezium's source.snapshot of row snap->row: "first" and "last" for the
+ * snapshot's first and last record, "first_in_data_collection" /
+ * "last_in_data_collection" for a table's, "true" for the rest (a table's
+ * last record wins over its first, the snapshot's over the table's). */
+static const char *snapshot_marker(const pg_snapshot_t *snap)
+{
+    int first_in_table = snap->chunk_first && snap->row == 0;
+    int last_in_table = !snap->more && snap->row + 1 == snap->nemit;
+    if (last_in_table && snap->cur + 1 == snap->ntables) return "last";
+    if (first_in_table && snap->cur == 0) return "first";
+    if (last_in_table) return "last_in_data_collection";
+    if (first_in_table) return "first_in_data_collection";
+    return "true";
+}
+
 /* Emits row snap->row of the current chunk as an 'r' event. */
-static ferry_status_t emit_row(pg_ctx_t *ctx, ferry_batch_t *batch, int last, ferry_error_t *err)
+static ferry_status_t emit_row(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_t *err)
 {
     pg_snapshot_t *snap = ctx->snap;
     PGresult *res = snap->res;
@@ -393,7 +410,7 @@ static ferry_status_t emit_row(pg_ctx_t *ctx, ferry_batch_t *batch, int last, fe
         .name = ctx->prefix,
         .db = ctx->dbname,
         .ts_ms = now_ms,
-        .snapshot = last ? "last" : "true",
+        .snapshot = snapshot_marker(snap),
         .txid = 0,
         .lsn = ctx->start_lsn,
     };
@@ -488,8 +505,7 @@ ferry_status_t pg_snapshot_poll(pg_ctx_t *ctx, ferry_batch_t *batch, int *done, 
             snap->cur++;
             continue;
         }
-        int last = snap->cur + 1 == snap->ntables && !snap->more && snap->row + 1 == snap->nemit;
-        if ((st = emit_row(ctx, batch, last, err)) != FERRY_OK)
+        if ((st = emit_row(ctx, batch, err)) != FERRY_OK)
             return st;
         snap->row++;
     }

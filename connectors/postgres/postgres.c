@@ -74,6 +74,16 @@ static int filter_match(const pg_filter_t *f, const char *name)
     return 0;
 }
 
+int pg_table_rank(const pg_ctx_t *ctx, const char *schema, const char *table)
+{
+    char name[512];
+    snprintf(name, sizeof(name), "%s.%s", schema, table);
+    for (size_t i = 0; i < ctx->include.count; i++)
+        if (regexec(&ctx->include.res[i], name, 0, NULL, 0) == 0)
+            return (int)i;
+    return (int)ctx->include.count;
+}
+
 int pg_table_kind(const pg_ctx_t *ctx, const char *schema, const char *table)
 {
     char name[512];
