@@ -314,8 +314,9 @@ static void sink_hook_rewind(void *arg, const char *topic, int32_t partition, in
     if (merged) {
         if (!ctx->alias_error[0])
             snprintf(ctx->alias_error, sizeof(ctx->alias_error),
-                     "sink_rewind(%s/%d): transforms merged records of several consumed topics there, whose offsets "
-                     "cannot be told apart (route each consumed topic to a topic of its own)", topic, (int)partition);
+                     "sink_rewind(%s/%d): a name transforms gave to another consumed topic while this task also "
+                     "consumes it itself: their offsets cannot be told apart (make the rename one-to-one)",
+                     topic, (int)partition);
         return;
     }
     topic = consumed;
@@ -345,18 +346,15 @@ static void sink_pause_one(sink_ctx_t *ctx, const char *topic, int32_t partition
     rd_kafka_topic_partition_list_destroy(one);
 }
 
-/* What the connector paused may be a renamed topic: its consumed
- * partitions (all of them, when merged) are paused. */
+/* What the connector paused may be a renamed topic: its consumed partition
+ * is paused (and the name itself too when the task also consumes it). */
 static void sink_hook_pause(void *arg, const char *topic, int32_t partition, int pause)
 {
     sink_ctx_t *ctx = arg;
-    if (!ctx->naliases) {
-        sink_pause_one(ctx, topic, partition, pause);
-        return;
-    }
-    tplist_t *sources = sink_alias_sources(ctx, topic, partition);
-    for (int i = 0; i < sources->cnt; i++) sink_pause_one(ctx, sources->elems[i].topic, partition, pause);
-    rd_kafka_topic_partition_list_destroy(sources);
+    int merged;
+    const char *consumed = sink_alias_consumed(ctx, topic, partition, &merged);
+    sink_pause_one(ctx, consumed, partition, pause);
+    if (merged && consumed != topic) sink_pause_one(ctx, topic, partition, pause);
 }
 
 static const task_hooks_t sink_hooks = {

@@ -80,19 +80,6 @@ const char *sink_alias_consumed(sink_ctx_t *ctx, const char *topic, int32_t part
     return a->consumed;
 }
 
-tplist_t *sink_alias_sources(sink_ctx_t *ctx, const char *topic, int32_t partition)
-{
-    tplist_t *out = rd_kafka_topic_partition_list_new(2);
-    for (size_t i = 0; i < ctx->naliases; i++) {
-        const sink_alias_t *a = &ctx->aliases[i];
-        if (a->partition == partition && strcmp(a->as, topic) == 0)
-            rd_kafka_topic_partition_list_add(out, a->consumed, partition);
-    }
-    /* Not renamed, or renamed onto a topic consumed as well. */
-    if (!out->cnt || sink_owns(ctx, topic, partition)) rd_kafka_topic_partition_list_add(out, topic, partition);
-    return out;
-}
-
 tplist_t *sink_alias_with(sink_ctx_t *ctx, const tplist_t *parts)
 {
     tplist_t *all = rd_kafka_topic_partition_list_copy(parts);
@@ -101,15 +88,10 @@ tplist_t *sink_alias_with(sink_ctx_t *ctx, const tplist_t *parts)
         if (!rd_kafka_topic_partition_list_find(parts, a->consumed, a->partition) ||
             rd_kafka_topic_partition_list_find(all, a->as, a->partition))
             continue;
-        /* Not a name the task keeps using: a consumed partition it still
-         * owns, or the target of one that is not revoked. */
-        int kept = sink_owns(ctx, a->as, a->partition) && !rd_kafka_topic_partition_list_find(parts, a->as, a->partition);
-        for (size_t k = 0; k < ctx->naliases && !kept; k++) {
-            const sink_alias_t *b = &ctx->aliases[k];
-            kept = b->partition == a->partition && strcmp(b->as, a->as) == 0 &&
-                   !rd_kafka_topic_partition_list_find(parts, b->consumed, b->partition);
-        }
-        if (!kept) rd_kafka_topic_partition_list_add(all, a->as, a->partition);
+        /* Not when the new name is also a partition the task keeps (one
+         * consumed partition per new name: merges are refused when noted). */
+        if (!sink_owns(ctx, a->as, a->partition) || rd_kafka_topic_partition_list_find(parts, a->as, a->partition))
+            rd_kafka_topic_partition_list_add(all, a->as, a->partition);
     }
     return all;
 }
@@ -148,10 +130,11 @@ int sink_alias_limits(sink_ctx_t *ctx, ferry_flush_t *fl, char *err, size_t errl
         const char *consumed = sink_alias_consumed(ctx, fl->limits[i].topic, fl->limits[i].partition, &merged);
         if (merged) {
             snprintf(err, errlen,
-                     "flush() limited %s/%d, where transforms merged records of several consumed topics: their "
-                     "offsets cannot be told apart (route each consumed topic to a topic of its own, or use a "
-                     "connector that makes everything put durable at flush)",
-                     fl->limits[i].topic, (int)fl->limits[i].partition);
+                     "flush() limited %s/%d, a name transforms gave to another consumed topic while this task "
+                     "also consumes %s/%d itself: their offsets cannot be told apart (make the rename "
+                     "one-to-one, onto a name no sink task consumes)",
+                     fl->limits[i].topic, (int)fl->limits[i].partition, fl->limits[i].topic,
+                     (int)fl->limits[i].partition);
             return -1;
         }
         if (consumed != fl->limits[i].topic) {

@@ -87,12 +87,9 @@ int sink_owns(const sink_ctx_t *ctx, const char *topic, int32_t partition);
 /* 0, or -1 with ctx->alias_error when it merges two consumed partitions. */
 int sink_alias_note(sink_ctx_t *ctx, const char *as, int32_t partition, const char *consumed);
 /* The consumed topic of what the connector calls topic/partition (topic
- * itself when it was not renamed); *merged when several consumed topics
- * land there. */
+ * itself when it was not renamed); *merged when the new name is also one of
+ * the task's own partitions (assigned after the rename was noted). */
 const char *sink_alias_consumed(sink_ctx_t *ctx, const char *topic, int32_t partition, int *merged);
-/* The consumed partitions behind what the connector calls topic/partition:
- * one, or several when merged (caller destroys). */
-tplist_t *sink_alias_sources(sink_ctx_t *ctx, const char *topic, int32_t partition);
 /* parts plus the renamed topics seen for them (caller destroys): what a
  * connector is told when they are revoked. */
 tplist_t *sink_alias_with(sink_ctx_t *ctx, const tplist_t *parts);
