@@ -252,18 +252,29 @@ ferry_status_t pg_list_tables(pg_ctx_t *ctx, PGconn *conn, int with_outbox, char
     PQclear(res);
     if (!v)
         return ferry_error_set(err, FERRY_ERROR, "out of memory");
-    /* In table.include.list's order (stable: by name within an item). */
-    for (size_t i = 1; i < k; i++) {
-        char *s = v[2 * i], *t = v[2 * i + 1];
-        int r = pg_table_rank(ctx, s, t);
-        size_t j = i;
-        for (; j > 0 && pg_table_rank(ctx, v[2 * (j - 1)], v[2 * (j - 1) + 1]) > r; j--) {
-            v[2 * j] = v[2 * (j - 1)];
-            v[2 * j + 1] = v[2 * (j - 1) + 1];
-        }
-        v[2 * j] = s;
-        v[2 * j + 1] = t;
+    /* In table.include.list's order, stable (by name within an item): each
+     * table's rank once, then a counting pass per rank. */
+    size_t nranks = ctx->include.count + 1;
+    int *rank = k ? malloc(k * sizeof(*rank)) : NULL;
+    char **sorted = k ? malloc(2 * k * sizeof(*sorted)) : NULL;
+    if (k && (!rank || !sorted)) {
+        free(rank);
+        free(sorted);
+        pg_free_names(v, k);
+        return ferry_error_set(err, FERRY_ERROR, "out of memory");
     }
+    for (size_t i = 0; i < k; i++) rank[i] = pg_table_rank(ctx, v[2 * i], v[2 * i + 1]);
+    size_t out = 0;
+    for (size_t r = 0; r < nranks && nranks > 1; r++)
+        for (size_t i = 0; i < k; i++)
+            if ((size_t)rank[i] == r) {
+                sorted[2 * out] = v[2 * i];
+                sorted[2 * out + 1] = v[2 * i + 1];
+                out++;
+            }
+    if (nranks > 1) memcpy(v, sorted, 2 * k * sizeof(*v));
+    free(rank);
+    free(sorted);
     *names = v;
     *n = k;
     return FERRY_OK;
