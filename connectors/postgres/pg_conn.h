@@ -1,8 +1,14 @@
 /*
- * pg_conn.h — the postgres-cdc task's state and the functions its files share
- * (postgres.c: callbacks and records; pg_conn.c: connections, errors, catalog
- * lookups; pg_stream.c: the replication stream; pg_snapshot.c: the initial
- * snapshot; pg_outbox.c: outbox events). Internal to the plugin.
+ * pg_conn.h — the postgres-cdc task's state and the functions its files share.
+ * Internal to the plugin. The files lie in floors; each calls only floors
+ * below it:
+ *   postgres.c                         options, callbacks, start-up decision
+ *   pg_snapshot.c, pg_stream.c         the snapshot, the replication stream
+ *   pg_outbox.c                        outbox events (called by the stream)
+ *   pg_record.c                        emission (spill queue) and keys
+ *   pg_conn.c                          connections, errors, catalog lookups
+ *   pg_envelope.c, pg_types.c          Debezium's envelope, value formatting
+ *   pg_filter.c, pg_buf.c, pgoutput_decode.c   table lists, buffers, protocol
  *
  * Threads: everything here runs on the task's thread, except pg_ctx_t.stop,
  * which stop() sets from any thread.
@@ -32,6 +38,7 @@
 #include <regex.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "pgoutput.h"
 
@@ -151,8 +158,19 @@ typedef struct pg_ctx {
     pg_buf_t kbuf, vbuf, before, after, obuf;
 } pg_ctx_t;
 
-/* ---- postgres.c ---------------------------------------------------------- */
-int64_t pg_now_ms(void);
+static inline int64_t pg_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- pg_filter.c ---------------------------------------------------------- */
+/* Each item of the list option opt is a name or a POSIX extended regex,
+ * matched against the whole "schema.table" (anchored), like Debezium's. */
+int pg_filter_build(pg_filter_t *f, const ferry_host_t *host, const ferry_config_t *cfg, const char *opt,
+                    ferry_error_t *err);
+void pg_filter_free(pg_filter_t *f);
 /* 1 if "schema.table" is captured (include/exclude lists), 2 if it is an
  * outbox table, 0 if ignored. */
 int pg_table_kind(const pg_ctx_t *ctx, const char *schema, const char *table);
@@ -160,16 +178,19 @@ int pg_table_kind(const pg_ctx_t *ctx, const char *schema, const char *table);
  * (the item count when none does): tables are snapshotted in that order, as
  * Debezium does, and by name within an item. */
 int pg_table_rank(const pg_ctx_t *ctx, const char *schema, const char *table);
+
+/* ---- pg_record.c ---------------------------------------------------------- */
 /* Adds a record to the batch, or queues it when the batch is full. The
  * record's bytes are copied either way. */
 void pg_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec);
+/* Moves queued records into the batch while it has room (first, every poll). */
+void pg_pending_drain(pg_ctx_t *ctx, ferry_batch_t *batch);
+void pg_pending_free(pg_ctx_t *ctx);
 /* 1 when poll should return: the batch is full or records wait. */
 int pg_batch_full(const pg_ctx_t *ctx, ferry_batch_t *batch);
 /* Key JSON of the relation's primary key (or replica identity) columns into
  * ctx->kbuf; returns 0 when the table has no key (the record gets none). */
 int pg_key_json(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple);
-/* The stored offset's fields (jansson). 0 = present. */
-int pg_offset_int(const char *json, const char *field, int64_t *out);
 
 /* ---- pg_conn.c ----------------------------------------------------------- */
 /* Connects (replication=database when repl) with the session settings the

@@ -1,12 +1,8 @@
 /*
  * postgres.c — the postgres-cdc source connector: options, the task
- * callbacks, the start-up decision (snapshot or stream, from the stored offset
- * and the slot), and the helpers every event goes through (table filter,
- * record emission with a spill queue, keys, offsets).
- *
- * The other files: pg_conn.c (connections, errors, catalog), pg_stream.c
- * (the walsender protocol), pg_snapshot.c (initial snapshot), pg_outbox.c
- * (outbox events). pg_conn.h explains positions and deduplication.
+ * callbacks and the start-up decision (snapshot or stream, from the stored
+ * offset and the slot). The top floor: pg_conn.h lists the files below it
+ * and explains positions and deduplication.
  */
 #include "pg_conn.h"
 
@@ -17,238 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-int64_t pg_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- table filters ---------------------------------------------------------- */
-
-static void filter_free(pg_filter_t *f)
-{
-    for (size_t i = 0; i < f->count; i++)
-        regfree(&f->res[i]);
-    free(f->res);
-    f->res = NULL;
-    f->count = 0;
-}
-
-/* Each item is a name or a POSIX extended regex, matched against the whole
- * "schema.table" (anchored), like Debezium's lists. */
-static int filter_build(pg_filter_t *f, const ferry_host_t *host, const ferry_config_t *cfg, const char *opt,
-                        ferry_error_t *err)
-{
-    const char *const *items = NULL;
-    size_t n = host->cfg_list(cfg, opt, &items);
-    f->count = 0;
-    f->res = n ? calloc(n, sizeof(*f->res)) : NULL;
-    if (n && !f->res)
-        return ferry_error_set(err, FERRY_ERROR, "out of memory"), -1;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(items[i]);
-        char *pat = malloc(len + 5);
-        if (!pat)
-            return ferry_error_set(err, FERRY_ERROR, "out of memory"), -1;
-        snprintf(pat, len + 5, "^(%s)$", items[i]);
-        int rc = regcomp(&f->res[i], pat, REG_EXTENDED | REG_NOSUB);
-        free(pat);
-        if (rc != 0) {
-            char msg[128];
-            regerror(rc, &f->res[i], msg, sizeof(msg));
-            ferry_error_set(err, FERRY_ERROR, "%s: item \"%s\" is not a valid regular expression: %s", opt,
-                            items[i], msg);
-            return -1;
-        }
-        f->count = i + 1;
-    }
-    return 0;
-}
-
-static int filter_match(const pg_filter_t *f, const char *name)
-{
-    for (size_t i = 0; i < f->count; i++)
-        if (regexec(&f->res[i], name, 0, NULL, 0) == 0)
-            return 1;
-    return 0;
-}
-
-int pg_table_rank(const pg_ctx_t *ctx, const char *schema, const char *table)
-{
-    char name[512];
-    snprintf(name, sizeof(name), "%s.%s", schema, table);
-    for (size_t i = 0; i < ctx->include.count; i++)
-        if (regexec(&ctx->include.res[i], name, 0, NULL, 0) == 0)
-            return (int)i;
-    return (int)ctx->include.count;
-}
-
-int pg_table_kind(const pg_ctx_t *ctx, const char *schema, const char *table)
-{
-    char name[512];
-    snprintf(name, sizeof(name), "%s.%s", schema, table);
-    if (filter_match(&ctx->outbox, name))
-        return 2;
-    if (ctx->include.count && !filter_match(&ctx->include, name))
-        return 0;
-    if (filter_match(&ctx->exclude, name))
-        return 0;
-    return 1;
-}
-
-/* ---- records ------------------------------------------------------------------ */
-
-static char *memdup0(const void *p, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        if (n)
-            memcpy(d, p, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
-static void pending_clear(pg_pending_t *p)
-{
-    free(p->topic);
-    free(p->key);
-    free(p->value);
-    free(p->offset);
-    for (size_t i = 0; i < p->header_count; i++) {
-        free(p->hname[i]);
-        free(p->hval[i]);
-    }
-    memset(p, 0, sizeof(*p));
-}
-
-/* Copies rec into the spill queue. Out of memory here would lose a record,
- * so it is the one place that gives up the process: better a restart from
- * the last durable offset than a silent gap. */
-static void pending_push(pg_ctx_t *ctx, const ferry_record_t *rec)
-{
-    if (ctx->npending == ctx->cappending) {
-        size_t cap = ctx->cappending ? ctx->cappending * 2 : 16;
-        /* Compact first so the live entries start at 0. */
-        if (ctx->pending_head) {
-            memmove(ctx->pending, ctx->pending + ctx->pending_head,
-                    (ctx->npending - ctx->pending_head) * sizeof(*ctx->pending));
-            ctx->npending -= ctx->pending_head;
-            ctx->pending_head = 0;
-        }
-        if (ctx->npending == ctx->cappending) {
-            pg_pending_t *np = realloc(ctx->pending, cap * sizeof(*np));
-            if (!np)
-                abort();
-            ctx->pending = np;
-            ctx->cappending = cap;
-        }
-    }
-    pg_pending_t *p = &ctx->pending[ctx->npending++];
-    memset(p, 0, sizeof(*p));
-    p->topic = memdup0(rec->topic, strlen(rec->topic));
-    p->has_key = rec->key != NULL;
-    p->key = rec->key ? memdup0(rec->key, rec->key_len) : NULL;
-    p->key_len = rec->key_len;
-    p->has_value = rec->value != NULL;
-    p->value = rec->value ? memdup0(rec->value, rec->value_len) : NULL;
-    p->value_len = rec->value_len;
-    p->offset = rec->source_offset ? memdup0(rec->source_offset, strlen(rec->source_offset)) : NULL;
-    p->timestamp_ms = rec->timestamp_ms;
-    for (size_t i = 0; i < rec->header_count && i < 2; i++) {
-        p->hname[i] = memdup0(rec->headers[i].name, strlen(rec->headers[i].name));
-        p->hval[i] = rec->headers[i].value ? memdup0(rec->headers[i].value, rec->headers[i].value_len) : NULL;
-        p->hlen[i] = rec->headers[i].value_len;
-        p->header_count = i + 1;
-    }
-    if (!p->topic || (p->has_key && !p->key) || (p->has_value && !p->value) ||
-        (rec->source_offset && !p->offset))
-        abort();
-}
-
-static void pending_drain(pg_ctx_t *ctx, ferry_batch_t *batch)
-{
-    while (ctx->pending_head < ctx->npending && ctx->host->batch_room(batch) > 0) {
-        pg_pending_t *p = &ctx->pending[ctx->pending_head];
-        ferry_header_t hdrs[2];
-        for (size_t i = 0; i < p->header_count; i++)
-            hdrs[i] = (ferry_header_t){p->hname[i], p->hval[i], p->hlen[i]};
-        ferry_record_t rec = {
-            .topic = p->topic,
-            .partition = -1,
-            .key = p->has_key ? p->key : NULL,
-            .key_len = p->key_len,
-            .value = p->has_value ? p->value : NULL,
-            .value_len = p->value_len,
-            .headers = p->header_count ? hdrs : NULL,
-            .header_count = p->header_count,
-            .timestamp_ms = p->timestamp_ms,
-            .source_partition = p->offset ? ctx->partition_json : NULL,
-            .source_offset = p->offset,
-        };
-        if (ferry_batch_add(ctx->host, batch, &rec) != FERRY_OK)
-            return;
-        ctx->added++;
-        pending_clear(p);
-        ctx->pending_head++;
-    }
-    if (ctx->pending_head == ctx->npending)
-        ctx->pending_head = ctx->npending = 0;
-}
-
-void pg_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec)
-{
-    ferry_record_t r = *rec;
-    r.partition = -1;
-    /* Debezium's envelopes (and keys) are JSON unless the caller said otherwise. */
-    if (!r.flags) r.flags = FERRY_RECORD_KEY_JSON | FERRY_RECORD_VALUE_JSON;
-    r.source_partition = rec->source_offset ? ctx->partition_json : NULL;
-    if (ctx->npending == 0 && ctx->host->batch_room(batch) > 0 && ferry_batch_add(ctx->host, batch, &r) == FERRY_OK) {
-        ctx->added++;
-    } else {
-        pending_push(ctx, &r);
-    }
-    ctx->host->metric_add(ctx->task, "events", 1);
-    ctx->last_emit_ms = pg_now_ms();
-}
-
-int pg_batch_full(const pg_ctx_t *ctx, ferry_batch_t *batch)
-{
-    return ctx->npending > ctx->pending_head || ctx->host->batch_room(batch) == 0;
-}
-
-int pg_key_json(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple)
-{
-    /* Debezium keys by the primary key even under REPLICA IDENTITY FULL
-     * (where pgoutput flags every column as key), so ask the catalog first
-     * and fall back to the replica identity flags. */
-    const pg_keyinfo_t *ki = pg_keyinfo(ctx, rel->oid);
-    pg_buf_reset(&ctx->kbuf);
-    int n = 0;
-    pg_buf_puts(&ctx->kbuf, "{");
-    for (int i = 0; i < rel->ncols && i < tuple->ncols; i++) {
-        int is_key = 0;
-        if (ki && ki->count) {
-            for (size_t j = 0; j < ki->count; j++)
-                if (strcmp(ki->names[j], rel->cols[i].name) == 0)
-                    is_key = 1;
-        } else if (rel->replident != 'f') {
-            is_key = rel->cols[i].is_key;
-        }
-        if (!is_key)
-            continue;
-        if (n++)
-            pg_buf_puts(&ctx->kbuf, ",");
-        pg_buf_json_string(&ctx->kbuf, rel->cols[i].name, strlen(rel->cols[i].name));
-        pg_buf_puts(&ctx->kbuf, ":");
-        pg_datum_json(&ctx->kbuf, rel->cols[i].type_oid, &tuple->cols[i], ctx->toast_placeholder, &ctx->types);
-    }
-    pg_buf_puts(&ctx->kbuf, "}");
-    return n > 0;
-}
-
-int pg_offset_int(const char *json, const char *field, int64_t *out)
+static int pg_offset_int(const char *json, const char *field, int64_t *out)
 {
     json_error_t jerr;
     json_t *root = json ? json_loads(json, 0, &jerr) : NULL;
@@ -448,9 +213,9 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
         *state = NULL;
         return ferry_error_set(err, FERRY_ERROR, "conninfo and topic.prefix are required");
     }
-    if (!ctx->slot || !ctx->publication || filter_build(&ctx->include, host, cfg, "table.include.list", err) ||
-        filter_build(&ctx->exclude, host, cfg, "table.exclude.list", err) ||
-        filter_build(&ctx->outbox, host, cfg, "outbox.table.list", err)) {
+    if (!ctx->slot || !ctx->publication || pg_filter_build(&ctx->include, host, cfg, "table.include.list", err) ||
+        pg_filter_build(&ctx->exclude, host, cfg, "table.exclude.list", err) ||
+        pg_filter_build(&ctx->outbox, host, cfg, "outbox.table.list", err)) {
         pg_close(ctx);
         *state = NULL;
         return err->msg[0] ? FERRY_ERROR : ferry_error_set(err, FERRY_ERROR, "out of memory");
@@ -477,7 +242,7 @@ static ferry_status_t pg_poll(void *state, ferry_batch_t *batch, ferry_error_t *
 {
     pg_ctx_t *ctx = state;
     ctx->added = 0;
-    pending_drain(ctx, batch);
+    pg_pending_drain(ctx, batch);
     if (pg_batch_full(ctx, batch))
         return FERRY_OK;
 
@@ -565,12 +330,10 @@ static void pg_close(void *state)
     pg_disconnect(ctx);
     pg_stream_reset(ctx);
     pg_caches_free(ctx);
-    for (size_t i = ctx->pending_head; i < ctx->npending; i++)
-        pending_clear(&ctx->pending[i]);
-    free(ctx->pending);
-    filter_free(&ctx->include);
-    filter_free(&ctx->exclude);
-    filter_free(&ctx->outbox);
+    pg_pending_free(ctx);
+    pg_filter_free(&ctx->include);
+    pg_filter_free(&ctx->exclude);
+    pg_filter_free(&ctx->outbox);
     pg_buf_free(&ctx->kbuf);
     pg_buf_free(&ctx->vbuf);
     pg_buf_free(&ctx->before);
@@ -605,8 +368,8 @@ static ferry_status_t pg_validate(const ferry_host_t *host, const ferry_config_t
     const char *lists[] = {"table.include.list", "table.exclude.list", "outbox.table.list"};
     for (size_t i = 0; i < 3; i++) {
         pg_filter_t f = {0};
-        int rc = filter_build(&f, host, cfg, lists[i], err);
-        filter_free(&f);
+        int rc = pg_filter_build(&f, host, cfg, lists[i], err);
+        pg_filter_free(&f);
         if (rc)
             return FERRY_ERROR;
     }
