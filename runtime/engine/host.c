@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "transform/transform.h"
 #include "util/log.h"
 #include "util/strutil.h"
 
@@ -315,6 +316,16 @@ static void host_request_commit(ferry_task_t *task)
     if (task) atomic_store(&task->commit_requested, 1);
 }
 
+static int host_converter_schemas(ferry_task_t *task, int value)
+{
+    xf_converter_t c = {0};
+    char err[256];
+    if (!task || !task->cfg ||
+        xf_converter_from_config(task->cfg, value ? "value.converter" : "key.converter", &c, err, sizeof(err)) != 0)
+        return 0;
+    return c.kind == XF_CONV_JSON && c.schemas_enable;
+}
+
 /* ---- the table ------------------------------------------------------------------------- */
 
 static const ferry_host_t host_table = {
@@ -356,6 +367,7 @@ static const ferry_host_t host_table = {
     .sink_pause = host_sink_pause,
     .sink_resume = host_sink_resume,
     .request_commit = host_request_commit,
+    .converter_schemas = host_converter_schemas,
 };
 
 const ferry_host_t *host_api(void) { return &host_table; }

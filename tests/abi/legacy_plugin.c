@@ -1,9 +1,9 @@
 /*
- * legacy_plugin.c — a plugin built against the ABI 1.0 header (a frozen
- * copy in tests/abi/v1_0), to prove that today's host still loads and runs
- * what was built for the previous SDK: a 1.0-sized connector descriptor
- * without option_size, 1.0-sized records through the 1.0 batch_add, and a
- * sink that reads only 1.0 record members.
+ * legacy_plugin.c — a plugin built against an earlier ABI header (frozen
+ * copies in tests/abi/v1_0 and tests/abi/v1_1: built once against each), to
+ * prove that today's host still loads and runs what was built for earlier
+ * SDKs: a connector descriptor without option_size, records through the 1.0
+ * batch_add, and a sink that reads only 1.0 record members.
  *   legacy-source  count records "legacy:<n>" to topic, offset {"n":<n>}
  *   legacy-sink    appends values to path
  */
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#if FERRY_ABI_MINOR != 0
-#error "legacy_plugin.c must be built against the ABI 1.0 header"
+#if FERRY_ABI_MINOR > 1
+#error "legacy_plugin.c must be built against a frozen header (tests/abi/v1_0 or v1_1)"
 #endif
 
 typedef struct legacy {

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The plugin built against the previous SDK's header (tests/abi/v1_0, ABI 1.0)
-# passes `ferry tck` under today's host: its 1.0-sized descriptors and records,
-# offsets, put/flush, stop and open/close cycles (e2e_sdk_context runs it in a
-# pipeline as well).
+# The plugin built against earlier SDK headers (tests/abi/v1_0, ABI 1.0, and
+# tests/abi/v1_1, ABI 1.1) passes `ferry tck` under today's host: its
+# older-sized descriptors and records, offsets, put/flush, stop and open/close
+# cycles (e2e_sdk_context runs the 1.0 build in a pipeline as well).
 source "$TESTLIB"
-: "${LEGACY_PLUGIN:?}"
+: "${LEGACY_PLUGIN:?}" "${LEGACY11_PLUGIN:?}"
 cat >"$WORK/legacy.yaml" <<'YAML'
 legacy-source: {topic: tck-legacy, count: 25}
 legacy-sink: {path: "${env:FERRY_TCK_DIR}/legacy.out"}
@@ -21,4 +21,12 @@ grep -q "^PASS legacy-source offsets: 25 offsets" "$WORK/tck.out" || fail "legac
 for r in open-failure put-flush flush-limits stop cycles; do
     grep -q "^PASS legacy-sink $r: " "$WORK/tck.out" || fail "legacy-sink $r did not pass"
 done
+
+rc=0
+"$FERRY" tck "$LEGACY11_PLUGIN" --config "$WORK/legacy.yaml" >"$WORK/tck11.out" 2>"$WORK/tck11.log" || rc=$?
+cat "$WORK/tck11.out" >&2
+[ "$rc" = 0 ] || fail "ferry tck legacy11.so exited $rc"
+grep -q "^PASS legacy-source descriptor: source 1.0.0 of plugin legacy (ABI 1.1)" "$WORK/tck11.out" || fail "not seen as ABI 1.1"
+n=$(grep -c "^PASS " "$WORK/tck11.out")
+[ "$n" = "$(grep -c "^PASS " "$WORK/tck.out")" ] || fail "the 1.1 build passed $n rules, the 1.0 build $(grep -c "^PASS " "$WORK/tck.out")"
 log "PASS"

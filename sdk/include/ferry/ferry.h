@@ -37,7 +37,7 @@ extern "C" {
 
 /* ABI version. A major bump breaks plugins; a minor bump only appends. */
 #define FERRY_ABI_MAJOR 1
-#define FERRY_ABI_MINOR 1
+#define FERRY_ABI_MINOR 2
 #define FERRY_ABI_VERSION ((uint32_t)((FERRY_ABI_MAJOR << 16) | FERRY_ABI_MINOR))
 #define FERRY_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define FERRY_ABI_VERSION_MINOR(v) ((uint32_t)(v)&0xffffu)
@@ -361,6 +361,17 @@ typedef struct ferry_host {
      * consumer offsets; sources: store offsets and call commit()), instead of
      * at the next interval. */
     void (*request_commit)(ferry_task_t *task);
+
+    /* ---- 1.2 ---- */
+
+    /* Sources, task thread: 1 when the task's value converter (value != 0)
+     * or key converter (value == 0) writes Connect schemas (JsonConverter
+     * with schemas.enable: true), else 0. A source that can describe its
+     * records then sends them as {"schema":...,"payload":...} with
+     * FERRY_RECORD_VALUE_ENVELOPE / FERRY_RECORD_KEY_ENVELOPE, and the
+     * converter writes them as they are; otherwise it sends the payload
+     * alone (an envelope would be parsed only to strip the schema). */
+    int (*converter_schemas)(ferry_task_t *task, int value);
 
     /* APPEND NEW MEMBERS HERE ONLY. */
 } ferry_host_t;
