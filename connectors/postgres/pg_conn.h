@@ -88,6 +88,7 @@ typedef struct pg_typeinfo {
 } pg_typeinfo_t;
 
 typedef struct pg_snapshot pg_snapshot_t; /* pg_snapshot.c */
+typedef struct pg_schema_entry pg_schema_entry_t; /* pg_schema.c */
 
 typedef struct pg_ctx {
     ferry_task_t *task;
@@ -154,8 +155,15 @@ typedef struct pg_ctx {
     size_t npending, pending_head, cappending;
     size_t added; /* records added to the current batch by this poll */
 
+    /* Connect schemas (pg_schema.c): wanted by the key / value converter,
+     * and built per table. */
+    int schemas_key, schemas_value;
+    pg_schema_entry_t *schemas; /* owned */
+    size_t nschemas, capschemas;
+
     /* Scratch buffers reused for every event. */
     pg_buf_t kbuf, vbuf, before, after, obuf;
+    pg_buf_t skbuf, svbuf; /* key and value with their schemas */
 } pg_ctx_t;
 
 static inline int64_t pg_now_ms(void)
@@ -191,6 +199,18 @@ int pg_batch_full(const pg_ctx_t *ctx, ferry_batch_t *batch);
 /* Key JSON of the relation's primary key (or replica identity) columns into
  * ctx->kbuf; returns 0 when the table has no key (the record gets none). */
 int pg_key_json(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple);
+/* 1 when column i is part of the record key: ki is the primary key
+ * (pg_keyinfo, may be NULL or empty: then the replica identity decides). */
+int pg_is_key_column(const pg_relation_t *rel, const pg_keyinfo_t *ki, int i);
+
+/* ---- pg_schema.c ---------------------------------------------------------- */
+/* With schemas wanted (ctx->schemas_key/value), turns rec's key and value
+ * into {"schema":...,"payload":...} with Debezium's schemas for rel (in
+ * ctx->skbuf/svbuf) and sets rec->flags. 0, or -1 when the catalog lookup
+ * failed (ctx->lookup_failed is set: retry as for any lookup). */
+int pg_schema_wrap(pg_ctx_t *ctx, const pg_relation_t *rel, ferry_record_t *rec);
+void pg_schema_forget(pg_ctx_t *ctx, uint32_t oid); /* the relation changed */
+void pg_schema_free(pg_ctx_t *ctx);
 
 /* ---- pg_conn.c ----------------------------------------------------------- */
 /* Connects (replication=database when repl) with the session settings the

@@ -129,25 +129,28 @@ int pg_batch_full(const pg_ctx_t *ctx, ferry_batch_t *batch)
     return ctx->npending > ctx->pending_head || ctx->host->batch_room(batch) == 0;
 }
 
-int pg_key_json(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple)
+int pg_is_key_column(const pg_relation_t *rel, const pg_keyinfo_t *ki, int i)
 {
     /* Debezium keys by the primary key even under REPLICA IDENTITY FULL
-     * (where pgoutput flags every column as key), so ask the catalog first
-     * and fall back to the replica identity flags. */
+     * (where pgoutput flags every column as key), so the catalog's primary
+     * key comes first, the replica identity flags after it. */
+    if (ki && ki->count) {
+        for (size_t j = 0; j < ki->count; j++)
+            if (strcmp(ki->names[j], rel->cols[i].name) == 0)
+                return 1;
+        return 0;
+    }
+    return rel->replident != 'f' && rel->cols[i].is_key;
+}
+
+int pg_key_json(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple)
+{
     const pg_keyinfo_t *ki = pg_keyinfo(ctx, rel->oid);
     pg_buf_reset(&ctx->kbuf);
     int n = 0;
     pg_buf_puts(&ctx->kbuf, "{");
     for (int i = 0; i < rel->ncols && i < tuple->ncols; i++) {
-        int is_key = 0;
-        if (ki && ki->count) {
-            for (size_t j = 0; j < ki->count; j++)
-                if (strcmp(ki->names[j], rel->cols[i].name) == 0)
-                    is_key = 1;
-        } else if (rel->replident != 'f') {
-            is_key = rel->cols[i].is_key;
-        }
-        if (!is_key)
+        if (!pg_is_key_column(rel, ki, i))
             continue;
         if (n++)
             pg_buf_puts(&ctx->kbuf, ",");
@@ -158,7 +161,6 @@ int pg_key_json(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple
     pg_buf_puts(&ctx->kbuf, "}");
     return n > 0;
 }
-
 
 void pg_pending_free(pg_ctx_t *ctx)
 {

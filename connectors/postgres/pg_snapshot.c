@@ -454,6 +454,11 @@ static ferry_status_t emit_row(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_
         .value_len = ctx->vbuf.len,
         .source_offset = ctx->obuf.data,
     };
+    if (pg_schema_wrap(ctx, &snap->rel, &rec) != 0) {
+        ctx->lookup_failed = 0;
+        pg_buf_free(&topic);
+        return ferry_error_set(err, FERRY_RETRY, "snapshot of %s: catalog lookup failed", snap->display);
+    }
     pg_emit(ctx, batch, &rec);
     pg_buf_free(&topic);
     return FERRY_OK;

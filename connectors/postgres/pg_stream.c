@@ -229,6 +229,11 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
         .timestamp_ms = ctx->cur_ts_us / 1000,
         .source_offset = unit_take(ctx, lsn),
     };
+    if (pg_schema_wrap(ctx, rel, &rec) != 0) {
+        pg_buf_free(&topic);
+        return ferry_error_set(err, FERRY_RETRY, "catalog lookup failed while building the schema of %s.%s",
+                               rel->schema, rel->table);
+    }
     pg_emit(ctx, batch, &rec);
     pg_buf_free(&topic);
     return FERRY_OK;
@@ -262,6 +267,11 @@ static ferry_status_t tombstone(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_re
         .timestamp_ms = ctx->cur_ts_us / 1000,
         .source_offset = unit_take(ctx, lsn),
     };
+    if (pg_schema_wrap(ctx, rel, &rec) != 0) {
+        pg_buf_free(&topic);
+        return ferry_error_set(err, FERRY_RETRY, "catalog lookup failed while building the schema of %s.%s",
+                               rel->schema, rel->table);
+    }
     pg_emit(ctx, batch, &rec);
     pg_buf_free(&topic);
     return FERRY_OK;
@@ -412,8 +422,10 @@ static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgou
         return FERRY_OK;
     case PGO_RELATION:
         /* A schema change may change the primary key. */
-        if (msg->rel)
+        if (msg->rel) {
             pg_keyinfo_forget(ctx, msg->rel->oid);
+            pg_schema_forget(ctx, msg->rel->oid);
+        }
         return FERRY_OK;
     case PGO_INSERT:
     case PGO_UPDATE:

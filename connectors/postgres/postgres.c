@@ -207,6 +207,10 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
     if (ctx->status_ms <= 0)
         ctx->status_ms = 10000;
     ctx->tombstones = host->cfg_bool(cfg, "tombstones.on.delete");
+    if (FERRY_HOST_HAS(host, converter_schemas)) {
+        ctx->schemas_key = host->converter_schemas(task, 0);
+        ctx->schemas_value = host->converter_schemas(task, 1);
+    }
     *state = ctx;
     if (!ctx->conninfo || !ctx->prefix || !*ctx->prefix) {
         pg_close(ctx);
@@ -331,6 +335,7 @@ static void pg_close(void *state)
     pg_stream_reset(ctx);
     pg_caches_free(ctx);
     pg_pending_free(ctx);
+    pg_schema_free(ctx);
     pg_filter_free(&ctx->include);
     pg_filter_free(&ctx->exclude);
     pg_filter_free(&ctx->outbox);
