@@ -243,7 +243,7 @@ ferry_status_t pg_list_tables(pg_ctx_t *ctx, PGconn *conn, int with_outbox, char
     for (int i = 0; v && i < rows; i++) {
         const char *schema = PQgetvalue(res, i, 0), *table = PQgetvalue(res, i, 1);
         int kind = pg_table_kind(ctx, schema, table);
-        if (kind == 1 || (kind == 2 && with_outbox)) {
+        if (kind == 1 || ((kind == 2 || kind == 3) && with_outbox)) {
             v[2 * k] = strdup(schema);
             v[2 * k + 1] = strdup(table);
             k++;

@@ -89,6 +89,7 @@ typedef struct pg_typeinfo {
 
 typedef struct pg_snapshot pg_snapshot_t; /* pg_snapshot.c */
 typedef struct pg_schema_entry pg_schema_entry_t; /* pg_schema.c */
+typedef struct pg_incr pg_incr_t; /* pg_signal.c */
 
 typedef struct pg_ctx {
     ferry_task_t *task;
@@ -151,6 +152,11 @@ typedef struct pg_ctx {
 
     pg_snapshot_t *snap; /* owned; NULL outside the snapshot */
 
+    /* Signals and incremental snapshots (pg_signal.c). */
+    const char *signal_table; /* signal.data.collection ("schema.table"), or NULL */
+    int64_t incr_chunk;       /* incremental.snapshot.chunk.size */
+    pg_incr_t *incr;          /* owned; NULL until a snapshot was asked for */
+
     pg_pending_t *pending; /* owned FIFO */
     size_t npending, pending_head, cappending;
     size_t added; /* records added to the current batch by this poll */
@@ -178,9 +184,12 @@ static inline int64_t pg_now_ms(void)
  * matched against the whole "schema.table" (anchored), like Debezium's. */
 int pg_filter_build(pg_filter_t *f, const ferry_host_t *host, const ferry_config_t *cfg, const char *opt,
                     ferry_error_t *err);
+/* The same from n items; what names them in errors. */
+int pg_filter_compile(pg_filter_t *f, const char *const *items, size_t n, const char *what, ferry_error_t *err);
+int pg_filter_matches(const pg_filter_t *f, const char *name);
 void pg_filter_free(pg_filter_t *f);
 /* 1 if "schema.table" is captured (include/exclude lists), 2 if it is an
- * outbox table, 0 if ignored. */
+ * outbox table, 3 if it is the signal table, 0 if ignored. */
 int pg_table_kind(const pg_ctx_t *ctx, const char *schema, const char *table);
 /* The position of the first table.include.list item that names the table
  * (the item count when none does): tables are snapshotted in that order, as
@@ -258,6 +267,31 @@ ferry_status_t pg_snapshot_begin(pg_ctx_t *ctx, const char *snapshot_name, const
 /* Emits snapshot records; *done = 1 when every table was read. */
 ferry_status_t pg_snapshot_poll(pg_ctx_t *ctx, ferry_batch_t *batch, int *done, ferry_error_t *err);
 void pg_snapshot_free(pg_ctx_t *ctx);
+
+/* ---- pg_signal.c --------------------------------------------------------- */
+/* Signals (rows inserted into signal.data.collection) and the incremental
+ * snapshots they start; see pg_signal.c. The stream calls these. */
+/* Takes the snapshot's progress from the stored offset ("incremental"). */
+ferry_status_t pg_signal_restore(pg_ctx_t *ctx, const char *stored_offset, ferry_error_t *err);
+int pg_signal_is_table(const pg_ctx_t *ctx, const char *schema, const char *table);
+/* A row inserted into the signal table. */
+ferry_status_t pg_signal_on_row(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple,
+                                ferry_error_t *err);
+/* A streamed change with this key: drops the key from an open window. */
+void pg_signal_on_change(pg_ctx_t *ctx, const pg_relation_t *rel, const char *key_json);
+/* Between transactions: opens the next window (writes the watermarks and
+ * reads the chunk) when a snapshot runs and no window is open. */
+ferry_status_t pg_signal_tick(pg_ctx_t *ctx, ferry_error_t *err);
+/* 1 when a window's close watermark came back: its rows are to be emitted,
+ * one pg_signal_window_next call each (key in ctx->kbuf, the row image as
+ * rec->value, the topic in *topic) until it returns 0. The relation stays
+ * valid until then. */
+int pg_signal_window_ready(const pg_ctx_t *ctx);
+const pg_relation_t *pg_signal_relation(const pg_ctx_t *ctx);
+int pg_signal_window_next(pg_ctx_t *ctx, ferry_record_t *rec, pg_buf_t *topic);
+/* The "incremental" member for offsets while a snapshot runs, or NULL. */
+const char *pg_signal_offset(const pg_ctx_t *ctx);
+void pg_signal_free(pg_ctx_t *ctx);
 
 /* ---- pg_outbox.c --------------------------------------------------------- */
 /* Emits an outbox record for an insert into an outbox table. offset: the

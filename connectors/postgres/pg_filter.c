@@ -21,11 +21,8 @@ void pg_filter_free(pg_filter_t *f)
 
 /* Each item is a name or a POSIX extended regex, matched against the whole
  * "schema.table" (anchored), like Debezium's lists. */
-int pg_filter_build(pg_filter_t *f, const ferry_host_t *host, const ferry_config_t *cfg, const char *opt,
-                        ferry_error_t *err)
+int pg_filter_compile(pg_filter_t *f, const char *const *items, size_t n, const char *what, ferry_error_t *err)
 {
-    const char *const *items = NULL;
-    size_t n = host->cfg_list(cfg, opt, &items);
     f->count = 0;
     f->res = n ? calloc(n, sizeof(*f->res)) : NULL;
     if (n && !f->res)
@@ -41,7 +38,7 @@ int pg_filter_build(pg_filter_t *f, const ferry_host_t *host, const ferry_config
         if (rc != 0) {
             char msg[128];
             regerror(rc, &f->res[i], msg, sizeof(msg));
-            ferry_error_set(err, FERRY_ERROR, "%s: item \"%s\" is not a valid regular expression: %s", opt,
+            ferry_error_set(err, FERRY_ERROR, "%s: item \"%s\" is not a valid regular expression: %s", what,
                             items[i], msg);
             return -1;
         }
@@ -50,7 +47,15 @@ int pg_filter_build(pg_filter_t *f, const ferry_host_t *host, const ferry_config
     return 0;
 }
 
-static int filter_match(const pg_filter_t *f, const char *name)
+int pg_filter_build(pg_filter_t *f, const ferry_host_t *host, const ferry_config_t *cfg, const char *opt,
+                    ferry_error_t *err)
+{
+    const char *const *items = NULL;
+    size_t n = host->cfg_list(cfg, opt, &items);
+    return pg_filter_compile(f, items, n, opt, err);
+}
+
+int pg_filter_matches(const pg_filter_t *f, const char *name)
 {
     for (size_t i = 0; i < f->count; i++)
         if (regexec(&f->res[i], name, 0, NULL, 0) == 0)
@@ -72,11 +77,13 @@ int pg_table_kind(const pg_ctx_t *ctx, const char *schema, const char *table)
 {
     char name[512];
     snprintf(name, sizeof(name), "%s.%s", schema, table);
-    if (filter_match(&ctx->outbox, name))
+    if (pg_filter_matches(&ctx->outbox, name))
         return 2;
-    if (ctx->include.count && !filter_match(&ctx->include, name))
+    if (pg_signal_is_table(ctx, schema, table))
+        return 3;
+    if (ctx->include.count && !pg_filter_matches(&ctx->include, name))
         return 0;
-    if (filter_match(&ctx->exclude, name))
+    if (pg_filter_matches(&ctx->exclude, name))
         return 0;
     return 1;
 }

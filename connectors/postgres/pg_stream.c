@@ -172,10 +172,14 @@ static const char *unit_take(pg_ctx_t *ctx, uint64_t lsn)
     ctx->emit_pos = ctx->cur_pos;
     ctx->emit_cnt = idx;
     pg_buf_reset(&ctx->obuf);
+    pg_buf_printf(&ctx->obuf, "{\"event\":%" PRId64, idx);
+    const char *incr = pg_signal_offset(ctx);
+    if (incr)
+        pg_buf_printf(&ctx->obuf, ",\"incremental\":%s", incr);
     pg_buf_printf(&ctx->obuf,
-                  "{\"event\":%" PRId64 ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64 ",\"lsn_proc\":%" PRIu64
-                  ",\"ts_usec\":%" PRId64 ",\"txId\":%" PRIu32 "}",
-                  idx, lsn, ctx->cur_pos, lsn, ctx->cur_ts_us, ctx->cur_xid);
+                  ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64 ",\"lsn_proc\":%" PRIu64 ",\"ts_usec\":%" PRId64
+                  ",\"txId\":%" PRIu32 "}",
+                  lsn, ctx->cur_pos, lsn, ctx->cur_ts_us, ctx->cur_xid);
     return ctx->obuf.data;
 }
 
@@ -197,6 +201,8 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
         return FERRY_OK;
     }
     int has_key = key_tuple ? pg_key_json(ctx, rel, key_tuple) : 0;
+    if (has_key && op != 't')
+        pg_signal_on_change(ctx, rel, ctx->kbuf.data);
     pg_buf_reset(&ctx->before);
     pg_buf_reset(&ctx->after);
     if (before)
@@ -289,6 +295,46 @@ static int key_changed(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t
     return changed;
 }
 
+/* The rows of an incremental snapshot's window, once its close watermark
+ * came back: records of the watermark's transaction (see pg_signal.c). */
+static ferry_status_t emit_window(pg_ctx_t *ctx, ferry_batch_t *batch, uint64_t lsn, ferry_error_t *err)
+{
+    const pg_relation_t *rel = pg_signal_relation(ctx);
+    pg_buf_t topic = {0};
+    ferry_record_t rec = {0};
+    ferry_status_t st = FERRY_OK;
+    while (st == FERRY_OK && pg_signal_window_next(ctx, &rec, &topic)) {
+        if (unit_skip_next(ctx)) {
+            ctx->cur_idx++;
+            continue;
+        }
+        int64_t now_us = wall_us();
+        pg_event_source_t src = {
+            .version = PG_CONNECTOR_VERSION,
+            .name = ctx->prefix,
+            .db = ctx->dbname,
+            .ts_ms = now_us / 1000,
+            .snapshot = "incremental",
+            .txid = ctx->cur_xid,
+            .lsn = lsn,
+        };
+        pg_buf_reset(&ctx->vbuf);
+        pg_envelope_json(&ctx->vbuf, 'r', rel, NULL, ctx->after.data, &src, now_us / 1000);
+        rec.value = ctx->vbuf.data;
+        rec.value_len = ctx->vbuf.len;
+        rec.timestamp_ms = now_us / 1000;
+        rec.source_offset = unit_take(ctx, lsn);
+        if (pg_schema_wrap(ctx, rel, &rec) != 0)
+            st = ferry_error_set(err, FERRY_RETRY, "catalog lookup failed while building the schema of %s.%s",
+                                 rel->schema, rel->table);
+        else
+            pg_emit(ctx, batch, &rec);
+        rec = (ferry_record_t){0};
+    }
+    pg_buf_free(&topic);
+    return st;
+}
+
 static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput_msg_t *msg, uint64_t lsn,
                              ferry_error_t *err)
 {
@@ -298,6 +344,15 @@ static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput
     int kind = pg_table_kind(ctx, rel->schema, rel->table);
     if (kind == 0)
         return FERRY_OK;
+    if (kind == 3) {
+        /* The signal table: a signal, or a watermark of our own. */
+        if (msg->kind != PGO_INSERT)
+            return FERRY_OK;
+        ferry_status_t st = pg_signal_on_row(ctx, rel, &msg->new_tuple, err);
+        if (st == FERRY_OK && pg_signal_window_ready(ctx))
+            st = emit_window(ctx, batch, lsn, err);
+        return st;
+    }
     if (kind == 2) {
         /* Outbox: only inserts publish; the application usually deletes
          * the row right away, and that delete is not a message. */
@@ -518,6 +573,8 @@ ferry_status_t pg_stream_poll(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_t
     }
     int64_t deadline = pg_now_ms() + 100;
     while (!pg_batch_full(ctx, batch) && !atomic_load(&ctx->stop)) {
+        if (!ctx->in_txn && (st = pg_signal_tick(ctx, err)) != FERRY_OK)
+            return st;
         char *buf = NULL;
         int r = PQgetCopyData(ctx->repl, &buf, 1);
         if (r > 0) {

@@ -207,6 +207,12 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
     if (ctx->status_ms <= 0)
         ctx->status_ms = 10000;
     ctx->tombstones = host->cfg_bool(cfg, "tombstones.on.delete");
+    ctx->signal_table = host->cfg_string(cfg, "signal.data.collection");
+    if (ctx->signal_table && !*ctx->signal_table)
+        ctx->signal_table = NULL;
+    ctx->incr_chunk = host->cfg_int(cfg, "incremental.snapshot.chunk.size");
+    if (ctx->incr_chunk <= 0)
+        ctx->incr_chunk = 1024;
     if (FERRY_HOST_HAS(host, converter_schemas)) {
         ctx->schemas_key = host->converter_schemas(task, 0);
         ctx->schemas_value = host->converter_schemas(task, 1);
@@ -237,6 +243,11 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
 
     const char *stored = host->offset_get(task, ctx->partition_json);
     ctx->stored_offset = stored ? strdup(stored) : NULL;
+    if (pg_signal_restore(ctx, ctx->stored_offset, err) != FERRY_OK) {
+        pg_close(ctx);
+        *state = NULL;
+        return FERRY_ERROR;
+    }
     ctx->phase = PG_PHASE_BOOT;
     ctx->last_heartbeat_ms = pg_now_ms();
     return FERRY_OK;
@@ -336,6 +347,7 @@ static void pg_close(void *state)
     pg_caches_free(ctx);
     pg_pending_free(ctx);
     pg_schema_free(ctx);
+    pg_signal_free(ctx);
     pg_filter_free(&ctx->include);
     pg_filter_free(&ctx->exclude);
     pg_filter_free(&ctx->outbox);
@@ -370,6 +382,18 @@ static ferry_status_t pg_validate(const ferry_host_t *host, const ferry_config_t
     const char *prefix = host->cfg_string(cfg, "topic.prefix");
     if (!prefix || !*prefix)
         return ferry_error_set(err, FERRY_ERROR, "topic.prefix must not be empty");
+    const char *sig = host->cfg_string(cfg, "signal.data.collection");
+    if (sig && *sig && (!strchr(sig, '.') || strchr(sig, '.') == sig || !strchr(sig, '.')[1]))
+        return ferry_error_set(err, FERRY_ERROR,
+                               "signal.data.collection \"%s\": expected schema.table, e.g. public.debezium_signal", sig);
+    const char *const *channels = NULL;
+    size_t nch = host->cfg_list(cfg, "signal.enabled.channels", &channels);
+    for (size_t i = 0; i < nch; i++)
+        if (strcmp(channels[i], "source") != 0)
+            return ferry_error_set(err, FERRY_ERROR,
+                                   "signal.enabled.channels: \"%s\" is not supported; ferry reads signals from the "
+                                   "signal table only (source)",
+                                   channels[i]);
     const char *lists[] = {"table.include.list", "table.exclude.list", "outbox.table.list"};
     for (size_t i = 0; i < 3; i++) {
         pg_filter_t f = {0};
@@ -418,6 +442,13 @@ static const ferry_option_t pg_options[] = {
      "<outbox.topic.prefix><aggregatetype>."},
     {"outbox.topic.prefix", FERRY_OPT_STRING, "outbox.event.", 0, 0, 0, NULL,
      "Topic prefix for outbox messages."},
+    {"signal.data.collection", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Debezium's signal table (schema.table, columns id, type, data): rows inserted there start, stop, pause "
+     "and resume incremental snapshots. The role needs INSERT on it (for the watermarks)."},
+    {"signal.enabled.channels", FERRY_OPT_LIST, "source", 0, 0, 0, NULL,
+     "Where signals come from: source (the signal table) is the only channel."},
+    {"incremental.snapshot.chunk.size", FERRY_OPT_INT, "1024", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 1, 1000000,
+     NULL, "Rows an incremental snapshot reads per window (held in memory until the window closes)."},
     FERRY_OPTIONS_END,
 };
 
