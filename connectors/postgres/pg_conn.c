@@ -297,8 +297,27 @@ static int append_table_list(pg_ctx_t *ctx, pg_buf_t *sql, char **names, size_t 
     return 0;
 }
 
+/* Remembers the captured tables (kind 1) that were just added to an existing
+ * publication: their rows from before are not in the stream. */
+static void note_added_tables(pg_ctx_t *ctx, char **names, size_t k)
+{
+    pg_free_names(ctx->added_tables, ctx->nadded);
+    ctx->added_tables = NULL;
+    ctx->nadded = 0;
+    char **v = k ? calloc(2 * k + 1, sizeof(*v)) : NULL;
+    for (size_t i = 0; v && i < k; i++) {
+        if (pg_table_kind(ctx, names[2 * i], names[2 * i + 1]) != 1)
+            continue;
+        v[2 * ctx->nadded] = strdup(names[2 * i]);
+        v[2 * ctx->nadded + 1] = strdup(names[2 * i + 1]);
+        ctx->nadded++;
+    }
+    ctx->added_tables = v;
+}
+
 ferry_status_t pg_ensure_publication(pg_ctx_t *ctx, ferry_error_t *err)
 {
+    size_t sql_added = 0;
     ferry_status_t st;
     const char *params[1] = {ctx->publication};
     PGresult *res = pg_query(ctx, ctx->sql, "SELECT puballtables FROM pg_publication WHERE pubname = $1", 1,
@@ -364,6 +383,7 @@ ferry_status_t pg_ensure_publication(pg_ctx_t *ctx, ferry_error_t *err)
             pg_buf_printf(&sql, "ALTER PUBLICATION %s ADD TABLE ", pub ? pub : "");
             append_table_list(ctx, &sql, names, k);
         }
+        sql_added = k;
     }
     st = FERRY_OK;
     if (sql.len && pub) {
@@ -371,6 +391,8 @@ ferry_status_t pg_ensure_publication(pg_ctx_t *ctx, ferry_error_t *err)
         if (PQresultStatus(res) == PGRES_COMMAND_OK) {
             ctx->host->log(ctx->task, FERRY_LOG_INFO, "%s", sql.data);
             PQclear(res);
+            if (exists)
+                note_added_tables(ctx, names, sql_added);
         } else if (exists) {
             char msg[300];
             one_line(msg, sizeof(msg), PQresultErrorMessage(res));

@@ -44,6 +44,7 @@
 
 #define PG_CONNECTOR_VERSION "0.1.0"
 #define PG_HEARTBEAT_PREFIX "ferry_heartbeat"
+#define PG_WINDOW_PREFIX "ferry_snapshot_window"
 
 enum pg_pub_mode { PG_PUB_FILTERED, PG_PUB_ALL_TABLES, PG_PUB_DISABLED };
 enum pg_snap_mode { PG_SNAP_INITIAL, PG_SNAP_NEVER, PG_SNAP_INITIAL_ONLY, PG_SNAP_ALWAYS };
@@ -156,6 +157,10 @@ typedef struct pg_ctx {
     const char *signal_table; /* signal.data.collection ("schema.table"), or NULL */
     int64_t incr_chunk;       /* incremental.snapshot.chunk.size */
     pg_incr_t *incr;          /* owned; NULL until a snapshot was asked for */
+    /* Captured tables pg_ensure_publication just added to an existing
+     * publication ("schema", "table" pairs; owned). */
+    char **added_tables;
+    size_t nadded;
 
     pg_pending_t *pending; /* owned FIFO */
     size_t npending, pending_head, cappending;
@@ -235,6 +240,8 @@ PGresult *pg_query(pg_ctx_t *ctx, PGconn *conn, const char *sql, int nparams, co
                    ExecStatusType want, const char *what, ferry_status_t *st, ferry_error_t *err);
 /* wal_level, publication, slot checks shared by every start. */
 ferry_status_t pg_check_server(pg_ctx_t *ctx, ferry_error_t *err);
+/* Creates the publication, or adds the captured tables an existing one lacks
+ * (those are then in ctx->added_tables). */
 ferry_status_t pg_ensure_publication(pg_ctx_t *ctx, ferry_error_t *err);
 /* Slot state: exists (0/1), confirmed flush LSN, problems as errors. */
 ferry_status_t pg_slot_state(pg_ctx_t *ctx, int *exists, uint64_t *confirmed, ferry_error_t *err);
@@ -274,6 +281,10 @@ void pg_snapshot_free(pg_ctx_t *ctx);
 /* Takes the snapshot's progress from the stored offset ("incremental"). */
 ferry_status_t pg_signal_restore(pg_ctx_t *ctx, const char *stored_offset, ferry_error_t *err);
 int pg_signal_is_table(const pg_ctx_t *ctx, const char *schema, const char *table);
+/* Queues the tables (schema, table pairs) for an incremental snapshot. */
+void pg_signal_snapshot_tables(pg_ctx_t *ctx, char **names, size_t n, const char *why);
+/* A transactional logical message with PG_WINDOW_PREFIX: a watermark. */
+void pg_signal_on_watermark(pg_ctx_t *ctx, const char *content, size_t len);
 /* A row inserted into the signal table. */
 ferry_status_t pg_signal_on_row(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple,
                                 ferry_error_t *err);

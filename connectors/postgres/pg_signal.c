@@ -5,14 +5,15 @@
  * stop-snapshot, pause-snapshot and resume-snapshot.
  *
  * An incremental snapshot reads each table in primary-key chunks while the
- * stream goes on, with DBLog's watermarks: the connector writes a
- * "snapshot-window-open" row into the signal table, reads the chunk into
- * memory, writes "snapshot-window-close", and keeps streaming. Every change
- * of the table that streams in before the close row came back removes the
- * row with its key from the chunk (the streamed event is newer); when the
- * close row comes back, what is left of the chunk is emitted as op "r"
- * events with source.snapshot "incremental". So streaming never stops, and a
- * snapshot row never overwrites a newer change.
+ * stream goes on, with DBLog's watermarks: the connector writes an "open"
+ * watermark (a transactional logical message), reads the chunk into memory,
+ * writes a "close" watermark, and keeps streaming. Every change of the table
+ * that streams in before the close mark came back removes the row with its
+ * key from the chunk (the streamed event is newer); when the close mark
+ * comes back, what is left of the chunk is emitted as op "r" events with
+ * source.snapshot "incremental", records of the close mark's transaction.
+ * So streaming never stops, and a snapshot row never overwrites a newer
+ * change. Tables newly added to the publication are queued at start-up.
  *
  * Progress is in every offset while a snapshot runs ("incremental": the
  * tables left with their filters, the last key of the last chunk emitted
@@ -381,12 +382,8 @@ ferry_status_t pg_signal_on_row(pg_ctx_t *ctx, const pg_relation_t *rel, const p
         ctx->host->log(ctx->task, FERRY_LOG_WARN, "signal %s in %s has no type; ignored", sid, ctx->signal_table);
     } else if (!json_is_object(dj)) {
         ctx->host->log(ctx->task, FERRY_LOG_WARN, "signal %s (%s): data is not a JSON object; ignored", sid, type);
-    } else if (strcmp(type, "snapshot-window-open") == 0) {
-        /* Ours or an old window's: the chunk was read already; nothing to do. */
-    } else if (strcmp(type, "snapshot-window-close") == 0) {
-        const char *w = json_string_value(json_object_get(dj, "closeWindowFor"));
-        if (in && in->window_id[0] && w && strcmp(w, in->window_id) == 0)
-            in->window_closed = 1;
+    } else if (strncmp(type, "snapshot-window-", 16) == 0) {
+        /* Debezium's own watermarks (a table shared with it): not ours. */
     } else if (strcmp(type, "execute-snapshot") == 0) {
         on_execute(ctx, dj, sid);
     } else if (strcmp(type, "stop-snapshot") == 0) {
@@ -406,6 +403,31 @@ ferry_status_t pg_signal_on_row(pg_ctx_t *ctx, const pg_relation_t *rel, const p
     free(type);
     free(data);
     return FERRY_OK;
+}
+
+void pg_signal_on_watermark(pg_ctx_t *ctx, const char *content, size_t len)
+{
+    pg_incr_t *in = ctx->incr;
+    size_t idlen = in ? strlen(in->window_id) : 0;
+    if (in && idlen && len == 6 + idlen && memcmp(content, "close:", 6) == 0 &&
+        memcmp(content + 6, in->window_id, idlen) == 0)
+        in->window_closed = 1;
+    /* Anything else (an open mark, an old window's after a restart) needs
+     * nothing: the chunk was read when the window opened. */
+}
+
+void pg_signal_snapshot_tables(pg_ctx_t *ctx, char **names, size_t n, const char *why)
+{
+    pg_incr_t *in = incr_get(ctx);
+    if (!in)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        char full[512];
+        snprintf(full, sizeof(full), "%s.%s", names[2 * i], names[2 * i + 1]);
+        table_add(in, full, NULL);
+        ctx->host->log(ctx->task, FERRY_LOG_INFO, "incremental snapshot of %s queued: %s", full, why);
+    }
+    state_update(in);
 }
 
 void pg_signal_on_change(pg_ctx_t *ctx, const pg_relation_t *rel, const char *key_json)
@@ -555,33 +577,21 @@ static ferry_status_t read_max_key(pg_ctx_t *ctx, pg_incr_t *in, ferry_error_t *
     return FERRY_OK;
 }
 
-static ferry_status_t write_signal(pg_ctx_t *ctx, const char *kind, const char *member, ferry_error_t *err)
+/* Writes a watermark: a transactional logical message, so it reaches the
+ * stream in commit order with every other transaction (DBLog's watermark;
+ * Debezium writes rows into the signal table instead, which needs INSERT
+ * there: a message needs only what heartbeats need). */
+static ferry_status_t write_watermark(pg_ctx_t *ctx, const char *kind, ferry_error_t *err)
 {
-    char id[64], data[128];
-    snprintf(id, sizeof(id), "%s-%s", ctx->incr->window_id, kind);
-    snprintf(data, sizeof(data), "{\"%s\":\"%s\"}", member, ctx->incr->window_id);
-    char type[48];
-    snprintf(type, sizeof(type), "snapshot-window-%s", kind);
-    char *table = NULL;
-    const char *dot = strchr(ctx->signal_table, '.');
-    pg_buf_t q = {0};
-    if (dot) {
-        char schema[256];
-        snprintf(schema, sizeof(schema), "%.*s", (int)(dot - ctx->signal_table), ctx->signal_table);
-        char *s = pg_quote_ident(ctx->sql, schema), *t = pg_quote_ident(ctx->sql, dot + 1);
-        pg_buf_printf(&q, "INSERT INTO %s.%s (id, type, data) VALUES ($1, $2, $3)", s ? s : "", t ? t : "");
-        free(s);
-        free(t);
-    }
-    free(table);
-    const char *params[3] = {id, type, data};
+    char content[64];
+    snprintf(content, sizeof(content), "%s:%s", kind, ctx->incr->window_id);
+    const char *params[1] = {content};
     ferry_status_t st;
-    PGresult *res = q.data ? pg_query(ctx, ctx->sql, q.data, 3, params, PGRES_COMMAND_OK,
-                                      "writing a watermark into the signal table", &st, err)
-                           : NULL;
-    pg_buf_free(&q);
+    PGresult *res = pg_query(ctx, ctx->sql, "SELECT pg_logical_emit_message(true, '" PG_WINDOW_PREFIX "', $1)", 1,
+                             params, PGRES_TUPLES_OK,
+                             "writing an incremental snapshot's watermark (pg_logical_emit_message)", &st, err);
     if (!res)
-        return q.data || st != FERRY_OK ? st : ferry_error_set(err, FERRY_ERROR, "bad signal table name");
+        return st;
     PQclear(res);
     return FERRY_OK;
 }
@@ -594,7 +604,7 @@ static ferry_status_t open_window(pg_ctx_t *ctx, pg_incr_t *in, ferry_error_t *e
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(in->window_id, sizeof(in->window_id), "ferry-%08x-%lx-%lx", (unsigned)ctx->cur_xid,
              (long)ts.tv_sec, (long)ts.tv_nsec);
-    ferry_status_t st = write_signal(ctx, "open", "openWindowFor", err);
+    ferry_status_t st = write_watermark(ctx, "open", err);
     if (st != FERRY_OK) {
         in->window_id[0] = '\0';
         return st;
@@ -655,7 +665,7 @@ static ferry_status_t open_window(pg_ctx_t *ctx, pg_incr_t *in, ferry_error_t *e
         return ferry_error_set(err, FERRY_RETRY, "incremental snapshot of %s: catalog lookup failed",
                                in->tables[0].name);
     }
-    st = write_signal(ctx, "close", "closeWindowFor", err);
+    st = write_watermark(ctx, "close", err);
     if (st != FERRY_OK)
         rows_clear(in);
     return st;

@@ -348,10 +348,7 @@ static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput
         /* The signal table: a signal, or a watermark of our own. */
         if (msg->kind != PGO_INSERT)
             return FERRY_OK;
-        ferry_status_t st = pg_signal_on_row(ctx, rel, &msg->new_tuple, err);
-        if (st == FERRY_OK && pg_signal_window_ready(ctx))
-            st = emit_window(ctx, batch, lsn, err);
-        return st;
+        return pg_signal_on_row(ctx, rel, &msg->new_tuple, err);
     }
     if (kind == 2) {
         /* Outbox: only inserts publish; the application usually deletes
@@ -491,6 +488,11 @@ static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgou
     case PGO_MESSAGE:
         if (!msg->transactional && msg->prefix && strcmp(msg->prefix, PG_HEARTBEAT_PREFIX) == 0)
             on_heartbeat(ctx, batch, msg->message_lsn ? msg->message_lsn : lsn);
+        if (msg->transactional && msg->prefix && strcmp(msg->prefix, PG_WINDOW_PREFIX) == 0) {
+            pg_signal_on_watermark(ctx, msg->content, msg->content_len);
+            if (pg_signal_window_ready(ctx))
+                return emit_window(ctx, batch, lsn, err);
+        }
         return FERRY_OK;
     default:
         /* Origin, Type: nothing to emit (types are resolved via pg_type). */

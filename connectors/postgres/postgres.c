@@ -132,6 +132,10 @@ static ferry_status_t boot(pg_ctx_t *ctx, ferry_error_t *err)
         return st;
     }
     ctx->committed_lsn = ctx->start_lsn;
+    if (ctx->phase == PG_PHASE_STREAM && stored && ctx->nadded)
+        /* Tables new to the publication: their rows from before it had them
+         * never streamed. Read them while streaming. */
+        pg_signal_snapshot_tables(ctx, ctx->added_tables, ctx->nadded, "added to the publication");
     pg_lsn_format(ctx->start_lsn, a);
     ctx->host->log(ctx->task, FERRY_LOG_INFO, "slot %s, publication %s: %s from %s (event %lld)", ctx->slot,
                    ctx->publication, ctx->phase == PG_PHASE_SNAPSHOT ? "snapshot, then stream" : "streaming", a,
@@ -348,6 +352,7 @@ static void pg_close(void *state)
     pg_pending_free(ctx);
     pg_schema_free(ctx);
     pg_signal_free(ctx);
+    pg_free_names(ctx->added_tables, ctx->nadded);
     pg_filter_free(&ctx->include);
     pg_filter_free(&ctx->exclude);
     pg_filter_free(&ctx->outbox);

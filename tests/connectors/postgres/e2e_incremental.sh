@@ -9,10 +9,13 @@
 #  2. execute + pause in one transaction reads nothing until resume; execute + stop reads nothing;
 #  3. kill -9 in the middle of a snapshot: the restart goes on from the stored progress (rows
 #     emitted after the last durable offset may come twice, the table's start does not) and the
-#     table is complete; bad signals are logged and ignored.
+#     table is complete; bad signals are logged and ignored;
+#  4. a table added to table.include.list (and so to the publication) is snapshotted at the next
+#     start, incrementally, while streaming goes on.
 . "$(dirname "$0")/pg_e2e_lib.sh"
 
-devkafka_start --topic shop.public.t:4 --topic shop.public.f:4 --topic shop.public.p:4 --topic shop.public.k:16
+devkafka_start --topic shop.public.t:4 --topic shop.public.f:4 --topic shop.public.p:4 --topic shop.public.k:16 \
+    --topic shop.public.n:4
 pg_psql "CREATE TABLE public.dbz_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))" \
     "CREATE TABLE public.t (id int PRIMARY KEY, v text)" \
     "INSERT INTO t SELECT g, 'old-' || g FROM generate_series(1, 20000) g" \
@@ -149,3 +152,19 @@ for s in "signal bad1 (execute-snapshot): data is not a JSON object" "data colle
 done
 ferry_stop "$FERRY_PID"
 log "3. kill -9 and resume, bad signals: ok"
+
+# ---- 4. a table added to table.include.list is snapshotted while streaming ------------------
+pg_psql "CREATE TABLE public.n (id int PRIMARY KEY, v text)" \
+    "INSERT INTO n SELECT g, 'n' FROM generate_series(1, 2500) g" >/dev/null
+sed -i "s|table.include.list: public.t,public.f,public.p,public.k|table.include.list: public.t,public.f,public.p,public.k,public.n|" \
+    "$WORK/run.yaml"
+ferry_start run3 "$WORK/run.yaml"
+wait_until 60 grep -q "incremental snapshot of public.n queued: added to the publication" "$WORK/run3.log" ||
+    fail "the added table was not queued"
+wait_until 60 grep -q "incremental snapshot finished" "$WORK/run3.log" || fail "the added table was not read"
+pg_psql "INSERT INTO n VALUES (2501, 'streamed')" >/dev/null
+wait_until 60 sh -c "$CHECK dump $BROKER shop.public.n 2>/dev/null | grep -q '\"id\":2501'" || fail "public.n is not streamed"
+ferry_stop "$FERRY_PID"
+dump n.tsv shop.public.n
+check ids "$WORK/n.tsv" shop.public.n r 1 2500 exact || fail "public.n: not every row once by the snapshot"
+log "4. a table added to the include list: ok"
