@@ -64,7 +64,9 @@ struct pg_incr {
     char *rel_schema, *rel_table;
 
     /* The window. */
-    char window_id[40];   /* set while a window waits for its close row */
+    char window_id[40];   /* set while a window waits for its close mark */
+    int64_t window_ms;    /* when it opened (pg_now_ms) */
+    int window_warned;
     int window_closed;    /* the close row came back: emit the rows */
     incr_row_t *rows;
     size_t nrows, next_row;
@@ -604,6 +606,8 @@ static ferry_status_t open_window(pg_ctx_t *ctx, pg_incr_t *in, ferry_error_t *e
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(in->window_id, sizeof(in->window_id), "ferry-%08x-%lx-%lx", (unsigned)ctx->cur_xid,
              (long)ts.tv_sec, (long)ts.tv_nsec);
+    in->window_ms = pg_now_ms();
+    in->window_warned = 0;
     ferry_status_t st = write_watermark(ctx, "open", err);
     if (st != FERRY_OK) {
         in->window_id[0] = '\0';
@@ -674,6 +678,13 @@ static ferry_status_t open_window(pg_ctx_t *ctx, pg_incr_t *in, ferry_error_t *e
 ferry_status_t pg_signal_tick(pg_ctx_t *ctx, ferry_error_t *err)
 {
     pg_incr_t *in = ctx->incr;
+    if (in && in->window_id[0] && !in->window_warned && pg_now_ms() - in->window_ms > 60000) {
+        in->window_warned = 1;
+        ctx->host->log(ctx->task, FERRY_LOG_WARN,
+                       "incremental snapshot of %s: the close watermark of window %s has not come back after "
+                       "60 s (is the stream stuck behind a long transaction?)",
+                       in->tables[0].name, in->window_id);
+    }
     while (in && in->ntables && !in->paused && !in->window_id[0]) {
         if (!in->loaded) {
             int skip = 0;

@@ -449,7 +449,7 @@ static const ferry_option_t pg_options[] = {
      "Topic prefix for outbox messages."},
     {"signal.data.collection", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,
      "Debezium's signal table (schema.table, columns id, type, data): rows inserted there start, stop, pause "
-     "and resume incremental snapshots. The role needs INSERT on it (for the watermarks)."},
+     "and resume incremental snapshots."},
     {"signal.enabled.channels", FERRY_OPT_LIST, "source", 0, 0, 0, NULL,
      "Where signals come from: source (the signal table) is the only channel."},
     {"incremental.snapshot.chunk.size", FERRY_OPT_INT, "1024", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 1, 1000000,
