@@ -91,6 +91,7 @@ typedef struct pg_typeinfo {
 typedef struct pg_snapshot pg_snapshot_t; /* pg_snapshot.c */
 typedef struct pg_schema_entry pg_schema_entry_t; /* pg_schema.c */
 typedef struct pg_incr pg_incr_t; /* pg_signal.c */
+typedef struct pg_ksig pg_ksig_t; /* pg_signal_kafka.c */
 
 typedef struct pg_ctx {
     ferry_task_t *task;
@@ -300,9 +301,22 @@ ferry_status_t pg_signal_tick(pg_ctx_t *ctx, ferry_error_t *err);
 int pg_signal_window_ready(const pg_ctx_t *ctx);
 const pg_relation_t *pg_signal_relation(const pg_ctx_t *ctx);
 int pg_signal_window_next(pg_ctx_t *ctx, ferry_record_t *rec, pg_buf_t *topic);
+/* Opens the Kafka signal channel (signal.kafka.*), from the restored position. */
+ferry_status_t pg_signal_start_kafka(pg_ctx_t *ctx, ferry_error_t *err);
 /* The "incremental" member for offsets while a snapshot runs, or NULL. */
 const char *pg_signal_offset(const pg_ctx_t *ctx);
 void pg_signal_free(pg_ctx_t *ctx);
+
+/* ---- pg_signal_kafka.c --------------------------------------------------- */
+/* A consumer of partition 0 of topic from next_offset (-1: its end). NULL
+ * with err on failure. */
+pg_ksig_t *pg_ksig_open(const char *bootstrap, const char *topic, const char *group, int64_t next_offset,
+                        char *err, size_t errlen);
+/* The next message, without waiting: 1 (pointers valid until the next
+ * call), 0 when there is none, -1 with err. */
+int pg_ksig_next(pg_ksig_t *k, const char **key, size_t *key_len, const char **value, size_t *value_len,
+                 int64_t *offset, char *err, size_t errlen);
+void pg_ksig_close(pg_ksig_t *k);
 
 /* ---- pg_outbox.c --------------------------------------------------------- */
 /* Emits an outbox record for an insert into an outbox table. offset: the

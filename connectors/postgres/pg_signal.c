@@ -74,6 +74,10 @@ struct pg_incr {
     int chunk_short;      /* fewer rows than a chunk: the table is done after it */
 
     char *state;          /* the "incremental" offset member, or NULL */
+
+    /* The Kafka signal channel (pg_signal_kafka.c), or NULL. */
+    pg_ksig_t *ksig;
+    int64_t kafka_next;   /* the next offset to read; -1: the end of the topic */
 };
 
 /* ---- state and offsets ------------------------------------------------------------------ */
@@ -121,9 +125,11 @@ static void state_update(pg_incr_t *in)
 {
     free(in->state);
     in->state = NULL;
-    if (!in->ntables)
+    if (!in->ntables && !in->ksig)
         return;
     json_t *o = json_object(), *tables = json_array();
+    if (in->ksig && in->kafka_next >= 0)
+        json_object_set_new(o, "kafka_offset", json_integer(in->kafka_next));
     for (size_t i = 0; i < in->ntables; i++) {
         json_t *t = json_object();
         json_object_set_new(t, "filter", in->tables[i].filter ? json_string(in->tables[i].filter) : json_null());
@@ -140,8 +146,11 @@ static void state_update(pg_incr_t *in)
 
 static pg_incr_t *incr_get(pg_ctx_t *ctx)
 {
-    if (!ctx->incr)
+    if (!ctx->incr) {
         ctx->incr = calloc(1, sizeof(*ctx->incr));
+        if (ctx->incr)
+            ctx->incr->kafka_next = -1;
+    }
     return ctx->incr;
 }
 
@@ -203,6 +212,8 @@ ferry_status_t pg_signal_restore(pg_ctx_t *ctx, const char *stored_offset, ferry
     in->last_key = json_is_array(lk) ? json_incref(lk) : NULL;
     in->max_key = json_is_array(mk) ? json_incref(mk) : NULL;
     in->paused = json_is_true(json_object_get(st, "paused"));
+    json_t *ko = json_object_get(st, "kafka_offset");
+    in->kafka_next = json_is_integer(ko) ? json_integer_value(ko) : -1;
     json_decref(root);
     state_update(in);
     if (in->ntables)
@@ -228,6 +239,7 @@ void pg_signal_free(pg_ctx_t *ctx)
     json_decref(in->max_key);
     table_unload(in);
     rows_clear(in);
+    pg_ksig_close(in->ksig);
     free(in->state);
     free(in);
     ctx->incr = NULL;
@@ -369,19 +381,15 @@ static void on_stop(pg_ctx_t *ctx, json_t *data, const char *id)
                    in->ntables);
 }
 
-ferry_status_t pg_signal_on_row(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple,
-                                ferry_error_t *err)
+/* One signal, from the signal table or from Kafka: id (for logs), type, and
+ * its data as JSON text (NULL or empty: {}). */
+static void dispatch(pg_ctx_t *ctx, const char *sid, const char *type, const char *data, size_t data_len)
 {
-    (void)err;
-    char *id = column_text(rel, tuple, "id");
-    char *type = column_text(rel, tuple, "type");
-    char *data = column_text(rel, tuple, "data");
     json_error_t jerr;
-    json_t *dj = data && *data ? json_loads(data, 0, &jerr) : json_object();
-    const char *sid = id ? id : "(no id)";
+    json_t *dj = data && data_len ? json_loadb(data, data_len, 0, &jerr) : json_object();
     pg_incr_t *in = ctx->incr;
     if (!type) {
-        ctx->host->log(ctx->task, FERRY_LOG_WARN, "signal %s in %s has no type; ignored", sid, ctx->signal_table);
+        ctx->host->log(ctx->task, FERRY_LOG_WARN, "signal %s has no type; ignored", sid);
     } else if (!json_is_object(dj)) {
         ctx->host->log(ctx->task, FERRY_LOG_WARN, "signal %s (%s): data is not a JSON object; ignored", sid, type);
     } else if (strncmp(type, "snapshot-window-", 16) == 0) {
@@ -401,10 +409,80 @@ ferry_status_t pg_signal_on_row(pg_ctx_t *ctx, const pg_relation_t *rel, const p
         ctx->host->log(ctx->task, FERRY_LOG_WARN, "signal %s: unknown type \"%s\"; ignored", sid, type);
     }
     json_decref(dj);
+}
+
+ferry_status_t pg_signal_on_row(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple,
+                                ferry_error_t *err)
+{
+    (void)err;
+    char *id = column_text(rel, tuple, "id");
+    char *type = column_text(rel, tuple, "type");
+    char *data = column_text(rel, tuple, "data");
+    dispatch(ctx, id ? id : "(no id)", type, data, data ? strlen(data) : 0);
     free(id);
     free(type);
     free(data);
     return FERRY_OK;
+}
+
+ferry_status_t pg_signal_start_kafka(pg_ctx_t *ctx, ferry_error_t *err)
+{
+    const char *bootstrap = ctx->host->cfg_string(ctx->cfg, "signal.kafka.bootstrap.servers");
+    const char *topic = ctx->host->cfg_string(ctx->cfg, "signal.kafka.topic");
+    const char *group = ctx->host->cfg_string(ctx->cfg, "signal.kafka.groupId");
+    pg_incr_t *in = incr_get(ctx);
+    if (!in)
+        return ferry_error_set(err, FERRY_ERROR, "out of memory");
+    char topic_buf[300];
+    if (!topic || !*topic) {
+        snprintf(topic_buf, sizeof(topic_buf), "%s-signal", ctx->prefix);
+        topic = topic_buf;
+    }
+    char kerr[512];
+    in->ksig = pg_ksig_open(bootstrap, topic, group && *group ? group : "kafka-signal", in->kafka_next, kerr,
+                            sizeof(kerr));
+    if (!in->ksig)
+        return ferry_error_set(err, FERRY_ERROR, "signal.kafka.topic %s: %s", topic, kerr);
+    state_update(in);
+    ctx->host->log(ctx->task, FERRY_LOG_INFO, "signals: Kafka topic %s from %s", topic,
+                   in->kafka_next >= 0 ? "the stored offset" : "its end");
+    return FERRY_OK;
+}
+
+/* Signals that came through Kafka since the last tick (keyed by
+ * topic.prefix; others are not for this connector). */
+static void kafka_signals(pg_ctx_t *ctx, pg_incr_t *in)
+{
+    for (int i = 0; i < 100; i++) {
+        const char *key, *value;
+        size_t klen, vlen;
+        int64_t off;
+        char kerr[512];
+        int rc = pg_ksig_next(in->ksig, &key, &klen, &value, &vlen, &off, kerr, sizeof(kerr));
+        if (rc < 0) {
+            ctx->host->log(ctx->task, FERRY_LOG_WARN, "signals: %s", kerr);
+            return;
+        }
+        if (rc == 0)
+            return;
+        in->kafka_next = off + 1;
+        char sid[64];
+        snprintf(sid, sizeof(sid), "kafka@%lld", (long long)off);
+        if (key && klen == strlen(ctx->prefix) && memcmp(key, ctx->prefix, klen) == 0) {
+            json_error_t jerr;
+            json_t *v = value ? json_loadb(value, vlen, 0, &jerr) : NULL;
+            const char *type = json_string_value(json_object_get(v, "type"));
+            json_t *data = json_object_get(v, "data");
+            char *dtext = data ? json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+            if (!v)
+                ctx->host->log(ctx->task, FERRY_LOG_WARN, "signal %s: not a JSON object; ignored", sid);
+            else
+                dispatch(ctx, sid, type, dtext, dtext ? strlen(dtext) : 0);
+            free(dtext);
+            json_decref(v);
+        }
+        state_update(in);
+    }
 }
 
 void pg_signal_on_watermark(pg_ctx_t *ctx, const char *content, size_t len)
@@ -678,6 +756,8 @@ static ferry_status_t open_window(pg_ctx_t *ctx, pg_incr_t *in, ferry_error_t *e
 ferry_status_t pg_signal_tick(pg_ctx_t *ctx, ferry_error_t *err)
 {
     pg_incr_t *in = ctx->incr;
+    if (in && in->ksig)
+        kafka_signals(ctx, in);
     if (in && in->window_id[0] && !in->window_warned && pg_now_ms() - in->window_ms > 60000) {
         in->window_warned = 1;
         ctx->host->log(ctx->task, FERRY_LOG_WARN,

@@ -247,7 +247,13 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
 
     const char *stored = host->offset_get(task, ctx->partition_json);
     ctx->stored_offset = stored ? strdup(stored) : NULL;
-    if (pg_signal_restore(ctx, ctx->stored_offset, err) != FERRY_OK) {
+    int kafka_signals = 0;
+    const char *const *channels = NULL;
+    size_t nch = host->cfg_list(cfg, "signal.enabled.channels", &channels);
+    for (size_t i = 0; i < nch; i++)
+        kafka_signals |= strcmp(channels[i], "kafka") == 0;
+    if (pg_signal_restore(ctx, ctx->stored_offset, err) != FERRY_OK ||
+        (kafka_signals && pg_signal_start_kafka(ctx, err) != FERRY_OK)) {
         pg_close(ctx);
         *state = NULL;
         return FERRY_ERROR;
@@ -393,12 +399,20 @@ static ferry_status_t pg_validate(const ferry_host_t *host, const ferry_config_t
                                "signal.data.collection \"%s\": expected schema.table, e.g. public.debezium_signal", sig);
     const char *const *channels = NULL;
     size_t nch = host->cfg_list(cfg, "signal.enabled.channels", &channels);
-    for (size_t i = 0; i < nch; i++)
-        if (strcmp(channels[i], "source") != 0)
+    int kafka = 0;
+    for (size_t i = 0; i < nch; i++) {
+        if (strcmp(channels[i], "kafka") == 0)
+            kafka = 1;
+        else if (strcmp(channels[i], "source") != 0)
             return ferry_error_set(err, FERRY_ERROR,
-                                   "signal.enabled.channels: \"%s\" is not supported; ferry reads signals from the "
-                                   "signal table only (source)",
+                                   "signal.enabled.channels: \"%s\" is not a channel ferry has (source: the signal "
+                                   "table; kafka: signal.kafka.topic)",
                                    channels[i]);
+    }
+    const char *kbs = host->cfg_string(cfg, "signal.kafka.bootstrap.servers");
+    if (kafka && (!kbs || !*kbs))
+        return ferry_error_set(err, FERRY_ERROR,
+                               "signal.enabled.channels has kafka: signal.kafka.bootstrap.servers is required");
     const char *lists[] = {"table.include.list", "table.exclude.list", "outbox.table.list"};
     for (size_t i = 0; i < 3; i++) {
         pg_filter_t f = {0};
@@ -451,7 +465,14 @@ static const ferry_option_t pg_options[] = {
      "Debezium's signal table (schema.table, columns id, type, data): rows inserted there start, stop, pause "
      "and resume incremental snapshots."},
     {"signal.enabled.channels", FERRY_OPT_LIST, "source", 0, 0, 0, NULL,
-     "Where signals come from: source (the signal table) is the only channel."},
+     "Where signals come from: source (the signal table) and/or kafka (signal.kafka.topic)."},
+    {"signal.kafka.topic", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Kafka signal channel: the topic (partition 0; default <topic.prefix>-signal). Messages keyed by "
+     "topic.prefix, valued {\"type\":...,\"data\":{...}} as Debezium's."},
+    {"signal.kafka.bootstrap.servers", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Kafka signal channel: the brokers to read signal.kafka.topic from."},
+    {"signal.kafka.groupId", FERRY_OPT_STRING, "kafka-signal", 0, 0, 0, NULL,
+     "Kafka signal channel: the consumer's group.id (its position is kept in the connector's offsets)."},
     {"incremental.snapshot.chunk.size", FERRY_OPT_INT, "1024", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 1, 1000000,
      NULL, "Rows an incremental snapshot reads per window (held in memory until the window closes)."},
     FERRY_OPTIONS_END,

@@ -11,11 +11,13 @@
 #     emitted after the last durable offset may come twice, the table's start does not) and the
 #     table is complete; bad signals are logged and ignored;
 #  4. a table added to table.include.list (and so to the publication) is snapshotted at the next
-#     start, incrementally, while streaming goes on.
+#     start, incrementally, while streaming goes on;
+#  5. signals through Kafka (signal.enabled.channels: kafka): keyed by topic.prefix (others are
+#     ignored), read from the end at first, from the stored position after a restart (no replay).
 . "$(dirname "$0")/pg_e2e_lib.sh"
 
 devkafka_start --topic shop.public.t:4 --topic shop.public.f:4 --topic shop.public.p:4 --topic shop.public.k:16 \
-    --topic shop.public.n:4
+    --topic shop.public.n:4 --topic shop-signal:1
 pg_psql "CREATE TABLE public.dbz_signal (id varchar(64) PRIMARY KEY, type varchar(32) NOT NULL, data varchar(2048))" \
     "CREATE TABLE public.t (id int PRIMARY KEY, v text)" \
     "INSERT INTO t SELECT g, 'old-' || g FROM generate_series(1, 20000) g" \
@@ -168,3 +170,29 @@ ferry_stop "$FERRY_PID"
 dump n.tsv shop.public.n
 check ids "$WORK/n.tsv" shop.public.n r 1 2500 exact || fail "public.n: not every row once by the snapshot"
 log "4. a table added to the include list: ok"
+
+# ---- 5. the Kafka signal channel -------------------------------------------------------------
+cat >>"$WORK/run.yaml" <<YAML
+    signal.enabled.channels: source,kafka
+    signal.kafka.bootstrap.servers: "$BROKER"
+YAML
+ferry_start run4 "$WORK/run.yaml"
+wait_until 60 grep -q "signals: Kafka topic shop-signal from its end" "$WORK/run4.log" || fail "no Kafka signal channel"
+wait_streaming run4
+sleep 2 # the consumer resolves "the end" on its first fetch
+printf '%s\n' 'other|{"type":"execute-snapshot","data":{"data-collections":["public.p"]}}' \
+    'shop|{"type":"execute-snapshot","data":{"data-collections":["public.f"],"type":"INCREMENTAL"}}' |
+    kcat -b "$BROKER" -t shop-signal -K'|' -P 2>>"$WORK/kcat.log" || fail "kcat could not send the signals"
+wait_until 60 grep -q "incremental snapshot of public.f done" "$WORK/run4.log" || fail "the Kafka signal was not acted on"
+ferry_stop "$FERRY_PID"
+f_before=$(rcount shop.public.f)
+[ "$f_before" = 1100 ] || fail "public.f: $f_before snapshot rows, expected 100 (part 1) + 1000"
+[ "$(rcount shop.public.p)" = 3000 ] || fail "a signal keyed for another connector was acted on"
+ferry_start run5 "$WORK/run.yaml"
+wait_until 60 grep -q "signals: Kafka topic shop-signal from the stored offset" "$WORK/run5.log" ||
+    fail "the Kafka signal position was not stored"
+wait_streaming run5
+sleep 3
+[ "$(rcount shop.public.f)" = 1100 ] || fail "the Kafka signal was acted on again after a restart"
+ferry_stop "$FERRY_PID"
+log "5. the Kafka signal channel: ok"
