@@ -312,7 +312,7 @@ ferry_status_t pg_ensure_publication(pg_ctx_t *ctx, ferry_error_t *err)
         return FERRY_OK;
     if (!exists && ctx->pub_mode == PG_PUB_DISABLED)
         return ferry_error_set(err, FERRY_ERROR,
-                               "publication \"%s\" does not exist and publication.autocreate is disabled: "
+                               "publication \"%s\" does not exist and publication.autocreate.mode is disabled: "
                                "create it (CREATE PUBLICATION %s FOR TABLE ...) as the tables' owner",
                                ctx->publication, ctx->publication);
 
@@ -329,6 +329,9 @@ ferry_status_t pg_ensure_publication(pg_ctx_t *ctx, ferry_error_t *err)
     if (!exists) {
         if (ctx->pub_mode == PG_PUB_ALL_TABLES) {
             pg_buf_printf(&sql, "CREATE PUBLICATION %s FOR ALL TABLES", pub ? pub : "");
+        } else if (ctx->pub_mode == PG_PUB_NO_TABLES) {
+            /* Debezium's no_tables: the user adds the tables later. */
+            pg_buf_printf(&sql, "CREATE PUBLICATION %s", pub ? pub : "");
         } else {
             pg_buf_printf(&sql, "CREATE PUBLICATION %s%s", pub ? pub : "", n ? " FOR TABLE " : "");
             append_table_list(ctx, &sql, names, n);

@@ -117,6 +117,10 @@ static ferry_status_t stream_start(pg_ctx_t *ctx, ferry_error_t *err)
     if ((st = pg_connect(ctx, 1, &ctx->repl, err)) != FERRY_OK)
         return st;
 
+    /* After a new snapshot (snapshot.mode always) the stream begins at its
+     * consistent point even while the slot still confirms less. */
+    uint64_t from = ctx->committed_lsn > ctx->stream_floor ? ctx->committed_lsn : ctx->stream_floor;
+    pg_lsn_format(from, b);
     char *slot = pg_quote_ident(ctx->repl, ctx->slot);
     char *pub = pg_quote_ident(ctx->repl, ctx->publication);
     char *publit = pub ? pg_quote_literal(ctx->repl, pub) : NULL;
@@ -125,7 +129,7 @@ static ferry_status_t stream_start(pg_ctx_t *ctx, ferry_error_t *err)
         pg_buf_printf(&cmd,
                       "START_REPLICATION SLOT %s LOGICAL %X/%X (proto_version '1', publication_names %s, "
                       "messages 'true')",
-                      slot, (unsigned)(ctx->committed_lsn >> 32), (unsigned)ctx->committed_lsn, publit);
+                      slot, (unsigned)(from >> 32), (unsigned)from, publit);
     free(slot);
     free(pub);
     free(publit);
@@ -200,9 +204,9 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
     pg_buf_reset(&ctx->before);
     pg_buf_reset(&ctx->after);
     if (before)
-        pg_row_json(&ctx->before, rel, before, 0, ctx->toast_placeholder, &ctx->types);
+        pg_row_json_kept(ctx, &ctx->before, rel, before);
     if (after)
-        pg_row_json(&ctx->after, rel, after, 0, ctx->toast_placeholder, &ctx->types);
+        pg_row_json_kept(ctx, &ctx->after, rel, after);
     if (ctx->lookup_failed)
         return ferry_error_set(err, FERRY_RETRY, "catalog lookup failed while building an event for %s.%s",
                                rel->schema, rel->table);
@@ -313,6 +317,12 @@ static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput
 
     ferry_status_t st = FERRY_OK;
     const pg_tuple_t *old_t = msg->old_kind ? &msg->old_tuple : NULL;
+    /* skipped.operations: decided by the operation alone, before any index
+     * is taken, so a resent transaction numbers its records alike. A key
+     * change is an update (Debezium skips its delete and create with u). */
+    unsigned skip = msg->kind == PGO_INSERT ? PG_SKIP_C : msg->kind == PGO_UPDATE ? PG_SKIP_U : PG_SKIP_D;
+    if (ctx->skip_ops & skip)
+        return FERRY_OK;
     switch (msg->kind) {
     case PGO_INSERT:
         st = change_event(ctx, batch, 'c', rel, &msg->new_tuple, NULL, &msg->new_tuple, lsn, err);
@@ -345,6 +355,8 @@ static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput
 static ferry_status_t on_truncate(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput_msg_t *msg, uint64_t lsn,
                                   ferry_error_t *err)
 {
+    if (ctx->skip_ops & PG_SKIP_T)
+        return FERRY_OK;
     for (int i = 0; i < msg->ntruncated; i++) {
         const pg_relation_t *rel = msg->truncated[i];
         if (!rel || pg_table_kind(ctx, rel->schema, rel->table) != 1)
@@ -411,9 +423,11 @@ static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgou
         ctx->host->metric_set(ctx->task, "last_lsn", (double)msg->commit_lsn);
         return FERRY_OK;
     case PGO_RELATION:
-        /* A schema change may change the primary key. */
-        if (msg->rel)
+        /* A schema change may change the primary key (and the columns). */
+        if (msg->rel) {
             pg_keyinfo_forget(ctx, msg->rel->oid);
+            pg_colmask_forget(ctx, msg->rel->oid);
+        }
         return FERRY_OK;
     case PGO_INSERT:
     case PGO_UPDATE:
@@ -479,6 +493,16 @@ static ferry_status_t periodic(pg_ctx_t *ctx, ferry_error_t *err)
     ctx->last_heartbeat_ms = now;
     ferry_status_t st;
     ferry_error_t herr;
+    if (ctx->heartbeat_query) {
+        /* heartbeat.action.query: the user's statement, e.g. an UPDATE of a
+         * captured heartbeat table, so that the slot moves even when the
+         * captured tables are quiet but others are busy. */
+        PGresult *q = ctx->sql ? PQexec(ctx->sql, ctx->heartbeat_query) : NULL;
+        ExecStatusType qs = q ? PQresultStatus(q) : PGRES_FATAL_ERROR;
+        if (qs != PGRES_COMMAND_OK && qs != PGRES_TUPLES_OK)
+            return pg_fail(ctx, ctx->sql, q, "heartbeat.action.query", err);
+        PQclear(q);
+    }
     PGresult *res = pg_query(ctx, ctx->sql, "SELECT pg_logical_emit_message(false, '" PG_HEARTBEAT_PREFIX "', '')",
                              0, NULL, PGRES_TUPLES_OK, "emitting a heartbeat", &st, &herr);
     if (res) {
