@@ -326,6 +326,10 @@ static ferry_status_t table_load(pg_ctx_t *ctx, ferry_error_t *err)
          * result columns named as it names them (chunk_read). */
         free(snap->select);
         snap->select = strdup(over);
+        for (size_t k = 0; k < snap->npk; k++) {
+            free(snap->pk_types[k]);
+            snap->pk_types[k] = NULL;
+        }
         snap->npk = 0;
         ctx->host->log(ctx->task, FERRY_LOG_INFO, "snapshot of %s with snapshot.select.statement.overrides: %s",
                        snap->display, over);

@@ -646,6 +646,9 @@ static const ferry_option_t pg_options[] = {
      "Alias of heartbeat.interval, in milliseconds (Debezium's name)."},
     {"heartbeat.action.query", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,
      "SQL run on the database at every heartbeat (e.g. an UPDATE of a heartbeat table)."},
+    {"replica.identity.autoset.values", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "REPLICA IDENTITY set on captured tables at start: <table regex>:DEFAULT|FULL|NOTHING|INDEX <name>, ... "
+     "(Debezium's syntax; the role must own the tables)."},
     {"slot.drop.on.stop", FERRY_OPT_BOOL, "false", 0, 0, 0, NULL,
      "Drop the replication slot when the task stops gracefully (tests and throw-away setups)."},
     {"tombstones.on.delete", FERRY_OPT_BOOL, "true", 0, 0, 0, NULL,
