@@ -4,7 +4,7 @@
  * below it:
  *   postgres.c                         options, callbacks, start-up decision
  *   pg_snapshot.c, pg_stream.c         the snapshot, the replication stream
- *   pg_outbox.c                        outbox events (called by the stream)
+ *   pg_outbox.c, pg_message.c          outbox events, op "m" messages (called by the stream)
  *   pg_admin.c                         replica identity at start, slot drop at stop
  *   pg_record.c                        emission (spill queue) and keys
  *   pg_conn.c                          connections, errors, catalog lookups
@@ -138,6 +138,7 @@ typedef struct pg_ctx {
     pg_colmask_t *colmasks;           /* owned cache */
     size_t ncolmasks;
     int slot_drop_on_stop;
+    int via_root;                     /* publish.via.partition.root */
     const char *heartbeat_query;      /* heartbeat.action.query, or NULL */
     char *conninfo_built;             /* owned: from database.* options, or NULL */
     char *heartbeat_topic; /* owned */
@@ -275,6 +276,12 @@ void pg_caches_init(pg_ctx_t *ctx); /* installs the pg_type resolver */
 void pg_caches_free(pg_ctx_t *ctx);
 char *pg_quote_ident(PGconn *conn, const char *s);  /* malloc'd; NULL on failure */
 char *pg_quote_literal(PGconn *conn, const char *s); /* malloc'd; NULL on failure */
+
+/* ---- pg_message.c -------------------------------------------------------- */
+/* Emits Debezium's op "m" event for a logical decoding message at lsn, with
+ * the given source offset (the stream's). */
+void pg_message_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput_msg_t *msg, uint64_t lsn,
+                     const char *offset);
 
 /* ---- pg_admin.c ---------------------------------------------------------- */
 /* replica.identity.autoset.values: ALTER TABLE ... REPLICA IDENTITY for the

@@ -407,6 +407,34 @@ static void on_heartbeat(pg_ctx_t *ctx, ferry_batch_t *batch, uint64_t lsn)
     pg_emit(ctx, batch, &rec);
 }
 
+/* A user's logical decoding message (op "m"). Inside a transaction it takes
+ * the next index of the unit, like a change. Outside one it is positioned
+ * like a heartbeat (see on_heartbeat): at least once, so a restart at its
+ * position may emit it again. */
+static void on_logical_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput_msg_t *msg, uint64_t lsn)
+{
+    if (msg->transactional && ctx->in_txn) {
+        if (unit_skip_next(ctx)) {
+            ctx->cur_idx++;
+            return;
+        }
+        pg_message_emit(ctx, batch, msg, lsn, unit_take(ctx, lsn));
+        return;
+    }
+    if (lsn < ctx->emit_pos)
+        return; /* a replay */
+    if (lsn > ctx->emit_pos) {
+        ctx->emit_pos = lsn;
+        ctx->emit_cnt = 0;
+    }
+    pg_buf_reset(&ctx->obuf);
+    pg_buf_printf(&ctx->obuf,
+                  "{\"event\":%" PRId64 ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64 ",\"lsn_proc\":%" PRIu64
+                  ",\"ts_usec\":%" PRId64 ",\"txId\":0}",
+                  ctx->emit_cnt, lsn, lsn, lsn, wall_us());
+    pg_message_emit(ctx, batch, msg, lsn, ctx->obuf.data);
+}
+
 static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput_msg_t *msg, uint64_t lsn,
                                  ferry_error_t *err)
 {
@@ -438,6 +466,8 @@ static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgou
     case PGO_MESSAGE:
         if (!msg->transactional && msg->prefix && strcmp(msg->prefix, PG_HEARTBEAT_PREFIX) == 0)
             on_heartbeat(ctx, batch, msg->message_lsn ? msg->message_lsn : lsn);
+        else if (msg->prefix && pg_message_wanted(ctx, msg->prefix))
+            on_logical_message(ctx, batch, msg, msg->message_lsn ? msg->message_lsn : lsn);
         return FERRY_OK;
     default:
         /* Origin, Type: nothing to emit (types are resolved via pg_type). */

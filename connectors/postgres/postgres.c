@@ -349,6 +349,7 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
                          ? host->cfg_int(cfg, "status.update.interval.ms")
                          : host->cfg_duration_ms(cfg, "status.update.interval");
     ctx->slot_drop_on_stop = host->cfg_bool(cfg, "slot.drop.on.stop");
+    ctx->via_root = host->cfg_bool(cfg, "publish.via.partition.root");
     ctx->heartbeat_query = host->cfg_string(cfg, "heartbeat.action.query");
     if (ctx->heartbeat_query && !*ctx->heartbeat_query)
         ctx->heartbeat_query = NULL;
@@ -372,6 +373,8 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
         pg_filter_build(&ctx->snap_include, host, cfg, "snapshot.include.collection.list", err) ||
         pg_filter_build(&ctx->col_include, host, cfg, "column.include.list", err) ||
         pg_filter_build(&ctx->col_exclude, host, cfg, "column.exclude.list", err) ||
+        pg_filter_build(&ctx->msg_include, host, cfg, "message.prefix.include.list", err) ||
+        pg_filter_build(&ctx->msg_exclude, host, cfg, "message.prefix.exclude.list", err) ||
         skip_ops_parse(host, cfg, &ctx->skip_ops, err) ||
         pg_keycols_build(ctx, host->cfg_string(cfg, "message.key.columns"), err)) {
         pg_close(ctx);
@@ -534,7 +537,8 @@ static ferry_status_t pg_validate(const ferry_host_t *host, const ferry_config_t
         return ferry_error_set(err, FERRY_ERROR, "topic.prefix must not be empty");
     const char *lists[] = {"table.include.list",  "table.exclude.list",
                            "outbox.table.list",   "snapshot.include.collection.list",
-                           "column.include.list", "column.exclude.list"};
+                           "column.include.list", "column.exclude.list",
+                           "message.prefix.include.list", "message.prefix.exclude.list"};
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
         pg_filter_t f = {0};
         int rc = pg_filter_build(&f, host, cfg, lists[i], err);
@@ -545,6 +549,9 @@ static ferry_status_t pg_validate(const ferry_host_t *host, const ferry_config_t
     const char *const *tmp = NULL;
     if (host->cfg_list(cfg, "column.include.list", &tmp) && host->cfg_list(cfg, "column.exclude.list", &tmp))
         return ferry_error_set(err, FERRY_ERROR, "set column.include.list or column.exclude.list, not both");
+    if (host->cfg_list(cfg, "message.prefix.include.list", &tmp) && host->cfg_list(cfg, "message.prefix.exclude.list", &tmp))
+        return ferry_error_set(err, FERRY_ERROR,
+                               "set message.prefix.include.list or message.prefix.exclude.list, not both");
     /* Debezium's spelling and ferry's older one: one value. */
     static const char *const aliases[][2] = {{"publication.autocreate.mode", "publication.autocreate"}};
     for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
@@ -624,6 +631,11 @@ static const ferry_option_t pg_options[] = {
      "Columns left out of before/after (regular expressions over schema.table.column)."},
     {"message.key.columns", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,
      "Record keys from other columns: <table regex>:<column>,<column>;... (Debezium's syntax)."},
+    {"message.prefix.include.list", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "Logical decoding messages (pg_logical_emit_message) emitted as op \"m\" events on "
+     "<topic.prefix>.message, by prefix (regular expressions); default: every prefix but ferry's heartbeats."},
+    {"message.prefix.exclude.list", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "Logical decoding message prefixes not emitted (regular expressions)."},
     {"skipped.operations", FERRY_OPT_LIST, "t", 0, 0, 0, NULL,
      "Change events not emitted: c (inserts), u (updates), d (deletes), t (truncates), or none."},
     {"topic.prefix", FERRY_OPT_STRING, NULL, FERRY_OPT_REQUIRED, 0, 0, NULL,
@@ -649,6 +661,9 @@ static const ferry_option_t pg_options[] = {
     {"replica.identity.autoset.values", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
      "REPLICA IDENTITY set on captured tables at start: <table regex>:DEFAULT|FULL|NOTHING|INDEX <name>, ... "
      "(Debezium's syntax; the role must own the tables)."},
+    {"publish.via.partition.root", FERRY_OPT_BOOL, "false", 0, 0, 0, NULL,
+     "Capture partitioned tables through their root: the publication ferry creates publishes partitions' "
+     "changes as the root's (one topic), and the snapshot reads the root, not each partition."},
     {"slot.drop.on.stop", FERRY_OPT_BOOL, "false", 0, 0, 0, NULL,
      "Drop the replication slot when the task stops gracefully (tests and throw-away setups)."},
     {"tombstones.on.delete", FERRY_OPT_BOOL, "true", 0, 0, 0, NULL,

@@ -13,6 +13,9 @@
 #  6. publication.autocreate.mode (+ alias), slot.drop.on.stop,
 #     replica.identity.autoset.values, heartbeat.action.query (+ .ms alias).
 #  7. database.* options instead of conninfo; both or neither: clear errors.
+#  8. publish.via.partition.root: a partitioned table's snapshot and changes
+#     on the root's topic only (all_tables and filtered publications).
+#  9. Logical decoding messages as op "m" events (message.prefix.*.list).
 . "$(dirname "$0")/pg_test_lib.sh"
 
 wait_until() { local end=$((SECONDS + $1)); shift; until "$@"; do [ $SECONDS -lt $end ] || return 1; sleep 0.2; done; }
@@ -30,7 +33,7 @@ for line in open(sys.argv[1]):
     topic, key, value = line.rstrip("\n").split("\t")[:3]
     ev = None if value == "\\N" else json.loads(value)
     key = None if key == "\\N" else json.loads(key)
-    if eval(sys.argv[2]):
+    if eval("(" + sys.argv[2] + ")"):
         n += 1
 print(n)
 PY
@@ -217,4 +220,49 @@ harness_run f7b.out "${DB[@]}" conninfo="$PG_CONNINFO" || rc=$?
 rc=0
 harness_run f7c.out topic.prefix=shop || rc=$?
 [ "$rc" != 0 ] && grep -q "no connection: set conninfo" "$WORK/f7c.out.err" || fail "7: no connection options not refused"
+
+# ---- 8. partitioned tables through their root ----------------------------------------
+pg_psql "CREATE TABLE public.meas (id int, region text, PRIMARY KEY (id, region)) PARTITION BY LIST (region)" \
+    "CREATE TABLE public.meas_eu PARTITION OF meas FOR VALUES IN ('eu')" \
+    "CREATE TABLE public.meas_us PARTITION OF meas FOR VALUES IN ('us')" \
+    "INSERT INTO meas VALUES (1, 'eu'), (2, 'us'), (3, 'eu')" >/dev/null
+n=10
+for mode in all_tables filtered; do
+    reset
+    harness_bg f8$mode.out "${BASE_ARGS[@]}" 'table.include.list=public\.meas.*' publish.via.partition.root=true \
+        publication.autocreate.mode=$mode
+    wait_until 30 grep -qs "streaming slot" "$WORK/f8$mode.out.err" || fail "8: $mode: the stream did not start"
+    n=$((n + 1))
+    pg_psql "INSERT INTO meas VALUES ($n, 'us')" >/dev/null
+    wait_until 30 grep -qs "\"id\":$n" "$WORK/f8$mode.out" || fail "8: $mode: the insert into a partition did not arrive"
+    harness_term
+    [ "$(pg_psql "SELECT pubviaroot FROM pg_publication WHERE pubname = 'ferry_shop'")" = t ] ||
+        fail "8: $mode: the publication does not publish via the root"
+    expect f8$mode.out 'topic != "shop.public.meas"' 0 "8: $mode: events on a partition's topic"
+    expect f8$mode.out 'ev["op"] == "r"' "$(pg_psql "SELECT count(*) - 1 FROM meas")" "8: $mode: the root's snapshot"
+    expect f8$mode.out 'ev["op"] == "c" and ev["after"] == {"id": '$n', "region": "us"}' 1 "8: $mode: the insert"
+done
+
+# ---- 9. logical decoding messages --------------------------------------------------------
+reset
+harness_bg f9a.out "${ARGS[@]}" snapshot.mode=no_data heartbeat.interval=200ms
+wait_until 30 grep -qs "streaming slot" "$WORK/f9a.out.err" || fail "9: the stream did not start"
+pg_psql "BEGIN; SELECT pg_logical_emit_message(true, 'audit', 'hello'); INSERT INTO a1 VALUES (20, 'm', 's'); COMMIT" \
+    "SELECT pg_logical_emit_message(false, 'other', 'x')" >/dev/null
+wait_until 30 grep -qs '"prefix":"other"' "$WORK/f9a.out" || fail "9: the non-transactional message did not arrive"
+harness_term
+expect f9a.out 'topic == "shop.message"' 2 "9: messages"
+expect f9a.out 'topic == "shop.message" and key == {"prefix": "audit"} and ev["op"] == "m" and
+    ev["message"] == {"prefix": "audit", "content": "aGVsbG8="} and isinstance(ev["source"]["txId"], int) and
+    ev["source"]["table"] == "" and "before" not in ev' 1 "9: the transactional message"
+expect f9a.out 'topic == "shop.message" and key == {"prefix": "other"} and ev["source"]["txId"] is None' 1 \
+    "9: the non-transactional message"
+expect f9a.out 'ev and ev.get("message", {}).get("prefix") == "ferry_heartbeat"' 0 "9: a heartbeat as a message"
+reset
+harness_bg f9b.out "${ARGS[@]}" snapshot.mode=no_data message.prefix.exclude.list=OTH.*
+wait_until 30 grep -qs "streaming slot" "$WORK/f9b.out.err" || fail "9: exclude: the stream did not start"
+pg_psql "SELECT pg_logical_emit_message(false, 'other', 'x')" "SELECT pg_logical_emit_message(false, 'audit', 'y')" >/dev/null
+wait_until 30 grep -qs '"prefix":"audit"' "$WORK/f9b.out" || fail "9: exclude: the audit message did not arrive"
+harness_term
+expect f9b.out 'key == {"prefix": "other"}' 0 "9: message.prefix.exclude.list"
 log "PASS"
