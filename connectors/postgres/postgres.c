@@ -112,7 +112,19 @@ static ferry_status_t boot(pg_ctx_t *ctx, ferry_error_t *err)
         stored = NULL;
         stored_snapshot = 0;
     }
-    if (stored) {
+    if (stored && !exists && ctx->slot_drop_on_stop && !stored_snapshot) {
+        /* The slot was dropped at the last stop, as asked: like Debezium,
+         * go on from a new slot, without what changed in between. */
+        pg_lsn_format((uint64_t)p, b);
+        ctx->host->log(ctx->task, FERRY_LOG_WARN,
+                       "slot.drop.on.stop: slot %s was dropped at the last stop (offsets at %s); creating it "
+                       "again and streaming from now: changes made while the task was stopped are not captured",
+                       ctx->slot, b);
+        st = pg_create_slot(ctx, 0, 0, err);
+        ctx->emit_pos = ctx->start_lsn;
+        ctx->emit_cnt = 0;
+        ctx->phase = PG_PHASE_STREAM;
+    } else if (stored) {
         pg_lsn_format((uint64_t)p, b);
         if (!exists)
             return ferry_error_set(err, FERRY_ERROR,
@@ -665,7 +677,8 @@ static const ferry_option_t pg_options[] = {
      "Capture partitioned tables through their root: the publication ferry creates publishes partitions' "
      "changes as the root's (one topic), and the snapshot reads the root, not each partition."},
     {"slot.drop.on.stop", FERRY_OPT_BOOL, "false", 0, 0, 0, NULL,
-     "Drop the replication slot when the task stops gracefully (tests and throw-away setups)."},
+     "Drop the replication slot when the task stops gracefully; the next start streams from a new slot, "
+     "without the changes made meanwhile (tests and throw-away setups)."},
     {"tombstones.on.delete", FERRY_OPT_BOOL, "true", 0, 0, 0, NULL,
      "Follow each delete event with a tombstone (same key, null value) for log compaction."},
     {"toast.unchanged.placeholder", FERRY_OPT_STRING, "__debezium_unavailable_value", 0, 0, 0, NULL,

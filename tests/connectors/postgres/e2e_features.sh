@@ -8,6 +8,7 @@
 #  3. snapshot.mode=always (defect 11): a change made while ferry was down
 #     arrives once, from the new snapshot, not again from the old WAL; the
 #     slot never confirms past the stored offset.
+#  4. slot.drop.on.stop: the worker's graceful stop drops the slot.
 . "$(dirname "$0")/pg_e2e_lib.sh"
 
 devkafka_start --topic shop.public.a:1 --topic shop.public.plain:1
@@ -88,4 +89,28 @@ assert not stale, stale[:2]
 print("always: no replay")
 PY
 [ "$(ops r)" -gt "$before_r" ] || fail "3: always did not snapshot again"
+
+# ---- 4. slot.drop.on.stop ------------------------------------------------------------------
+# A connector of its own (no offsets yet); its second start goes on from a new
+# slot, as Debezium's does.
+pg_yaml drop "    table.include.list: public.a
+    snapshot.mode: no_data
+    slot.name: ferry_drop
+    slot.drop.on.stop: true"
+sed -i "s|^  shop:|  dropper:|; s|topic.prefix: shop|topic.prefix: shop|" "$WORK/drop.yaml"
+slots() { pg_psql "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'ferry_drop'"; }
+for run in drop drop2; do
+    ferry_start $run "$WORK/drop.yaml"
+    wait_streaming $run
+    [ "$(slots)" = 1 ] || fail "4: $run: no slot"
+    pg_psql "INSERT INTO a VALUES (20$((${#run})), '$run')" >/dev/null
+    wait_until 60 eval "\$CHECK dump \"\$BROKER\" shop.public.a 2>/dev/null | grep -q '\"v\":\"$run\"'" ||
+        fail "4: $run: the insert did not arrive"
+    sleep 1.5
+    ferry_stop "$FERRY_PID"
+    grep -q "dropped replication slot ferry_drop" "$WORK/$run.log" || fail "4: $run: the stop did not drop the slot"
+    [ "$(slots)" = 0 ] || fail "4: $run: the slot is still there"
+done
+grep -q "slot.drop.on.stop: slot ferry_drop was dropped at the last stop" "$WORK/drop2.log" ||
+    fail "4: the second start did not say it goes on from a new slot"
 log "PASS"
