@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static int pg_offset_int(const char *json, const char *field, int64_t *out)
@@ -600,6 +601,22 @@ static ferry_status_t pg_validate(const ferry_host_t *host, const ferry_config_t
         if (!stmt || !*stmt)
             return ferry_error_set(err, FERRY_ERROR,
                                    "snapshot.select.statement.overrides lists %s but %s is not set", over[i], key);
+    }
+    /* replica.identity.autoset.values: <table regex>:DEFAULT|FULL|NOTHING|INDEX <name>. */
+    const char *const *ri = NULL;
+    size_t nri = host->cfg_list(cfg, "replica.identity.autoset.values", &ri);
+    for (size_t i = 0; i < nri; i++) {
+        const char *colon = strrchr(ri[i], ':');
+        const char *v = colon ? colon + 1 : "";
+        while (*v == ' ')
+            v++;
+        if (!colon || colon == ri[i] ||
+            !(strcasecmp(v, "DEFAULT") == 0 || strcasecmp(v, "FULL") == 0 || strcasecmp(v, "NOTHING") == 0 ||
+              (strncasecmp(v, "INDEX ", 6) == 0 && v[6])))
+            return ferry_error_set(err, FERRY_ERROR,
+                                   "replica.identity.autoset.values: item \"%s\" is not <table regex>:DEFAULT, "
+                                   "FULL, NOTHING or INDEX <name>",
+                                   ri[i]);
     }
     pg_ctx_t probe = {.host = host, .cfg = cfg};
     rc = pg_keycols_build(&probe, host->cfg_string(cfg, "message.key.columns"), err);

@@ -202,6 +202,10 @@ for opt in publication.autocreate.mode publication.autocreate; do
     pg_psql "ALTER TABLE a1 REPLICA IDENTITY DEFAULT" "DELETE FROM hb" >/dev/null
 done
 rc=0
+harness_run f6d.out "${ARGS[@]}" 'replica.identity.autoset.values=public.a1:HALF' || rc=$?
+[ "$rc" != 0 ] && grep -q 'replica.identity.autoset.values: item "public.a1:HALF"' "$WORK/f6d.out.err" ||
+    fail "6: a bad replica.identity.autoset.values item was not refused"
+rc=0
 harness_run f6c.out "${ARGS[@]}" publication.autocreate.mode=filtered publication.autocreate=disabled || rc=$?
 [ "$rc" != 0 ] && grep -q "alias publication.autocreate" "$WORK/f6c.out.err" || fail "6: conflicting aliases not refused"
 
