@@ -228,10 +228,17 @@ ferry_status_t pg_list_tables(pg_ctx_t *ctx, PGconn *conn, int with_outbox, char
                               ferry_error_t *err)
 {
     ferry_status_t st;
+    /* publish.via.partition.root: a partitioned table is captured through
+     * its root (events and snapshot), so its partitions are not listed. */
     PGresult *res = pg_query(ctx, conn,
-                             "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON "
-                             "n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' "
-                             "AND n.nspname !~ '^pg_' ORDER BY 1, 2",
+                             ctx->via_root
+                                 ? "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON "
+                                   "n.oid = c.relnamespace WHERE (c.relkind = 'p' OR c.relkind = 'r') AND NOT "
+                                   "c.relispartition AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' "
+                                   "ORDER BY 1, 2"
+                                 : "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON "
+                                   "n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname <> "
+                                   "'information_schema' AND n.nspname !~ '^pg_' ORDER BY 1, 2",
                              0, NULL, PGRES_TUPLES_OK, "listing tables", &st, err);
     *names = NULL;
     *n = 0;
@@ -320,18 +327,34 @@ ferry_status_t pg_ensure_publication(pg_ctx_t *ctx, ferry_error_t *err)
     size_t sql_added = 0;
     ferry_status_t st;
     const char *params[1] = {ctx->publication};
-    PGresult *res = pg_query(ctx, ctx->sql, "SELECT puballtables FROM pg_publication WHERE pubname = $1", 1,
-                             params, PGRES_TUPLES_OK, "looking up the publication", &st, err);
+    PGresult *res = pg_query(ctx, ctx->sql, "SELECT puballtables, pubviaroot FROM pg_publication WHERE pubname = $1",
+                             1, params, PGRES_TUPLES_OK, "looking up the publication", &st, err);
     if (!res)
         return st;
     int exists = PQntuples(res) > 0;
     int all = exists && PQgetvalue(res, 0, 0)[0] == 't';
+    int viaroot = exists && PQgetvalue(res, 0, 1)[0] == 't';
     PQclear(res);
+    if (exists && ctx->via_root && !viaroot) {
+        /* Otherwise partitions' changes arrive under the partitions' names,
+         * which the captured root does not match. */
+        char *pub = pg_quote_ident(ctx->sql, ctx->publication);
+        pg_buf_t q = {0};
+        pg_buf_printf(&q, "ALTER PUBLICATION %s SET (publish_via_partition_root = true)", pub ? pub : "\"\"");
+        free(pub);
+        char what[200];
+        snprintf(what, sizeof(what), "publish.via.partition.root: setting it on publication \"%s\"", ctx->publication);
+        res = pg_query(ctx, ctx->sql, q.data, 0, NULL, PGRES_COMMAND_OK, what, &st, err);
+        pg_buf_free(&q);
+        if (!res)
+            return st;
+        PQclear(res);
+    }
     if (exists && (all || ctx->pub_mode != PG_PUB_FILTERED))
         return FERRY_OK;
     if (!exists && ctx->pub_mode == PG_PUB_DISABLED)
         return ferry_error_set(err, FERRY_ERROR,
-                               "publication \"%s\" does not exist and publication.autocreate is disabled: "
+                               "publication \"%s\" does not exist and publication.autocreate.mode is disabled: "
                                "create it (CREATE PUBLICATION %s FOR TABLE ...) as the tables' owner",
                                ctx->publication, ctx->publication);
 
@@ -348,10 +371,15 @@ ferry_status_t pg_ensure_publication(pg_ctx_t *ctx, ferry_error_t *err)
     if (!exists) {
         if (ctx->pub_mode == PG_PUB_ALL_TABLES) {
             pg_buf_printf(&sql, "CREATE PUBLICATION %s FOR ALL TABLES", pub ? pub : "");
+        } else if (ctx->pub_mode == PG_PUB_NO_TABLES) {
+            /* Debezium's no_tables: the user adds the tables later. */
+            pg_buf_printf(&sql, "CREATE PUBLICATION %s", pub ? pub : "");
         } else {
             pg_buf_printf(&sql, "CREATE PUBLICATION %s%s", pub ? pub : "", n ? " FOR TABLE " : "");
             append_table_list(ctx, &sql, names, n);
         }
+        if (ctx->via_root && ctx->pub_mode != PG_PUB_NO_TABLES)
+            pg_buf_puts(&sql, " WITH (publish_via_partition_root = true)");
     } else {
         /* Filtered and existing: add captured tables it lacks (tables
          * created after the publication). */

@@ -4,7 +4,8 @@
  * below it:
  *   postgres.c                         options, callbacks, start-up decision
  *   pg_snapshot.c, pg_stream.c         the snapshot, the replication stream
- *   pg_outbox.c                        outbox events (called by the stream)
+ *   pg_outbox.c, pg_message.c          outbox events, op "m" messages (called by the stream)
+ *   pg_admin.c                         replica identity at start, slot drop at stop
  *   pg_record.c                        emission (spill queue) and keys
  *   pg_conn.c                          connections, errors, catalog lookups
  *   pg_envelope.c, pg_types.c          Debezium's envelope, value formatting
@@ -46,8 +47,14 @@
 #define PG_HEARTBEAT_PREFIX "ferry_heartbeat"
 #define PG_WINDOW_PREFIX "ferry_snapshot_window"
 
-enum pg_pub_mode { PG_PUB_FILTERED, PG_PUB_ALL_TABLES, PG_PUB_DISABLED };
-enum pg_snap_mode { PG_SNAP_INITIAL, PG_SNAP_NEVER, PG_SNAP_INITIAL_ONLY, PG_SNAP_ALWAYS };
+enum pg_pub_mode { PG_PUB_FILTERED, PG_PUB_ALL_TABLES, PG_PUB_DISABLED, PG_PUB_NO_TABLES };
+enum pg_snap_mode { PG_SNAP_INITIAL, PG_SNAP_NO_DATA, PG_SNAP_INITIAL_ONLY, PG_SNAP_ALWAYS, PG_SNAP_WHEN_NEEDED };
+
+/* skipped.operations: one bit per Debezium op letter. */
+#define PG_SKIP_C 1u
+#define PG_SKIP_U 2u
+#define PG_SKIP_D 4u
+#define PG_SKIP_T 8u
 
 /* Where the task is. BOOT decides what to do from the stored offset and the
  * slot; SNAPSHOT reads tables; STREAM follows the slot; IDLE is the end of an
@@ -93,6 +100,21 @@ typedef struct pg_schema_entry pg_schema_entry_t; /* pg_schema.c */
 typedef struct pg_incr pg_incr_t; /* pg_signal.c */
 typedef struct pg_ksig pg_ksig_t; /* pg_signal_kafka.c */
 
+/* message.key.columns: for tables matching re, key by these columns. */
+typedef struct pg_keycols {
+    regex_t re;
+    size_t count;
+    char **names; /* owned */
+} pg_keycols_t;
+
+/* Which columns of a relation column.include/exclude.list keep, computed
+ * once per relation id. */
+typedef struct pg_colmask {
+    uint32_t oid;
+    int ncols;
+    unsigned char *keep; /* owned; ncols entries */
+} pg_colmask_t;
+
 typedef struct pg_ctx {
     ferry_task_t *task;
     const ferry_host_t *host;
@@ -109,6 +131,20 @@ typedef struct pg_ctx {
     int tombstones;
     pg_filter_t include, exclude, outbox;
     char *partition_json; /* owned: {"server":"<prefix>"} */
+
+    /* Debezium's options (pg_filter.c reads most of them). */
+    pg_filter_t snap_include;         /* snapshot.include.collection.list */
+    pg_filter_t col_include, col_exclude; /* over schema.table.column */
+    pg_filter_t msg_include, msg_exclude; /* message.prefix.*.list */
+    unsigned skip_ops;                /* PG_SKIP_* */
+    pg_keycols_t *keycols;            /* owned; message.key.columns */
+    size_t nkeycols;
+    pg_colmask_t *colmasks;           /* owned cache */
+    size_t ncolmasks;
+    int slot_drop_on_stop;
+    int via_root;                     /* publish.via.partition.root */
+    const char *heartbeat_query;      /* heartbeat.action.query, or NULL */
+    char *conninfo_built;             /* owned: from database.* options, or NULL */
     char *heartbeat_topic; /* owned */
 
     /* Connections: sql for queries (and the snapshot transaction), repl for
@@ -123,6 +159,8 @@ typedef struct pg_ctx {
 
     /* Stream positions (see the header comment). */
     uint64_t start_lsn;     /* where streaming (re)starts when nothing was emitted yet */
+    uint64_t stream_floor;  /* START_REPLICATION no earlier than this (a new snapshot's point), or 0 */
+    uint64_t flush_from;    /* boot only: committed_lsn after a new snapshot, or 0 */
     uint64_t emit_pos;      /* position of the last unit records were handed out for */
     int64_t emit_cnt;       /* records of that unit handed out */
     uint64_t committed_lsn; /* highest lsn_commit commit() gave us: the only flush we report */
@@ -187,7 +225,8 @@ static inline int64_t pg_now_ms(void)
 
 /* ---- pg_filter.c ---------------------------------------------------------- */
 /* Each item of the list option opt is a name or a POSIX extended regex,
- * matched against the whole "schema.table" (anchored), like Debezium's. */
+ * matched against the whole "schema.table" (anchored, ignoring case), like
+ * Debezium's. */
 int pg_filter_build(pg_filter_t *f, const ferry_host_t *host, const ferry_config_t *cfg, const char *opt,
                     ferry_error_t *err);
 /* The same from n items; what names them in errors. */
@@ -202,6 +241,21 @@ int pg_table_kind(const pg_ctx_t *ctx, const char *schema, const char *table);
  * Debezium does, and by name within an item. */
 int pg_table_rank(const pg_ctx_t *ctx, const char *schema, const char *table);
 
+/* 1 if the snapshot reads the table (snapshot.include.collection.list). */
+int pg_snapshot_table_wanted(const pg_ctx_t *ctx, const char *schema, const char *table);
+/* The table's snapshot.select.statement.overrides statement, or NULL. */
+const char *pg_snapshot_override(const pg_ctx_t *ctx, const char *schema, const char *table);
+/* 1 if the logical decoding message prefix is captured (message.prefix.*). */
+int pg_message_wanted(const pg_ctx_t *ctx, const char *prefix);
+/* Parses message.key.columns ("schema.table:c1,c2;...") into ctx->keycols. */
+int pg_keycols_build(pg_ctx_t *ctx, const char *spec, ferry_error_t *err);
+/* The columns message.key.columns gives the table, or NULL. */
+const pg_keycols_t *pg_keycols_find(const pg_ctx_t *ctx, const char *schema, const char *table);
+/* The column.include/exclude.list mask of a relation (NULL: keep all). */
+const unsigned char *pg_colmask(pg_ctx_t *ctx, const pg_relation_t *rel);
+void pg_colmask_forget(pg_ctx_t *ctx, uint32_t oid);
+void pg_features_free(pg_ctx_t *ctx);
+
 /* ---- pg_record.c ---------------------------------------------------------- */
 /* Adds a record to the batch, or queues it when the batch is full. The
  * record's bytes are copied either way. */
@@ -214,9 +268,12 @@ int pg_batch_full(const pg_ctx_t *ctx, ferry_batch_t *batch);
 /* Key JSON of the relation's primary key (or replica identity) columns into
  * ctx->kbuf; returns 0 when the table has no key (the record gets none). */
 int pg_key_json(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple);
-/* 1 when column i is part of the record key: ki is the primary key
- * (pg_keyinfo, may be NULL or empty: then the replica identity decides). */
-int pg_is_key_column(const pg_relation_t *rel, const pg_keyinfo_t *ki, int i);
+/* The record key's columns, in key order, as indexes into rel->cols (idx
+ * has room for rel->ncols): message.key.columns, else the primary key, else
+ * the replica identity. */
+int pg_key_columns(pg_ctx_t *ctx, const pg_relation_t *rel, int *idx);
+/* pg_row_json with column.include/exclude.list applied. */
+void pg_row_json_kept(pg_ctx_t *ctx, pg_buf_t *out, const pg_relation_t *rel, const pg_tuple_t *tuple);
 
 /* ---- pg_schema.c ---------------------------------------------------------- */
 /* With schemas wanted (ctx->schemas_key/value), turns rec's key and value
@@ -258,6 +315,20 @@ void pg_caches_free(pg_ctx_t *ctx);
 char *pg_quote_ident(PGconn *conn, const char *s);  /* malloc'd; NULL on failure */
 char *pg_quote_literal(PGconn *conn, const char *s); /* malloc'd; NULL on failure */
 
+/* ---- pg_message.c -------------------------------------------------------- */
+/* Emits Debezium's op "m" event for a logical decoding message at lsn, with
+ * the given source offset (the stream's). */
+void pg_message_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput_msg_t *msg, uint64_t lsn,
+                     const char *offset);
+
+/* ---- pg_admin.c ---------------------------------------------------------- */
+/* replica.identity.autoset.values: ALTER TABLE ... REPLICA IDENTITY for the
+ * captured tables it names (at start, before the snapshot). */
+ferry_status_t pg_replica_identity_autoset(pg_ctx_t *ctx, ferry_error_t *err);
+/* slot.drop.on.stop: drops the slot on a new replication connection (after
+ * pg_disconnect); failures are logged. */
+void pg_slot_drop(pg_ctx_t *ctx);
+
 /* ---- pg_stream.c --------------------------------------------------------- */
 ferry_status_t pg_stream_poll(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_t *err);
 /* Sends a standby status update with committed_lsn as flush position (if
@@ -266,10 +337,12 @@ int pg_stream_send_status(pg_ctx_t *ctx, int keepalive_reply);
 void pg_stream_reset(pg_ctx_t *ctx);
 
 /* ---- pg_snapshot.c ------------------------------------------------------- */
-/* Creates the slot (exporting a snapshot when export) and begins the
- * snapshot transaction on ctx->sql. resume: the stored snapshot offset to
- * continue from, or NULL. */
-ferry_status_t pg_create_slot(pg_ctx_t *ctx, int export_snapshot, ferry_error_t *err);
+/* Creates the slot (exporting a snapshot when export; temporary: a
+ * throw-away slot that only lends its consistent point and snapshot) and
+ * begins the snapshot transaction on ctx->sql; sets start_lsn to the
+ * consistent point. resume: the stored snapshot offset to continue from,
+ * or NULL. */
+ferry_status_t pg_create_slot(pg_ctx_t *ctx, int export_snapshot, int temporary, ferry_error_t *err);
 ferry_status_t pg_snapshot_begin(pg_ctx_t *ctx, const char *snapshot_name, const char *resume,
                                  ferry_error_t *err);
 /* Emits snapshot records; *done = 1 when every table was read. */

@@ -129,38 +129,95 @@ int pg_batch_full(const pg_ctx_t *ctx, ferry_batch_t *batch)
     return ctx->npending > ctx->pending_head || ctx->host->batch_room(batch) == 0;
 }
 
-int pg_is_key_column(const pg_relation_t *rel, const pg_keyinfo_t *ki, int i)
+/* message.key.columns: the key from the columns the user named. */
+static int key_columns_named(const pg_keycols_t *kc, const pg_relation_t *rel, int *idx)
 {
+    int n = 0;
+    for (size_t j = 0; j < kc->count; j++)
+        for (int i = 0; i < rel->ncols; i++)
+            if (strcmp(kc->names[j], rel->cols[i].name) == 0)
+                idx[n++] = i;
+    return n;
+}
+
+void pg_row_json_kept(pg_ctx_t *ctx, pg_buf_t *out, const pg_relation_t *rel, const pg_tuple_t *tuple)
+{
+    const unsigned char *keep = pg_colmask(ctx, rel);
+    if (!keep) {
+        pg_row_json(out, rel, tuple, 0, ctx->toast_placeholder, &ctx->types);
+        return;
+    }
+    int n = rel->ncols < tuple->ncols ? rel->ncols : tuple->ncols;
+    pg_column_t *cols = malloc(((size_t)n + 1) * sizeof(*cols));
+    pg_datum_t *datums = malloc(((size_t)n + 1) * sizeof(*datums));
+    if (!cols || !datums)
+        abort(); /* as pending_push: a wrong event is worse than a restart */
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (keep[i]) {
+            cols[k] = rel->cols[i];
+            datums[k++] = tuple->cols[i];
+        }
+    pg_relation_t r = *rel;
+    r.cols = cols;
+    r.ncols = k;
+    pg_tuple_t t = {.ncols = k, .cols = datums};
+    pg_row_json(out, &r, &t, 0, ctx->toast_placeholder, &ctx->types);
+    free(cols);
+    free(datums);
+}
+
+int pg_key_columns(pg_ctx_t *ctx, const pg_relation_t *rel, int *idx)
+{
+    const pg_keycols_t *kc = pg_keycols_find(ctx, rel->schema, rel->table);
+    if (kc)
+        return key_columns_named(kc, rel, idx);
     /* Debezium keys by the primary key even under REPLICA IDENTITY FULL
      * (where pgoutput flags every column as key), so the catalog's primary
      * key comes first, the replica identity flags after it. */
-    if (ki && ki->count) {
-        for (size_t j = 0; j < ki->count; j++)
-            if (strcmp(ki->names[j], rel->cols[i].name) == 0)
-                return 1;
-        return 0;
+    const pg_keyinfo_t *ki = pg_keyinfo(ctx, rel->oid);
+    int n = 0;
+    for (int i = 0; i < rel->ncols; i++) {
+        int is_key = 0;
+        if (ki && ki->count) {
+            for (size_t j = 0; j < ki->count; j++)
+                if (strcmp(ki->names[j], rel->cols[i].name) == 0)
+                    is_key = 1;
+        } else if (rel->replident != 'f') {
+            is_key = rel->cols[i].is_key;
+        }
+        if (is_key)
+            idx[n++] = i;
     }
-    return rel->replident != 'f' && rel->cols[i].is_key;
+    return n;
 }
 
 int pg_key_json(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple)
 {
-    const pg_keyinfo_t *ki = pg_keyinfo(ctx, rel->oid);
+    int stack[64];
+    int *idx = rel->ncols <= 64 ? stack : malloc((size_t)rel->ncols * sizeof(int));
+    if (!idx)
+        abort(); /* as pending_push */
+    int n = pg_key_columns(ctx, rel, idx);
     pg_buf_reset(&ctx->kbuf);
-    int n = 0;
     pg_buf_puts(&ctx->kbuf, "{");
-    for (int i = 0; i < rel->ncols && i < tuple->ncols; i++) {
-        if (!pg_is_key_column(rel, ki, i))
+    int written = 0;
+    for (int k = 0; k < n; k++) {
+        int i = idx[k];
+        if (i >= tuple->ncols)
             continue;
-        if (n++)
+        if (written++)
             pg_buf_puts(&ctx->kbuf, ",");
         pg_buf_json_string(&ctx->kbuf, rel->cols[i].name, strlen(rel->cols[i].name));
         pg_buf_puts(&ctx->kbuf, ":");
         pg_datum_json(&ctx->kbuf, rel->cols[i].type_oid, &tuple->cols[i], ctx->toast_placeholder, &ctx->types);
     }
     pg_buf_puts(&ctx->kbuf, "}");
-    return n > 0;
+    if (idx != stack)
+        free(idx);
+    return written > 0;
 }
+
 
 void pg_pending_free(pg_ctx_t *ctx)
 {

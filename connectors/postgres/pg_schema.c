@@ -431,16 +431,19 @@ static const char TRANSACTION_SCHEMA[] =
     "{\"type\":\"int64\",\"optional\":false,\"field\":\"data_collection_order\"}],"
     "\"optional\":true,\"name\":\"event.block\",\"version\":1,\"field\":\"transaction\"}";
 
-/* The row struct <topic>.Value (or .Key: key columns only, required). */
-static void row_schema(pg_buf_t *out, pg_ctx_t *ctx, const pg_relation_t *rel, const pg_keyinfo_t *ki,
+/* The row struct <topic>.Value (or .Key: the key columns, required, in key
+ * order), with the columns column.include/exclude.list keep. */
+static void row_schema(pg_buf_t *out, pg_ctx_t *ctx, const pg_relation_t *rel, const int *key_idx, int nkey,
                        const pg_colmeta_t *meta, size_t nmeta, int key, const char *field)
 {
     pg_buf_puts(out, "{\"type\":\"struct\",\"fields\":[");
-    int n = 0;
-    for (int i = 0; i < rel->ncols; i++) {
-        if (key && !pg_is_key_column(rel, ki, i))
+    const unsigned char *keep = key ? NULL : pg_colmask(ctx, rel);
+    int n = key ? nkey : rel->ncols;
+    for (int k = 0, written = 0; k < n; k++) {
+        int i = key ? key_idx[k] : k;
+        if (keep && !keep[i])
             continue;
-        if (n++)
+        if (written++)
             pg_buf_puts(out, ",");
         field_schema(out, ctx, &rel->cols[i], colmeta_find(meta, nmeta, rel->cols[i].name), key);
     }
@@ -495,9 +498,12 @@ static const pg_schema_entry_t *entry_for(pg_ctx_t *ctx, const pg_relation_t *re
     }
     size_t nmeta = 0;
     pg_colmeta_t *meta = colmeta_lookup(ctx, rel->oid, &nmeta);
-    const pg_keyinfo_t *ki = pg_keyinfo(ctx, rel->oid);
-    if (!meta || ctx->lookup_failed) {
+    int *key_idx = malloc(((size_t)rel->ncols + 1) * sizeof(int));
+    int nkey = key_idx ? pg_key_columns(ctx, rel, key_idx) : 0;
+    if (!meta || !key_idx || ctx->lookup_failed) {
         colmeta_free(meta, nmeta);
+        free(key_idx);
+        ctx->lookup_failed = 1;
         return NULL;
     }
     if (!slot) {
@@ -506,6 +512,7 @@ static const pg_schema_entry_t *entry_for(pg_ctx_t *ctx, const pg_relation_t *re
             pg_schema_entry_t *ns = realloc(ctx->schemas, cap * sizeof(*ns));
             if (!ns) {
                 colmeta_free(meta, nmeta);
+                free(key_idx);
                 ctx->lookup_failed = 1;
                 return NULL;
             }
@@ -518,19 +525,17 @@ static const pg_schema_entry_t *entry_for(pg_ctx_t *ctx, const pg_relation_t *re
     slot->oid = rel->oid;
     slot->sig = sig;
 
-    int has_key = 0;
-    for (int i = 0; i < rel->ncols; i++)
-        has_key |= pg_is_key_column(rel, ki, i);
+    int has_key = nkey > 0;
     if (has_key) {
         pg_buf_t k = {0};
-        row_schema(&k, ctx, rel, ki, meta, nmeta, 1, NULL);
+        row_schema(&k, ctx, rel, key_idx, nkey, meta, nmeta, 1, NULL);
         slot->key_schema = k.data;
     }
     pg_buf_t v = {0};
     pg_buf_puts(&v, "{\"type\":\"struct\",\"fields\":[");
-    row_schema(&v, ctx, rel, ki, meta, nmeta, 0, "before");
+    row_schema(&v, ctx, rel, key_idx, nkey, meta, nmeta, 0, "before");
     pg_buf_puts(&v, ",");
-    row_schema(&v, ctx, rel, ki, meta, nmeta, 0, "after");
+    row_schema(&v, ctx, rel, key_idx, nkey, meta, nmeta, 0, "after");
     pg_buf_puts(&v, ",");
     pg_buf_puts(&v, SOURCE_SCHEMA);
     pg_buf_puts(&v, ",");
@@ -544,6 +549,7 @@ static const pg_schema_entry_t *entry_for(pg_ctx_t *ctx, const pg_relation_t *re
     pg_buf_puts(&v, ",\"version\":2}");
     slot->value_schema = v.data;
     colmeta_free(meta, nmeta);
+    free(key_idx);
     if (!slot->value_schema || (has_key && !slot->key_schema)) {
         entry_free(slot);
         ctx->lookup_failed = 1;

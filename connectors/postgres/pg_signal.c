@@ -727,7 +727,7 @@ static ferry_status_t open_window(pg_ctx_t *ctx, pg_incr_t *in, ferry_error_t *e
         pg_tuple_t tuple = {.ncols = in->rel.ncols, .cols = datums};
         pg_key_json(ctx, &in->rel, &tuple);
         pg_buf_reset(&ctx->after);
-        pg_row_json(&ctx->after, &in->rel, &tuple, 0, ctx->toast_placeholder, &ctx->types);
+        pg_row_json_kept(ctx, &ctx->after, &in->rel, &tuple);
         in->rows[r].key = strdup(ctx->kbuf.data);
         in->rows[r].value = strdup(ctx->after.data);
         in->nrows = (size_t)r + 1;

@@ -51,6 +51,15 @@ struct pg_snapshot {
     PGresult *res;
     int row, nemit, more;
     int chunk_first; /* the chunk starts the table (not a continuation, nor a resume) */
+    int overridden;  /* select is the user's snapshot.select.statement.overrides.<table> */
+
+    /* The snapshot's last record is the last row of the last table that has
+     * rows: next_full is the first table after full_from with rows (ntables
+     * when none), probed once per table. */
+    size_t next_full, full_from;
+    int probed;
+    int64_t emitted; /* records emitted by this snapshot */
+    int resumed;     /* continues a snapshot stored in the offsets */
 };
 
 static void strv_free(char **v, size_t n)
@@ -105,21 +114,27 @@ void pg_snapshot_free(pg_ctx_t *ctx)
     ctx->snap = NULL;
 }
 
-ferry_status_t pg_create_slot(pg_ctx_t *ctx, int export_snapshot, ferry_error_t *err)
+ferry_status_t pg_create_slot(pg_ctx_t *ctx, int export_snapshot, int temporary, ferry_error_t *err)
 {
     ferry_status_t st;
     if ((st = pg_connect(ctx, 1, &ctx->repl, err)) != FERRY_OK)
         return st;
-    char *slot = pg_quote_ident(ctx->repl, ctx->slot);
+    /* A temporary slot only lends its consistent point and exported
+     * snapshot to a new snapshot of tables whose slot already exists; the
+     * server drops it when the replication connection closes below. */
+    char name[64];
+    snprintf(name, sizeof(name), "%.52s%s", ctx->slot, temporary ? "_snapshot" : "");
+    char *slot = pg_quote_ident(ctx->repl, temporary ? name : ctx->slot);
     pg_buf_t cmd = {0};
-    pg_buf_printf(&cmd, "CREATE_REPLICATION_SLOT %s LOGICAL \"pgoutput\" (SNAPSHOT '%s')", slot ? slot : "\"\"",
-                  export_snapshot ? "export" : "nothing");
+    pg_buf_printf(&cmd, "CREATE_REPLICATION_SLOT %s%s LOGICAL \"pgoutput\" (SNAPSHOT '%s')", slot ? slot : "\"\"",
+                  temporary ? " TEMPORARY" : "", export_snapshot ? "export" : "nothing");
     free(slot);
     PGresult *res = PQexec(ctx->repl, cmd.data);
     pg_buf_free(&cmd);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) < 1 || PQnfields(res) < 3) {
         char what[160];
-        snprintf(what, sizeof(what), "creating replication slot \"%s\"", ctx->slot);
+        snprintf(what, sizeof(what), "creating %sreplication slot \"%s\"", temporary ? "temporary " : "",
+                 temporary ? name : ctx->slot);
         st = pg_fail(ctx, ctx->repl, res, what, err);
         PQfinish(ctx->repl);
         ctx->repl = NULL;
@@ -128,7 +143,8 @@ ferry_status_t pg_create_slot(pg_ctx_t *ctx, int export_snapshot, ferry_error_t 
     uint64_t cp = 0;
     pg_lsn_parse(PQgetvalue(res, 0, 1), &cp);
     ctx->start_lsn = cp;
-    ctx->host->log(ctx->task, FERRY_LOG_INFO, "created replication slot %s at %s", ctx->slot, PQgetvalue(res, 0, 1));
+    ctx->host->log(ctx->task, FERRY_LOG_INFO, "created %sreplication slot %s at %s", temporary ? "temporary " : "",
+                   temporary ? name : ctx->slot, PQgetvalue(res, 0, 1));
     st = FERRY_OK;
     if (export_snapshot)
         st = pg_snapshot_begin(ctx, PQgetvalue(res, 0, 2), NULL, err);
@@ -215,8 +231,25 @@ ferry_status_t pg_snapshot_begin(pg_ctx_t *ctx, const char *snapshot_name, const
         pg_snapshot_free(ctx);
         return st;
     }
-    if (resume)
+    /* snapshot.include.collection.list narrows what is read, not what is
+     * streamed. */
+    pg_snapshot_t *snap = ctx->snap;
+    size_t kept = 0;
+    for (size_t i = 0; i < snap->ntables; i++) {
+        if (pg_snapshot_table_wanted(ctx, snap->tables[2 * i], snap->tables[2 * i + 1])) {
+            snap->tables[2 * kept] = snap->tables[2 * i];
+            snap->tables[2 * kept + 1] = snap->tables[2 * i + 1];
+            kept++;
+        } else {
+            free(snap->tables[2 * i]);
+            free(snap->tables[2 * i + 1]);
+        }
+    }
+    snap->ntables = kept;
+    if (resume) {
         apply_resume(ctx->snap, resume);
+        snap->resumed = 1;
+    }
     ctx->host->log(ctx->task, FERRY_LOG_INFO, "snapshot of %zu table(s)%s%s", ctx->snap->ntables,
                    snapshot_name ? " in the slot's exported snapshot" : " in a fresh snapshot",
                    resume ? ", resuming" : "");
@@ -286,6 +319,21 @@ static ferry_status_t table_load(pg_ctx_t *ctx, ferry_error_t *err)
     }
     snap->select = sel.data;
     snap->order = order.data ? order.data : strdup("");
+    const char *over = pg_snapshot_override(ctx, schema, table);
+    snap->overridden = over != NULL;
+    if (over) {
+        /* The user's statement: read in one pass (no key to page by), its
+         * result columns named as it names them (chunk_read). */
+        free(snap->select);
+        snap->select = strdup(over);
+        for (size_t k = 0; k < snap->npk; k++) {
+            free(snap->pk_types[k]);
+            snap->pk_types[k] = NULL;
+        }
+        snap->npk = 0;
+        ctx->host->log(ctx->task, FERRY_LOG_INFO, "snapshot of %s with snapshot.select.statement.overrides: %s",
+                       snap->display, over);
+    }
     b = (pg_buf_t){0};
     pg_buf_printf(&b, "(%s)", snap->order);
     snap->pk_tuple = b.data;
@@ -303,6 +351,35 @@ static ferry_status_t table_load(pg_ctx_t *ctx, ferry_error_t *err)
     for (size_t k = 0; k < snap->npk; k++)
         snap->rel.cols[snap->pk_cols[k]].is_key = 1;
     snap->table_loaded = 1;
+    if (!snap->select)
+        return ferry_error_set(err, FERRY_ERROR, "out of memory");
+    return FERRY_OK;
+}
+
+/* The columns of an overriding statement's result, by the names it gives. */
+static ferry_status_t override_columns(pg_snapshot_t *snap, const PGresult *res, ferry_error_t *err)
+{
+    int n = PQnfields(res);
+    pg_column_t *cols = calloc((size_t)n + 1, sizeof(*cols));
+    pg_datum_t *datums = calloc((size_t)n + 1, sizeof(*datums));
+    if (!cols || !datums) {
+        free(cols);
+        free(datums);
+        return ferry_error_set(err, FERRY_ERROR, "out of memory");
+    }
+    for (int i = 0; i < snap->rel.ncols; i++)
+        free(snap->rel.cols[i].name);
+    free(snap->rel.cols);
+    free(snap->datums);
+    snap->rel.cols = cols;
+    snap->datums = datums;
+    snap->rel.ncols = 0;
+    for (int i = 0; i < n; i++) {
+        cols[i].name = strdup(PQfname(res, i));
+        if (!cols[i].name)
+            return ferry_error_set(err, FERRY_ERROR, "out of memory");
+        snap->rel.ncols = i + 1;
+    }
     return FERRY_OK;
 }
 
@@ -317,27 +394,36 @@ static ferry_status_t chunk_read(pg_ctx_t *ctx, ferry_error_t *err)
     PGresult *res;
     snap->chunk_first = snap->npk == 0 ? !snap->cursor_open : snap->last_pk == NULL;
     if (snap->npk == 0) {
-        /* No key to page by: one cursor over the whole table. */
+        /* No key to page by (or the user's statement): one cursor over the
+         * whole table. A row more than the chunk tells whether another
+         * follows; the cursor scrolls back over it. */
         if (!snap->cursor_open) {
-            pg_buf_printf(&q, "DECLARE ferry_snapshot NO SCROLL CURSOR FOR %s", snap->select);
+            pg_buf_printf(&q, "DECLARE ferry_snapshot SCROLL CURSOR FOR %s", snap->select);
             res = pg_query(ctx, ctx->sql, q.data, 0, NULL, PGRES_COMMAND_OK, "opening a snapshot cursor", &st, err);
             pg_buf_free(&q);
-            if (!res)
-                return st;
+            if (!res) {
+                char msg[FERRY_ERRMSG_SIZE];
+                snprintf(msg, sizeof(msg), "%s", err->msg);
+                return ferry_error_set(err, st, "snapshot of %s: %s", snap->display, msg);
+            }
             PQclear(res);
             snap->cursor_open = 1;
         }
-        pg_buf_printf(&q, "FETCH %" PRId64 " FROM ferry_snapshot", ctx->chunk_size);
+        pg_buf_printf(&q, "FETCH %" PRId64 " FROM ferry_snapshot", ctx->chunk_size + 1);
         res = pg_query(ctx, ctx->sql, q.data, 0, NULL, PGRES_TUPLES_OK, "reading a snapshot chunk", &st, err);
         pg_buf_free(&q);
         if (!res)
             return st;
         snap->res = res;
         snap->row = 0;
-        snap->nemit = PQntuples(res);
-        snap->more = snap->nemit == ctx->chunk_size;
-        if (!snap->more)
+        snap->more = PQntuples(res) > ctx->chunk_size;
+        snap->nemit = snap->more ? (int)ctx->chunk_size : PQntuples(res);
+        if (snap->more)
+            PQclear(PQexec(ctx->sql, "MOVE BACKWARD 1 IN ferry_snapshot"));
+        else
             PQclear(PQexec(ctx->sql, "CLOSE ferry_snapshot"));
+        if (snap->overridden && snap->chunk_first)
+            return override_columns(snap, res, err);
         return FERRY_OK;
     }
     /* One row more than the chunk tells whether another chunk follows. */
@@ -372,11 +458,54 @@ static const char *snapshot_marker(const pg_snapshot_t *snap)
 {
     int first_in_table = snap->chunk_first && snap->row == 0;
     int last_in_table = !snap->more && snap->row + 1 == snap->nemit;
-    if (last_in_table && snap->cur + 1 == snap->ntables) return "last";
-    if (first_in_table && snap->cur == 0) return "first";
+    if (last_in_table && snap->next_full >= snap->ntables) return "last";
+    if (first_in_table && snap->emitted == 0 && !snap->resumed) return "first";
     if (last_in_table) return "last_in_data_collection";
     if (first_in_table) return "first_in_data_collection";
     return "true";
+}
+
+/* Sets snap->next_full (see struct pg_snapshot) for the current table:
+ * probes the tables after it, in the snapshot transaction, until one has a
+ * row. Each table is probed at most once. */
+static ferry_status_t probe_later_tables(pg_ctx_t *ctx, ferry_error_t *err)
+{
+    pg_snapshot_t *snap = ctx->snap;
+    if (snap->probed && snap->full_from == snap->cur)
+        return FERRY_OK;
+    if (snap->probed && snap->next_full > snap->cur) {
+        snap->full_from = snap->cur; /* the tables in between were empty */
+        return FERRY_OK;
+    }
+    size_t i = snap->cur + 1;
+    for (; i < snap->ntables; i++) {
+        const char *schema = snap->tables[2 * i], *table = snap->tables[2 * i + 1];
+        const char *over = pg_snapshot_override(ctx, schema, table);
+        char *s = pg_quote_ident(ctx->sql, schema), *t = pg_quote_ident(ctx->sql, table);
+        pg_buf_t q = {0};
+        if (over)
+            pg_buf_printf(&q, "SELECT 1 FROM (%s) s LIMIT 1", over);
+        else
+            pg_buf_printf(&q, "SELECT 1 FROM %s.%s LIMIT 1", s ? s : "\"\"", t ? t : "\"\"");
+        free(s);
+        free(t);
+        ferry_status_t st;
+        PGresult *res = pg_query(ctx, ctx->sql, q.data, 0, NULL, PGRES_TUPLES_OK, "probing a table for rows", &st, err);
+        pg_buf_free(&q);
+        if (!res) {
+            char msg[FERRY_ERRMSG_SIZE];
+            snprintf(msg, sizeof(msg), "%s", err->msg);
+            return ferry_error_set(err, st, "snapshot of %s.%s: %s", schema, table, msg);
+        }
+        int rows = PQntuples(res);
+        PQclear(res);
+        if (rows)
+            break;
+    }
+    snap->next_full = i;
+    snap->full_from = snap->cur;
+    snap->probed = 1;
+    return FERRY_OK;
 }
 
 /* Emits row snap->row of the current chunk as an 'r' event. */
@@ -395,9 +524,15 @@ static ferry_status_t emit_row(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_
         snap->rel.cols[i].type_oid = PQftype(res, i);
         snap->rel.cols[i].typmod = PQfmod(res, i);
     }
+    if (!snap->more && r + 1 == snap->nemit) {
+        ferry_status_t st = probe_later_tables(ctx, err);
+        if (st != FERRY_OK)
+            return st;
+    }
+    const char *marker = snapshot_marker(snap);
     int has_key = pg_key_json(ctx, &snap->rel, &tuple);
     pg_buf_reset(&ctx->after);
-    pg_row_json(&ctx->after, &snap->rel, &tuple, 0, ctx->toast_placeholder, &ctx->types);
+    pg_row_json_kept(ctx, &ctx->after, &snap->rel, &tuple);
     if (ctx->lookup_failed) {
         ctx->lookup_failed = 0;
         return ferry_error_set(err, FERRY_RETRY, "snapshot of %s: catalog lookup failed", snap->display);
@@ -410,7 +545,7 @@ static ferry_status_t emit_row(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_
         .name = ctx->prefix,
         .db = ctx->dbname,
         .ts_ms = now_ms,
-        .snapshot = snapshot_marker(snap),
+        .snapshot = marker,
         .txid = 0,
         .lsn = ctx->start_lsn,
     };
@@ -438,6 +573,10 @@ static ferry_status_t emit_row(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_
     } else {
         pg_buf_puts(&ctx->obuf, "null");
     }
+    /* Debezium's mark of a finished snapshot: a restart streams on from here
+     * (or, with initial_only, does nothing) instead of reading again. */
+    if (strcmp(marker, "last") == 0)
+        pg_buf_puts(&ctx->obuf, ",\"last_snapshot_record\":true");
     pg_buf_printf(&ctx->obuf, ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64 ",\"snapshot\":true,\"table\":",
                   ctx->emit_pos, ctx->emit_pos);
     pg_buf_json_string(&ctx->obuf, snap->display, strlen(snap->display));
@@ -461,6 +600,7 @@ static ferry_status_t emit_row(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_
     }
     pg_emit(ctx, batch, &rec);
     pg_buf_free(&topic);
+    snap->emitted++;
     return FERRY_OK;
 }
 

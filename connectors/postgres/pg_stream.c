@@ -117,6 +117,10 @@ static ferry_status_t stream_start(pg_ctx_t *ctx, ferry_error_t *err)
     if ((st = pg_connect(ctx, 1, &ctx->repl, err)) != FERRY_OK)
         return st;
 
+    /* After a new snapshot (snapshot.mode always) the stream begins at its
+     * consistent point even while the slot still confirms less. */
+    uint64_t from = ctx->committed_lsn > ctx->stream_floor ? ctx->committed_lsn : ctx->stream_floor;
+    pg_lsn_format(from, b);
     char *slot = pg_quote_ident(ctx->repl, ctx->slot);
     char *pub = pg_quote_ident(ctx->repl, ctx->publication);
     char *publit = pub ? pg_quote_literal(ctx->repl, pub) : NULL;
@@ -125,7 +129,7 @@ static ferry_status_t stream_start(pg_ctx_t *ctx, ferry_error_t *err)
         pg_buf_printf(&cmd,
                       "START_REPLICATION SLOT %s LOGICAL %X/%X (proto_version '1', publication_names %s, "
                       "messages 'true')",
-                      slot, (unsigned)(ctx->committed_lsn >> 32), (unsigned)ctx->committed_lsn, publit);
+                      slot, (unsigned)(from >> 32), (unsigned)from, publit);
     free(slot);
     free(pub);
     free(publit);
@@ -206,9 +210,9 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
     pg_buf_reset(&ctx->before);
     pg_buf_reset(&ctx->after);
     if (before)
-        pg_row_json(&ctx->before, rel, before, 0, ctx->toast_placeholder, &ctx->types);
+        pg_row_json_kept(ctx, &ctx->before, rel, before);
     if (after)
-        pg_row_json(&ctx->after, rel, after, 0, ctx->toast_placeholder, &ctx->types);
+        pg_row_json_kept(ctx, &ctx->after, rel, after);
     if (ctx->lookup_failed)
         return ferry_error_set(err, FERRY_RETRY, "catalog lookup failed while building an event for %s.%s",
                                rel->schema, rel->table);
@@ -375,6 +379,12 @@ static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput
 
     ferry_status_t st = FERRY_OK;
     const pg_tuple_t *old_t = msg->old_kind ? &msg->old_tuple : NULL;
+    /* skipped.operations: decided by the operation alone, before any index
+     * is taken, so a resent transaction numbers its records alike. A key
+     * change is an update (Debezium skips its delete and create with u). */
+    unsigned skip = msg->kind == PGO_INSERT ? PG_SKIP_C : msg->kind == PGO_UPDATE ? PG_SKIP_U : PG_SKIP_D;
+    if (ctx->skip_ops & skip)
+        return FERRY_OK;
     switch (msg->kind) {
     case PGO_INSERT:
         st = change_event(ctx, batch, 'c', rel, &msg->new_tuple, NULL, &msg->new_tuple, lsn, err);
@@ -407,6 +417,8 @@ static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput
 static ferry_status_t on_truncate(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput_msg_t *msg, uint64_t lsn,
                                   ferry_error_t *err)
 {
+    if (ctx->skip_ops & PG_SKIP_T)
+        return FERRY_OK;
     for (int i = 0; i < msg->ntruncated; i++) {
         const pg_relation_t *rel = msg->truncated[i];
         if (!rel || pg_table_kind(ctx, rel->schema, rel->table) != 1)
@@ -457,6 +469,34 @@ static void on_heartbeat(pg_ctx_t *ctx, ferry_batch_t *batch, uint64_t lsn)
     pg_emit(ctx, batch, &rec);
 }
 
+/* A user's logical decoding message (op "m"). Inside a transaction it takes
+ * the next index of the unit, like a change. Outside one it is positioned
+ * like a heartbeat (see on_heartbeat): at least once, so a restart at its
+ * position may emit it again. */
+static void on_logical_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput_msg_t *msg, uint64_t lsn)
+{
+    if (msg->transactional && ctx->in_txn) {
+        if (unit_skip_next(ctx)) {
+            ctx->cur_idx++;
+            return;
+        }
+        pg_message_emit(ctx, batch, msg, lsn, unit_take(ctx, lsn));
+        return;
+    }
+    if (lsn < ctx->emit_pos)
+        return; /* a replay */
+    if (lsn > ctx->emit_pos) {
+        ctx->emit_pos = lsn;
+        ctx->emit_cnt = 0;
+    }
+    pg_buf_reset(&ctx->obuf);
+    pg_buf_printf(&ctx->obuf,
+                  "{\"event\":%" PRId64 ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64 ",\"lsn_proc\":%" PRIu64
+                  ",\"ts_usec\":%" PRId64 ",\"txId\":0}",
+                  ctx->emit_cnt, lsn, lsn, lsn, wall_us());
+    pg_message_emit(ctx, batch, msg, lsn, ctx->obuf.data);
+}
+
 static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput_msg_t *msg, uint64_t lsn,
                                  ferry_error_t *err)
 {
@@ -473,9 +513,10 @@ static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgou
         ctx->host->metric_set(ctx->task, "last_lsn", (double)msg->commit_lsn);
         return FERRY_OK;
     case PGO_RELATION:
-        /* A schema change may change the primary key. */
+        /* A schema change may change the primary key (and the columns). */
         if (msg->rel) {
             pg_keyinfo_forget(ctx, msg->rel->oid);
+            pg_colmask_forget(ctx, msg->rel->oid);
             pg_schema_forget(ctx, msg->rel->oid);
         }
         return FERRY_OK;
@@ -488,11 +529,12 @@ static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgou
     case PGO_MESSAGE:
         if (!msg->transactional && msg->prefix && strcmp(msg->prefix, PG_HEARTBEAT_PREFIX) == 0)
             on_heartbeat(ctx, batch, msg->message_lsn ? msg->message_lsn : lsn);
-        if (msg->transactional && msg->prefix && strcmp(msg->prefix, PG_WINDOW_PREFIX) == 0) {
+        else if (msg->transactional && msg->prefix && strcmp(msg->prefix, PG_WINDOW_PREFIX) == 0) {
             pg_signal_on_watermark(ctx, msg->content, msg->content_len);
             if (pg_signal_window_ready(ctx))
                 return emit_window(ctx, batch, lsn, err);
-        }
+        } else if (msg->prefix && pg_message_wanted(ctx, msg->prefix))
+            on_logical_message(ctx, batch, msg, msg->message_lsn ? msg->message_lsn : lsn);
         return FERRY_OK;
     default:
         /* Origin, Type: nothing to emit (types are resolved via pg_type). */
@@ -548,6 +590,16 @@ static ferry_status_t periodic(pg_ctx_t *ctx, ferry_error_t *err)
     ctx->last_heartbeat_ms = now;
     ferry_status_t st;
     ferry_error_t herr;
+    if (ctx->heartbeat_query) {
+        /* heartbeat.action.query: the user's statement, e.g. an UPDATE of a
+         * captured heartbeat table, so that the slot moves even when the
+         * captured tables are quiet but others are busy. */
+        PGresult *q = ctx->sql ? PQexec(ctx->sql, ctx->heartbeat_query) : NULL;
+        ExecStatusType qs = q ? PQresultStatus(q) : PGRES_FATAL_ERROR;
+        if (qs != PGRES_COMMAND_OK && qs != PGRES_TUPLES_OK)
+            return pg_fail(ctx, ctx->sql, q, "heartbeat.action.query", err);
+        PQclear(q);
+    }
     PGresult *res = pg_query(ctx, ctx->sql, "SELECT pg_logical_emit_message(false, '" PG_HEARTBEAT_PREFIX "', '')",
                              0, NULL, PGRES_TUPLES_OK, "emitting a heartbeat", &st, &herr);
     if (res) {

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static int pg_offset_int(const char *json, const char *field, int64_t *out)
@@ -34,17 +35,40 @@ static int pg_offset_int(const char *json, const char *field, int64_t *out)
 
 /* ---- start-up: what to do given the stored offset and the slot ----------- */
 
+/* A new snapshot for a slot that exists (snapshot.mode always/when_needed):
+ * a temporary slot lends its consistent point and exported snapshot, so the
+ * rows read and the stream after them meet exactly, and the stream starts
+ * at that point (stream_floor). flushed: what the slot may confirm until the
+ * snapshot is durable. */
+static ferry_status_t new_snapshot(pg_ctx_t *ctx, uint64_t flushed, ferry_error_t *err)
+{
+    ferry_status_t st = pg_create_slot(ctx, 1, 1, err);
+    if (st != FERRY_OK)
+        return st;
+    ctx->emit_pos = ctx->start_lsn;
+    ctx->emit_cnt = 0;
+    ctx->stream_floor = ctx->start_lsn;
+    ctx->flush_from = flushed;
+    return FERRY_OK;
+}
+
 static ferry_status_t boot(pg_ctx_t *ctx, ferry_error_t *err)
 {
     ferry_status_t st;
+    ctx->stream_floor = 0;
+    ctx->flush_from = 0;
     if (!ctx->sql && (st = pg_connect(ctx, 0, &ctx->sql, err)) != FERRY_OK)
         return st;
     if ((st = pg_check_server(ctx, err)) != FERRY_OK)
         return st;
 
     const char *stored = ctx->stored_offset;
-    int64_t v = 0;
-    int stored_snapshot = stored && pg_offset_int(stored, "snapshot", &v) == 0 && v;
+    int64_t v = 0, last = 0;
+    int in_snapshot = stored && pg_offset_int(stored, "snapshot", &v) == 0 && v;
+    /* A snapshot whose last record is durable is finished (defect 6 of
+     * issue 13: it used to be recorded only by the first streamed record). */
+    int snapshot_done = in_snapshot && pg_offset_int(stored, "last_snapshot_record", &last) == 0 && last;
+    int stored_snapshot = in_snapshot && !snapshot_done;
     int64_t p = 0, k = 0;
     if (stored && pg_offset_int(stored, "lsn_commit", &p) != 0 && pg_offset_int(stored, "lsn", &p) != 0) {
         return ferry_error_set(err, FERRY_ERROR,
@@ -56,8 +80,13 @@ static ferry_status_t boot(pg_ctx_t *ctx, ferry_error_t *err)
         pg_offset_int(stored, "event", &k);
 
     if (ctx->snap_mode == PG_SNAP_INITIAL_ONLY) {
-        /* No slot: the snapshot is all there is. A finished snapshot resumes
-         * past its last row, reads nothing and goes idle. */
+        /* No slot: the snapshot is all there is. */
+        if (snapshot_done || (stored && !in_snapshot)) {
+            ctx->host->log(ctx->task, FERRY_LOG_INFO,
+                           "snapshot.mode=initial_only: the snapshot was completed before; nothing to do");
+            ctx->phase = PG_PHASE_IDLE;
+            return FERRY_OK;
+        }
         if ((st = pg_snapshot_begin(ctx, NULL, stored_snapshot ? stored : NULL, err)) != FERRY_OK)
             return st;
         ctx->phase = PG_PHASE_SNAPSHOT;
@@ -66,13 +95,37 @@ static ferry_status_t boot(pg_ctx_t *ctx, ferry_error_t *err)
 
     if ((st = pg_ensure_publication(ctx, err)) != FERRY_OK)
         return st;
+    if ((st = pg_replica_identity_autoset(ctx, err)) != FERRY_OK)
+        return st;
     int exists = 0;
     uint64_t confirmed = 0;
     if ((st = pg_slot_state(ctx, &exists, &confirmed, err)) != FERRY_OK)
         return st;
 
     char a[32], b[32];
-    if (stored) {
+    if (stored && (ctx->snap_mode == PG_SNAP_WHEN_NEEDED || ctx->snap_mode == PG_SNAP_ALWAYS) &&
+        (!exists || confirmed > (uint64_t)p)) {
+        /* The stored position cannot be streamed from, and a new snapshot
+         * is allowed: take one (below, as if nothing were stored). */
+        ctx->host->log(ctx->task, FERRY_LOG_WARN, "snapshot.mode=%s: %s; taking a new snapshot",
+                       ctx->snap_mode == PG_SNAP_ALWAYS ? "always" : "when_needed",
+                       !exists ? "the replication slot is gone" : "the slot has moved past the stored offset");
+        stored = NULL;
+        stored_snapshot = 0;
+    }
+    if (stored && !exists && ctx->slot_drop_on_stop && !stored_snapshot) {
+        /* The slot was dropped at the last stop, as asked: like Debezium,
+         * go on from a new slot, without what changed in between. */
+        pg_lsn_format((uint64_t)p, b);
+        ctx->host->log(ctx->task, FERRY_LOG_WARN,
+                       "slot.drop.on.stop: slot %s was dropped at the last stop (offsets at %s); creating it "
+                       "again and streaming from now: changes made while the task was stopped are not captured",
+                       ctx->slot, b);
+        st = pg_create_slot(ctx, 0, 0, err);
+        ctx->emit_pos = ctx->start_lsn;
+        ctx->emit_cnt = 0;
+        ctx->phase = PG_PHASE_STREAM;
+    } else if (stored) {
         pg_lsn_format((uint64_t)p, b);
         if (!exists)
             return ferry_error_set(err, FERRY_ERROR,
@@ -91,7 +144,7 @@ static ferry_status_t boot(pg_ctx_t *ctx, ferry_error_t *err)
         ctx->start_lsn = (uint64_t)p;
         ctx->emit_pos = (uint64_t)p;
         ctx->emit_cnt = k;
-        if (stored_snapshot) {
+        if (stored_snapshot && ctx->snap_mode != PG_SNAP_ALWAYS) {
             ctx->host->log(ctx->task, FERRY_LOG_INFO,
                            "resuming an interrupted snapshot with a fresh snapshot; rows changed since "
                            "%s may appear twice (snapshot and stream), none is lost",
@@ -99,8 +152,13 @@ static ferry_status_t boot(pg_ctx_t *ctx, ferry_error_t *err)
             st = pg_snapshot_begin(ctx, NULL, stored, err);
             ctx->phase = PG_PHASE_SNAPSHOT;
         } else if (ctx->snap_mode == PG_SNAP_ALWAYS) {
-            st = pg_snapshot_begin(ctx, NULL, NULL, err);
+            /* A new snapshot at a new consistent point; streaming goes on
+             * from there, not from the stored offset, which would replay
+             * older changes over the newer rows (defect 11 of issue 13). */
+            st = new_snapshot(ctx, (uint64_t)p, err);
             ctx->phase = PG_PHASE_SNAPSHOT;
+            if (st == FERRY_OK)
+                ctx->host->log(ctx->task, FERRY_LOG_INFO, "snapshot.mode=always: new snapshot");
         } else {
             ctx->phase = PG_PHASE_STREAM;
         }
@@ -108,8 +166,11 @@ static ferry_status_t boot(pg_ctx_t *ctx, ferry_error_t *err)
         ctx->start_lsn = confirmed;
         ctx->emit_pos = confirmed;
         ctx->emit_cnt = 0;
-        if (ctx->snap_mode == PG_SNAP_NEVER) {
+        if (ctx->snap_mode == PG_SNAP_NO_DATA) {
             ctx->phase = PG_PHASE_STREAM;
+        } else if (ctx->snap_mode == PG_SNAP_ALWAYS || ctx->snap_mode == PG_SNAP_WHEN_NEEDED) {
+            st = new_snapshot(ctx, confirmed, err);
+            ctx->phase = PG_PHASE_SNAPSHOT;
         } else {
             pg_lsn_format(confirmed, a);
             ctx->host->log(ctx->task, FERRY_LOG_WARN,
@@ -122,17 +183,20 @@ static ferry_status_t boot(pg_ctx_t *ctx, ferry_error_t *err)
     } else {
         /* pg_create_slot sets start_lsn to the consistent point and, when
          * exporting, begins the snapshot transaction with it. */
-        st = pg_create_slot(ctx, ctx->snap_mode != PG_SNAP_NEVER, err);
+        st = pg_create_slot(ctx, ctx->snap_mode != PG_SNAP_NO_DATA, 0, err);
         ctx->emit_pos = ctx->start_lsn;
         ctx->emit_cnt = 0;
-        ctx->phase = ctx->snap_mode == PG_SNAP_NEVER ? PG_PHASE_STREAM : PG_PHASE_SNAPSHOT;
+        ctx->phase = ctx->snap_mode == PG_SNAP_NO_DATA ? PG_PHASE_STREAM : PG_PHASE_SNAPSHOT;
     }
     if (st != FERRY_OK) {
         ctx->phase = PG_PHASE_BOOT;
         return st;
     }
-    ctx->committed_lsn = ctx->start_lsn;
-    if (ctx->phase == PG_PHASE_STREAM && stored && ctx->nadded)
+    /* After new_snapshot the slot is confirmed only up to flush_from until
+     * the whole snapshot is durable (pg_commit). */
+    ctx->committed_lsn = ctx->flush_from ? ctx->flush_from : ctx->start_lsn;
+    ctx->flush_from = 0;
+    if (ctx->phase == PG_PHASE_STREAM && ctx->stored_offset && ctx->nadded)
         /* Tables new to the publication: their rows from before it had them
          * never streamed. Read them while streaming. */
         pg_signal_snapshot_tables(ctx, ctx->added_tables, ctx->nadded, "added to the publication");
@@ -173,8 +237,97 @@ static int enum_index(const char *v, const char *const *values)
     return 0;
 }
 
-static const char *const pub_modes[] = {"filtered", "all_tables", "disabled", NULL};
-static const char *const snap_modes[] = {"initial", "never", "initial_only", "always", NULL};
+/* In enum pg_pub_mode / pg_snap_mode order; "never" is ferry's old name of
+ * no_data. */
+static const char *const pub_modes[] = {"filtered", "all_tables", "disabled", "no_tables", NULL};
+static const char *const snap_modes[] = {"initial", "no_data", "initial_only", "always", "when_needed", "never", NULL};
+static const char *const ssl_modes[] = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full", NULL};
+
+/* Debezium's name of an option and ferry's older one: the value of whichever
+ * the user set (validation refuses both with different values). */
+static const char *alias_string(const ferry_host_t *host, const ferry_config_t *cfg, const char *name,
+                                const char *alias)
+{
+    if (!host->cfg_is_set(cfg, name) && host->cfg_is_set(cfg, alias))
+        return host->cfg_string(cfg, alias);
+    return host->cfg_string(cfg, name);
+}
+
+/* skipped.operations: c, u, d, t or none. Returns -1 on an unknown item. */
+static int skip_ops_parse(const ferry_host_t *host, const ferry_config_t *cfg, unsigned *out, ferry_error_t *err)
+{
+    const char *const *items = NULL;
+    size_t n = host->cfg_list(cfg, "skipped.operations", &items);
+    unsigned ops = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *v = items[i];
+        if (strcmp(v, "c") == 0)
+            ops |= PG_SKIP_C;
+        else if (strcmp(v, "u") == 0)
+            ops |= PG_SKIP_U;
+        else if (strcmp(v, "d") == 0)
+            ops |= PG_SKIP_D;
+        else if (strcmp(v, "t") == 0)
+            ops |= PG_SKIP_T;
+        else if (strcmp(v, "none") != 0)
+            return ferry_error_set(err, FERRY_ERROR, "skipped.operations: \"%s\" is not one of c, u, d, t, none", v),
+                   -1;
+    }
+    *out = ops;
+    return 0;
+}
+
+/* conninfo, or one built from Debezium's database.* options (malloc'd into
+ * *built). Exactly one of the two ways must be used. */
+static int conninfo_resolve(const ferry_host_t *host, const ferry_config_t *cfg, const char **out, char **built,
+                            ferry_error_t *err)
+{
+    static const char *const keys[] = {"database.hostname", "database.port", "database.user",
+                                       "database.password", "database.dbname", "database.sslmode"};
+    static const char *const libpq[] = {"host", "port", "user", "password", "dbname", "sslmode"};
+    int any = 0;
+    for (size_t i = 0; i < 6; i++)
+        any |= host->cfg_is_set(cfg, keys[i]);
+    const char *conninfo = host->cfg_string(cfg, "conninfo");
+    *built = NULL;
+    if (conninfo && *conninfo && any)
+        return ferry_error_set(err, FERRY_ERROR,
+                               "set either conninfo or the database.* options (database.hostname, ...), not both"),
+               -1;
+    if (conninfo && *conninfo) {
+        *out = conninfo;
+        return 0;
+    }
+    if (!host->cfg_is_set(cfg, "database.hostname") || !host->cfg_is_set(cfg, "database.dbname"))
+        return ferry_error_set(err, FERRY_ERROR,
+                               "no connection: set conninfo, or database.hostname and database.dbname (with "
+                               "database.port, database.user, database.password, database.sslmode)"),
+               -1;
+    pg_buf_t b = {0};
+    for (size_t i = 0; i < 6; i++) {
+        const char *v = host->cfg_string(cfg, keys[i]);
+        char num[32];
+        if (i == 1) {
+            snprintf(num, sizeof(num), "%lld", (long long)host->cfg_int(cfg, keys[i]));
+            v = num;
+        }
+        if (!v || !*v)
+            continue;
+        /* libpq's quoting: single quotes, with \ and ' escaped. */
+        pg_buf_printf(&b, "%s%s='", b.len ? " " : "", libpq[i]);
+        for (const char *c = v; *c; c++) {
+            if (*c == '\\' || *c == '\'')
+                pg_buf_puts(&b, "\\");
+            pg_buf_printf(&b, "%c", *c);
+        }
+        pg_buf_puts(&b, "'");
+    }
+    if (!b.data)
+        return ferry_error_set(err, FERRY_ERROR, "out of memory"), -1;
+    *built = b.data;
+    *out = b.data;
+    return 0;
+}
 
 static void pg_close(void *state);
 
@@ -189,7 +342,6 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
     ctx->cfg = cfg;
     atomic_init(&ctx->stop, 0);
     pg_caches_init(ctx);
-    ctx->conninfo = host->cfg_string(cfg, "conninfo");
     ctx->prefix = host->cfg_string(cfg, "topic.prefix");
     ctx->toast_placeholder = host->cfg_string(cfg, "toast.unchanged.placeholder");
     ctx->outbox_prefix = host->cfg_string(cfg, "outbox.topic.prefix");
@@ -201,13 +353,23 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
     ctx->slot = s && *s ? strdup(s) : default_name(host, task);
     s = host->cfg_string(cfg, "publication.name");
     ctx->publication = s && *s ? strdup(s) : default_name(host, task);
-    ctx->pub_mode = (enum pg_pub_mode)enum_index(host->cfg_string(cfg, "publication.autocreate"), pub_modes);
-    ctx->snap_mode = (enum pg_snap_mode)enum_index(host->cfg_string(cfg, "snapshot.mode"), snap_modes);
+    ctx->pub_mode = (enum pg_pub_mode)enum_index(
+        alias_string(host, cfg, "publication.autocreate.mode", "publication.autocreate"), pub_modes);
+    int sm = enum_index(host->cfg_string(cfg, "snapshot.mode"), snap_modes);
+    ctx->snap_mode = sm == 5 ? PG_SNAP_NO_DATA : (enum pg_snap_mode)sm;
     ctx->chunk_size = host->cfg_int(cfg, "snapshot.chunk.size");
     if (ctx->chunk_size <= 0)
         ctx->chunk_size = 10000;
-    ctx->heartbeat_ms = host->cfg_duration_ms(cfg, "heartbeat.interval");
-    ctx->status_ms = host->cfg_duration_ms(cfg, "status.update.interval");
+    ctx->heartbeat_ms = host->cfg_is_set(cfg, "heartbeat.interval.ms") ? host->cfg_int(cfg, "heartbeat.interval.ms")
+                                                                       : host->cfg_duration_ms(cfg, "heartbeat.interval");
+    ctx->status_ms = host->cfg_is_set(cfg, "status.update.interval.ms")
+                         ? host->cfg_int(cfg, "status.update.interval.ms")
+                         : host->cfg_duration_ms(cfg, "status.update.interval");
+    ctx->slot_drop_on_stop = host->cfg_bool(cfg, "slot.drop.on.stop");
+    ctx->via_root = host->cfg_bool(cfg, "publish.via.partition.root");
+    ctx->heartbeat_query = host->cfg_string(cfg, "heartbeat.action.query");
+    if (ctx->heartbeat_query && !*ctx->heartbeat_query)
+        ctx->heartbeat_query = NULL;
     if (ctx->status_ms <= 0)
         ctx->status_ms = 10000;
     ctx->tombstones = host->cfg_bool(cfg, "tombstones.on.delete");
@@ -222,14 +384,26 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
         ctx->schemas_value = host->converter_schemas(task, 1);
     }
     *state = ctx;
-    if (!ctx->conninfo || !ctx->prefix || !*ctx->prefix) {
+    if (conninfo_resolve(host, cfg, &ctx->conninfo, &ctx->conninfo_built, err) != 0) {
         pg_close(ctx);
         *state = NULL;
-        return ferry_error_set(err, FERRY_ERROR, "conninfo and topic.prefix are required");
+        return FERRY_ERROR;
+    }
+    if (!ctx->prefix || !*ctx->prefix) {
+        pg_close(ctx);
+        *state = NULL;
+        return ferry_error_set(err, FERRY_ERROR, "topic.prefix is required");
     }
     if (!ctx->slot || !ctx->publication || pg_filter_build(&ctx->include, host, cfg, "table.include.list", err) ||
         pg_filter_build(&ctx->exclude, host, cfg, "table.exclude.list", err) ||
-        pg_filter_build(&ctx->outbox, host, cfg, "outbox.table.list", err)) {
+        pg_filter_build(&ctx->outbox, host, cfg, "outbox.table.list", err) ||
+        pg_filter_build(&ctx->snap_include, host, cfg, "snapshot.include.collection.list", err) ||
+        pg_filter_build(&ctx->col_include, host, cfg, "column.include.list", err) ||
+        pg_filter_build(&ctx->col_exclude, host, cfg, "column.exclude.list", err) ||
+        pg_filter_build(&ctx->msg_include, host, cfg, "message.prefix.include.list", err) ||
+        pg_filter_build(&ctx->msg_exclude, host, cfg, "message.prefix.exclude.list", err) ||
+        skip_ops_parse(host, cfg, &ctx->skip_ops, err) ||
+        pg_keycols_build(ctx, host->cfg_string(cfg, "message.key.columns"), err)) {
         pg_close(ctx);
         *state = NULL;
         return err->msg[0] ? FERRY_ERROR : ferry_error_set(err, FERRY_ERROR, "out of memory");
@@ -326,8 +500,11 @@ static ferry_status_t pg_commit(void *state, const ferry_offset_t *offsets, size
         if (!offsets[i].source_partition || strcmp(offsets[i].source_partition, ctx->partition_json) != 0)
             continue;
         int64_t snap = 0, p = 0;
-        /* Snapshot offsets confirm nothing: the stream has not started. */
-        if (pg_offset_int(offsets[i].source_offset, "snapshot", &snap) == 0 && snap)
+        /* Snapshot offsets confirm nothing until the last one: the stream
+         * has not started. */
+        int64_t last = 0;
+        if (pg_offset_int(offsets[i].source_offset, "snapshot", &snap) == 0 && snap &&
+            !(pg_offset_int(offsets[i].source_offset, "last_snapshot_record", &last) == 0 && last))
             continue;
         if (pg_offset_int(offsets[i].source_offset, "lsn_commit", &p) == 0 && (uint64_t)p > ctx->committed_lsn)
             ctx->committed_lsn = (uint64_t)p;
@@ -353,6 +530,11 @@ static void pg_close(void *state)
         pg_stream_send_status(ctx, 0);
     pg_snapshot_free(ctx);
     pg_disconnect(ctx);
+    /* Only a graceful stop drops the slot: a task that failed or restarts
+     * needs it to resume. */
+    if (ctx->slot_drop_on_stop && ctx->ever_connected && ctx->snap_mode != PG_SNAP_INITIAL_ONLY &&
+        (atomic_load(&ctx->stop) || ctx->host->should_stop(ctx->task)))
+        pg_slot_drop(ctx);
     pg_stream_reset(ctx);
     pg_caches_free(ctx);
     pg_pending_free(ctx);
@@ -362,6 +544,7 @@ static void pg_close(void *state)
     pg_filter_free(&ctx->include);
     pg_filter_free(&ctx->exclude);
     pg_filter_free(&ctx->outbox);
+    pg_features_free(ctx);
     pg_buf_free(&ctx->kbuf);
     pg_buf_free(&ctx->vbuf);
     pg_buf_free(&ctx->before);
@@ -413,49 +596,162 @@ static ferry_status_t pg_validate(const ferry_host_t *host, const ferry_config_t
     if (kafka && (!kbs || !*kbs))
         return ferry_error_set(err, FERRY_ERROR,
                                "signal.enabled.channels has kafka: signal.kafka.bootstrap.servers is required");
-    const char *lists[] = {"table.include.list", "table.exclude.list", "outbox.table.list"};
-    for (size_t i = 0; i < 3; i++) {
+    const char *lists[] = {"table.include.list",  "table.exclude.list",
+                           "outbox.table.list",   "snapshot.include.collection.list",
+                           "column.include.list", "column.exclude.list",
+                           "message.prefix.include.list", "message.prefix.exclude.list"};
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
         pg_filter_t f = {0};
         int rc = pg_filter_build(&f, host, cfg, lists[i], err);
         pg_filter_free(&f);
         if (rc)
             return FERRY_ERROR;
     }
-    return FERRY_OK;
+    const char *const *tmp = NULL;
+    if (host->cfg_list(cfg, "column.include.list", &tmp) && host->cfg_list(cfg, "column.exclude.list", &tmp))
+        return ferry_error_set(err, FERRY_ERROR, "set column.include.list or column.exclude.list, not both");
+    if (host->cfg_list(cfg, "message.prefix.include.list", &tmp) && host->cfg_list(cfg, "message.prefix.exclude.list", &tmp))
+        return ferry_error_set(err, FERRY_ERROR,
+                               "set message.prefix.include.list or message.prefix.exclude.list, not both");
+    /* Debezium's spelling and ferry's older one: one value. */
+    static const char *const aliases[][2] = {{"publication.autocreate.mode", "publication.autocreate"}};
+    for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+        const char *a = host->cfg_string(cfg, aliases[i][0]), *b = host->cfg_string(cfg, aliases[i][1]);
+        if (host->cfg_is_set(cfg, aliases[i][0]) && host->cfg_is_set(cfg, aliases[i][1]) && a && b && strcmp(a, b) != 0)
+            return ferry_error_set(err, FERRY_ERROR, "%s (%s) and its alias %s (%s) are both set, to different values",
+                                   aliases[i][0], a, aliases[i][1], b);
+    }
+    if (host->cfg_is_set(cfg, "heartbeat.interval.ms") && host->cfg_is_set(cfg, "heartbeat.interval") &&
+        host->cfg_int(cfg, "heartbeat.interval.ms") != host->cfg_duration_ms(cfg, "heartbeat.interval"))
+        return ferry_error_set(err, FERRY_ERROR,
+                               "heartbeat.interval.ms and its alias heartbeat.interval are both set, to different values");
+    if (host->cfg_is_set(cfg, "status.update.interval.ms") && host->cfg_is_set(cfg, "status.update.interval") &&
+        host->cfg_int(cfg, "status.update.interval.ms") != host->cfg_duration_ms(cfg, "status.update.interval"))
+        return ferry_error_set(err, FERRY_ERROR, "status.update.interval.ms and its alias status.update.interval are "
+                                                 "both set, to different values");
+    unsigned ops = 0;
+    if (skip_ops_parse(host, cfg, &ops, err))
+        return FERRY_ERROR;
+    const char *conninfo = NULL;
+    char *built = NULL;
+    int rc = conninfo_resolve(host, cfg, &conninfo, &built, err);
+    free(built);
+    if (rc)
+        return FERRY_ERROR;
+    /* Each table snapshot.select.statement.overrides names needs its
+     * statement. */
+    const char *const *over = NULL;
+    size_t nover = host->cfg_list(cfg, "snapshot.select.statement.overrides", &over);
+    for (size_t i = 0; i < nover; i++) {
+        char key[600];
+        snprintf(key, sizeof(key), "snapshot.select.statement.overrides.%s", over[i]);
+        const char *stmt = host->cfg_string(cfg, key);
+        if (!stmt || !*stmt)
+            return ferry_error_set(err, FERRY_ERROR,
+                                   "snapshot.select.statement.overrides lists %s but %s is not set", over[i], key);
+    }
+    /* replica.identity.autoset.values: <table regex>:DEFAULT|FULL|NOTHING|INDEX <name>. */
+    const char *const *ri = NULL;
+    size_t nri = host->cfg_list(cfg, "replica.identity.autoset.values", &ri);
+    for (size_t i = 0; i < nri; i++) {
+        const char *colon = strrchr(ri[i], ':');
+        const char *v = colon ? colon + 1 : "";
+        while (*v == ' ')
+            v++;
+        if (!colon || colon == ri[i] ||
+            !(strcasecmp(v, "DEFAULT") == 0 || strcasecmp(v, "FULL") == 0 || strcasecmp(v, "NOTHING") == 0 ||
+              (strncasecmp(v, "INDEX ", 6) == 0 && v[6])))
+            return ferry_error_set(err, FERRY_ERROR,
+                                   "replica.identity.autoset.values: item \"%s\" is not <table regex>:DEFAULT, "
+                                   "FULL, NOTHING or INDEX <name>",
+                                   ri[i]);
+    }
+    pg_ctx_t probe = {.host = host, .cfg = cfg};
+    rc = pg_keycols_build(&probe, host->cfg_string(cfg, "message.key.columns"), err);
+    pg_features_free(&probe);
+    return rc ? FERRY_ERROR : FERRY_OK;
 }
 
 static const ferry_option_t pg_options[] = {
-    {"conninfo", FERRY_OPT_SECRET, NULL, FERRY_OPT_REQUIRED, 0, 0, NULL,
+    {"conninfo", FERRY_OPT_SECRET, NULL, 0, 0, 0, NULL,
      "libpq connection string or URI (use ${env:..} or ${file:..} for the password). The role needs "
-     "REPLICATION LOGIN and SELECT on the captured tables."},
+     "REPLICATION LOGIN and SELECT on the captured tables. Either this or the database.* options."},
+    {"database.hostname", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Debezium's way to connect, instead of conninfo: the server's host name or address."},
+    {"database.port", FERRY_OPT_INT, "5432", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 1, 65535, NULL,
+     "The server's port (with database.hostname)."},
+    {"database.user", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL, "The role to connect as (with database.hostname)."},
+    {"database.password", FERRY_OPT_SECRET, NULL, 0, 0, 0, NULL,
+     "The role's password (with database.hostname; use ${env:..} or ${file:..})."},
+    {"database.dbname", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL, "The database to capture (with database.hostname)."},
+    {"database.sslmode", FERRY_OPT_ENUM, "prefer", 0, 0, 0, ssl_modes,
+     "libpq's sslmode (with database.hostname)."},
     {"slot.name", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,
      "Logical replication slot (pgoutput). Default: ferry_<connector name>. Created when missing."},
     {"publication.name", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,
      "Publication the slot streams. Default: ferry_<connector name>."},
-    {"publication.autocreate", FERRY_OPT_ENUM, "filtered", 0, 0, 0, pub_modes,
-     "When the publication is missing: filtered creates it for the captured tables, all_tables FOR ALL "
-     "TABLES (superuser), disabled requires it to exist."},
+    {"publication.autocreate.mode", FERRY_OPT_ENUM, "all_tables", 0, 0, 0, pub_modes,
+     "When the publication is missing: all_tables creates it FOR ALL TABLES (superuser), filtered for the "
+     "captured tables (and adds captured tables it lacks), no_tables with no table, disabled requires it to "
+     "exist."},
+    {"publication.autocreate", FERRY_OPT_ENUM, NULL, 0, 0, 0, pub_modes,
+     "Alias of publication.autocreate.mode (ferry's older name)."},
     {"table.include.list", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
      "Tables to capture, as schema.table names or regular expressions matched against the whole name. "
      "Empty: every table."},
     {"table.exclude.list", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
-     "Tables not to capture (names or regular expressions), applied after table.include.list."},
+     "Tables not to capture (names or regular expressions), applied after table.include.list. Table lists "
+     "ignore case, like Debezium's."},
+    {"column.include.list", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "Columns in before/after, as regular expressions over schema.table.column; others are left out."},
+    {"column.exclude.list", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "Columns left out of before/after (regular expressions over schema.table.column)."},
+    {"message.key.columns", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Record keys from other columns: <table regex>:<column>,<column>;... (Debezium's syntax)."},
+    {"message.prefix.include.list", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "Logical decoding messages (pg_logical_emit_message) emitted as op \"m\" events on "
+     "<topic.prefix>.message, by prefix (regular expressions); default: every prefix but ferry's heartbeats."},
+    {"message.prefix.exclude.list", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "Logical decoding message prefixes not emitted (regular expressions)."},
+    {"skipped.operations", FERRY_OPT_LIST, "t", 0, 0, 0, NULL,
+     "Change events not emitted: c (inserts), u (updates), d (deletes), t (truncates), or none."},
     {"topic.prefix", FERRY_OPT_STRING, NULL, FERRY_OPT_REQUIRED, 0, 0, NULL,
      "Logical server name: events go to <topic.prefix>.<schema>.<table>; also the offsets' source partition."},
     {"snapshot.mode", FERRY_OPT_ENUM, "initial", 0, 0, 0, snap_modes,
-     "initial: snapshot when no offsets are stored, then stream; never: stream only; initial_only: "
-     "snapshot and stop; always: snapshot at every start, then stream."},
+     "initial: snapshot when no offsets are stored, then stream; no_data: stream only (never is its alias); "
+     "initial_only: snapshot and stop; always: snapshot at every start, then stream; when_needed: like "
+     "initial, and snapshot again when the stored position cannot be streamed from."},
+    {"snapshot.include.collection.list", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "Captured tables the snapshot reads (names or regular expressions); default: all of them."},
+    {"snapshot.select.statement.overrides", FERRY_OPT_LIST, NULL, FERRY_OPT_PREFIX, 0, 0, NULL,
+     "Tables (schema.table) the snapshot reads with a statement of yours, given in "
+     "snapshot.select.statement.overrides.<schema>.<table>; read in one pass."},
     {"snapshot.chunk.size", FERRY_OPT_INT, "10000", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 1, 10000000, NULL,
      "Rows read per primary-key chunk; progress is stored after each row so a snapshot resumes."},
     {"heartbeat.interval", FERRY_OPT_DURATION, "60s", FERRY_OPT_HAS_MIN, 0, 0, NULL,
      "On a quiet database, emit a logical message this often so the slot advances (0 = off). Heartbeats "
      "go to __debezium-heartbeat.<topic.prefix>."},
+    {"heartbeat.interval.ms", FERRY_OPT_INT, NULL, FERRY_OPT_HAS_MIN, 0, 0, NULL,
+     "Alias of heartbeat.interval, in milliseconds (Debezium's name)."},
+    {"heartbeat.action.query", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "SQL run on the database at every heartbeat (e.g. an UPDATE of a heartbeat table)."},
+    {"replica.identity.autoset.values", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
+     "REPLICA IDENTITY set on captured tables at start: <table regex>:DEFAULT|FULL|NOTHING|INDEX <name>, ... "
+     "(Debezium's syntax; the role must own the tables)."},
+    {"publish.via.partition.root", FERRY_OPT_BOOL, "false", 0, 0, 0, NULL,
+     "Capture partitioned tables through their root: the publication ferry creates publishes partitions' "
+     "changes as the root's (one topic), and the snapshot reads the root, not each partition."},
+    {"slot.drop.on.stop", FERRY_OPT_BOOL, "false", 0, 0, 0, NULL,
+     "Drop the replication slot when the task stops gracefully; the next start streams from a new slot, "
+     "without the changes made meanwhile (tests and throw-away setups)."},
     {"tombstones.on.delete", FERRY_OPT_BOOL, "true", 0, 0, 0, NULL,
      "Follow each delete event with a tombstone (same key, null value) for log compaction."},
     {"toast.unchanged.placeholder", FERRY_OPT_STRING, "__debezium_unavailable_value", 0, 0, 0, NULL,
      "Value written for an unchanged TOASTed column the server did not send."},
     {"status.update.interval", FERRY_OPT_DURATION, "10s", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 100, 3600000,
      NULL, "How often to send the server a standby status update (with the last durable LSN)."},
+    {"status.update.interval.ms", FERRY_OPT_INT, NULL, FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 100, 3600000, NULL,
+     "Alias of status.update.interval, in milliseconds (Debezium's name)."},
     {"outbox.table.list", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
      "Outbox tables (columns id, aggregatetype, aggregateid, type, payload): inserts become messages to "
      "<outbox.topic.prefix><aggregatetype>."},

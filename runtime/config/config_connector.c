@@ -308,6 +308,35 @@ static int apply_override(cfg_build_ctx_t *ctx, ferry_config_t *cfg, const cfg_i
     return 1;
 }
 
+/* "<name>.<suffix>" of an option declared with FERRY_OPT_PREFIX: kept as a
+ * raw string for the connector. Returns 1 when the key is one (handled). */
+static int apply_prefixed(cfg_build_ctx_t *ctx, const optset_t *set, ferry_config_t *cfg, const cfg_input_t *in)
+{
+    const ferry_option_t *opt = NULL;
+    for (size_t i = 0; i < set->count && !opt; i++) {
+        size_t n = strlen(set->opts[i]->name);
+        if ((set->opts[i]->flags & FERRY_OPT_PREFIX) && strncmp(in->key, set->opts[i]->name, n) == 0 &&
+            in->key[n] == '.' && in->key[n + 1])
+            opt = set->opts[i];
+    }
+    if (!opt) return 0;
+    const char *value = in->node ? in->node->scalar : in->str;
+    if (in->node && in->node->kind != CFG_SCALAR) {
+        cfg_build_error(ctx, value_line(in), value_col(in), "'%s' must be a single value", in->key);
+        return 1;
+    }
+    if (!value) return 1; /* null = unset */
+    if (cfg_config_find(cfg, in->key)) {
+        cfg_build_error(ctx, in->line, in->col, "'%s' is set twice", in->key);
+        return 1;
+    }
+    cfg_entry_t *e = cfg_config_add(cfg, in->key);
+    e->text = str_dup(value);
+    e->is_set = 1;
+    e->subst = in->node ? in->node->secret_subst : in->subst;
+    return 1;
+}
+
 static int input_is_null(const cfg_input_t *in)
 {
     return in->node ? (in->node->kind == CFG_SCALAR && !in->node->scalar) : !in->str;
@@ -334,7 +363,7 @@ ferry_config_t *cfg_build(cfg_build_ctx_t *ctx, const char *name, ferry_kind_t k
             key = "connector";
         size_t idx = optset_find(&set, key);
         if (idx == (size_t)-1) {
-            if (!apply_override(ctx, cfg, in)) report_unknown(ctx, &set, in);
+            if (!apply_override(ctx, cfg, in) && !apply_prefixed(ctx, &set, cfg, in)) report_unknown(ctx, &set, in);
             continue;
         }
         if (given[idx]) {

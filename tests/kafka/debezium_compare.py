@@ -270,3 +270,35 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+# ---- debezium_features.sh (features): Debezium's options compared -------------------------
+# Used as a module: python3 -c 'import debezium_compare as c; c.features_main(...)'.
+# The same pairing and comparison as compare_table, but a run fails only on the fields
+# these options decide (keys, ops, row images, the message block, which table, and in the
+# stream the presence of txId); other differences (value encodings, envelope fields) are
+# printed and belong to the conformance test.
+FEATURE_FIELDS = ("key", "value", "snapshot", "stream", "op", "before", "after", "message",
+                  "source.schema", "source.table", "source.txId")
+
+
+def feature_line(line):
+    field = line.split(" ", 2)[1].rstrip(":")
+    if field == "source.txId" and ": snapshot:" in line:
+        return False  # the snapshot's txId is the conformance test's (envelope)
+    return any(field == f or field.startswith(f + ".") for f in FEATURE_FIELDS)
+
+
+def features_main(broker, dprefix, fprefix, suffixes):
+    d = Diffs()
+    for suffix in suffixes:
+        nd, nf = compare_table(d, broker, suffix, "%s.%s" % (dprefix, suffix), "%s.%s" % (fprefix, suffix),
+                               os.environ.get("DEBEZIUM_COMPARE_DUMP"))
+        print("%s: debezium %d records, ferry %d" % (suffix, nd, nf), file=sys.stderr)
+    bad = 0
+    for line in d.lines.values():
+        mine = feature_line(line)
+        bad += mine
+        print("%s %s" % ("  DIFF " if mine else "(other)", line))
+    print("%d differences in the compared fields" % bad, file=sys.stderr)
+    sys.exit(1 if bad else 0)

@@ -90,6 +90,7 @@ connectors:
     publication.name: fer_pub
     topic.prefix: fer
     table.include.list: ${TABLES// /,}
+    skipped.operations: none
     key.converter: org.apache.kafka.connect.json.JsonConverter
     key.converter.schemas.enable: false
     value.converter: org.apache.kafka.connect.json.JsonConverter

@@ -111,6 +111,11 @@ typedef enum ferry_opt_type {
 #define FERRY_OPT_HAS_MIN 0x2u  /* min applies (int, double, duration in ms, size in bytes, list length) */
 #define FERRY_OPT_HAS_MAX 0x4u  /* max applies */
 #define FERRY_OPT_TOPIC 0x8u    /* 1.1: string or list of Kafka topic names, checked as such */
+/* 1.1: the option also stands for a family of keys "<name>.<suffix>" (any
+ * non-empty suffix), e.g. a per-table setting. The host accepts them as
+ * strings, unchecked, and cfg_string(cfg, "<name>.<suffix>") reads one. Hosts
+ * older than this flag refuse such keys as unknown. */
+#define FERRY_OPT_PREFIX 0x10u
 
 /* Frozen at its 1.0 layout for plugins that do not set option_size in their
  * connector descriptor; a plugin built against 1.1 or later sets it, so that

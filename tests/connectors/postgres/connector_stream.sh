@@ -25,7 +25,7 @@ pg_psql "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')" \
     "CREATE TABLE public.outbox (id uuid PRIMARY KEY, aggregatetype text, aggregateid text, type text,
         payload jsonb)" >/dev/null
 
-ARGS=("${BASE_ARGS[@]}" snapshot.mode=never "table.include.list=public.orders,public.full_t,public.nokey,public\.t"
+ARGS=("${BASE_ARGS[@]}" snapshot.mode=never skipped.operations=none "table.include.list=public.orders,public.full_t,public.nokey,public\.t"
     outbox.table.list=public.outbox)
 
 # ---- 1. event semantics --------------------------------------------------------

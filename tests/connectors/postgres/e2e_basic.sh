@@ -15,7 +15,8 @@ pg_psql "CREATE TABLE public.orders (id int PRIMARY KEY, name text, qty int, big
     "INSERT INTO orders SELECT g, 'snap' || g, g, NULL FROM generate_series(1, 50) g" \
     "INSERT INTO full_t SELECT g, 'f' FROM generate_series(1, 10) g" >/dev/null
 
-pg_yaml run "    table.include.list: public.orders,public.full_t"
+pg_yaml run "    table.include.list: public.orders,public.full_t
+    skipped.operations: none"
 ferry_start run "$WORK/run.yaml"
 wait_streaming run
 pg_psql "INSERT INTO orders SELECT g, 'new' || g, g, NULL FROM generate_series(51, 80) g" \

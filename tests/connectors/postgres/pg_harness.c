@@ -64,6 +64,17 @@ static const ferry_option_t *opt_find(const char *name)
     return NULL;
 }
 
+/* A "<name>.<suffix>" key of a FERRY_OPT_PREFIX option, as the host accepts. */
+static int opt_prefixed(const char *key)
+{
+    for (const ferry_option_t *o = options; o && o->name; o++) {
+        size_t n = strlen(o->name);
+        if ((o->flags & FERRY_OPT_PREFIX) && strncmp(key, o->name, n) == 0 && key[n] == '.' && key[n + 1])
+            return 1;
+    }
+    return 0;
+}
+
 /* The last occurrence wins, so a test can override a base argument list. */
 static const char *raw(const char *name)
 {
@@ -120,7 +131,7 @@ static size_t cfg_list(const ferry_config_t *cfg, const char *name, const char *
         char *copy;
         const char *items[64];
         size_t n;
-    } lists[8];
+    } lists[32];
     static int nlists;
     for (int i = 0; i < nlists; i++)
         if (strcmp(lists[i].name, name) == 0) {
@@ -129,7 +140,7 @@ static size_t cfg_list(const ferry_config_t *cfg, const char *name, const char *
         }
     const char *v = raw(name);
     *items = NULL;
-    if (!v || !*v || nlists == 8)
+    if (!v || !*v || nlists == 32)
         return 0;
     int k = nlists++;
     snprintf(lists[k].name, sizeof(lists[k].name), "%s", name);
@@ -270,7 +281,7 @@ int main(int argc, char **argv)
     cfg_vals = calloc((size_t)argc, sizeof(char *));
     for (int i = 3; i < argc; i++) {
         char *eq = strchr(argv[i], '=');
-        if (!eq || !opt_find((*eq = '\0', argv[i]))) {
+        if (!eq || (*eq = '\0', !opt_find(argv[i]) && !opt_prefixed(argv[i]))) {
             fprintf(stderr, "bad or unknown option: %s\n", argv[i]);
             return 64;
         }

@@ -244,6 +244,36 @@ static void test_unknown_keys(void **state)
     cfg_errors_clear(&errs);
 }
 
+/* FERRY_OPT_PREFIX: "<name>.<suffix>" keys are accepted as strings (flat, from
+ * YAML or key/value pairs); an empty suffix or another name is still unknown. */
+static void test_prefixed_keys(void **state)
+{
+    (void)state;
+    cfg_errors_t errs = {0};
+    static const char *const kv[] = {"connector", "test-source", "path", "/p", "topic", "t",
+                                     "override", "public.t", "override.public.t", "SELECT 1", NULL, NULL};
+    ferry_config_t *cfg = build_kv(kv, &test_source, &errs);
+    assert_non_null(cfg);
+    assert_string_equal(config_string(cfg, "override.public.t"), "SELECT 1");
+    assert_null(config_string(cfg, "override.public.u"));
+    config_free(cfg);
+    static const char *const bad[] = {"connector", "test-source", "path", "/p", "topic", "t",
+                                      "override.", "x", "overrides.public.t", "y", NULL, NULL};
+    assert_null(build_kv(bad, &test_source, &errs));
+    assert_int_equal(errs.count, 2);
+    cfg_errors_clear(&errs);
+    static const char *const twice[] = {"connector", "test-source", "path", "/p", "topic", "t",
+                                        "override.public.t", "x", "override.public.t", "y", NULL, NULL};
+    assert_null(build_kv(twice, &test_source, &errs));
+    assert_error(&errs, "connector c: 'override.public.t' is set twice");
+    cfg_errors_clear(&errs);
+    yaml_build_t yb = build_yaml("c:\n  connector: test-source\n  path: /p\n  topic: t\n  override.public.t: SELECT 2\n",
+                    &test_source, &errs);
+    assert_non_null(yb.cfg);
+    assert_string_equal(config_string(yb.cfg, "override.public.t"), "SELECT 2");
+    yaml_build_free(&yb);
+}
+
 /* A long value or key is cut in the middle: its start and end stay, and so
  * does the reason after it. */
 static void test_long_values_cut_in_the_middle(void **state)
@@ -491,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_bad_values_and_bounds),
         cmocka_unit_test(test_list_forms),
         cmocka_unit_test(test_unknown_keys),
+        cmocka_unit_test(test_prefixed_keys),
         cmocka_unit_test(test_long_values_cut_in_the_middle),
         cmocka_unit_test(test_connector_alias),
         cmocka_unit_test(test_overrides),

@@ -20,6 +20,7 @@ static const ferry_option_t source_opts[] = {
     {"tables", FERRY_OPT_LIST, NULL, FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 1, 3, NULL, "Tables."},
     {"props", FERRY_OPT_MAP, NULL, 0, 0, 0, NULL, "Properties."},
     {"password", FERRY_OPT_SECRET, NULL, 0, 0, 0, NULL, "Password."},
+    {"override", FERRY_OPT_LIST, NULL, FERRY_OPT_PREFIX, 0, 0, NULL, "Tables, each with override.<table>."},
     FERRY_OPTIONS_END};
 
 static ferry_status_t source_validate(const ferry_host_t *host, const ferry_config_t *cfg,
