@@ -77,6 +77,7 @@ connectors:
     publication.name: fers_pub
     topic.prefix: fers
     table.include.list: ${TABLES// /,}
+    skipped.operations: none
     key.converter: org.apache.kafka.connect.json.JsonConverter
     key.converter.schemas.enable: true
     value.converter: org.apache.kafka.connect.json.JsonConverter

@@ -10,8 +10,8 @@
 #  3. kill -9 in the middle of a snapshot: the restart goes on from the stored progress (rows
 #     emitted after the last durable offset may come twice, the table's start does not) and the
 #     table is complete; bad signals are logged and ignored;
-#  4. a table added to table.include.list (and so to the publication) is snapshotted at the next
-#     start, incrementally, while streaming goes on;
+#  4. a table added to table.include.list (and so to ferry's filtered publication) is snapshotted
+#     at the next start, incrementally, while streaming goes on;
 #  5. signals through Kafka (signal.enabled.channels: kafka): keyed by topic.prefix (others are
 #     ignored), read from the end at first, from the stored position after a restart (no replay).
 . "$(dirname "$0")/pg_e2e_lib.sh"
@@ -30,6 +30,7 @@ pg_psql "CREATE TABLE public.dbz_signal (id varchar(64) PRIMARY KEY, type varcha
 
 pg_yaml run "    table.include.list: public.t,public.f,public.p,public.k
     snapshot.mode: never
+    publication.autocreate.mode: filtered
     signal.data.collection: public.dbz_signal
     incremental.snapshot.chunk.size: 700"
 ferry_start run "$WORK/run.yaml"
