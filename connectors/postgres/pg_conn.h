@@ -132,6 +132,14 @@ typedef struct pg_ctx {
     uint32_t cur_xid;
     int64_t cur_ts_us;
     int64_t cur_idx;
+    /* source.sequence's first element: Debezium's lastCommitLsn, the end of
+     * the last transaction whose Commit was received (0: none yet since the
+     * stream started after a snapshot). emit_last_commit is its value when
+     * the record at (emit_pos, emit_cnt) was made; it is stored in the offset
+     * (lsn_last_commit) so that a unit resent after a restart gets the same. */
+    uint64_t last_commit_lsn, emit_last_commit;
+    char *cur_origin;        /* owned: the unit's replication origin (Origin message), or NULL */
+    uint64_t cur_origin_lsn;
 
     int64_t last_status_ms, last_recv_ms, last_heartbeat_ms;
     int64_t last_emit_ms;   /* when a record was last handed to the host */
@@ -157,6 +165,14 @@ typedef struct pg_ctx {
     /* Scratch buffers reused for every event. */
     pg_buf_t kbuf, vbuf, before, after, obuf;
 } pg_ctx_t;
+
+/* Wall clock in nanoseconds since the Unix epoch (the envelope's ts_*). */
+static inline int64_t pg_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static inline int64_t pg_now_ms(void)
 {

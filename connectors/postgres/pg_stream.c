@@ -145,6 +145,9 @@ static ferry_status_t stream_start(pg_ctx_t *ctx, ferry_error_t *err)
         return ferry_error_set(err, FERRY_RETRY, "pgoutput decoder: out of memory");
     ctx->in_txn = 0;
     ctx->streaming = 1;
+    /* The server resends from the unit at committed_lsn (<= emit_pos): only
+     * that unit's records can still be new, and they need the value they had. */
+    ctx->last_commit_lsn = ctx->emit_last_commit;
     ctx->lookup_failed = 0;
     ctx->last_recv_ms = pg_now_ms();
     /* Relations may have changed while we were away: the server sends
@@ -171,11 +174,14 @@ static const char *unit_take(pg_ctx_t *ctx, uint64_t lsn)
     int64_t idx = ++ctx->cur_idx;
     ctx->emit_pos = ctx->cur_pos;
     ctx->emit_cnt = idx;
+    ctx->emit_last_commit = ctx->last_commit_lsn;
     pg_buf_reset(&ctx->obuf);
-    pg_buf_printf(&ctx->obuf,
-                  "{\"event\":%" PRId64 ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64 ",\"lsn_proc\":%" PRIu64
-                  ",\"ts_usec\":%" PRId64 ",\"txId\":%" PRIu32 "}",
-                  idx, lsn, ctx->cur_pos, lsn, ctx->cur_ts_us, ctx->cur_xid);
+    pg_buf_printf(&ctx->obuf, "{\"event\":%" PRId64 ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64, idx, lsn,
+                  ctx->cur_pos);
+    if (ctx->last_commit_lsn)
+        pg_buf_printf(&ctx->obuf, ",\"lsn_last_commit\":%" PRIu64, ctx->last_commit_lsn);
+    pg_buf_printf(&ctx->obuf, ",\"lsn_proc\":%" PRIu64 ",\"ts_usec\":%" PRId64 ",\"txId\":%" PRIu32 "}", lsn,
+                  ctx->cur_ts_us, ctx->cur_xid);
     return ctx->obuf.data;
 }
 
@@ -211,13 +217,18 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
         .name = ctx->prefix,
         .db = ctx->dbname,
         .ts_ms = ctx->cur_ts_us / 1000,
+        .ts_us = ctx->cur_ts_us,
         .snapshot = "false",
         .txid = ctx->cur_xid,
         .lsn = lsn,
+        .last_commit_lsn = ctx->last_commit_lsn,
+        .origin = ctx->cur_origin,
+        .origin_lsn = ctx->cur_origin_lsn,
+        .now_ns = pg_wall_ns(),
     };
     pg_buf_reset(&ctx->vbuf);
     pg_envelope_json(&ctx->vbuf, op, rel, before ? ctx->before.data : NULL, after ? ctx->after.data : NULL, &src,
-                     wall_us() / 1000);
+                     src.now_ns / 1000000);
     pg_buf_t topic = {0};
     make_topic(&topic, ctx->prefix, rel);
     ferry_record_t rec = {
@@ -372,6 +383,7 @@ static void on_heartbeat(pg_ctx_t *ctx, ferry_batch_t *batch, uint64_t lsn)
         ctx->emit_pos = lsn;
         ctx->emit_cnt = 0;
     }
+    ctx->emit_last_commit = ctx->last_commit_lsn;
     int64_t now_us = wall_us();
     pg_buf_reset(&ctx->kbuf);
     pg_buf_puts(&ctx->kbuf, "{\"serverName\":");
@@ -380,10 +392,11 @@ static void on_heartbeat(pg_ctx_t *ctx, ferry_batch_t *batch, uint64_t lsn)
     pg_buf_reset(&ctx->vbuf);
     pg_buf_printf(&ctx->vbuf, "{\"ts_ms\":%" PRId64 "}", now_us / 1000);
     pg_buf_reset(&ctx->obuf);
-    pg_buf_printf(&ctx->obuf,
-                  "{\"event\":%" PRId64 ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64 ",\"lsn_proc\":%" PRIu64
-                  ",\"ts_usec\":%" PRId64 ",\"txId\":0}",
-                  ctx->emit_cnt, lsn, lsn, lsn, now_us);
+    pg_buf_printf(&ctx->obuf, "{\"event\":%" PRId64 ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64, ctx->emit_cnt,
+                  lsn, lsn);
+    if (ctx->last_commit_lsn)
+        pg_buf_printf(&ctx->obuf, ",\"lsn_last_commit\":%" PRIu64, ctx->last_commit_lsn);
+    pg_buf_printf(&ctx->obuf, ",\"lsn_proc\":%" PRIu64 ",\"ts_usec\":%" PRId64 ",\"txId\":0}", lsn, now_us);
     ferry_record_t rec = {
         .topic = ctx->heartbeat_topic,
         .key = ctx->kbuf.data,
@@ -405,9 +418,23 @@ static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgou
         ctx->cur_xid = msg->xid;
         ctx->cur_ts_us = msg->commit_ts_us;
         ctx->cur_idx = 0;
+        free(ctx->cur_origin);
+        ctx->cur_origin = NULL;
+        ctx->cur_origin_lsn = 0;
+        return FERRY_OK;
+    case PGO_ORIGIN:
+        /* The transaction was replayed from another node (a subscription
+         * or pg_replication_origin_session_setup): Debezium's source.origin
+         * and origin_lsn. */
+        free(ctx->cur_origin);
+        ctx->cur_origin = msg->origin_name ? strdup(msg->origin_name) : NULL;
+        ctx->cur_origin_lsn = msg->origin_lsn;
         return FERRY_OK;
     case PGO_COMMIT:
         ctx->in_txn = 0;
+        /* Debezium's lastCommitLsn: the stream position of the Commit
+         * message, i.e. the end of the commit record. */
+        ctx->last_commit_lsn = msg->end_lsn;
         ctx->host->metric_set(ctx->task, "last_lsn", (double)msg->commit_lsn);
         return FERRY_OK;
     case PGO_RELATION:
@@ -426,7 +453,7 @@ static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgou
             on_heartbeat(ctx, batch, msg->message_lsn ? msg->message_lsn : lsn);
         return FERRY_OK;
     default:
-        /* Origin, Type: nothing to emit (types are resolved via pg_type). */
+        /* Type: nothing to emit (types are resolved via pg_type). */
         return FERRY_OK;
     }
 }

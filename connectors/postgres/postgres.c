@@ -54,6 +54,9 @@ static ferry_status_t boot(pg_ctx_t *ctx, ferry_error_t *err)
     }
     if (stored)
         pg_offset_int(stored, "event", &k);
+    int64_t last_commit = 0;
+    if (stored && !stored_snapshot && pg_offset_int(stored, "lsn_last_commit", &last_commit) == 0 && last_commit > 0)
+        ctx->emit_last_commit = ctx->last_commit_lsn = (uint64_t)last_commit;
 
     if (ctx->snap_mode == PG_SNAP_INITIAL_ONLY) {
         /* No slot: the snapshot is all there is. A finished snapshot resumes
@@ -344,6 +347,7 @@ static void pg_close(void *state)
     free(ctx->partition_json);
     free(ctx->heartbeat_topic);
     free(ctx->stored_offset);
+    free(ctx->cur_origin);
     free(ctx);
 }
 

@@ -11,9 +11,10 @@
 
 Records of a table are paired as follows: snapshot records (op "r") by key, everything
 after them (changes, tombstones, truncates) by position. A pair is compared on its key, on
-every top-level field of the value and on every field of "source", except the wall-clock
-fields (ts_ms, ts_us, ts_ns, source.ts_*), source.version, source.connector, source.name
-and the "transaction" block. LSNs and transaction ids are compared on presence and type
+every top-level field of the value and on every field of "source", except source.version
+and source.name (the connectors' version and topic prefix differ by nature). The wall-clock
+fields (ts_ms, ts_us, ts_ns, source.ts_*) are compared on presence and type, and each side's
+three must tell the same time (ts_us // 1000 == ts_ms, ts_ns // 1000 == ts_us). LSNs and transaction ids are compared on presence and type
 in the snapshot (each connector's slot has its own snapshot point) and also on value in
 the stream (both read the same WAL). Nothing else is normalised.
 
@@ -26,8 +27,10 @@ import json
 import os
 import sys
 
-IGNORED_TOP = {"ts_ms", "ts_us", "ts_ns", "transaction"}
-IGNORED_SOURCE = {"ts_ms", "ts_us", "ts_ns", "version", "connector", "name"}
+IGNORED_TOP = set()
+IGNORED_SOURCE = {"version", "name"}
+# Wall-clock values: compared on presence and type only (and for agreement among themselves).
+WALL_CLOCK = {"ts_ms", "ts_us", "ts_ns"}
 # Values that differ between two slots by nature: compared on presence and type only in
 # the snapshot, and not printed in a line anywhere.
 POSITIONAL_SOURCE = {"lsn", "txId", "xmin", "sequence"}
@@ -141,11 +144,14 @@ def compare_value(d, table, dbz, fer, phase):
         return
     names = [n for n in dbz if n not in IGNORED_TOP] + \
         [n for n in fer if n not in IGNORED_TOP and n not in dbz]
+    field_order(d, table, "", dbz, fer)
     for name in names:
         if name not in fer:
-            d.add(table, name, "only debezium has it", dbz[name], None, side="debezium")
+            d.add(table, name, "only debezium has it", dbz[name], None, name not in WALL_CLOCK, side="debezium")
         elif name not in dbz:
-            d.add(table, name, "only ferry has it", None, fer[name], side="ferry")
+            d.add(table, name, "only ferry has it", None, fer[name], name not in WALL_CLOCK, side="ferry")
+        elif name in WALL_CLOCK:
+            compare_clock(d, table, name, dbz[name], fer[name], phase)
         elif name == "source":
             compare_source(d, table, dbz[name], fer[name], phase)
         elif name in ("before", "after"):
@@ -157,6 +163,22 @@ def compare_value(d, table, dbz, fer, phase):
                 d.value(table, name, sd, sf)
         else:
             d.value(table, name, dbz[name], fer[name])
+    clock_agreement(d, table, "", dbz, fer)
+
+
+def compare_clock(d, table, field, a, b, phase):
+    if kind(a) != kind(b):
+        d.add(table, field, "%s: debezium %s, ferry %s" % (phase, kind(a), kind(b)), values=False)
+
+
+def clock_agreement(d, table, where, dbz, fer):
+    """ts_ms, ts_us and ts_ns of one side must be the same instant at their precisions."""
+    for side, obj in (("debezium", dbz), ("ferry", fer)):
+        ms, us, ns = (obj.get(n) for n in ("ts_ms", "ts_us", "ts_ns"))
+        if kind(ms) == kind(us) == "int" and us // 1000 != ms:
+            d.add(table, where + "ts_us", "%s: ts_us // 1000 != ts_ms" % side, values=False)
+        if kind(us) == kind(ns) == "int" and ns // 1000 != us:
+            d.add(table, where + "ts_ns", "%s: ts_ns // 1000 != ts_us" % side, values=False)
 
 
 def compare_source(d, table, sd, sf, phase):
@@ -168,11 +190,13 @@ def compare_source(d, table, sd, sf, phase):
     for name in names:
         field = "source." + name
         a, b = sd.get(name), sf.get(name)
-        positional = name in POSITIONAL_SOURCE
+        positional = name in POSITIONAL_SOURCE or name in WALL_CLOCK
         if name not in sf:
             d.add(table, field, "only debezium has it", a, None, not positional, "debezium")
         elif name not in sd:
             d.add(table, field, "only ferry has it", None, b, not positional, "ferry")
+        elif name in WALL_CLOCK:
+            compare_clock(d, table, field, a, b, phase)
         elif positional:
             if position_kind(a) != position_kind(b):
                 d.add(table, field, "%s: debezium %s, ferry %s" % (phase, position_kind(a), position_kind(b)),
@@ -181,6 +205,37 @@ def compare_source(d, table, sd, sf, phase):
                 d.add(table, field, "stream: values differ", values=False)
         else:
             d.value(table, field, a, b)
+    clock_agreement(d, table, "source.", sd, sf)
+    field_order(d, table, "source.", sd, sf)
+    for side, src in (("debezium", sd), ("ferry", sf)):
+        sequence_shape(d, table, side, src, phase)
+
+
+def field_order(d, table, where, dbz, fer):
+    """The fields both sides write must come in the same order (Debezium's)."""
+    a = [n for n in dbz if n in fer]
+    b = [n for n in fer if n in dbz]
+    if a != b:
+        d.add(table, where + "*", "field order differs (debezium=%s, ferry=%s)" % (",".join(a), ",".join(b)),
+              values=False)
+
+
+def sequence_shape(d, table, side, src, phase):
+    """source.sequence is Debezium's ["lastCommitLsn","lsn"] as a JSON string: two decimal strings
+    (the first null before any commit, as in the snapshot), the second the record's source.lsn."""
+    seq = src.get("sequence")
+    if seq is None:
+        return
+    try:
+        pair = json.loads(seq)
+    except (TypeError, ValueError):
+        pair = None
+    ok = isinstance(pair, list) and len(pair) == 2 and pair[1] == str(src.get("lsn")) and \
+        (pair[0] is None or (isinstance(pair[0], str) and pair[0].isdigit()))
+    if ok and phase == "snapshot" and pair[0] is not None:
+        ok = False
+    if not ok:
+        d.add(table, "source.sequence", "%s: %s's is not [last commit, source.lsn]" % (phase, side), values=False)
 
 
 def split(records):
