@@ -141,6 +141,20 @@ typedef struct pg_ctx {
     char *cur_origin;        /* owned: the unit's replication origin (Origin message), or NULL */
     uint64_t cur_origin_lsn;
 
+    /* provide.transaction.metadata (pg_stream.c): BEGIN before a
+     * transaction's first event, END at its Commit, on txm_topic. Both take
+     * an index of the unit like any record, and the counts are made while
+     * decoding (skipped records included), so a unit resent after a restart
+     * numbers and counts alike. */
+    int txm_enabled;
+    char *txm_topic;       /* owned: <topic.prefix>.<topic.transaction> */
+    int txm_begun;         /* the current unit's BEGIN was reached */
+    uint64_t txm_begin_lsn; /* stream position of the unit's Begin message */
+    int64_t txm_total;     /* events of the unit so far */
+    struct pg_txm_table { char *name; int64_t count; } *txm_tables; /* owned, first-event order */
+    size_t txm_ntables, txm_cap;
+    pg_buf_t tbuf;         /* the data event's "transaction" block */
+
     int64_t last_status_ms, last_recv_ms, last_heartbeat_ms;
     int64_t last_emit_ms;   /* when a record was last handed to the host */
     int heartbeat_disabled;
@@ -243,6 +257,7 @@ ferry_status_t pg_stream_poll(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_t
  * streaming); a keepalive reply sends no flush position (see pg_stream.c). */
 int pg_stream_send_status(pg_ctx_t *ctx, int keepalive_reply);
 void pg_stream_reset(pg_ctx_t *ctx);
+void pg_txm_free(pg_ctx_t *ctx); /* transaction metadata state */
 
 /* ---- pg_snapshot.c ------------------------------------------------------- */
 /* Creates the slot (exporting a snapshot when export) and begins the

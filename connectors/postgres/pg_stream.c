@@ -185,6 +185,116 @@ static const char *unit_take(pg_ctx_t *ctx, uint64_t lsn)
     return ctx->obuf.data;
 }
 
+/* ---- transaction metadata (provide.transaction.metadata) --------------------- */
+
+static void txm_reset(pg_ctx_t *ctx)
+{
+    for (size_t i = 0; i < ctx->txm_ntables; i++)
+        free(ctx->txm_tables[i].name);
+    ctx->txm_ntables = 0;
+    ctx->txm_total = 0;
+    ctx->txm_begun = 0;
+}
+
+void pg_txm_free(pg_ctx_t *ctx)
+{
+    txm_reset(ctx);
+    free(ctx->txm_tables);
+    ctx->txm_tables = NULL;
+    ctx->txm_cap = 0;
+    pg_buf_free(&ctx->tbuf);
+}
+
+/* Debezium's transaction id, as its 3.6 writes it: "<txId>:<lsn>", where lsn
+ * is the position of the record itself -- the Begin message for BEGIN, the
+ * change for a data event's block, the Commit message for END. So BEGIN, the
+ * events and END of one transaction share the txId part only (Debezium's
+ * behaviour, kept so that consumers see the same keys). */
+static void txm_id(const pg_ctx_t *ctx, pg_buf_t *out, uint64_t lsn)
+{
+    pg_buf_printf(out, "\"%" PRIu32 ":%" PRIu64 "\"", ctx->cur_xid, lsn);
+}
+
+/* A BEGIN or END record of the current unit. */
+static void txm_emit(pg_ctx_t *ctx, ferry_batch_t *batch, int end, uint64_t lsn)
+{
+    if (unit_skip_next(ctx)) {
+        ctx->cur_idx++;
+        return;
+    }
+    pg_buf_reset(&ctx->kbuf);
+    uint64_t id_lsn = end ? lsn : ctx->txm_begin_lsn;
+    pg_buf_puts(&ctx->kbuf, "{\"id\":");
+    txm_id(ctx, &ctx->kbuf, id_lsn);
+    pg_buf_puts(&ctx->kbuf, "}");
+    pg_buf_reset(&ctx->vbuf);
+    pg_buf_printf(&ctx->vbuf, "{\"status\":\"%s\",\"id\":", end ? "END" : "BEGIN");
+    txm_id(ctx, &ctx->vbuf, id_lsn);
+    if (end) {
+        pg_buf_printf(&ctx->vbuf, ",\"event_count\":%" PRId64 ",\"data_collections\":[", ctx->txm_total);
+        for (size_t i = 0; i < ctx->txm_ntables; i++) {
+            pg_buf_puts(&ctx->vbuf, i ? ",{\"data_collection\":" : "{\"data_collection\":");
+            pg_buf_json_string(&ctx->vbuf, ctx->txm_tables[i].name, strlen(ctx->txm_tables[i].name));
+            pg_buf_printf(&ctx->vbuf, ",\"event_count\":%" PRId64 "}", ctx->txm_tables[i].count);
+        }
+        pg_buf_puts(&ctx->vbuf, "]");
+    } else {
+        pg_buf_puts(&ctx->vbuf, ",\"event_count\":null,\"data_collections\":null");
+    }
+    pg_buf_printf(&ctx->vbuf, ",\"ts_ms\":%" PRId64 "}", ctx->cur_ts_us / 1000);
+    ferry_record_t rec = {
+        .topic = ctx->txm_topic,
+        .key = ctx->kbuf.data,
+        .key_len = ctx->kbuf.len,
+        .value = ctx->vbuf.data,
+        .value_len = ctx->vbuf.len,
+        .timestamp_ms = ctx->cur_ts_us / 1000,
+        .source_offset = unit_take(ctx, lsn),
+    };
+    pg_emit(ctx, batch, &rec);
+}
+
+/* Before each change event of a unit (emitted or skipped): the BEGIN when it
+ * is the first, then the event's place in the unit and in its table, into
+ * ctx->tbuf. Returns the block, or NULL when the option is off. */
+static const char *txm_event(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_relation_t *rel, uint64_t lsn)
+{
+    if (!ctx->txm_enabled || !ctx->in_txn)
+        return NULL;
+    if (!ctx->txm_begun) {
+        ctx->txm_begun = 1;
+        txm_emit(ctx, batch, 0, lsn);
+    }
+    char name[512];
+    snprintf(name, sizeof(name), "%s.%s", rel->schema, rel->table);
+    size_t i = 0;
+    while (i < ctx->txm_ntables && strcmp(ctx->txm_tables[i].name, name) != 0)
+        i++;
+    if (i == ctx->txm_ntables) {
+        if (ctx->txm_ntables == ctx->txm_cap) {
+            size_t cap = ctx->txm_cap ? ctx->txm_cap * 2 : 8;
+            struct pg_txm_table *t = realloc(ctx->txm_tables, cap * sizeof(*t));
+            if (!t)
+                abort(); /* a wrong count would be silent; see pending_push */
+            ctx->txm_tables = t;
+            ctx->txm_cap = cap;
+        }
+        ctx->txm_tables[i].name = strdup(name);
+        if (!ctx->txm_tables[i].name)
+            abort();
+        ctx->txm_tables[i].count = 0;
+        ctx->txm_ntables++;
+    }
+    int64_t in_table = ++ctx->txm_tables[i].count;
+    int64_t total = ++ctx->txm_total;
+    pg_buf_reset(&ctx->tbuf);
+    pg_buf_puts(&ctx->tbuf, "{\"id\":");
+    txm_id(ctx, &ctx->tbuf, lsn);
+    pg_buf_printf(&ctx->tbuf, ",\"total_order\":%" PRId64 ",\"data_collection_order\":%" PRId64 "}", total,
+                  in_table);
+    return ctx->tbuf.data;
+}
+
 static void make_topic(pg_buf_t *topic, const char *prefix, const pg_relation_t *rel)
 {
     pg_buf_reset(topic);
@@ -198,6 +308,7 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
                                    const pg_tuple_t *key_tuple, const pg_tuple_t *before, const pg_tuple_t *after,
                                    uint64_t lsn, ferry_error_t *err)
 {
+    const char *txblock = txm_event(ctx, batch, rel, lsn);
     if (unit_skip_next(ctx)) {
         ctx->cur_idx++;
         return FERRY_OK;
@@ -224,6 +335,7 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
         .last_commit_lsn = ctx->last_commit_lsn,
         .origin = ctx->cur_origin,
         .origin_lsn = ctx->cur_origin_lsn,
+        .transaction = txblock,
         .now_ns = pg_wall_ns(),
     };
     pg_buf_reset(&ctx->vbuf);
@@ -418,6 +530,8 @@ static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgou
         ctx->cur_xid = msg->xid;
         ctx->cur_ts_us = msg->commit_ts_us;
         ctx->cur_idx = 0;
+        txm_reset(ctx);
+        ctx->txm_begin_lsn = lsn;
         free(ctx->cur_origin);
         ctx->cur_origin = NULL;
         ctx->cur_origin_lsn = 0;
@@ -431,6 +545,9 @@ static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgou
         ctx->cur_origin_lsn = msg->origin_lsn;
         return FERRY_OK;
     case PGO_COMMIT:
+        if (ctx->txm_begun)
+            txm_emit(ctx, batch, 1, lsn);
+        txm_reset(ctx);
         ctx->in_txn = 0;
         /* Debezium's lastCommitLsn: the stream position of the Commit
          * message, i.e. the end of the commit record. */

@@ -210,6 +210,7 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
     if (ctx->status_ms <= 0)
         ctx->status_ms = 10000;
     ctx->tombstones = host->cfg_bool(cfg, "tombstones.on.delete");
+    ctx->txm_enabled = host->cfg_bool(cfg, "provide.transaction.metadata");
     *state = ctx;
     if (!ctx->conninfo || !ctx->prefix || !*ctx->prefix) {
         pg_close(ctx);
@@ -233,6 +234,17 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
     ctx->heartbeat_topic = malloc(hn);
     if (ctx->heartbeat_topic)
         snprintf(ctx->heartbeat_topic, hn, "__debezium-heartbeat.%s", ctx->prefix);
+
+    const char *txt = host->cfg_string(cfg, "topic.transaction");
+    size_t tn = strlen(ctx->prefix) + strlen(txt && *txt ? txt : "transaction") + 2;
+    ctx->txm_topic = malloc(tn);
+    if (ctx->txm_topic)
+        snprintf(ctx->txm_topic, tn, "%s.%s", ctx->prefix, txt && *txt ? txt : "transaction");
+    if (!ctx->heartbeat_topic || !ctx->txm_topic) {
+        pg_close(ctx);
+        *state = NULL;
+        return ferry_error_set(err, FERRY_ERROR, "out of memory");
+    }
 
     const char *stored = host->offset_get(task, ctx->partition_json);
     ctx->stored_offset = stored ? strdup(stored) : NULL;
@@ -348,6 +360,8 @@ static void pg_close(void *state)
     free(ctx->heartbeat_topic);
     free(ctx->stored_offset);
     free(ctx->cur_origin);
+    pg_txm_free(ctx);
+    free(ctx->txm_topic);
     free(ctx);
 }
 
@@ -412,6 +426,12 @@ static const ferry_option_t pg_options[] = {
      "Value written for an unchanged TOASTed column the server did not send."},
     {"status.update.interval", FERRY_OPT_DURATION, "10s", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 100, 3600000,
      NULL, "How often to send the server a standby status update (with the last durable LSN)."},
+    {"provide.transaction.metadata", FERRY_OPT_BOOL, "false", 0, 0, 0, NULL,
+     "Debezium's transaction metadata: a BEGIN and an END record per transaction on "
+     "<topic.prefix>.<topic.transaction> (key {\"id\"}; END with event_count and data_collections), and a "
+     "transaction block {id, total_order, data_collection_order} in every change event."},
+    {"topic.transaction", FERRY_OPT_STRING, "transaction", 0, 0, 0, NULL,
+     "Name of the transaction metadata topic after <topic.prefix>. (Debezium's topic.transaction)."},
     {"outbox.table.list", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
      "Outbox tables (columns id, aggregatetype, aggregateid, type, payload): inserts become messages to "
      "<outbox.topic.prefix><aggregatetype>."},

@@ -298,10 +298,144 @@ def known_lines(path):
     return out
 
 
+# ---- transaction metadata (debezium_txmeta.sh) --------------------------------------------
+
+def tx_lines(broker, dprefix, fprefix, tables):
+    """Differences between the two transaction topics and the data events' transaction blocks,
+    plus each side's own consistency: one BEGIN and one END per transaction, END counting
+    exactly the data events of its transaction (in total and per table; total_order and
+    data_collection_order 1..n). Debezium 3.6's ids are "<txId>:<lsn of the record>" (BEGIN's
+    Begin message, each event's own, END's Commit message), so a transaction is told by the
+    txId part. Lines hold no LSN, id or time of day."""
+    txn = lambda tid: str(tid).split(":")[0]
+    out = []
+    topics = {}
+    for side, prefix in (("debezium", dprefix), ("ferry", fprefix)):
+        tx = read_topic(broker, "%s.transaction" % prefix)
+        data = {t: read_topic(broker, "%s.%s" % (prefix, t)) for t in tables}
+        topics[side] = (tx, data)
+        dump_dir = os.environ.get("DEBEZIUM_COMPARE_DUMP")
+        if dump_dir:
+            for topic, recs in [("%s.transaction" % prefix, tx)] + [("%s.%s" % (prefix, t), data[t]) for t in tables]:
+                with open("%s/%s.jsonl" % (dump_dir, topic), "w", encoding="utf-8") as f:
+                    for key, value in recs:
+                        f.write(json.dumps([key, value], ensure_ascii=False) + "\n")
+        if not tx:
+            out.append("%s: no transaction records" % side)
+            continue
+        begun, ended = [], {}
+        for i, (k, v) in enumerate(tx):
+            if v is None or k != {"id": v.get("id")}:
+                out.append("%s: transaction record %d: key is not {\"id\": value.id}" % (side, i + 1))
+                continue
+            tid = txn(v["id"])
+            if v.get("status") == "BEGIN":
+                if tid in begun:
+                    out.append("%s: transaction record %d: BEGIN twice" % (side, i + 1))
+                begun.append(tid)
+                if v.get("event_count") is not None or v.get("data_collections") is not None:
+                    out.append("%s: BEGIN with counts" % side)
+            elif v.get("status") == "END":
+                if tid in ended:
+                    out.append("%s: transaction record %d: END twice" % (side, i + 1))
+                if tid not in begun:
+                    out.append("%s: transaction record %d: END without BEGIN" % (side, i + 1))
+                ended[tid] = v
+            else:
+                out.append("%s: transaction record %d: status %s" % (side, i + 1, show(v.get("status"))))
+        for tid in begun:
+            if tid not in ended:
+                out.append("%s: a BEGIN without END" % side)
+        # The data events' blocks against the END records.
+        seen = {}
+        for t, recs in data.items():
+            for k, v in recs:
+                if v is None:
+                    continue
+                blk = v.get("transaction")
+                if v.get("op") == "r" or blk is None:
+                    continue
+                tot = seen.setdefault(txn(blk.get("id")), {"orders": [], "tables": {}})
+                tot["orders"].append(blk.get("total_order"))
+                tot["tables"].setdefault(t, []).append(blk.get("data_collection_order"))
+        for tid, got in seen.items():
+            end = ended.get(tid)
+            if end is None:
+                out.append("%s: data events of a transaction without END" % side)
+                continue
+            if sorted(got["orders"]) != list(range(1, end.get("event_count", 0) + 1)):
+                out.append("%s: total_order of the data events is not 1..event_count" % side)
+            counts = {dc.get("data_collection"): dc.get("event_count") for dc in end.get("data_collections") or []}
+            for t, orders in got["tables"].items():
+                if sorted(orders) != list(range(1, counts.get(t, 0) + 1)):
+                    out.append("%s: %s: data_collection_order is not 1..event_count of END" % (side, t))
+            if set(counts) != set(got["tables"]):
+                out.append("%s: END's data_collections are not the tables of its events" % side)
+        for tid in ended:
+            if tid not in seen:
+                out.append("%s: an END without data events" % side)
+    if len(topics) < 2:
+        return out
+    (dtx, ddata), (ftx, fdata) = topics["debezium"], topics["ferry"]
+    if len(dtx) != len(ftx):
+        out.append("transaction topic: debezium %d records, ferry %d" % (len(dtx), len(ftx)))
+    for i, ((dk, dv), (fk, fv)) in enumerate(zip(dtx, ftx)):
+        if dv is None or fv is None:
+            continue
+        if list(dv) != list(fv):
+            out.append("transaction record %d: fields differ (debezium=%s, ferry=%s)"
+                       % (i + 1, ",".join(dv), ",".join(fv)))
+        for name in dv:
+            if name not in fv:
+                continue
+            a, b = dv[name], fv[name]
+            if name in WALL_CLOCK:
+                if kind(a) != kind(b):
+                    out.append("transaction record %d: %s: debezium %s, ferry %s" % (i + 1, name, kind(a), kind(b)))
+            elif name == "data_collections" and isinstance(a, list) and isinstance(b, list):
+                key = lambda dc: json.dumps(dc, sort_keys=True)
+                if sorted(a, key=key) != sorted(b, key=key):
+                    out.append("transaction record %d (%s): data_collections differ (debezium=%s, ferry=%s)"
+                               % (i + 1, dv.get("status"), show(a, 200), show(b, 200)))
+            elif a != b:
+                out.append("transaction record %d (%s): %s differs%s" % (
+                    i + 1, dv.get("status"), name,
+                    "" if name == "id" else " (debezium=%s, ferry=%s)" % (show(a), show(b))))
+    for t in tables:
+        dsnap, drest = split(ddata[t])
+        fsnap, frest = split(fdata[t])
+        for k in sorted(set(dsnap) & set(fsnap)):
+            a, b = dsnap[k][1].get("transaction", "absent"), fsnap[k][1].get("transaction", "absent")
+            if a != b:
+                out.append("%s snapshot: transaction differs (debezium=%s, ferry=%s)" % (t, show(a), show(b)))
+                break
+        if len(drest) != len(frest):
+            out.append("%s: debezium %d records after the snapshot, ferry %d" % (t, len(drest), len(frest)))
+        for i, ((dk, dv), (fk, fv)) in enumerate(zip(drest, frest)):
+            a = dv.get("transaction", "absent") if dv else None
+            b = fv.get("transaction", "absent") if fv else None
+            if a != b:
+                out.append("%s stream record %d: transaction differs (debezium=%s, ferry=%s)" % (
+                    t, i + 1, show({n: x for n, x in a.items() if n != "id"} if isinstance(a, dict) else a),
+                    show({n: x for n, x in b.items() if n != "id"} if isinstance(b, dict) else b)))
+    return out
+
+
+def compare_tx(argv):
+    broker, dprefix, fprefix = argv[:3]
+    lines = tx_lines(broker, dprefix, fprefix, argv[3:])
+    for line in lines:
+        print(line)
+    print("%d differences in transaction metadata" % len(lines), file=sys.stderr)
+    sys.exit(1 if lines else 0)
+
+
 def main():
     if len(sys.argv) == 5 and sys.argv[1] == "has-marker":
         want = json.loads(sys.argv[4])
         sys.exit(0 if any(k == want and v is not None for k, v in read_topic(sys.argv[2], sys.argv[3])) else 1)
+    if len(sys.argv) >= 6 and sys.argv[1] == "compare-tx":
+        compare_tx(sys.argv[2:])
     if len(sys.argv) < 7 or sys.argv[1] != "compare":
         sys.exit(__doc__)
     broker, dprefix, fprefix, known_path = sys.argv[2:6]
