@@ -59,6 +59,10 @@ typedef struct pg_filter {
     regex_t *res; /* owned; count entries */
 } pg_filter_t;
 
+/* Headers of one record at most: the connector's own (outbox id/type,
+ * __debezium.oldkey/newkey) and Debezium's four context headers. */
+#define PG_MAX_HEADERS 8
+
 /* A record waiting for room in a later batch (everything owned). */
 typedef struct pg_pending {
     char *topic;
@@ -68,8 +72,8 @@ typedef struct pg_pending {
     char *value;
     size_t value_len;
     int has_value;
-    char *hname[2], *hval[2];
-    size_t hlen[2];
+    char *hname[PG_MAX_HEADERS], *hval[PG_MAX_HEADERS];
+    size_t hlen[PG_MAX_HEADERS];
     size_t header_count;
     int64_t timestamp_ms;
     char *offset;
@@ -155,6 +159,14 @@ typedef struct pg_ctx {
     size_t txm_ntables, txm_cap;
     pg_buf_t tbuf;         /* the data event's "transaction" block */
 
+    /* extended.headers.enabled: Debezium 3.x's __debezium.context.* headers
+     * (connectorLogicalName, taskId, connectorName, runId) on every change
+     * event and tombstone (pg_record.c adds them; Debezium writes none on
+     * transaction records). */
+    int ext_headers;
+    char task_id[16];
+    char run_id[40];       /* a UUIDv7 made at open, like Debezium's per task run */
+
     int64_t last_status_ms, last_recv_ms, last_heartbeat_ms;
     int64_t last_emit_ms;   /* when a record was last handed to the host */
     int heartbeat_disabled;
@@ -213,6 +225,9 @@ int pg_table_rank(const pg_ctx_t *ctx, const char *schema, const char *table);
 /* Adds a record to the batch, or queues it when the batch is full. The
  * record's bytes are copied either way. */
 void pg_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec);
+/* The same; context_headers: add Debezium's __debezium.context.* headers
+ * when extended.headers.enabled (change events and tombstones). */
+void pg_emit_ctx(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec, int context_headers);
 /* Moves queued records into the batch while it has room (first, every poll). */
 void pg_pending_drain(pg_ctx_t *ctx, ferry_batch_t *batch);
 void pg_pending_free(pg_ctx_t *ctx);

@@ -471,7 +471,7 @@ static ferry_status_t emit_row(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_
         .value_len = ctx->vbuf.len,
         .source_offset = ctx->obuf.data,
     };
-    pg_emit(ctx, batch, &rec);
+    pg_emit_ctx(ctx, batch, &rec, 1);
     pg_buf_free(&topic);
     return FERRY_OK;
 }

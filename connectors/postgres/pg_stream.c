@@ -251,7 +251,7 @@ static void txm_emit(pg_ctx_t *ctx, ferry_batch_t *batch, int end, uint64_t lsn)
         .timestamp_ms = ctx->cur_ts_us / 1000,
         .source_offset = unit_take(ctx, lsn),
     };
-    pg_emit(ctx, batch, &rec);
+    pg_emit(ctx, batch, &rec); /* Debezium writes no headers on these */
 }
 
 /* Before each change event of a unit (emitted or skipped): the BEGIN when it
@@ -303,10 +303,10 @@ static void make_topic(pg_buf_t *topic, const char *prefix, const pg_relation_t 
 }
 
 /* One Debezium change event (and nothing else). key_tuple gives the key;
- * before/after may be NULL. */
+ * before/after may be NULL; hdr: one header or NULL. */
 static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op, const pg_relation_t *rel,
                                    const pg_tuple_t *key_tuple, const pg_tuple_t *before, const pg_tuple_t *after,
-                                   uint64_t lsn, ferry_error_t *err)
+                                   uint64_t lsn, const ferry_header_t *hdr, ferry_error_t *err)
 {
     const char *txblock = txm_event(ctx, batch, rel, lsn);
     if (unit_skip_next(ctx)) {
@@ -349,10 +349,12 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
         .key_len = has_key ? ctx->kbuf.len : 0,
         .value = ctx->vbuf.data,
         .value_len = ctx->vbuf.len,
+        .headers = hdr,
+        .header_count = hdr ? 1 : 0,
         .timestamp_ms = ctx->cur_ts_us / 1000,
         .source_offset = unit_take(ctx, lsn),
     };
-    pg_emit(ctx, batch, &rec);
+    pg_emit_ctx(ctx, batch, &rec, 1);
     pg_buf_free(&topic);
     return FERRY_OK;
 }
@@ -360,7 +362,8 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
 /* The tombstone after a delete: same key, null value, so compaction can drop
  * the row. Keyless tables get none (nothing to compact). */
 static ferry_status_t tombstone(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_relation_t *rel,
-                                const pg_tuple_t *key_tuple, uint64_t lsn, ferry_error_t *err)
+                                const pg_tuple_t *key_tuple, uint64_t lsn, const ferry_header_t *hdr,
+                                ferry_error_t *err)
 {
     if (!ctx->tombstones)
         return FERRY_OK;
@@ -382,24 +385,34 @@ static ferry_status_t tombstone(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_re
         .topic = topic.data,
         .key = ctx->kbuf.data,
         .key_len = ctx->kbuf.len,
+        .headers = hdr,
+        .header_count = hdr ? 1 : 0,
         .timestamp_ms = ctx->cur_ts_us / 1000,
         .source_offset = unit_take(ctx, lsn),
     };
-    pg_emit(ctx, batch, &rec);
+    pg_emit_ctx(ctx, batch, &rec, 1);
     pg_buf_free(&topic);
     return FERRY_OK;
 }
 
-/* 1 when two key images differ (a primary-key change). */
-static int key_changed(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *old_t, const pg_tuple_t *new_t)
+/* 1 when two key images differ (a primary-key change); then *old_key and
+ * *new_key are the two keys' JSON (malloc'd, for Debezium's
+ * __debezium.oldkey / __debezium.newkey headers). */
+static int key_changed(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *old_t, const pg_tuple_t *new_t,
+                       char **old_key, char **new_key)
 {
+    *old_key = *new_key = NULL;
     if (!pg_key_json(ctx, rel, old_t))
         return 0;
-    char *old_key = strdup(ctx->kbuf.data);
+    *old_key = strdup(ctx->kbuf.data);
     pg_key_json(ctx, rel, new_t);
-    int changed = old_key && strcmp(old_key, ctx->kbuf.data) != 0;
-    free(old_key);
-    return changed;
+    if (*old_key && strcmp(*old_key, ctx->kbuf.data) != 0 && (*new_key = strdup(ctx->kbuf.data)) != NULL)
+        return 1;
+    if (!*old_key || strcmp(*old_key, ctx->kbuf.data) != 0)
+        abort(); /* out of memory: a key change must not pass as an update */
+    free(*old_key);
+    *old_key = NULL;
+    return 0;
 }
 
 static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput_msg_t *msg, uint64_t lsn,
@@ -438,26 +451,34 @@ static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput
     const pg_tuple_t *old_t = msg->old_kind ? &msg->old_tuple : NULL;
     switch (msg->kind) {
     case PGO_INSERT:
-        st = change_event(ctx, batch, 'c', rel, &msg->new_tuple, NULL, &msg->new_tuple, lsn, err);
+        st = change_event(ctx, batch, 'c', rel, &msg->new_tuple, NULL, &msg->new_tuple, lsn, NULL, err);
         break;
-    case PGO_UPDATE:
-        if (old_t && key_changed(ctx, rel, old_t, &msg->new_tuple)) {
+    case PGO_UPDATE: {
+        char *old_key, *new_key;
+        if (old_t && key_changed(ctx, rel, old_t, &msg->new_tuple, &old_key, &new_key)) {
             /* Like Debezium: a key change is a delete of the old key (with
              * its tombstone) and a create under the new one, so consumers
-             * keyed by row never see the old row survive. */
-            st = change_event(ctx, batch, 'd', rel, old_t, old_t, NULL, lsn, err);
+             * keyed by row never see the old row survive. The delete and
+             * its tombstone carry the new key in __debezium.newkey, the
+             * create the old one in __debezium.oldkey, as Debezium's do. */
+            ferry_header_t nk = {"__debezium.newkey", new_key, strlen(new_key)};
+            ferry_header_t ok = {"__debezium.oldkey", old_key, strlen(old_key)};
+            st = change_event(ctx, batch, 'd', rel, old_t, old_t, NULL, lsn, &nk, err);
             if (st == FERRY_OK)
-                st = tombstone(ctx, batch, rel, old_t, lsn, err);
+                st = tombstone(ctx, batch, rel, old_t, lsn, &nk, err);
             if (st == FERRY_OK)
-                st = change_event(ctx, batch, 'c', rel, &msg->new_tuple, NULL, &msg->new_tuple, lsn, err);
+                st = change_event(ctx, batch, 'c', rel, &msg->new_tuple, NULL, &msg->new_tuple, lsn, &ok, err);
+            free(old_key);
+            free(new_key);
         } else {
-            st = change_event(ctx, batch, 'u', rel, &msg->new_tuple, old_t, &msg->new_tuple, lsn, err);
+            st = change_event(ctx, batch, 'u', rel, &msg->new_tuple, old_t, &msg->new_tuple, lsn, NULL, err);
         }
         break;
+    }
     case PGO_DELETE:
-        st = change_event(ctx, batch, 'd', rel, old_t, old_t, NULL, lsn, err);
+        st = change_event(ctx, batch, 'd', rel, old_t, old_t, NULL, lsn, NULL, err);
         if (st == FERRY_OK && old_t)
-            st = tombstone(ctx, batch, rel, old_t, lsn, err);
+            st = tombstone(ctx, batch, rel, old_t, lsn, NULL, err);
         break;
     default:
         break;
@@ -472,7 +493,7 @@ static ferry_status_t on_truncate(pg_ctx_t *ctx, ferry_batch_t *batch, const pgo
         const pg_relation_t *rel = msg->truncated[i];
         if (!rel || pg_table_kind(ctx, rel->schema, rel->table) != 1)
             continue;
-        ferry_status_t st = change_event(ctx, batch, 't', rel, NULL, NULL, NULL, lsn, err);
+        ferry_status_t st = change_event(ctx, batch, 't', rel, NULL, NULL, NULL, lsn, NULL, err);
         if (st != FERRY_OK)
             return st;
     }

@@ -11,6 +11,8 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <time.h>
 
 static int pg_offset_int(const char *json, const char *field, int64_t *out)
@@ -164,6 +166,26 @@ static char *default_name(const ferry_host_t *host, ferry_task_t *task)
     return s;
 }
 
+/* A UUIDv7 (RFC 9562: 48-bit Unix milliseconds, version 7, variant 10,
+ * random bits), Debezium's __debezium.context.runId of a task run. */
+static void make_run_id(char out[40])
+{
+    uint8_t b[16];
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+        /* No entropy source: the clock's nanoseconds and the pid still tell runs apart. */
+        uint64_t x = (uint64_t)pg_wall_ns() ^ ((uint64_t)getpid() << 32);
+        for (int i = 0; i < 16; i++, x = x * 6364136223846793005u + 1442695040888963407u)
+            b[i] = (uint8_t)(x >> 56);
+    }
+    uint64_t ms = (uint64_t)(pg_wall_ns() / 1000000);
+    for (int i = 0; i < 6; i++)
+        b[i] = (uint8_t)(ms >> (40 - 8 * i));
+    b[6] = (uint8_t)(0x70 | (b[6] & 0x0f));
+    b[8] = (uint8_t)(0x80 | (b[8] & 0x3f));
+    snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+             b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
 static int enum_index(const char *v, const char *const *values)
 {
     for (int i = 0; v && values[i]; i++)
@@ -211,6 +233,9 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
         ctx->status_ms = 10000;
     ctx->tombstones = host->cfg_bool(cfg, "tombstones.on.delete");
     ctx->txm_enabled = host->cfg_bool(cfg, "provide.transaction.metadata");
+    ctx->ext_headers = host->cfg_bool(cfg, "extended.headers.enabled");
+    snprintf(ctx->task_id, sizeof(ctx->task_id), "%d", host->task_id ? host->task_id(task) : 0);
+    make_run_id(ctx->run_id);
     *state = ctx;
     if (!ctx->conninfo || !ctx->prefix || !*ctx->prefix) {
         pg_close(ctx);
@@ -432,6 +457,10 @@ static const ferry_option_t pg_options[] = {
      "transaction block {id, total_order, data_collection_order} in every change event."},
     {"topic.transaction", FERRY_OPT_STRING, "transaction", 0, 0, 0, NULL,
      "Name of the transaction metadata topic after <topic.prefix>. (Debezium's topic.transaction)."},
+    {"extended.headers.enabled", FERRY_OPT_BOOL, "true", 0, 0, 0, NULL,
+     "Debezium 3.x's context headers on every change event and tombstone: "
+     "__debezium.context.connectorLogicalName (topic.prefix), taskId, connectorName (postgresql) and runId "
+     "(a UUID per task start)."},
     {"outbox.table.list", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
      "Outbox tables (columns id, aggregatetype, aggregateid, type, payload): inserts become messages to "
      "<outbox.topic.prefix><aggregatetype>."},

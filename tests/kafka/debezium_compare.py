@@ -8,15 +8,25 @@
         when they are exactly the lines of KNOWN (a known line that no longer occurs
         fails too); with DEBEZIUM_COMPARE_DUMP=DIR, also writes the records it read to
         DIR/TOPIC.jsonl, one [key, value] a line
+    debezium_compare.py compare-tx BROKER DBZ_PREFIX FERRY_PREFIX TABLE...
+        transaction metadata: <prefix>.transaction and the data events' "transaction"
+        blocks of both, record by record, each side's END counts against its data events,
+        and the headers of every record of those topics; prints the differences and exits
+        0 only when there are none
 
 Records of a table are paired as follows: snapshot records (op "r") by key, everything
 after them (changes, tombstones, truncates) by position. A pair is compared on its key, on
 every top-level field of the value and on every field of "source", except source.version
 and source.name (the connectors' version and topic prefix differ by nature). The wall-clock
 fields (ts_ms, ts_us, ts_ns, source.ts_*) are compared on presence and type, and each side's
-three must tell the same time (ts_us // 1000 == ts_ms, ts_ns // 1000 == ts_us). LSNs and transaction ids are compared on presence and type
-in the snapshot (each connector's slot has its own snapshot point) and also on value in
-the stream (both read the same WAL). Nothing else is normalised.
+three must tell the same time (ts_us // 1000 == ts_ms, ts_ns // 1000 == ts_us), and the
+fields both write must come in the same order. LSNs, transaction ids and source.sequence
+are compared on presence and type in the snapshot (each connector's slot has its own
+snapshot point) and also on value in the stream (both read the same WAL); source.sequence
+must be ["<last commit>" or null, "<source.lsn>"] on both sides. Every record's headers are
+compared byte for byte (__debezium.oldkey/newkey, Debezium 3.x's __debezium.context.*
+headers), except that the topic prefix in connectorLogicalName and the per-run UUID in
+runId are normalised. Nothing else is normalised.
 
 A difference is one line "TABLE FIELD: what differs (debezium=..., ferry=...)". The same
 kind of difference in the same field of the same table is one line, with the values of its
@@ -284,6 +294,7 @@ def compare_table(d, broker, table, dbz_topic, fer_topic, dump_dir):
         if dk != fk or kind(dk) != kind(fk):
             d.add(table, "key", "stream record %d differs" % (i + 1), dk, fk)
         compare_value(d, table, dv, fv, "stream")
+    compare_headers(d, broker, table, dbz_topic, fer_topic)
     return len(dbz), len(fer)
 
 
@@ -418,6 +429,16 @@ def tx_lines(broker, dprefix, fprefix, tables):
                 out.append("%s stream record %d: transaction differs (debezium=%s, ferry=%s)" % (
                     t, i + 1, show({n: x for n, x in a.items() if n != "id"} if isinstance(a, dict) else a),
                     show({n: x for n, x in b.items() if n != "id"} if isinstance(b, dict) else b)))
+    for t in ["transaction"] + list(tables):
+        hd = Diffs()
+        dh = normalise_headers(hd, t, "debezium", dprefix, read_headers(broker, "%s.%s" % (dprefix, t)))
+        fh = normalise_headers(hd, t, "ferry", fprefix, read_headers(broker, "%s.%s" % (fprefix, t)))
+        out += list(hd.lines.values())
+        for i in range(min(len(dh), len(fh))):
+            if dh[i] != fh[i]:
+                out.append("%s record %d: headers differ (debezium=%s, ferry=%s)" % (t, i + 1, show(dh[i], 400),
+                                                                                   show(fh[i], 400)))
+                break
     return out
 
 
@@ -428,6 +449,66 @@ def compare_tx(argv):
         print(line)
     print("%d differences in transaction metadata" % len(lines), file=sys.stderr)
     sys.exit(1 if lines else 0)
+
+
+# ---- record headers (__debezium.oldkey / __debezium.newkey) -------------------------------
+
+def read_headers(broker, topic):
+    """The headers of every record of TOPIC's partition 0, in order: [(name, value text)]."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": broker, "group.id": "debezium-compare-headers",
+                  "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                  "enable.partition.eof": True})
+    c.assign([TopicPartition(topic, 0, 0)])
+    out, idle = [], 0
+    while idle < 50:
+        m = c.poll(0.2)
+        if m is None:
+            idle += 1
+            continue
+        idle = 0
+        if m.error():
+            if m.error().code() == -191:  # _PARTITION_EOF
+                break
+            continue
+        out.append([(n, None if v is None else v.decode("utf-8", "replace")) for n, v in (m.headers() or [])])
+    c.close()
+    return out
+
+
+def normalise_headers(d, table, side, prefix, headers):
+    """Debezium 3.x's context headers hold values that differ by nature: the topic prefix
+    (connectorLogicalName) and a UUID per task run (runId). They become <topic.prefix> and
+    <run id> when they are that; a side with several run ids in one run is a difference."""
+    import re
+    runs = set()
+    out = []
+    for hs in headers:
+        norm = []
+        for name, value in hs:
+            if name == "__debezium.context.connectorLogicalName" and value == prefix:
+                value = "<topic.prefix>"
+            elif name == "__debezium.context.runId" and value and \
+                    re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", value):
+                runs.add(value)
+                value = "<run id>"
+            norm.append((name, value))
+        out.append(norm)
+    if len(runs) > 1:
+        d.add(table, "headers", "%s: %d different runIds in one run" % (side, len(runs)), values=False)
+    return out
+
+
+def compare_headers(d, broker, table, dbz_topic, fer_topic):
+    """Every record's headers, byte for byte, paired by position (the snapshot's records come
+    first on both sides), after normalise_headers."""
+    dh = normalise_headers(d, table, "debezium", dbz_topic.split(".")[0], read_headers(broker, dbz_topic))
+    fh = normalise_headers(d, table, "ferry", fer_topic.split(".")[0], read_headers(broker, fer_topic))
+    for i in range(min(len(dh), len(fh))):
+        if dh[i] != fh[i]:
+            d.add(table, "headers", "record %d differs (debezium=%s, ferry=%s)" % (i + 1, show(dh[i], 400),
+                                                                                  show(fh[i], 400)), values=False)
 
 
 def main():

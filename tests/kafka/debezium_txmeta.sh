@@ -5,7 +5,7 @@
 # schemas). After a snapshot, a few multi-table transactions (inserts, updates, a delete
 # with its tombstone, a primary-key change, a truncate) and single-statement ones.
 # `debezium_compare.py compare-tx` compares the two transaction topics record by record
-# (status, id, event_count, data_collections, ts_ms on type) and every data event's
+# (status, id, event_count, data_collections, ts_ms on type), the headers of every record, and every data event's
 # "transaction" block {id, total_order, data_collection_order}, and checks on each side that
 # END counts exactly the events carrying its id. The test passes when there is no
 # difference at all.
