@@ -425,6 +425,12 @@ def tx_lines(broker, dprefix, fprefix, tables):
         for i, ((dk, dv), (fk, fv)) in enumerate(zip(drest, frest)):
             a = dv.get("transaction", "absent") if dv else None
             b = fv.get("transaction", "absent") if fv else None
+            if dv and fv:
+                for name in ("origin", "origin_lsn"):
+                    x, y = dv["source"].get(name, "absent"), fv["source"].get(name, "absent")
+                    if x != y:
+                        out.append("%s stream record %d: source.%s differs (debezium=%s, ferry=%s)"
+                                   % (t, i + 1, name, show(x), show(y)))
             if a != b:
                 out.append("%s stream record %d: transaction differs (debezium=%s, ferry=%s)" % (
                     t, i + 1, show({n: x for n, x in a.items() if n != "id"} if isinstance(a, dict) else a),

@@ -3,12 +3,13 @@
 # Debezium's PostgreSQL connector 3.6.1.Final: both capture the same tables of one
 # PostgreSQL server into one Apache Kafka broker (dbz.* and fer.*, JsonConverter without
 # schemas). After a snapshot, a few multi-table transactions (inserts, updates, a delete
-# with its tombstone, a primary-key change, a truncate) and single-statement ones.
+# with its tombstone, a primary-key change, a truncate, one with a replication origin) and
+# single-statement ones.
 # `debezium_compare.py compare-tx` compares the two transaction topics record by record
-# (status, id, event_count, data_collections, ts_ms on type), the headers of every record, and every data event's
-# "transaction" block {id, total_order, data_collection_order}, and checks on each side that
-# END counts exactly the events carrying its id. The test passes when there is no
-# difference at all.
+# (status, id, event_count, data_collections, ts_ms on type), the headers of every record,
+# every data event's "transaction" block {id, total_order, data_collection_order} and its
+# source.origin/origin_lsn, and checks on each side that END counts exactly the events of its
+# transaction. The test passes when there is no difference at all.
 source "$TESTLIB"
 . "$FERRY_SOURCE_DIR/tests/lib/pg.sh"
 PG_NO_TRAP=1 pg_start || fail "could not start PostgreSQL"
@@ -110,6 +111,15 @@ INSERT INTO c VALUES (30, 'after truncate');
 INSERT INTO b SELECT g, g FROM generate_series(100, 149) g;
 COMMIT;
 UPDATE b SET n = 0 WHERE id >= 100 AND id < 110;
+-- A transaction replayed from another node: its replication origin (source.origin, origin_lsn).
+SELECT pg_replication_origin_create('node_a');
+SELECT pg_replication_origin_session_setup('node_a');
+BEGIN;
+SELECT pg_replication_origin_xact_setup('0/ABCDEF', now());
+INSERT INTO a VALUES (40, 'replayed');
+INSERT INTO c VALUES (40, 'replayed');
+COMMIT;
+SELECT pg_replication_origin_session_reset();
 BEGIN;
 INSERT INTO a VALUES (999, 'marker');
 INSERT INTO b VALUES (999, 999);
@@ -127,5 +137,14 @@ DEBEZIUM_COMPARE_DUMP=$WORK $COMPARE compare-tx "$BROKER" dbz fer $TABLES >"$WOR
     fail "transaction metadata differs from Debezium's"
 }
 cat "$WORK/compare.log" >&2
+# The origin comparison above is not vacuous: the replayed rows name their origin.
+/usr/bin/python3 - "$WORK" <<'PY' || fail "the replayed transaction's rows do not carry origin node_a, origin_lsn 0/ABCDEF"
+import json, sys
+for p in ("dbz", "fer"):
+    rows = [json.loads(l)[1] for l in open("%s/%s.public.a.jsonl" % (sys.argv[1], p))]
+    src = [v["source"] for v in rows if v and v["after"] and v["after"]["id"] == 40]
+    assert len(src) == 1 and src[0]["origin"] == "node_a" and src[0]["origin_lsn"] == 0xABCDEF, (p, src)
+    assert all(v["source"]["origin"] is None for v in rows if v and (v["after"] or {}).get("id") != 40), p
+PY
 ferry_stop "$FERRY_PID"
 log "ok"
