@@ -5,7 +5,8 @@
 # the transaction topic, its END not yet) and restarted. A read_committed consumer then sees
 # exactly one BEGIN and one END per transaction, END's event_count and data_collections
 # right, every row exactly once, and the big transaction's total_order exactly 1..300000
-# (nothing numbered twice or skipped across the restarts).
+# (nothing numbered twice or skipped across the restarts), and source.sequence naming the
+# previous transaction's commit in every event, before and after the restarts.
 . "$(dirname "$0")/pg_e2e_lib.sh"
 [ "$FERRY_TEST_BROKER" = kafka ] || fail "runs on Apache Kafka only (the embedded broker has no real transactions)"
 
@@ -70,7 +71,7 @@ check ids "$WORK/all.tsv" shop.public.t c 0 200000 exact || fail "rows of t lost
 check ids "$WORK/all.tsv" shop.public.u c 0 100000 exact || fail "rows of u lost or delivered twice"
 /usr/bin/python3 - "$WORK/all.tsv" <<'PY' || fail "transaction metadata wrong after kill -9 in the middle of a transaction"
 import json, sys
-tx, orders = {}, {}
+tx, orders, seqs = {}, {}, {}
 for line in open(sys.argv[1], encoding="utf-8"):
     topic, key, value = line.rstrip("\n").split("\t")[:3]
     if value == "\\N":
@@ -82,6 +83,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
     else:
         blk = v["transaction"]
         orders.setdefault(blk["id"].split(":")[0], []).append((topic, blk["total_order"], blk["data_collection_order"]))
+        seqs.setdefault(blk["id"].split(":")[0], set()).add(json.loads(v["source"]["sequence"])[0])
 assert len(tx) == 3, "transactions: %s" % sorted(tx)
 for txid, recs in tx.items():
     assert [r["status"] for r in recs] == ["BEGIN", "END"], (txid, [r["status"] for r in recs])
@@ -98,6 +100,12 @@ big = [recs[1] for recs in tx.values() if recs[1]["event_count"] > 1]
 assert len(big) == 1 and big[0]["event_count"] == 300000, big
 assert sorted((dc["data_collection"], dc["event_count"]) for dc in big[0]["data_collections"]) == \
     [("public.t", 200000), ("public.u", 100000)], big[0]["data_collections"]
+# source.sequence[0] is the end of the previous transaction's commit -- the lsn in its END's
+# id -- for every event, also those emitted after a restart in the middle (lsn_last_commit
+# in the offset).
+ends = sorted((int(recs[1]["id"].split(":")[1]), txid) for txid, recs in tx.items())
+for (prev_end, _), (_, txid) in zip(ends, ends[1:]):
+    assert seqs[txid] == {str(prev_end)}, (txid, seqs[txid], prev_end)
 print("3 transactions, one BEGIN and one END each; the big one: 300000 events, total_order 1..300000")
 PY
 log "PASS: transaction metadata exactly once through two kill -9s in the middle of a transaction"
