@@ -456,7 +456,7 @@ static const ferry_option_t pg_options[] = {
      "<topic.prefix>.<topic.transaction> (key {\"id\"}; END with event_count and data_collections), and a "
      "transaction block {id, total_order, data_collection_order} in every change event."},
     {"topic.transaction", FERRY_OPT_STRING, "transaction", 0, 0, 0, NULL,
-     "Name of the transaction metadata topic after <topic.prefix>. (Debezium's topic.transaction)."},
+     "The transaction metadata topic is <topic.prefix>.<topic.transaction> (Debezium's option of that name)."},
     {"extended.headers.enabled", FERRY_OPT_BOOL, "true", 0, 0, 0, NULL,
      "Debezium 3.x's context headers on every change event and tombstone: "
      "__debezium.context.connectorLogicalName (topic.prefix), taskId, connectorName (postgresql) and runId "
