@@ -171,8 +171,13 @@ static ferry_status_t begin_txn(pg_ctx_t *ctx, const char *snapshot_name, ferry_
         }
         PQclear(res);
     }
-    res = pg_query(ctx, ctx->sql, "SELECT txid_current(), pg_current_wal_lsn()", 0, NULL, PGRES_TUPLES_OK,
-                   "reading the snapshot transaction's id", &st, err);
+    /* A standby cannot assign a transaction id: there the snapshot's xmin
+     * stands for it (and the replay position for the current one). */
+    res = pg_query(ctx, ctx->sql,
+                   "SELECT CASE WHEN pg_is_in_recovery() THEN txid_snapshot_xmin(txid_current_snapshot()) "
+                   "ELSE txid_current() END, CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+                   "ELSE pg_current_wal_lsn() END",
+                   0, NULL, PGRES_TUPLES_OK, "reading the snapshot transaction's id", &st, err);
     if (!res) {
         PQclear(PQexec(ctx->sql, "ROLLBACK"));
         return st;
