@@ -158,6 +158,13 @@ typedef struct pg_ctx {
     struct pg_txm_table { char *name; int64_t count; } *txm_tables; /* owned, first-event order */
     size_t txm_ntables, txm_cap;
     pg_buf_t tbuf;         /* the data event's "transaction" block */
+    /* How emit_cnt numbers its unit: 0 without BEGIN/END records, 1 with
+     * (the last record taken was a BEGIN or an event), 2 with, the last
+     * being the END. Stored in the offset as "txm" so that a restart after
+     * provide.transaction.metadata was switched converts the stored count
+     * to the new numbering (postgres.c boot) instead of repeating or
+     * dropping events of the resent transaction. */
+    int emit_txm, txm_taking_end;
 
     /* extended.headers.enabled: Debezium 3.x's __debezium.context.* headers
      * (connectorLogicalName, taskId, connectorName, runId) on every change

@@ -167,6 +167,14 @@ static int unit_skip_next(const pg_ctx_t *ctx)
     return ctx->cur_pos < ctx->emit_pos || (ctx->cur_pos == ctx->emit_pos && ctx->cur_idx < ctx->emit_cnt);
 }
 
+/* ,"txm":N when the event count of the offset numbers BEGIN/END records
+ * (see emit_txm in pg_conn.h). */
+static void txm_field(pg_ctx_t *ctx)
+{
+    if (ctx->emit_txm && ctx->emit_cnt > 0)
+        pg_buf_printf(&ctx->obuf, ",\"txm\":%d", ctx->emit_txm);
+}
+
 /* Consumes the next index of the unit and writes the record's offset into
  * ctx->obuf (canonical: keys sorted, compact). */
 static const char *unit_take(pg_ctx_t *ctx, uint64_t lsn)
@@ -175,13 +183,16 @@ static const char *unit_take(pg_ctx_t *ctx, uint64_t lsn)
     ctx->emit_pos = ctx->cur_pos;
     ctx->emit_cnt = idx;
     ctx->emit_last_commit = ctx->last_commit_lsn;
+    ctx->emit_txm = ctx->txm_enabled ? (ctx->txm_taking_end ? 2 : 1) : 0;
     pg_buf_reset(&ctx->obuf);
     pg_buf_printf(&ctx->obuf, "{\"event\":%" PRId64 ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64, idx, lsn,
                   ctx->cur_pos);
     if (ctx->last_commit_lsn)
         pg_buf_printf(&ctx->obuf, ",\"lsn_last_commit\":%" PRIu64, ctx->last_commit_lsn);
-    pg_buf_printf(&ctx->obuf, ",\"lsn_proc\":%" PRIu64 ",\"ts_usec\":%" PRId64 ",\"txId\":%" PRIu32 "}", lsn,
+    pg_buf_printf(&ctx->obuf, ",\"lsn_proc\":%" PRIu64 ",\"ts_usec\":%" PRId64 ",\"txId\":%" PRIu32, lsn,
                   ctx->cur_ts_us, ctx->cur_xid);
+    txm_field(ctx);
+    pg_buf_puts(&ctx->obuf, "}");
     return ctx->obuf.data;
 }
 
@@ -249,8 +260,10 @@ static void txm_emit(pg_ctx_t *ctx, ferry_batch_t *batch, int end, uint64_t lsn)
         .value = ctx->vbuf.data,
         .value_len = ctx->vbuf.len,
         .timestamp_ms = ctx->cur_ts_us / 1000,
-        .source_offset = unit_take(ctx, lsn),
     };
+    ctx->txm_taking_end = end;
+    rec.source_offset = unit_take(ctx, lsn);
+    ctx->txm_taking_end = 0;
     pg_emit(ctx, batch, &rec); /* Debezium writes no headers on these */
 }
 
@@ -529,7 +542,9 @@ static void on_heartbeat(pg_ctx_t *ctx, ferry_batch_t *batch, uint64_t lsn)
                   lsn, lsn);
     if (ctx->last_commit_lsn)
         pg_buf_printf(&ctx->obuf, ",\"lsn_last_commit\":%" PRIu64, ctx->last_commit_lsn);
-    pg_buf_printf(&ctx->obuf, ",\"lsn_proc\":%" PRIu64 ",\"ts_usec\":%" PRId64 ",\"txId\":0}", lsn, now_us);
+    pg_buf_printf(&ctx->obuf, ",\"lsn_proc\":%" PRIu64 ",\"ts_usec\":%" PRId64 ",\"txId\":0", lsn, now_us);
+    txm_field(ctx);
+    pg_buf_puts(&ctx->obuf, "}");
     ferry_record_t rec = {
         .topic = ctx->heartbeat_topic,
         .key = ctx->kbuf.data,

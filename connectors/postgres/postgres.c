@@ -56,6 +56,20 @@ static ferry_status_t boot(pg_ctx_t *ctx, ferry_error_t *err)
     }
     if (stored)
         pg_offset_int(stored, "event", &k);
+    /* The stored event count numbers the resent transaction with BEGIN/END
+     * records or without (see emit_txm): convert it to this run's numbering.
+     * Off -> on: the BEGIN counts as delivered (never written for that
+     * transaction; its END follows its remaining events). On -> off: its
+     * BEGIN (and END) leave the count. */
+    int64_t txm = 0;
+    if (stored && !stored_snapshot) {
+        pg_offset_int(stored, "txm", &txm);
+        if (!ctx->txm_enabled && k > 0 && txm > 0)
+            k = k > txm ? k - txm : 0;
+        else if (ctx->txm_enabled && k > 0 && txm == 0)
+            k++;
+    }
+    ctx->emit_txm = ctx->txm_enabled ? (txm ? (int)txm : 1) : 0;
     int64_t last_commit = 0;
     if (stored && !stored_snapshot && pg_offset_int(stored, "lsn_last_commit", &last_commit) == 0 && last_commit > 0)
         ctx->emit_last_commit = ctx->last_commit_lsn = (uint64_t)last_commit;
