@@ -29,6 +29,14 @@
  * (we never confirm past a unit that is not entirely durable) and nothing
  * inside a transaction is duplicated. The same (position, count) pair, kept
  * in memory for what was handed to the host, deduplicates after a reconnect.
+ *
+ * With provide.transaction.metadata, a transaction's BEGIN (before its first
+ * event) and END (at its Commit) records take indexes of the unit like its
+ * events, and END's counts are made while decoding, skipped records
+ * included: the unit resent whole after a restart numbers and counts alike,
+ * so neither is doubled or lost. The offset's "txm" says whether its count
+ * includes them, so a restart with the option switched converts the count.
+ * Its "lsn_last_commit" restores source.sequence's first element.
  */
 #ifndef FERRY_PG_CONN_H
 #define FERRY_PG_CONN_H
