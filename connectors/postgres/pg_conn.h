@@ -179,6 +179,11 @@ typedef struct pg_ctx {
      * event and tombstone (pg_record.c adds them; Debezium writes none on
      * transaction records). */
     int ext_headers;
+
+    /* xmin.fetch.interval.ms: the slot's catalog_xmin, read this often while
+     * streaming, is source.xmin (0: null, the default). */
+    int64_t xmin_ms, last_xmin_ms;
+    uint64_t slot_xmin;
     char task_id[16];
     char run_id[40];       /* a UUIDv7 made at open, like Debezium's per task run */
 

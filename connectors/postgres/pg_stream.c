@@ -89,6 +89,32 @@ int pg_stream_send_status(pg_ctx_t *ctx, int keepalive_reply)
     return 0;
 }
 
+/* xmin.fetch.interval.ms: the slot's catalog_xmin, Debezium's source.xmin.
+ * A failed query is a lost connection (retry) or a warning (the value
+ * stays). */
+static ferry_status_t fetch_xmin(pg_ctx_t *ctx, ferry_error_t *err)
+{
+    ctx->last_xmin_ms = pg_now_ms();
+    const char *params[1] = {ctx->slot};
+    ferry_status_t st;
+    ferry_error_t qerr;
+    PGresult *res = pg_query(ctx, ctx->sql,
+                             "SELECT catalog_xmin::text FROM pg_replication_slots WHERE slot_name = $1", 1, params,
+                             PGRES_TUPLES_OK, "reading the slot's xmin (xmin.fetch.interval.ms)", &st, &qerr);
+    if (!res) {
+        if (st == FERRY_RETRY) {
+            *err = qerr;
+            return st;
+        }
+        ctx->host->log(ctx->task, FERRY_LOG_WARN, "%s", qerr.msg);
+        return FERRY_OK;
+    }
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+        ctx->slot_xmin = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return FERRY_OK;
+}
+
 static ferry_status_t stream_start(pg_ctx_t *ctx, ferry_error_t *err)
 {
     ferry_status_t st;
@@ -156,6 +182,8 @@ static ferry_status_t stream_start(pg_ctx_t *ctx, ferry_error_t *err)
         pg_keyinfo_forget(ctx, ctx->keycache[0].oid);
     pg_stream_send_status(ctx, 0);
     ctx->host->log(ctx->task, FERRY_LOG_INFO, "streaming slot %s from %s", ctx->slot, b);
+    if (ctx->xmin_ms > 0 && (st = fetch_xmin(ctx, err)) != FERRY_OK)
+        return st;
     return FERRY_OK;
 }
 
@@ -346,6 +374,7 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
         .txid = ctx->cur_xid,
         .lsn = lsn,
         .last_commit_lsn = ctx->last_commit_lsn,
+        .xmin = ctx->slot_xmin,
         .origin = ctx->cur_origin,
         .origin_lsn = ctx->cur_origin_lsn,
         .transaction = txblock,
@@ -648,6 +677,9 @@ static ferry_status_t periodic(pg_ctx_t *ctx, ferry_error_t *err)
     int64_t now = pg_now_ms();
     if (now - ctx->last_status_ms >= ctx->status_ms && pg_stream_send_status(ctx, 0) != 0)
         return pg_fail(ctx, ctx->repl, NULL, "sending a status update", err);
+    ferry_status_t xst;
+    if (ctx->xmin_ms > 0 && now - ctx->last_xmin_ms >= ctx->xmin_ms && (xst = fetch_xmin(ctx, err)) != FERRY_OK)
+        return xst;
     if (ctx->heartbeat_ms <= 0 || ctx->heartbeat_disabled)
         return FERRY_OK;
     /* Timed from the last record handed out, not the last data received:

@@ -248,6 +248,7 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
     ctx->tombstones = host->cfg_bool(cfg, "tombstones.on.delete");
     ctx->txm_enabled = host->cfg_bool(cfg, "provide.transaction.metadata");
     ctx->ext_headers = host->cfg_bool(cfg, "extended.headers.enabled");
+    ctx->xmin_ms = host->cfg_int(cfg, "xmin.fetch.interval.ms");
     snprintf(ctx->task_id, sizeof(ctx->task_id), "%d", host->task_id ? host->task_id(task) : 0);
     make_run_id(ctx->run_id);
     *state = ctx;
@@ -471,6 +472,9 @@ static const ferry_option_t pg_options[] = {
      "transaction block {id, total_order, data_collection_order} in every change event."},
     {"topic.transaction", FERRY_OPT_STRING, "transaction", 0, 0, 0, NULL,
      "The transaction metadata topic is <topic.prefix>.<topic.transaction> (Debezium's option of that name)."},
+    {"xmin.fetch.interval.ms", FERRY_OPT_INT, "0", FERRY_OPT_HAS_MIN, 0, 0, NULL,
+     "How often (ms) to read the slot's catalog_xmin while streaming; it becomes source.xmin of the events "
+     "(Debezium's option). 0: never, source.xmin is null."},
     {"extended.headers.enabled", FERRY_OPT_BOOL, "true", 0, 0, 0, NULL,
      "Debezium 3.x's context headers on every change event and tombstone: "
      "__debezium.context.connectorLogicalName (topic.prefix), taskId, connectorName (postgresql) and runId "

@@ -10,6 +10,7 @@
 #     that order; source.sequence the same before and after the cut; a single-statement
 #     transaction after it.
 #  3. Switched off again in the middle of a transaction: the rest of its events once.
+#  4. source.xmin: null by default, the slot's catalog_xmin with xmin.fetch.interval.ms.
 . "$(dirname "$0")/pg_test_lib.sh"
 
 pg_psql "CREATE TABLE public.t (id int PRIMARY KEY, v text)" "CREATE TABLE public.u (id int PRIMARY KEY)" >/dev/null
@@ -83,4 +84,17 @@ harness_term
 grep -q '^shop.txs' "$WORK/s3b.out" && fail "transaction records after switching the option off"
 cat "$WORK/s3a.out" "$WORK/s3b.out" >"$WORK/s3.all"
 check ids "$WORK/s3.all" shop.public.t c 5000 5999 exact || fail "events repeated or lost after switching the option off"
+
+# ---- 4. xmin.fetch.interval.ms: source.xmin is the slot's catalog_xmin -----------------
+grep -q '"xmin":null' "$WORK/s3b.out" || fail "source.xmin is not null by default"
+harness_bg s4.out "${ARGS[@]}" xmin.fetch.interval.ms=100
+wait_until 30 grep -qs "streaming slot" "$WORK/s4.out.err" || fail "stream did not start"
+pg_psql "INSERT INTO u VALUES (7000)" >/dev/null
+wait_until 30 grep -qs '"after":{"id":7000}' "$WORK/s4.out" || fail "no event with xmin.fetch.interval.ms"
+slot_xmin=$(pg_psql "SELECT catalog_xmin FROM pg_replication_slots WHERE slot_name = 'ferry_shop'")
+harness_term
+got=$(grep '"after":{"id":7000}' "$WORK/s4.out" | /usr/bin/python3 -c 'import json, sys; print(json.loads(sys.stdin.readline().split("\t")[2])["source"]["xmin"])')
+# catalog_xmin only moves forward, and not past the event's own transaction.
+[ "$got" != None ] && [ "$got" -gt 0 ] && [ "$got" -le "$slot_xmin" ] ||
+    fail "source.xmin $got is not the slot's catalog_xmin (now $slot_xmin)"
 log "PASS"
