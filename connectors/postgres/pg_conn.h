@@ -30,6 +30,14 @@
  * (we never confirm past a unit that is not entirely durable) and nothing
  * inside a transaction is duplicated. The same (position, count) pair, kept
  * in memory for what was handed to the host, deduplicates after a reconnect.
+ *
+ * With provide.transaction.metadata, a transaction's BEGIN (before its first
+ * event) and END (at its Commit) records take indexes of the unit like its
+ * events, and END's counts are made while decoding, skipped records
+ * included: the unit resent whole after a restart numbers and counts alike,
+ * so neither is doubled or lost. The offset's "txm" says whether its count
+ * includes them, so a restart with the option switched converts the count.
+ * Its "lsn_last_commit" restores source.sequence's first element.
  */
 #ifndef FERRY_PG_CONN_H
 #define FERRY_PG_CONN_H
@@ -67,6 +75,10 @@ typedef struct pg_filter {
     regex_t *res; /* owned; count entries */
 } pg_filter_t;
 
+/* Headers of one record at most: the connector's own (outbox id/type,
+ * __debezium.oldkey/newkey) and Debezium's four context headers. */
+#define PG_MAX_HEADERS 8
+
 /* A record waiting for room in a later batch (everything owned). */
 typedef struct pg_pending {
     char *topic;
@@ -76,8 +88,8 @@ typedef struct pg_pending {
     char *value;
     size_t value_len;
     int has_value;
-    char *hname[2], *hval[2];
-    size_t hlen[2];
+    char *hname[PG_MAX_HEADERS], *hval[PG_MAX_HEADERS];
+    size_t hlen[PG_MAX_HEADERS];
     size_t header_count;
     int64_t timestamp_ms;
     char *offset;
@@ -174,6 +186,48 @@ typedef struct pg_ctx {
     uint32_t cur_xid;
     int64_t cur_ts_us;
     int64_t cur_idx;
+    /* source.sequence's first element: Debezium's lastCommitLsn, the end of
+     * the last transaction whose Commit was received (0: none yet since the
+     * stream started after a snapshot). emit_last_commit is its value when
+     * the record at (emit_pos, emit_cnt) was made; it is stored in the offset
+     * (lsn_last_commit) so that a unit resent after a restart gets the same. */
+    uint64_t last_commit_lsn, emit_last_commit;
+    char *cur_origin;        /* owned: the unit's replication origin (Origin message), or NULL */
+    uint64_t cur_origin_lsn;
+
+    /* provide.transaction.metadata (pg_stream.c): BEGIN before a
+     * transaction's first event, END at its Commit, on txm_topic. Both take
+     * an index of the unit like any record, and the counts are made while
+     * decoding (skipped records included), so a unit resent after a restart
+     * numbers and counts alike. */
+    int txm_enabled;
+    char *txm_topic;       /* owned: <topic.prefix>.<topic.transaction> */
+    int txm_begun;         /* the current unit's BEGIN was reached */
+    uint64_t txm_begin_lsn; /* stream position of the unit's Begin message */
+    int64_t txm_total;     /* events of the unit so far */
+    struct pg_txm_table { char *name; int64_t count; } *txm_tables; /* owned, first-event order */
+    size_t txm_ntables, txm_cap;
+    pg_buf_t tbuf;         /* the data event's "transaction" block */
+    /* How emit_cnt numbers its unit: 0 without BEGIN/END records, 1 with
+     * (the last record taken was a BEGIN or an event), 2 with, the last
+     * being the END. Stored in the offset as "txm" so that a restart after
+     * provide.transaction.metadata was switched converts the stored count
+     * to the new numbering (postgres.c boot) instead of repeating or
+     * dropping events of the resent transaction. */
+    int emit_txm, txm_taking_end;
+
+    /* extended.headers.enabled: Debezium 3.x's __debezium.context.* headers
+     * (connectorLogicalName, taskId, connectorName, runId) on every change
+     * event and tombstone (pg_record.c adds them; Debezium writes none on
+     * transaction records). */
+    int ext_headers;
+
+    /* xmin.fetch.interval.ms: the slot's catalog_xmin, read this often while
+     * streaming, is source.xmin (0: null, the default). */
+    int64_t xmin_ms, last_xmin_ms;
+    uint64_t slot_xmin;
+    char task_id[16];
+    char run_id[40];       /* a UUIDv7 made at open, like Debezium's per task run */
 
     int64_t last_status_ms, last_recv_ms, last_heartbeat_ms;
     int64_t last_emit_ms;   /* when a record was last handed to the host */
@@ -215,6 +269,14 @@ typedef struct pg_ctx {
     pg_buf_t kbuf, vbuf, before, after, obuf;
     pg_buf_t skbuf, svbuf; /* key and value with their schemas */
 } pg_ctx_t;
+
+/* Wall clock in nanoseconds since the Unix epoch (the envelope's ts_*). */
+static inline int64_t pg_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static inline int64_t pg_now_ms(void)
 {
@@ -260,6 +322,9 @@ void pg_features_free(pg_ctx_t *ctx);
 /* Adds a record to the batch, or queues it when the batch is full. The
  * record's bytes are copied either way. */
 void pg_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec);
+/* The same; context_headers: add Debezium's __debezium.context.* headers
+ * when extended.headers.enabled (change events and tombstones). */
+void pg_emit_ctx(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec, int context_headers);
 /* Moves queued records into the batch while it has room (first, every poll). */
 void pg_pending_drain(pg_ctx_t *ctx, ferry_batch_t *batch);
 void pg_pending_free(pg_ctx_t *ctx);
@@ -335,6 +400,7 @@ ferry_status_t pg_stream_poll(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_t
  * streaming); a keepalive reply sends no flush position (see pg_stream.c). */
 int pg_stream_send_status(pg_ctx_t *ctx, int keepalive_reply);
 void pg_stream_reset(pg_ctx_t *ctx);
+void pg_txm_free(pg_ctx_t *ctx); /* transaction metadata state */
 
 /* ---- pg_snapshot.c ------------------------------------------------------- */
 /* Creates the slot (exporting a snapshot when export; temporary: a

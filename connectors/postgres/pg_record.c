@@ -67,7 +67,7 @@ static void pending_push(pg_ctx_t *ctx, const ferry_record_t *rec)
     p->value_len = rec->value_len;
     p->offset = rec->source_offset ? memdup0(rec->source_offset, strlen(rec->source_offset)) : NULL;
     p->timestamp_ms = rec->timestamp_ms;
-    for (size_t i = 0; i < rec->header_count && i < 2; i++) {
+    for (size_t i = 0; i < rec->header_count && i < PG_MAX_HEADERS; i++) {
         p->hname[i] = memdup0(rec->headers[i].name, strlen(rec->headers[i].name));
         p->hval[i] = rec->headers[i].value ? memdup0(rec->headers[i].value, rec->headers[i].value_len) : NULL;
         p->hlen[i] = rec->headers[i].value_len;
@@ -82,7 +82,7 @@ void pg_pending_drain(pg_ctx_t *ctx, ferry_batch_t *batch)
 {
     while (ctx->pending_head < ctx->npending && ctx->host->batch_room(batch) > 0) {
         pg_pending_t *p = &ctx->pending[ctx->pending_head];
-        ferry_header_t hdrs[2];
+        ferry_header_t hdrs[PG_MAX_HEADERS];
         for (size_t i = 0; i < p->header_count; i++)
             hdrs[i] = (ferry_header_t){p->hname[i], p->hval[i], p->hlen[i]};
         ferry_record_t rec = {
@@ -110,7 +110,25 @@ void pg_pending_drain(pg_ctx_t *ctx, ferry_batch_t *batch)
 
 void pg_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec)
 {
+    pg_emit_ctx(ctx, batch, rec, 0);
+}
+
+void pg_emit_ctx(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec, int context_headers)
+{
     ferry_record_t r = *rec;
+    ferry_header_t hdrs[PG_MAX_HEADERS];
+    if (context_headers && ctx->ext_headers && rec->header_count + 4 <= PG_MAX_HEADERS) {
+        /* Debezium's order: the record's own headers, then the context. */
+        size_t n = 0;
+        for (; n < rec->header_count; n++)
+            hdrs[n] = rec->headers[n];
+        hdrs[n++] = (ferry_header_t){"__debezium.context.connectorLogicalName", ctx->prefix, strlen(ctx->prefix)};
+        hdrs[n++] = (ferry_header_t){"__debezium.context.taskId", ctx->task_id, strlen(ctx->task_id)};
+        hdrs[n++] = (ferry_header_t){"__debezium.context.connectorName", "postgresql", 10};
+        hdrs[n++] = (ferry_header_t){"__debezium.context.runId", ctx->run_id, strlen(ctx->run_id)};
+        r.headers = hdrs;
+        r.header_count = n;
+    }
     r.partition = -1;
     /* Debezium's envelopes (and keys) are JSON unless the caller said otherwise. */
     if (!r.flags) r.flags = FERRY_RECORD_KEY_JSON | FERRY_RECORD_VALUE_JSON;

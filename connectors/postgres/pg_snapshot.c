@@ -31,6 +31,12 @@ struct pg_snapshot {
     size_t ntables, cur;
     int in_txn;
     int table_loaded;
+    /* Debezium's source fields of every snapshot record: the snapshot
+     * transaction's txid_current(), the position it reads at (the slot's
+     * consistent point when it adopted the slot's exported snapshot, else
+     * pg_current_wal_lsn() in the transaction) and when it began. */
+    uint64_t txid, lsn;
+    int64_t ts_us;
 
     /* The current table. */
     uint32_t oid;
@@ -181,6 +187,23 @@ static ferry_status_t begin_txn(pg_ctx_t *ctx, const char *snapshot_name, ferry_
         }
         PQclear(res);
     }
+    /* A standby cannot assign a transaction id: there the snapshot's xmin
+     * stands for it (and the replay position for the current one). */
+    res = pg_query(ctx, ctx->sql,
+                   "SELECT CASE WHEN pg_is_in_recovery() THEN txid_snapshot_xmin(txid_current_snapshot()) "
+                   "ELSE txid_current() END, CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+                   "ELSE pg_current_wal_lsn() END",
+                   0, NULL, PGRES_TUPLES_OK, "reading the snapshot transaction's id", &st, err);
+    if (!res) {
+        PQclear(PQexec(ctx->sql, "ROLLBACK"));
+        return st;
+    }
+    uint64_t cur = 0;
+    ctx->snap->txid = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    pg_lsn_parse(PQgetvalue(res, 0, 1), &cur);
+    PQclear(res);
+    ctx->snap->lsn = snapshot_name ? ctx->start_lsn : cur;
+    ctx->snap->ts_us = pg_wall_ns() / 1000;
     ctx->snap->in_txn = 1;
     return FERRY_OK;
 }
@@ -537,20 +560,19 @@ static ferry_status_t emit_row(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_
         ctx->lookup_failed = 0;
         return ferry_error_set(err, FERRY_RETRY, "snapshot of %s: catalog lookup failed", snap->display);
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     pg_event_source_t src = {
         .version = PG_CONNECTOR_VERSION,
         .name = ctx->prefix,
         .db = ctx->dbname,
-        .ts_ms = now_ms,
+        .ts_ms = snap->ts_us / 1000,
+        .ts_us = snap->ts_us,
         .snapshot = marker,
-        .txid = 0,
-        .lsn = ctx->start_lsn,
+        .txid = snap->txid,
+        .lsn = snap->lsn,
+        .now_ns = pg_wall_ns(),
     };
     pg_buf_reset(&ctx->vbuf);
-    pg_envelope_json(&ctx->vbuf, 'r', &snap->rel, NULL, ctx->after.data, &src, now_ms);
+    pg_envelope_json(&ctx->vbuf, 'r', &snap->rel, NULL, ctx->after.data, &src, src.now_ns / 1000000);
 
     /* Progress: the key just read, as text, so a resume continues after it. */
     last_pk_clear(snap);
@@ -598,7 +620,7 @@ static ferry_status_t emit_row(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_
         pg_buf_free(&topic);
         return ferry_error_set(err, FERRY_RETRY, "snapshot of %s: catalog lookup failed", snap->display);
     }
-    pg_emit(ctx, batch, &rec);
+    pg_emit_ctx(ctx, batch, &rec, 1);
     pg_buf_free(&topic);
     snap->emitted++;
     return FERRY_OK;

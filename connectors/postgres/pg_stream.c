@@ -89,6 +89,32 @@ int pg_stream_send_status(pg_ctx_t *ctx, int keepalive_reply)
     return 0;
 }
 
+/* xmin.fetch.interval.ms: the slot's catalog_xmin, Debezium's source.xmin.
+ * A failed query is a lost connection (retry) or a warning (the value
+ * stays). */
+static ferry_status_t fetch_xmin(pg_ctx_t *ctx, ferry_error_t *err)
+{
+    ctx->last_xmin_ms = pg_now_ms();
+    const char *params[1] = {ctx->slot};
+    ferry_status_t st;
+    ferry_error_t qerr;
+    PGresult *res = pg_query(ctx, ctx->sql,
+                             "SELECT catalog_xmin::text FROM pg_replication_slots WHERE slot_name = $1", 1, params,
+                             PGRES_TUPLES_OK, "reading the slot's xmin (xmin.fetch.interval.ms)", &st, &qerr);
+    if (!res) {
+        if (st == FERRY_RETRY) {
+            *err = qerr;
+            return st;
+        }
+        ctx->host->log(ctx->task, FERRY_LOG_WARN, "%s", qerr.msg);
+        return FERRY_OK;
+    }
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+        ctx->slot_xmin = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return FERRY_OK;
+}
+
 static ferry_status_t stream_start(pg_ctx_t *ctx, ferry_error_t *err)
 {
     ferry_status_t st;
@@ -149,6 +175,9 @@ static ferry_status_t stream_start(pg_ctx_t *ctx, ferry_error_t *err)
         return ferry_error_set(err, FERRY_RETRY, "pgoutput decoder: out of memory");
     ctx->in_txn = 0;
     ctx->streaming = 1;
+    /* The server resends from the unit at committed_lsn (<= emit_pos): only
+     * that unit's records can still be new, and they need the value they had. */
+    ctx->last_commit_lsn = ctx->emit_last_commit;
     ctx->lookup_failed = 0;
     ctx->last_recv_ms = pg_now_ms();
     /* Relations may have changed while we were away: the server sends
@@ -157,6 +186,8 @@ static ferry_status_t stream_start(pg_ctx_t *ctx, ferry_error_t *err)
         pg_keyinfo_forget(ctx, ctx->keycache[0].oid);
     pg_stream_send_status(ctx, 0);
     ctx->host->log(ctx->task, FERRY_LOG_INFO, "streaming slot %s from %s", ctx->slot, b);
+    if (ctx->xmin_ms > 0 && (st = fetch_xmin(ctx, err)) != FERRY_OK)
+        return st;
     return FERRY_OK;
 }
 
@@ -168,6 +199,14 @@ static int unit_skip_next(const pg_ctx_t *ctx)
     return ctx->cur_pos < ctx->emit_pos || (ctx->cur_pos == ctx->emit_pos && ctx->cur_idx < ctx->emit_cnt);
 }
 
+/* ,"txm":N when the event count of the offset numbers BEGIN/END records
+ * (see emit_txm in pg_conn.h). */
+static void txm_field(pg_ctx_t *ctx)
+{
+    if (ctx->emit_txm && ctx->emit_cnt > 0)
+        pg_buf_printf(&ctx->obuf, ",\"txm\":%d", ctx->emit_txm);
+}
+
 /* Consumes the next index of the unit and writes the record's offset into
  * ctx->obuf (canonical: keys sorted, compact). */
 static const char *unit_take(pg_ctx_t *ctx, uint64_t lsn)
@@ -175,16 +214,133 @@ static const char *unit_take(pg_ctx_t *ctx, uint64_t lsn)
     int64_t idx = ++ctx->cur_idx;
     ctx->emit_pos = ctx->cur_pos;
     ctx->emit_cnt = idx;
+    ctx->emit_last_commit = ctx->last_commit_lsn;
+    ctx->emit_txm = ctx->txm_enabled ? (ctx->txm_taking_end ? 2 : 1) : 0;
     pg_buf_reset(&ctx->obuf);
     pg_buf_printf(&ctx->obuf, "{\"event\":%" PRId64, idx);
     const char *incr = pg_signal_offset(ctx);
     if (incr)
         pg_buf_printf(&ctx->obuf, ",\"incremental\":%s", incr);
-    pg_buf_printf(&ctx->obuf,
-                  ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64 ",\"lsn_proc\":%" PRIu64 ",\"ts_usec\":%" PRId64
-                  ",\"txId\":%" PRIu32 "}",
-                  lsn, ctx->cur_pos, lsn, ctx->cur_ts_us, ctx->cur_xid);
+    pg_buf_printf(&ctx->obuf, ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64, lsn, ctx->cur_pos);
+    if (ctx->last_commit_lsn)
+        pg_buf_printf(&ctx->obuf, ",\"lsn_last_commit\":%" PRIu64, ctx->last_commit_lsn);
+    pg_buf_printf(&ctx->obuf, ",\"lsn_proc\":%" PRIu64 ",\"ts_usec\":%" PRId64 ",\"txId\":%" PRIu32, lsn,
+                  ctx->cur_ts_us, ctx->cur_xid);
+    txm_field(ctx);
+    pg_buf_puts(&ctx->obuf, "}");
     return ctx->obuf.data;
+}
+
+/* ---- transaction metadata (provide.transaction.metadata) --------------------- */
+
+static void txm_reset(pg_ctx_t *ctx)
+{
+    for (size_t i = 0; i < ctx->txm_ntables; i++)
+        free(ctx->txm_tables[i].name);
+    ctx->txm_ntables = 0;
+    ctx->txm_total = 0;
+    ctx->txm_begun = 0;
+}
+
+void pg_txm_free(pg_ctx_t *ctx)
+{
+    txm_reset(ctx);
+    free(ctx->txm_tables);
+    ctx->txm_tables = NULL;
+    ctx->txm_cap = 0;
+    pg_buf_free(&ctx->tbuf);
+}
+
+/* Debezium's transaction id, as its 3.6 writes it: "<txId>:<lsn>", where lsn
+ * is the position of the record itself -- the Begin message for BEGIN, the
+ * change for a data event's block, the Commit message for END. So BEGIN, the
+ * events and END of one transaction share the txId part only (Debezium's
+ * behaviour, kept so that consumers see the same keys). */
+static void txm_id(const pg_ctx_t *ctx, pg_buf_t *out, uint64_t lsn)
+{
+    pg_buf_printf(out, "\"%" PRIu32 ":%" PRIu64 "\"", ctx->cur_xid, lsn);
+}
+
+/* A BEGIN or END record of the current unit. */
+static void txm_emit(pg_ctx_t *ctx, ferry_batch_t *batch, int end, uint64_t lsn)
+{
+    if (unit_skip_next(ctx)) {
+        ctx->cur_idx++;
+        return;
+    }
+    pg_buf_reset(&ctx->kbuf);
+    uint64_t id_lsn = end ? lsn : ctx->txm_begin_lsn;
+    pg_buf_puts(&ctx->kbuf, "{\"id\":");
+    txm_id(ctx, &ctx->kbuf, id_lsn);
+    pg_buf_puts(&ctx->kbuf, "}");
+    pg_buf_reset(&ctx->vbuf);
+    pg_buf_printf(&ctx->vbuf, "{\"status\":\"%s\",\"id\":", end ? "END" : "BEGIN");
+    txm_id(ctx, &ctx->vbuf, id_lsn);
+    if (end) {
+        pg_buf_printf(&ctx->vbuf, ",\"event_count\":%" PRId64 ",\"data_collections\":[", ctx->txm_total);
+        for (size_t i = 0; i < ctx->txm_ntables; i++) {
+            pg_buf_puts(&ctx->vbuf, i ? ",{\"data_collection\":" : "{\"data_collection\":");
+            pg_buf_json_string(&ctx->vbuf, ctx->txm_tables[i].name, strlen(ctx->txm_tables[i].name));
+            pg_buf_printf(&ctx->vbuf, ",\"event_count\":%" PRId64 "}", ctx->txm_tables[i].count);
+        }
+        pg_buf_puts(&ctx->vbuf, "]");
+    } else {
+        pg_buf_puts(&ctx->vbuf, ",\"event_count\":null,\"data_collections\":null");
+    }
+    pg_buf_printf(&ctx->vbuf, ",\"ts_ms\":%" PRId64 "}", ctx->cur_ts_us / 1000);
+    ferry_record_t rec = {
+        .topic = ctx->txm_topic,
+        .key = ctx->kbuf.data,
+        .key_len = ctx->kbuf.len,
+        .value = ctx->vbuf.data,
+        .value_len = ctx->vbuf.len,
+        .timestamp_ms = ctx->cur_ts_us / 1000,
+    };
+    ctx->txm_taking_end = end;
+    rec.source_offset = unit_take(ctx, lsn);
+    ctx->txm_taking_end = 0;
+    pg_emit(ctx, batch, &rec); /* Debezium writes no headers on these */
+}
+
+/* Before each change event of a unit (emitted or skipped): the BEGIN when it
+ * is the first, then the event's place in the unit and in its table, into
+ * ctx->tbuf. Returns the block, or NULL when the option is off. */
+static const char *txm_event(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_relation_t *rel, uint64_t lsn)
+{
+    if (!ctx->txm_enabled || !ctx->in_txn)
+        return NULL;
+    if (!ctx->txm_begun) {
+        ctx->txm_begun = 1;
+        txm_emit(ctx, batch, 0, lsn);
+    }
+    char name[512];
+    snprintf(name, sizeof(name), "%s.%s", rel->schema, rel->table);
+    size_t i = 0;
+    while (i < ctx->txm_ntables && strcmp(ctx->txm_tables[i].name, name) != 0)
+        i++;
+    if (i == ctx->txm_ntables) {
+        if (ctx->txm_ntables == ctx->txm_cap) {
+            size_t cap = ctx->txm_cap ? ctx->txm_cap * 2 : 8;
+            struct pg_txm_table *t = realloc(ctx->txm_tables, cap * sizeof(*t));
+            if (!t)
+                abort(); /* a wrong count would be silent; see pending_push */
+            ctx->txm_tables = t;
+            ctx->txm_cap = cap;
+        }
+        ctx->txm_tables[i].name = strdup(name);
+        if (!ctx->txm_tables[i].name)
+            abort();
+        ctx->txm_tables[i].count = 0;
+        ctx->txm_ntables++;
+    }
+    int64_t in_table = ++ctx->txm_tables[i].count;
+    int64_t total = ++ctx->txm_total;
+    pg_buf_reset(&ctx->tbuf);
+    pg_buf_puts(&ctx->tbuf, "{\"id\":");
+    txm_id(ctx, &ctx->tbuf, lsn);
+    pg_buf_printf(&ctx->tbuf, ",\"total_order\":%" PRId64 ",\"data_collection_order\":%" PRId64 "}", total,
+                  in_table);
+    return ctx->tbuf.data;
 }
 
 static void make_topic(pg_buf_t *topic, const char *prefix, const pg_relation_t *rel)
@@ -195,11 +351,12 @@ static void make_topic(pg_buf_t *topic, const char *prefix, const pg_relation_t 
 }
 
 /* One Debezium change event (and nothing else). key_tuple gives the key;
- * before/after may be NULL. */
+ * before/after may be NULL; hdr: one header or NULL. */
 static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op, const pg_relation_t *rel,
                                    const pg_tuple_t *key_tuple, const pg_tuple_t *before, const pg_tuple_t *after,
-                                   uint64_t lsn, ferry_error_t *err)
+                                   uint64_t lsn, const ferry_header_t *hdr, ferry_error_t *err)
 {
+    const char *txblock = txm_event(ctx, batch, rel, lsn);
     if (unit_skip_next(ctx)) {
         ctx->cur_idx++;
         return FERRY_OK;
@@ -221,13 +378,20 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
         .name = ctx->prefix,
         .db = ctx->dbname,
         .ts_ms = ctx->cur_ts_us / 1000,
+        .ts_us = ctx->cur_ts_us,
         .snapshot = "false",
         .txid = ctx->cur_xid,
         .lsn = lsn,
+        .last_commit_lsn = ctx->last_commit_lsn,
+        .xmin = ctx->slot_xmin,
+        .origin = ctx->cur_origin,
+        .origin_lsn = ctx->cur_origin_lsn,
+        .transaction = txblock,
+        .now_ns = pg_wall_ns(),
     };
     pg_buf_reset(&ctx->vbuf);
     pg_envelope_json(&ctx->vbuf, op, rel, before ? ctx->before.data : NULL, after ? ctx->after.data : NULL, &src,
-                     wall_us() / 1000);
+                     src.now_ns / 1000000);
     pg_buf_t topic = {0};
     make_topic(&topic, ctx->prefix, rel);
     ferry_record_t rec = {
@@ -236,6 +400,8 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
         .key_len = has_key ? ctx->kbuf.len : 0,
         .value = ctx->vbuf.data,
         .value_len = ctx->vbuf.len,
+        .headers = hdr,
+        .header_count = hdr ? 1 : 0,
         .timestamp_ms = ctx->cur_ts_us / 1000,
         .source_offset = unit_take(ctx, lsn),
     };
@@ -244,7 +410,7 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
         return ferry_error_set(err, FERRY_RETRY, "catalog lookup failed while building the schema of %s.%s",
                                rel->schema, rel->table);
     }
-    pg_emit(ctx, batch, &rec);
+    pg_emit_ctx(ctx, batch, &rec, 1);
     pg_buf_free(&topic);
     return FERRY_OK;
 }
@@ -252,7 +418,8 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
 /* The tombstone after a delete: same key, null value, so compaction can drop
  * the row. Keyless tables get none (nothing to compact). */
 static ferry_status_t tombstone(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_relation_t *rel,
-                                const pg_tuple_t *key_tuple, uint64_t lsn, ferry_error_t *err)
+                                const pg_tuple_t *key_tuple, uint64_t lsn, const ferry_header_t *hdr,
+                                ferry_error_t *err)
 {
     if (!ctx->tombstones)
         return FERRY_OK;
@@ -274,6 +441,8 @@ static ferry_status_t tombstone(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_re
         .topic = topic.data,
         .key = ctx->kbuf.data,
         .key_len = ctx->kbuf.len,
+        .headers = hdr,
+        .header_count = hdr ? 1 : 0,
         .timestamp_ms = ctx->cur_ts_us / 1000,
         .source_offset = unit_take(ctx, lsn),
     };
@@ -282,21 +451,29 @@ static ferry_status_t tombstone(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_re
         return ferry_error_set(err, FERRY_RETRY, "catalog lookup failed while building the schema of %s.%s",
                                rel->schema, rel->table);
     }
-    pg_emit(ctx, batch, &rec);
+    pg_emit_ctx(ctx, batch, &rec, 1);
     pg_buf_free(&topic);
     return FERRY_OK;
 }
 
-/* 1 when two key images differ (a primary-key change). */
-static int key_changed(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *old_t, const pg_tuple_t *new_t)
+/* 1 when two key images differ (a primary-key change); then *old_key and
+ * *new_key are the two keys' JSON (malloc'd, for Debezium's
+ * __debezium.oldkey / __debezium.newkey headers). */
+static int key_changed(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *old_t, const pg_tuple_t *new_t,
+                       char **old_key, char **new_key)
 {
+    *old_key = *new_key = NULL;
     if (!pg_key_json(ctx, rel, old_t))
         return 0;
-    char *old_key = strdup(ctx->kbuf.data);
+    *old_key = strdup(ctx->kbuf.data);
     pg_key_json(ctx, rel, new_t);
-    int changed = old_key && strcmp(old_key, ctx->kbuf.data) != 0;
-    free(old_key);
-    return changed;
+    if (*old_key && strcmp(*old_key, ctx->kbuf.data) != 0 && (*new_key = strdup(ctx->kbuf.data)) != NULL)
+        return 1;
+    if (!*old_key || strcmp(*old_key, ctx->kbuf.data) != 0)
+        abort(); /* out of memory: a key change must not pass as an update */
+    free(*old_key);
+    *old_key = NULL;
+    return 0;
 }
 
 /* The rows of an incremental snapshot's window, once its close watermark
@@ -318,9 +495,13 @@ static ferry_status_t emit_window(pg_ctx_t *ctx, ferry_batch_t *batch, uint64_t 
             .name = ctx->prefix,
             .db = ctx->dbname,
             .ts_ms = now_us / 1000,
+            .ts_us = now_us,
             .snapshot = "incremental",
             .txid = ctx->cur_xid,
             .lsn = lsn,
+            .last_commit_lsn = ctx->last_commit_lsn,
+            .xmin = ctx->slot_xmin,
+            .now_ns = pg_wall_ns(),
         };
         pg_buf_reset(&ctx->vbuf);
         pg_envelope_json(&ctx->vbuf, 'r', rel, NULL, ctx->after.data, &src, now_us / 1000);
@@ -332,7 +513,7 @@ static ferry_status_t emit_window(pg_ctx_t *ctx, ferry_batch_t *batch, uint64_t 
             st = ferry_error_set(err, FERRY_RETRY, "catalog lookup failed while building the schema of %s.%s",
                                  rel->schema, rel->table);
         else
-            pg_emit(ctx, batch, &rec);
+            pg_emit_ctx(ctx, batch, &rec, 1);
         rec = (ferry_record_t){0};
     }
     pg_buf_free(&topic);
@@ -387,26 +568,34 @@ static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput
         return FERRY_OK;
     switch (msg->kind) {
     case PGO_INSERT:
-        st = change_event(ctx, batch, 'c', rel, &msg->new_tuple, NULL, &msg->new_tuple, lsn, err);
+        st = change_event(ctx, batch, 'c', rel, &msg->new_tuple, NULL, &msg->new_tuple, lsn, NULL, err);
         break;
-    case PGO_UPDATE:
-        if (old_t && key_changed(ctx, rel, old_t, &msg->new_tuple)) {
+    case PGO_UPDATE: {
+        char *old_key, *new_key;
+        if (old_t && key_changed(ctx, rel, old_t, &msg->new_tuple, &old_key, &new_key)) {
             /* Like Debezium: a key change is a delete of the old key (with
              * its tombstone) and a create under the new one, so consumers
-             * keyed by row never see the old row survive. */
-            st = change_event(ctx, batch, 'd', rel, old_t, old_t, NULL, lsn, err);
+             * keyed by row never see the old row survive. The delete and
+             * its tombstone carry the new key in __debezium.newkey, the
+             * create the old one in __debezium.oldkey, as Debezium's do. */
+            ferry_header_t nk = {"__debezium.newkey", new_key, strlen(new_key)};
+            ferry_header_t ok = {"__debezium.oldkey", old_key, strlen(old_key)};
+            st = change_event(ctx, batch, 'd', rel, old_t, old_t, NULL, lsn, &nk, err);
             if (st == FERRY_OK)
-                st = tombstone(ctx, batch, rel, old_t, lsn, err);
+                st = tombstone(ctx, batch, rel, old_t, lsn, &nk, err);
             if (st == FERRY_OK)
-                st = change_event(ctx, batch, 'c', rel, &msg->new_tuple, NULL, &msg->new_tuple, lsn, err);
+                st = change_event(ctx, batch, 'c', rel, &msg->new_tuple, NULL, &msg->new_tuple, lsn, &ok, err);
+            free(old_key);
+            free(new_key);
         } else {
-            st = change_event(ctx, batch, 'u', rel, &msg->new_tuple, old_t, &msg->new_tuple, lsn, err);
+            st = change_event(ctx, batch, 'u', rel, &msg->new_tuple, old_t, &msg->new_tuple, lsn, NULL, err);
         }
         break;
+    }
     case PGO_DELETE:
-        st = change_event(ctx, batch, 'd', rel, old_t, old_t, NULL, lsn, err);
+        st = change_event(ctx, batch, 'd', rel, old_t, old_t, NULL, lsn, NULL, err);
         if (st == FERRY_OK && old_t)
-            st = tombstone(ctx, batch, rel, old_t, lsn, err);
+            st = tombstone(ctx, batch, rel, old_t, lsn, NULL, err);
         break;
     default:
         break;
@@ -423,7 +612,7 @@ static ferry_status_t on_truncate(pg_ctx_t *ctx, ferry_batch_t *batch, const pgo
         const pg_relation_t *rel = msg->truncated[i];
         if (!rel || pg_table_kind(ctx, rel->schema, rel->table) != 1)
             continue;
-        ferry_status_t st = change_event(ctx, batch, 't', rel, NULL, NULL, NULL, lsn, err);
+        ferry_status_t st = change_event(ctx, batch, 't', rel, NULL, NULL, NULL, lsn, NULL, err);
         if (st != FERRY_OK)
             return st;
     }
@@ -446,6 +635,7 @@ static void on_heartbeat(pg_ctx_t *ctx, ferry_batch_t *batch, uint64_t lsn)
         ctx->emit_pos = lsn;
         ctx->emit_cnt = 0;
     }
+    ctx->emit_last_commit = ctx->last_commit_lsn;
     int64_t now_us = wall_us();
     pg_buf_reset(&ctx->kbuf);
     pg_buf_puts(&ctx->kbuf, "{\"serverName\":");
@@ -454,10 +644,13 @@ static void on_heartbeat(pg_ctx_t *ctx, ferry_batch_t *batch, uint64_t lsn)
     pg_buf_reset(&ctx->vbuf);
     pg_buf_printf(&ctx->vbuf, "{\"ts_ms\":%" PRId64 "}", now_us / 1000);
     pg_buf_reset(&ctx->obuf);
-    pg_buf_printf(&ctx->obuf,
-                  "{\"event\":%" PRId64 ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64 ",\"lsn_proc\":%" PRIu64
-                  ",\"ts_usec\":%" PRId64 ",\"txId\":0}",
-                  ctx->emit_cnt, lsn, lsn, lsn, now_us);
+    pg_buf_printf(&ctx->obuf, "{\"event\":%" PRId64 ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64, ctx->emit_cnt,
+                  lsn, lsn);
+    if (ctx->last_commit_lsn)
+        pg_buf_printf(&ctx->obuf, ",\"lsn_last_commit\":%" PRIu64, ctx->last_commit_lsn);
+    pg_buf_printf(&ctx->obuf, ",\"lsn_proc\":%" PRIu64 ",\"ts_usec\":%" PRId64 ",\"txId\":0", lsn, now_us);
+    txm_field(ctx);
+    pg_buf_puts(&ctx->obuf, "}");
     ferry_record_t rec = {
         .topic = ctx->heartbeat_topic,
         .key = ctx->kbuf.data,
@@ -507,9 +700,28 @@ static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgou
         ctx->cur_xid = msg->xid;
         ctx->cur_ts_us = msg->commit_ts_us;
         ctx->cur_idx = 0;
+        txm_reset(ctx);
+        ctx->txm_begin_lsn = lsn;
+        free(ctx->cur_origin);
+        ctx->cur_origin = NULL;
+        ctx->cur_origin_lsn = 0;
+        return FERRY_OK;
+    case PGO_ORIGIN:
+        /* The transaction was replayed from another node (a subscription
+         * or pg_replication_origin_session_setup): Debezium's source.origin
+         * and origin_lsn. */
+        free(ctx->cur_origin);
+        ctx->cur_origin = msg->origin_name ? strdup(msg->origin_name) : NULL;
+        ctx->cur_origin_lsn = msg->origin_lsn;
         return FERRY_OK;
     case PGO_COMMIT:
+        if (ctx->txm_begun)
+            txm_emit(ctx, batch, 1, lsn);
+        txm_reset(ctx);
         ctx->in_txn = 0;
+        /* Debezium's lastCommitLsn: the stream position of the Commit
+         * message, i.e. the end of the commit record. */
+        ctx->last_commit_lsn = msg->end_lsn;
         ctx->host->metric_set(ctx->task, "last_lsn", (double)msg->commit_lsn);
         return FERRY_OK;
     case PGO_RELATION:
@@ -537,7 +749,7 @@ static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgou
             on_logical_message(ctx, batch, msg, msg->message_lsn ? msg->message_lsn : lsn);
         return FERRY_OK;
     default:
-        /* Origin, Type: nothing to emit (types are resolved via pg_type). */
+        /* Type: nothing to emit (types are resolved via pg_type). */
         return FERRY_OK;
     }
 }
@@ -579,6 +791,9 @@ static ferry_status_t periodic(pg_ctx_t *ctx, ferry_error_t *err)
     int64_t now = pg_now_ms();
     if (now - ctx->last_status_ms >= ctx->status_ms && pg_stream_send_status(ctx, 0) != 0)
         return pg_fail(ctx, ctx->repl, NULL, "sending a status update", err);
+    ferry_status_t xst;
+    if (ctx->xmin_ms > 0 && now - ctx->last_xmin_ms >= ctx->xmin_ms && (xst = fetch_xmin(ctx, err)) != FERRY_OK)
+        return xst;
     if (ctx->heartbeat_ms <= 0 || ctx->heartbeat_disabled)
         return FERRY_OK;
     /* Timed from the last record handed out, not the last data received:

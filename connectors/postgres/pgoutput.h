@@ -144,10 +144,19 @@ typedef struct pg_event_source {
     const char *version;   /* connector version */
     const char *name;      /* topic.prefix (Debezium's "name"/server name) */
     const char *db;        /* database name */
-    int64_t ts_ms;         /* commit time in ms */
-    const char *snapshot;  /* "true", "last", "false" (Debezium writes "first"/"true"/"last"/"false") */
-    uint32_t txid;
+    int64_t ts_ms;         /* commit time in ms (snapshot: when the snapshot began) */
+    int64_t ts_us;         /* the same in microseconds; 0: ts_ms * 1000 */
+    const char *snapshot;  /* "first", "first_in_data_collection", "true", "last_in_data_collection", "last", "false" */
+    uint64_t txid;         /* stream: the 32-bit xid; snapshot: txid_current() of the snapshot transaction */
     uint64_t lsn;
+    /* source.sequence is the JSON string ["<last_commit_lsn>","<lsn>"]
+     * (Debezium's ["lastCommitLsn","lsn"]); 0 writes null for the first. */
+    uint64_t last_commit_lsn;
+    uint64_t xmin;         /* 0: null (xmin.fetch.interval.ms is not supported) */
+    const char *origin;    /* replication origin of the transaction, or NULL (origin and origin_lsn null) */
+    uint64_t origin_lsn;
+    const char *transaction; /* the "transaction" block as JSON, or NULL (null) */
+    int64_t now_ns;        /* wall clock for the top-level ts_*; 0: now_ms * 1000000 */
 } pg_event_source_t;
 
 /* Appends a row image {"col":value,...} (all columns of the tuple, using the
@@ -155,7 +164,9 @@ typedef struct pg_event_source {
 void pg_row_json(pg_buf_t *out, const pg_relation_t *rel, const pg_tuple_t *tuple, int key_only,
                  const char *toast_placeholder, const pg_type_resolver_t *types);
 /* Appends Debezium's change-event value:
- * {"before":..,"after":..,"source":{"version","connector":"postgresql","name","ts_ms","snapshot","db","sequence"?,"schema","table","txId","lsn"},"op":"c|u|d|r|t","ts_ms":now}
+ * {"before":..,"after":..,"source":{"version","connector":"postgresql","name","ts_ms","snapshot","db",
+ * "sequence","ts_us","ts_ns","schema","table","txId","lsn","xmin","origin","origin_lsn"},"transaction":..,
+ * "op":"c|u|d|r|t","ts_ms":now,"ts_us","ts_ns"} -- Debezium 3.x's fields in its order.
  * before/after: row JSON or null. op 't' (truncate) has before/after null. */
 void pg_envelope_json(pg_buf_t *out, char op, const pg_relation_t *rel, const char *before_json,
                       const char *after_json, const pg_event_source_t *src, int64_t now_ms);

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <time.h>
 
 static int pg_offset_int(const char *json, const char *field, int64_t *out)
@@ -78,6 +80,23 @@ static ferry_status_t boot(pg_ctx_t *ctx, ferry_error_t *err)
     }
     if (stored)
         pg_offset_int(stored, "event", &k);
+    /* The stored event count numbers the resent transaction with BEGIN/END
+     * records or without (see emit_txm): convert it to this run's numbering.
+     * Off -> on: the BEGIN counts as delivered (never written for that
+     * transaction; its END follows its remaining events). On -> off: its
+     * BEGIN (and END) leave the count. */
+    int64_t txm = 0;
+    if (stored && !stored_snapshot) {
+        pg_offset_int(stored, "txm", &txm);
+        if (!ctx->txm_enabled && k > 0 && txm > 0)
+            k = k > txm ? k - txm : 0;
+        else if (ctx->txm_enabled && k > 0 && txm == 0)
+            k++;
+    }
+    ctx->emit_txm = ctx->txm_enabled ? (txm ? (int)txm : 1) : 0;
+    int64_t last_commit = 0;
+    if (stored && !stored_snapshot && pg_offset_int(stored, "lsn_last_commit", &last_commit) == 0 && last_commit > 0)
+        ctx->emit_last_commit = ctx->last_commit_lsn = (uint64_t)last_commit;
 
     if (ctx->snap_mode == PG_SNAP_INITIAL_ONLY) {
         /* No slot: the snapshot is all there is. */
@@ -227,6 +246,26 @@ static char *default_name(const ferry_host_t *host, ferry_task_t *task)
     }
     s[6 + n] = '\0';
     return s;
+}
+
+/* A UUIDv7 (RFC 9562: 48-bit Unix milliseconds, version 7, variant 10,
+ * random bits), Debezium's __debezium.context.runId of a task run. */
+static void make_run_id(char out[40])
+{
+    uint8_t b[16];
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+        /* No entropy source: the clock's nanoseconds and the pid still tell runs apart. */
+        uint64_t x = (uint64_t)pg_wall_ns() ^ ((uint64_t)getpid() << 32);
+        for (int i = 0; i < 16; i++, x = x * 6364136223846793005u + 1442695040888963407u)
+            b[i] = (uint8_t)(x >> 56);
+    }
+    uint64_t ms = (uint64_t)(pg_wall_ns() / 1000000);
+    for (int i = 0; i < 6; i++)
+        b[i] = (uint8_t)(ms >> (40 - 8 * i));
+    b[6] = (uint8_t)(0x70 | (b[6] & 0x0f));
+    b[8] = (uint8_t)(0x80 | (b[8] & 0x3f));
+    snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+             b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 static int enum_index(const char *v, const char *const *values)
@@ -383,6 +422,11 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
         ctx->schemas_key = host->converter_schemas(task, 0);
         ctx->schemas_value = host->converter_schemas(task, 1);
     }
+    ctx->txm_enabled = host->cfg_bool(cfg, "provide.transaction.metadata");
+    ctx->ext_headers = host->cfg_bool(cfg, "extended.headers.enabled");
+    ctx->xmin_ms = host->cfg_int(cfg, "xmin.fetch.interval.ms");
+    snprintf(ctx->task_id, sizeof(ctx->task_id), "%d", host->task_id ? host->task_id(task) : 0);
+    make_run_id(ctx->run_id);
     *state = ctx;
     if (conninfo_resolve(host, cfg, &ctx->conninfo, &ctx->conninfo_built, err) != 0) {
         pg_close(ctx);
@@ -418,6 +462,17 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
     ctx->heartbeat_topic = malloc(hn);
     if (ctx->heartbeat_topic)
         snprintf(ctx->heartbeat_topic, hn, "__debezium-heartbeat.%s", ctx->prefix);
+
+    const char *txt = host->cfg_string(cfg, "topic.transaction");
+    size_t tn = strlen(ctx->prefix) + strlen(txt && *txt ? txt : "transaction") + 2;
+    ctx->txm_topic = malloc(tn);
+    if (ctx->txm_topic)
+        snprintf(ctx->txm_topic, tn, "%s.%s", ctx->prefix, txt && *txt ? txt : "transaction");
+    if (!ctx->heartbeat_topic || !ctx->txm_topic) {
+        pg_close(ctx);
+        *state = NULL;
+        return ferry_error_set(err, FERRY_ERROR, "out of memory");
+    }
 
     const char *stored = host->offset_get(task, ctx->partition_json);
     ctx->stored_offset = stored ? strdup(stored) : NULL;
@@ -555,6 +610,9 @@ static void pg_close(void *state)
     free(ctx->partition_json);
     free(ctx->heartbeat_topic);
     free(ctx->stored_offset);
+    free(ctx->cur_origin);
+    pg_txm_free(ctx);
+    free(ctx->txm_topic);
     free(ctx);
 }
 
@@ -752,6 +810,19 @@ static const ferry_option_t pg_options[] = {
      NULL, "How often to send the server a standby status update (with the last durable LSN)."},
     {"status.update.interval.ms", FERRY_OPT_INT, NULL, FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 100, 3600000, NULL,
      "Alias of status.update.interval, in milliseconds (Debezium's name)."},
+    {"provide.transaction.metadata", FERRY_OPT_BOOL, "false", 0, 0, 0, NULL,
+     "Debezium's transaction metadata: a BEGIN and an END record per transaction on "
+     "<topic.prefix>.<topic.transaction> (key {\"id\"}; END with event_count and data_collections), and a "
+     "transaction block {id, total_order, data_collection_order} in every change event."},
+    {"topic.transaction", FERRY_OPT_STRING, "transaction", 0, 0, 0, NULL,
+     "The transaction metadata topic is <topic.prefix>.<topic.transaction> (Debezium's option of that name)."},
+    {"xmin.fetch.interval.ms", FERRY_OPT_INT, "0", FERRY_OPT_HAS_MIN, 0, 0, NULL,
+     "How often (ms) to read the slot's catalog_xmin while streaming; it becomes source.xmin of the events "
+     "(Debezium's option). 0: never, source.xmin is null."},
+    {"extended.headers.enabled", FERRY_OPT_BOOL, "true", 0, 0, 0, NULL,
+     "Debezium 3.x's context headers on every change event and tombstone: "
+     "__debezium.context.connectorLogicalName (topic.prefix), taskId, connectorName (postgresql) and runId "
+     "(a UUID per task start)."},
     {"outbox.table.list", FERRY_OPT_LIST, NULL, 0, 0, 0, NULL,
      "Outbox tables (columns id, aggregatetype, aggregateid, type, payload): inserts become messages to "
      "<outbox.topic.prefix><aggregatetype>."},

@@ -298,8 +298,27 @@ void test_datum_and_envelope(void **state)
     assert_string_equal(ev.data,
                         "{\"before\":{\"id\":5},\"after\":{\"id\":5,\"na\\\"me\":\"é\"},\"source\":{\"version\":\"0.1.0\","
                         "\"connector\":\"postgresql\",\"name\":\"shop\",\"ts_ms\":1700000000123,\"snapshot\":\"false\","
-                        "\"db\":\"postgres\",\"schema\":\"public\",\"table\":\"t\\\"x\",\"txId\":755,\"lsn\":24023128},"
-                        "\"op\":\"u\",\"ts_ms\":1700000000999}");
+                        "\"db\":\"postgres\",\"sequence\":\"[null,\\\"24023128\\\"]\",\"ts_us\":1700000000123000,"
+                        "\"ts_ns\":1700000000123000000,\"schema\":\"public\",\"table\":\"t\\\"x\",\"txId\":755,"
+                        "\"lsn\":24023128,\"xmin\":null,\"origin\":null,\"origin_lsn\":null},\"transaction\":null,"
+                        "\"op\":\"u\",\"ts_ms\":1700000000999,\"ts_us\":1700000000999000,\"ts_ns\":1700000000999000000}");
+    assert_valid_json(ev.data);
+    /* Stream fields: the last commit, microseconds, the origin, a transaction block, the wall clock in ns. */
+    pg_buf_reset(&ev);
+    pg_event_source_t full = src;
+    full.ts_us = 1700000000123456;
+    full.last_commit_lsn = 24023000;
+    full.origin = "node\"1";
+    full.origin_lsn = 77;
+    full.transaction = "{\"id\":\"755:24023128\"}";
+    full.now_ns = 1700000000999123456;
+    pg_envelope_json(&ev, 'u', &rel, key.data, out.data, &full, 1);
+    assert_non_null(strstr(ev.data, "\"ts_ms\":1700000000123,\"snapshot\":\"false\",\"db\":\"postgres\","
+                                    "\"sequence\":\"[\\\"24023000\\\",\\\"24023128\\\"]\",\"ts_us\":1700000000123456,"
+                                    "\"ts_ns\":1700000000123456000,"));
+    assert_non_null(strstr(ev.data, "\"xmin\":null,\"origin\":\"node\\\"1\",\"origin_lsn\":77},"
+                                    "\"transaction\":{\"id\":\"755:24023128\"},\"op\":\"u\",\"ts_ms\":1700000000999,"
+                                    "\"ts_us\":1700000000999123,\"ts_ns\":1700000000999123456}"));
     assert_valid_json(ev.data);
     pg_buf_reset(&ev);
     pg_envelope_json(&ev, 'c', &rel, NULL, out.data, &src, 1);
