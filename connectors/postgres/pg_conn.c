@@ -431,7 +431,18 @@ ferry_status_t pg_slot_state(pg_ctx_t *ctx, int *exists, uint64_t *confirmed, fe
     return st;
 }
 
-/* ---- primary keys ------------------------------------------------------------- */
+/* ---- keys --------------------------------------------------------------------- */
+
+/* The primary key, else the first unique index by name whose columns are all
+ * plain columns (Debezium: readPrimaryKeyNames, then readTableUniqueIndices,
+ * which takes the first index of the JDBC driver's order: clustered first,
+ * then by name). INCLUDE columns are not part of the key. */
+static const char keyinfo_sql[] =
+    "WITH ix AS (SELECT i.indkey::int2[] AS k, i.indnkeyatts AS nk FROM pg_index i JOIN pg_class c ON "
+    "c.oid = i.indexrelid WHERE i.indrelid = $1::oid AND (i.indisprimary OR (i.indisunique AND NOT "
+    "(0 = ANY (i.indkey::int2[])))) ORDER BY i.indisprimary DESC, i.indisclustered DESC, c.relname LIMIT 1) "
+    "SELECT a.attname, a.attnotnull FROM ix, unnest(ix.k) WITH ORDINALITY u(att, n) JOIN pg_attribute a ON "
+    "a.attrelid = $1::oid AND a.attnum = u.att WHERE u.n <= ix.nk ORDER BY u.n";
 
 const pg_keyinfo_t *pg_keyinfo(pg_ctx_t *ctx, uint32_t oid)
 {
@@ -443,11 +454,8 @@ const pg_keyinfo_t *pg_keyinfo(pg_ctx_t *ctx, uint32_t oid)
     const char *params[1] = {oidbuf};
     ferry_status_t st;
     ferry_error_t err;
-    PGresult *res = pg_query(ctx, ctx->sql,
-                             "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-                             "AND a.attnum = ANY (i.indkey) WHERE i.indrelid = $1::oid AND i.indisprimary "
-                             "ORDER BY (SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY k(att, n) WHERE k.att = a.attnum)",
-                             1, params, PGRES_TUPLES_OK, "looking up a primary key", &st, &err);
+    PGresult *res = pg_query(ctx, ctx->sql, keyinfo_sql, 1, params, PGRES_TUPLES_OK, "looking up a table's key",
+                             &st, &err);
     if (!res) {
         ctx->host->log(ctx->task, FERRY_LOG_WARN, "%s", err.msg);
         ctx->lookup_failed = 1;
@@ -465,13 +473,22 @@ const pg_keyinfo_t *pg_keyinfo(pg_ctx_t *ctx, uint32_t oid)
         ctx->capkeys = cap;
     }
     pg_keyinfo_t *ki = &ctx->keycache[ctx->nkeys];
+    memset(ki, 0, sizeof(*ki));
     ki->oid = oid;
     ki->count = (size_t)PQntuples(res);
     ki->names = ki->count ? calloc(ki->count, sizeof(char *)) : NULL;
-    for (size_t i = 0; ki->names && i < ki->count; i++)
+    ki->notnull = ki->count ? calloc(ki->count, 1) : NULL;
+    for (size_t i = 0; ki->names && ki->notnull && i < ki->count; i++) {
         ki->names[i] = strdup(PQgetvalue(res, (int)i, 0));
-    if (ki->count && !ki->names)
+        ki->notnull[i] = PQgetvalue(res, (int)i, 1)[0] == 't';
+    }
+    if (ki->count && (!ki->names || !ki->notnull)) {
+        free(ki->names);
+        free(ki->notnull);
+        ki->names = NULL;
+        ki->notnull = NULL;
         ki->count = 0;
+    }
     PQclear(res);
     ctx->nkeys++;
     return ki;
@@ -485,6 +502,7 @@ void pg_keyinfo_forget(pg_ctx_t *ctx, uint32_t oid)
         for (size_t j = 0; j < ctx->keycache[i].count; j++)
             free(ctx->keycache[i].names[j]);
         free(ctx->keycache[i].names);
+        free(ctx->keycache[i].notnull);
         ctx->keycache[i] = ctx->keycache[--ctx->nkeys];
         return;
     }

@@ -75,11 +75,15 @@ typedef struct pg_pending {
     char *offset;
 } pg_pending_t;
 
-/* Primary-key columns of a relation, looked up once per relation id. */
+/* Key columns of a relation, looked up once per relation id: the primary
+ * key, or without one the first unique index by name (Debezium's choice,
+ * in the snapshot and the stream alike). */
 typedef struct pg_keyinfo {
     uint32_t oid;
     size_t count;
-    char **names; /* owned */
+    char **names;  /* owned */
+    char *notnull; /* owned; count flags: NULL there means "not in this row image" */
+    int warned;    /* a row image without the key was logged once */
 } pg_keyinfo_t;
 
 typedef struct pg_typeinfo {
@@ -188,8 +192,9 @@ void pg_pending_drain(pg_ctx_t *ctx, ferry_batch_t *batch);
 void pg_pending_free(pg_ctx_t *ctx);
 /* 1 when poll should return: the batch is full or records wait. */
 int pg_batch_full(const pg_ctx_t *ctx, ferry_batch_t *batch);
-/* Key JSON of the relation's primary key (or replica identity) columns into
- * ctx->kbuf; returns 0 when the table has no key (the record gets none). */
+/* Key JSON of the relation's key columns (pg_keyinfo: the primary key, else
+ * the first unique index) into ctx->kbuf; returns 0 when the table has no
+ * key or the row image lacks a key column's value (the record gets none). */
 int pg_key_json(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple);
 
 /* ---- pg_conn.c ----------------------------------------------------------- */

@@ -131,34 +131,49 @@ int pg_batch_full(const pg_ctx_t *ctx, ferry_batch_t *batch)
 
 int pg_key_json(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple)
 {
-    /* Debezium keys by the primary key even under REPLICA IDENTITY FULL
-     * (where pgoutput flags every column as key), so ask the catalog first
-     * and fall back to the replica identity flags. */
+    /* Keyed like Debezium in the snapshot and the stream: by the primary key,
+     * else the first unique index (pg_keyinfo), never by REPLICA IDENTITY
+     * FULL's all-columns flags nor by another identity index. */
     const pg_keyinfo_t *ki = pg_keyinfo(ctx, rel->oid);
     pg_buf_reset(&ctx->kbuf);
-    int n = 0;
+    if (!ki || !ki->count)
+        return 0;
+    size_t n = 0;
     pg_buf_puts(&ctx->kbuf, "{");
     for (int i = 0; i < rel->ncols && i < tuple->ncols; i++) {
-        int is_key = 0;
-        if (ki && ki->count) {
-            for (size_t j = 0; j < ki->count; j++)
-                if (strcmp(ki->names[j], rel->cols[i].name) == 0)
-                    is_key = 1;
-        } else if (rel->replident != 'f') {
-            is_key = rel->cols[i].is_key;
-        }
-        if (!is_key)
+        size_t j = 0;
+        while (j < ki->count && strcmp(ki->names[j], rel->cols[i].name) != 0)
+            j++;
+        if (j == ki->count)
             continue;
+        const pg_datum_t *d = &tuple->cols[i];
+        if ((d->kind == PG_DATUM_NULL && ki->notnull[j]) || d->kind == PG_DATUM_UNCHANGED_TOAST) {
+            /* The row image does not carry this key column: an old image of
+             * another REPLICA IDENTITY index (its other columns come as
+             * NULL), or an unchanged TOASTed value with no old image. A
+             * NULL or placeholder key would be another row's key; no key is
+             * the honest answer. */
+            pg_keyinfo_t *wk = (pg_keyinfo_t *)ki;
+            if (!wk->warned) {
+                wk->warned = 1;
+                ctx->host->log(ctx->task, FERRY_LOG_WARN,
+                               "%s.%s: a change carries no value for key column \"%s\" (REPLICA IDENTITY USING "
+                               "INDEX on other columns?); its event gets no key. Use REPLICA IDENTITY DEFAULT or "
+                               "FULL to key every change",
+                               rel->schema, rel->table, rel->cols[i].name);
+            }
+            pg_buf_reset(&ctx->kbuf);
+            return 0;
+        }
         if (n++)
             pg_buf_puts(&ctx->kbuf, ",");
         pg_buf_json_string(&ctx->kbuf, rel->cols[i].name, strlen(rel->cols[i].name));
         pg_buf_puts(&ctx->kbuf, ":");
-        pg_datum_json(&ctx->kbuf, rel->cols[i].type_oid, &tuple->cols[i], ctx->toast_placeholder, &ctx->types);
+        pg_datum_json(&ctx->kbuf, rel->cols[i].type_oid, d, ctx->toast_placeholder, &ctx->types);
     }
     pg_buf_puts(&ctx->kbuf, "}");
-    return n > 0;
+    return n == ki->count;
 }
-
 
 void pg_pending_free(pg_ctx_t *ctx)
 {

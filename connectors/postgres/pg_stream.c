@@ -267,16 +267,46 @@ static ferry_status_t tombstone(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_re
     return FERRY_OK;
 }
 
-/* 1 when two key images differ (a primary-key change). */
+/* 1 when two key images differ (a primary-key change). An old image without
+ * the key (an identity index on other columns) cannot tell: not a change. */
 static int key_changed(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *old_t, const pg_tuple_t *new_t)
 {
     if (!pg_key_json(ctx, rel, old_t))
         return 0;
     char *old_key = strdup(ctx->kbuf.data);
-    pg_key_json(ctx, rel, new_t);
-    int changed = old_key && strcmp(old_key, ctx->kbuf.data) != 0;
+    int changed = old_key && pg_key_json(ctx, rel, new_t) && strcmp(old_key, ctx->kbuf.data) != 0;
     free(old_key);
     return changed;
+}
+
+/* The new image of an update with every unchanged TOASTed column (which the
+ * server does not send) taken from the old image when that has it: REPLICA
+ * IDENTITY FULL sends the whole old row, and any identity sends a TOASTed
+ * key's old value. Without this, `after` would hold the placeholder though
+ * `before` holds the value, and a TOASTed key would look changed. Returns
+ * new_t itself when nothing is to be taken; else *scratch (owned by the
+ * caller, freed with free()) holds the merged datums. */
+static const pg_tuple_t *merge_unchanged(const pg_tuple_t *old_t, const pg_tuple_t *new_t, pg_tuple_t *merged,
+                                         pg_datum_t **scratch)
+{
+    *scratch = NULL;
+    if (!old_t)
+        return new_t;
+    int need = 0;
+    for (int i = 0; i < new_t->ncols && i < old_t->ncols && !need; i++)
+        need = new_t->cols[i].kind == PG_DATUM_UNCHANGED_TOAST &&
+               (old_t->cols[i].kind == PG_DATUM_TEXT || old_t->cols[i].kind == PG_DATUM_BINARY);
+    if (!need || !(*scratch = malloc((size_t)new_t->ncols * sizeof(pg_datum_t))))
+        return new_t;
+    for (int i = 0; i < new_t->ncols; i++) {
+        (*scratch)[i] = new_t->cols[i];
+        if (i < old_t->ncols && new_t->cols[i].kind == PG_DATUM_UNCHANGED_TOAST &&
+            (old_t->cols[i].kind == PG_DATUM_TEXT || old_t->cols[i].kind == PG_DATUM_BINARY))
+            (*scratch)[i] = old_t->cols[i];
+    }
+    merged->ncols = new_t->ncols;
+    merged->cols = *scratch;
+    return merged;
 }
 
 static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput_msg_t *msg, uint64_t lsn,
@@ -317,8 +347,11 @@ static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput
     case PGO_INSERT:
         st = change_event(ctx, batch, 'c', rel, &msg->new_tuple, NULL, &msg->new_tuple, lsn, err);
         break;
-    case PGO_UPDATE:
-        if (old_t && key_changed(ctx, rel, old_t, &msg->new_tuple)) {
+    case PGO_UPDATE: {
+        pg_tuple_t merged;
+        pg_datum_t *scratch;
+        const pg_tuple_t *new_t = merge_unchanged(old_t, &msg->new_tuple, &merged, &scratch);
+        if (old_t && key_changed(ctx, rel, old_t, new_t)) {
             /* Like Debezium: a key change is a delete of the old key (with
              * its tombstone) and a create under the new one, so consumers
              * keyed by row never see the old row survive. */
@@ -326,11 +359,13 @@ static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput
             if (st == FERRY_OK)
                 st = tombstone(ctx, batch, rel, old_t, lsn, err);
             if (st == FERRY_OK)
-                st = change_event(ctx, batch, 'c', rel, &msg->new_tuple, NULL, &msg->new_tuple, lsn, err);
+                st = change_event(ctx, batch, 'c', rel, new_t, NULL, new_t, lsn, err);
         } else {
-            st = change_event(ctx, batch, 'u', rel, &msg->new_tuple, old_t, &msg->new_tuple, lsn, err);
+            st = change_event(ctx, batch, 'u', rel, new_t, old_t, new_t, lsn, err);
         }
+        free(scratch);
         break;
+    }
     case PGO_DELETE:
         st = change_event(ctx, batch, 'd', rel, old_t, old_t, NULL, lsn, err);
         if (st == FERRY_OK && old_t)
