@@ -114,3 +114,22 @@ check("5c TOASTed primary key", toast_pk)
 assert not failed, failed
 EOF
 log "1, 2, 5 ok"
+
+# ---- 4. a snapshot of wide rows in bounded memory ----------------------------------
+# 100 rows of 3 MB (compressed to almost nothing on disk, 300 MB as text): read
+# in one result, as a chunk of snapshot.chunk.size rows was, they would take
+# 300 MB of client memory. Fetches bounded by bytes keep the harness (with
+# ASan's shadow memory; its quarantine made small) far below.
+RSS_BOUND_KB=$((150 * 1024))
+pg_psql "CREATE TABLE public.wide (id int PRIMARY KEY, big text)" \
+    "INSERT INTO wide SELECT g, repeat(chr(97 + g % 26), 3000000) FROM generate_series(1, 100) g" >/dev/null
+: >"$OFFSETS"
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8:detect_leaks=0" HARNESS_MAX_RECORDS=100 \
+    /usr/bin/time -f %M -o "$WORK/wide.rss" "$PG_HARNESS" "$PLUGIN" "$OFFSETS" "${BASE_ARGS[@]}" \
+    table.include.list=public.wide snapshot.mode=initial_only 2>"$WORK/wide.out.err" | cut -c1-40 >"$WORK/wide.out" ||
+    fail "wide snapshot run failed"
+[ "$(grep -c '^shop.public.wide' "$WORK/wide.out")" = 100 ] || fail "wide snapshot: $(wc -l <"$WORK/wide.out") records, not 100"
+rss=$(tail -n 1 "$WORK/wide.rss")
+log "wide snapshot: peak RSS $((rss / 1024)) MB (bound $((RSS_BOUND_KB / 1024)) MB, table 300 MB as text)"
+[ "$rss" -lt "$RSS_BOUND_KB" ] || fail "4: peak RSS ${rss} kB over the bound ${RSS_BOUND_KB} kB"
+log "4 ok"
