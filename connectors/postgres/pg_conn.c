@@ -372,12 +372,20 @@ ferry_status_t pg_ensure_publication(pg_ctx_t *ctx, ferry_error_t *err)
             ctx->host->log(ctx->task, FERRY_LOG_INFO, "%s", sql.data);
             PQclear(res);
         } else if (exists) {
+            /* The tables would be snapshotted and then never streamed: a
+             * silent gap. Fail instead, saying what to run. A broken
+             * connection is only a retry. */
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
             char msg[300];
             one_line(msg, sizeof(msg), PQresultErrorMessage(res));
-            ctx->host->log(ctx->task, FERRY_LOG_WARN,
-                           "publication %s lacks captured tables and could not be extended (%s): their "
-                           "changes will not be streamed until its owner runs: %s",
-                           ctx->publication, msg, sql.data);
+            int transient = PQstatus(ctx->sql) == CONNECTION_BAD ||
+                            (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "40", 2) == 0 ||
+                                       strncmp(state, "57P", 3) == 0 || strcmp(state, "55006") == 0));
+            st = ferry_error_set(err, transient ? FERRY_RETRY : FERRY_ERROR,
+                                 "publication \"%s\" lacks captured tables and could not be extended (%s): "
+                                 "their changes would never be streamed. Have the publication's owner run: %s; "
+                                 "or leave those tables out with table.exclude.list",
+                                 ctx->publication, msg, sql.data);
             PQclear(res);
         } else {
             char what[200];

@@ -133,3 +133,20 @@ rss=$(tail -n 1 "$WORK/wide.rss")
 log "wide snapshot: peak RSS $((rss / 1024)) MB (bound $((RSS_BOUND_KB / 1024)) MB, table 300 MB as text)"
 [ "$rss" -lt "$RSS_BOUND_KB" ] || fail "4: peak RSS ${rss} kB over the bound ${RSS_BOUND_KB} kB"
 log "4 ok"
+
+# ---- 8. a publication that cannot be extended ---------------------------------------
+# The connector's role (REPLICATION, SELECT) does not own the publication,
+# which lacks public.ri_only: snapshotting it and never streaming it would be a
+# silent gap, so the task fails, saying what the owner must run.
+pg_psql "CREATE ROLE cdc LOGIN REPLICATION" "GRANT SELECT ON ALL TABLES IN SCHEMA public TO cdc" \
+    "CREATE PUBLICATION pub8 FOR TABLE public.full_toast" >/dev/null
+CDC_CONNINFO="${PG_CONNINFO/user=postgres/user=cdc}"
+: >"$OFFSETS"
+rc=0
+timeout 60 "$PG_HARNESS" "$PLUGIN" "$OFFSETS" "${BASE_ARGS[@]}" conninfo="$CDC_CONNINFO" publication.name=pub8 \
+    slot.name=slot8 table.include.list=public.full_toast,public.ri_only >"$WORK/s8.out" 2>"$WORK/s8.out.err" || rc=$?
+[ "$rc" = 2 ] || fail "8: expected the task to fail (exit 2), got $rc"
+grep -q 'publication "pub8" lacks captured tables and could not be extended (ERROR:  must be owner of publication pub8).*ALTER PUBLICATION "pub8" ADD TABLE "public"."ri_only"' \
+    "$WORK/s8.out.err" || fail "8: unclear error: $(grep FAILED "$WORK/s8.out.err")"
+[ ! -s "$WORK/s8.out" ] || fail "8: records were emitted before the failure"
+log "8 ok"
