@@ -138,7 +138,7 @@ ferry_status_t pg_connect(pg_ctx_t *ctx, int repl, PGconn **out, ferry_error_t *
     int n = 0;
     keys[n] = "dbname", vals[n++] = ctx->conninfo;
     keys[n] = "options", vals[n++] = opts;
-    keys[n] = "fallback_application_name", vals[n++] = "ferry";
+    keys[n] = "fallback_application_name", vals[n++] = ctx->appname ? ctx->appname : "ferry";
     if (repl)
         keys[n] = "replication", vals[n++] = "database";
     keys[n] = NULL, vals[n] = NULL;
@@ -399,13 +399,51 @@ ferry_status_t pg_ensure_publication(pg_ctx_t *ctx, ferry_error_t *err)
     return st;
 }
 
+/* How long a slot may be held by a client that is not this connector before
+ * the task fails instead of retrying ("replication slot is active"). */
+#define PG_SLOT_BUSY_GRACE_MS 60000
+
+/* The slot exists and a walsender (pid) streams it. Another ferry connector
+ * (its application_name says so) is a name collision: fail now, naming it.
+ * Ourselves (a walsender from before a reconnect, not yet gone) is a retry;
+ * any other client is a retry for a grace period, then a failure. */
+static ferry_status_t slot_busy(pg_ctx_t *ctx, const char *pid, const char *holder, ferry_error_t *err)
+{
+    int ours = holder && ctx->appname && strcmp(holder, ctx->appname) == 0;
+    if (!ours && holder && strncmp(holder, "ferry/", 6) == 0) {
+        if (ctx->slot_name_default)
+            return ferry_error_set(err, FERRY_ERROR,
+                                   "replication slot \"%s\" is in use by ferry connector \"%s\" (pid %s): the "
+                                   "default slot and publication names (ferry_ + the connector name, with every "
+                                   "character other than a-z, 0-9 and _ made _) of connectors \"%s\" and \"%s\" "
+                                   "are the same. Set slot.name and publication.name for one of them",
+                                   ctx->slot, holder + 6, pid, ctx->appname ? ctx->appname + 6 : "?", holder + 6);
+        return ferry_error_set(err, FERRY_ERROR,
+                               "replication slot \"%s\" is in use by ferry connector \"%s\" (pid %s): two "
+                               "connectors cannot share a slot. Give each its own slot.name and publication.name",
+                               ctx->slot, holder + 6, pid);
+    }
+    int64_t now = pg_now_ms();
+    if (!ctx->slot_busy_since_ms)
+        ctx->slot_busy_since_ms = now;
+    if (!ours && now - ctx->slot_busy_since_ms >= PG_SLOT_BUSY_GRACE_MS)
+        return ferry_error_set(err, FERRY_ERROR,
+                               "replication slot \"%s\" has been in use by another client for %d s (pid %s, "
+                               "application_name \"%s\"): stop that client, or give this connector its own "
+                               "slot.name",
+                               ctx->slot, PG_SLOT_BUSY_GRACE_MS / 1000, pid, holder ? holder : "");
+    return ferry_error_set(err, FERRY_RETRY, "replication slot \"%s\" is still in use by pid %s (%s)", ctx->slot,
+                           pid, ours ? "this connector's previous session" : holder ? holder : "another client");
+}
+
 ferry_status_t pg_slot_state(pg_ctx_t *ctx, int *exists, uint64_t *confirmed, ferry_error_t *err)
 {
     ferry_status_t st;
     const char *params[1] = {ctx->slot};
     PGresult *res = pg_query(ctx, ctx->sql,
-                             "SELECT plugin, slot_type, database, confirmed_flush_lsn::text, wal_status "
-                             "FROM pg_replication_slots WHERE slot_name = $1",
+                             "SELECT plugin, slot_type, database, confirmed_flush_lsn::text, wal_status, active_pid, "
+                             "(SELECT application_name FROM pg_stat_activity a WHERE a.pid = s.active_pid) "
+                             "FROM pg_replication_slots s WHERE slot_name = $1",
                              1, params, PGRES_TUPLES_OK, "looking up the replication slot", &st, err);
     if (!res)
         return st;
@@ -432,7 +470,11 @@ ferry_status_t pg_slot_state(pg_ctx_t *ctx, int *exists, uint64_t *confirmed, fe
                                  "the slot (SELECT pg_drop_replication_slot('%s')) and the stored offsets "
                                  "(ferry offsets ...) to re-snapshot",
                                  ctx->slot, ctx->slot);
-        else if (!PQgetisnull(res, 0, 3))
+        else if (!PQgetisnull(res, 0, 5))
+            st = slot_busy(ctx, PQgetvalue(res, 0, 5), PQgetisnull(res, 0, 6) ? NULL : PQgetvalue(res, 0, 6), err);
+        else
+            ctx->slot_busy_since_ms = 0;
+        if (st == FERRY_OK && !PQgetisnull(res, 0, 3))
             pg_lsn_parse(PQgetvalue(res, 0, 3), confirmed);
     }
     PQclear(res);

@@ -109,6 +109,12 @@ typedef struct pg_ctx {
     int tombstones;
     pg_filter_t include, exclude, outbox;
     char *partition_json; /* owned: {"server":"<prefix>"} */
+    /* Who we are to the server: "ferry/<connector name>" as the sessions'
+     * application_name, so a slot held by another connector is told apart
+     * from our own lingering walsender (pg_slot_state). */
+    char *appname;              /* owned */
+    int slot_name_default;      /* slot.name was not set: ferry_<connector name> */
+    int64_t slot_busy_since_ms; /* when the slot was first seen held by another client (0: not) */
     char *heartbeat_topic; /* owned */
 
     /* Connections: sql for queries (and the snapshot transaction), repl for

@@ -194,7 +194,12 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
     if (!ctx->outbox_prefix)
         ctx->outbox_prefix = "outbox.event.";
     const char *s = host->cfg_string(cfg, "slot.name");
+    ctx->slot_name_default = !(s && *s);
     ctx->slot = s && *s ? strdup(s) : default_name(host, task);
+    const char *cn = host->connector_name(task);
+    size_t an = strlen(cn ? cn : "") + 8;
+    if ((ctx->appname = malloc(an)))
+        snprintf(ctx->appname, an, "ferry/%s", cn ? cn : "");
     s = host->cfg_string(cfg, "publication.name");
     ctx->publication = s && *s ? strdup(s) : default_name(host, task);
     ctx->pub_mode = (enum pg_pub_mode)enum_index(host->cfg_string(cfg, "publication.autocreate"), pub_modes);
@@ -342,6 +347,7 @@ static void pg_close(void *state)
     free(ctx->slot);
     free(ctx->publication);
     free(ctx->partition_json);
+    free(ctx->appname);
     free(ctx->heartbeat_topic);
     free(ctx->stored_offset);
     free(ctx);

@@ -150,3 +150,25 @@ grep -q 'publication "pub8" lacks captured tables and could not be extended (ERR
     "$WORK/s8.out.err" || fail "8: unclear error: $(grep FAILED "$WORK/s8.out.err")"
 [ ! -s "$WORK/s8.out" ] || fail "8: records were emitted before the failure"
 log "8 ok"
+
+# ---- 10. default slot names that collide ---------------------------------------------
+# "shop-eu" and "shop.eu" both default to slot and publication ferry_shop_eu.
+# While the first streams, the second fails at once, naming the other
+# connector and the fix, before it snapshots anything.
+: >"$WORK/a10.off"
+: >"$WORK/b10.off"
+HARNESS_CONNECTOR=shop-eu "$PG_HARNESS" "$PLUGIN" "$WORK/a10.off" "${BASE_ARGS[@]}" topic.prefix=eu1 \
+    table.include.list=public.parent >"$WORK/a10.out" 2>"$WORK/a10.out.err" &
+HPID=$!
+wait_until 30 grep -qs "streaming slot ferry_shop_eu" "$WORK/a10.out.err" || fail "10: first connector did not stream"
+rc=0
+start=$SECONDS
+HARNESS_CONNECTOR=shop.eu HARNESS_RETRY_LIMIT=25 timeout 60 "$PG_HARNESS" "$PLUGIN" "$WORK/b10.off" "${BASE_ARGS[@]}" \
+    topic.prefix=eu2 table.include.list=public.parent >"$WORK/b10.out" 2>"$WORK/b10.out.err" || rc=$?
+harness_term
+[ "$rc" = 2 ] || fail "10: expected the second connector to fail (exit 2), got $rc"
+grep -q 'FAILED: replication slot "ferry_shop_eu" is in use by ferry connector "shop-eu" (pid [0-9]*): the default slot and publication names .* of connectors "shop.eu" and "shop-eu" are the same. Set slot.name and publication.name' \
+    "$WORK/b10.out.err" || fail "10: unclear error: $(grep -E 'FAILED|giving up' "$WORK/b10.out.err")"
+[ ! -s "$WORK/b10.out" ] || fail "10: the second connector emitted records"
+[ $((SECONDS - start)) -lt 15 ] || fail "10: the collision took $((SECONDS - start)) s to report"
+log "10 ok"
