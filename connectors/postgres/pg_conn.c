@@ -272,7 +272,7 @@ ferry_status_t pg_list_tables(pg_ctx_t *ctx, PGconn *conn, int with_outbox, char
                 sorted[2 * out + 1] = v[2 * i + 1];
                 out++;
             }
-    if (nranks > 1) memcpy(v, sorted, 2 * k * sizeof(*v));
+    if (nranks > 1 && k) memcpy(v, sorted, 2 * k * sizeof(*v));
     free(rank);
     free(sorted);
     *names = v;

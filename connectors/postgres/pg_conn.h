@@ -73,6 +73,8 @@ typedef struct pg_pending {
     size_t header_count;
     int64_t timestamp_ms;
     char *offset;
+    uint32_t flags;
+    char *reason; /* a record that can never be delivered (pg_emit_failed), or NULL */
 } pg_pending_t;
 
 /* Key columns of a relation, looked up once per relation id: the primary
@@ -193,6 +195,10 @@ int pg_table_rank(const pg_ctx_t *ctx, const char *schema, const char *table);
 /* Adds a record to the batch, or queues it when the batch is full. The
  * record's bytes are copied either way. */
 void pg_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec);
+/* A record that can never be delivered (it cannot be routed, ...): handed
+ * to the host's record_error, which dead-letters it or fails the task per
+ * errors.tolerance. Queued like pg_emit's when the batch is full. */
+void pg_emit_failed(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec, const char *reason);
 /* Moves queued records into the batch while it has room (first, every poll). */
 void pg_pending_drain(pg_ctx_t *ctx, ferry_batch_t *batch);
 void pg_pending_free(pg_ctx_t *ctx);
@@ -252,9 +258,10 @@ void pg_snapshot_free(pg_ctx_t *ctx);
 
 /* ---- pg_outbox.c --------------------------------------------------------- */
 /* Emits an outbox record for an insert into an outbox table. offset: the
- * record's source offset. Returns 0, or -1 when the row lacks the columns
- * (logged once per relation by the caller). */
-int pg_outbox_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_relation_t *rel, const pg_tuple_t *tuple,
+ * record's source offset. A row that cannot be routed (columns missing,
+ * aggregatetype NULL, empty or too long) is handed to the host as a bad
+ * record (pg_emit_failed). */
+void pg_outbox_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_relation_t *rel, const pg_tuple_t *tuple,
                    int64_t ts_ms, const char *offset);
 
 #endif

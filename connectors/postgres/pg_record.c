@@ -27,6 +27,7 @@ static void pending_clear(pg_pending_t *p)
     free(p->key);
     free(p->value);
     free(p->offset);
+    free(p->reason);
     for (size_t i = 0; i < p->header_count; i++) {
         free(p->hname[i]);
         free(p->hval[i]);
@@ -37,7 +38,7 @@ static void pending_clear(pg_pending_t *p)
 /* Copies rec into the spill queue. Out of memory here would lose a record,
  * so it is the one place that gives up the process: better a restart from
  * the last durable offset than a silent gap. */
-static void pending_push(pg_ctx_t *ctx, const ferry_record_t *rec)
+static void pending_push(pg_ctx_t *ctx, const ferry_record_t *rec, const char *reason)
 {
     if (ctx->npending == ctx->cappending) {
         size_t cap = ctx->cappending ? ctx->cappending * 2 : 16;
@@ -67,6 +68,8 @@ static void pending_push(pg_ctx_t *ctx, const ferry_record_t *rec)
     p->value_len = rec->value_len;
     p->offset = rec->source_offset ? memdup0(rec->source_offset, strlen(rec->source_offset)) : NULL;
     p->timestamp_ms = rec->timestamp_ms;
+    p->flags = rec->flags;
+    p->reason = reason ? memdup0(reason, strlen(reason)) : NULL;
     for (size_t i = 0; i < rec->header_count && i < 2; i++) {
         p->hname[i] = memdup0(rec->headers[i].name, strlen(rec->headers[i].name));
         p->hval[i] = rec->headers[i].value ? memdup0(rec->headers[i].value, rec->headers[i].value_len) : NULL;
@@ -74,8 +77,34 @@ static void pending_push(pg_ctx_t *ctx, const ferry_record_t *rec)
         p->header_count = i + 1;
     }
     if (!p->topic || (p->has_key && !p->key) || (p->has_value && !p->value) ||
-        (rec->source_offset && !p->offset))
+        (rec->source_offset && !p->offset) || (reason && !p->reason))
         abort();
+}
+
+/* Hands one record to the host. FERRY_RETRY: the batch is full, keep it.
+ * Anything else consumes it: FERRY_ERROR means the host refused it and fails
+ * the task after poll() returns (errors.tolerance: none), so holding on to
+ * it would only block the queue. */
+static ferry_status_t add_one(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec, const char *reason)
+{
+    ferry_status_t st;
+    if (!reason) {
+        st = ferry_batch_add(ctx->host, batch, rec);
+    } else if (FERRY_HOST_HAS(ctx->host, record_error)) {
+        st = ctx->host->record_error(ctx->task, rec, reason);
+        if (st == FERRY_OK)
+            ctx->host->log(ctx->task, FERRY_LOG_WARN, "record for topic %s dead-lettered: %s", rec->topic, reason);
+    } else {
+        ctx->host->log(ctx->task, FERRY_LOG_ERROR, "record for topic %s skipped (this host has no record_error): %s",
+                       rec->topic, reason);
+        return FERRY_OK;
+    }
+    if (st == FERRY_OK)
+        ctx->added++;
+    else if (st != FERRY_RETRY)
+        ctx->host->log(ctx->task, FERRY_LOG_ERROR, "record for topic %s refused by the host: %s", rec->topic,
+                       reason ? reason : "invalid record");
+    return st;
 }
 
 void pg_pending_drain(pg_ctx_t *ctx, ferry_batch_t *batch)
@@ -97,10 +126,10 @@ void pg_pending_drain(pg_ctx_t *ctx, ferry_batch_t *batch)
             .timestamp_ms = p->timestamp_ms,
             .source_partition = p->offset ? ctx->partition_json : NULL,
             .source_offset = p->offset,
+            .flags = p->flags,
         };
-        if (ferry_batch_add(ctx->host, batch, &rec) != FERRY_OK)
+        if (add_one(ctx, batch, &rec, p->reason) == FERRY_RETRY)
             return;
-        ctx->added++;
         pending_clear(p);
         ctx->pending_head++;
     }
@@ -108,20 +137,27 @@ void pg_pending_drain(pg_ctx_t *ctx, ferry_batch_t *batch)
         ctx->pending_head = ctx->npending = 0;
 }
 
-void pg_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec)
+static void emit(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec, const char *reason)
 {
     ferry_record_t r = *rec;
     r.partition = -1;
     /* Debezium's envelopes (and keys) are JSON unless the caller said otherwise. */
     if (!r.flags) r.flags = FERRY_RECORD_KEY_JSON | FERRY_RECORD_VALUE_JSON;
     r.source_partition = rec->source_offset ? ctx->partition_json : NULL;
-    if (ctx->npending == 0 && ctx->host->batch_room(batch) > 0 && ferry_batch_add(ctx->host, batch, &r) == FERRY_OK) {
-        ctx->added++;
-    } else {
-        pending_push(ctx, &r);
-    }
+    if (ctx->npending != 0 || ctx->host->batch_room(batch) == 0 || add_one(ctx, batch, &r, reason) == FERRY_RETRY)
+        pending_push(ctx, &r, reason);
     ctx->host->metric_add(ctx->task, "events", 1);
     ctx->last_emit_ms = pg_now_ms();
+}
+
+void pg_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec)
+{
+    emit(ctx, batch, rec, NULL);
+}
+
+void pg_emit_failed(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec, const char *reason)
+{
+    emit(ctx, batch, rec, reason ? reason : "the record cannot be delivered");
 }
 
 int pg_batch_full(const pg_ctx_t *ctx, ferry_batch_t *batch)

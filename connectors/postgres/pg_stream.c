@@ -327,16 +327,12 @@ static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput
             ctx->cur_idx++;
             return FERRY_OK;
         }
-        /* The offset is built first (unit_take consumes the index); if
-         * the row is unusable the index stays consumed, deterministically. */
+        /* The offset is built first (unit_take consumes the index); an
+         * unusable row still takes its index, as a bad record. */
         char *offset = strdup(unit_take(ctx, lsn));
         if (!offset)
             return ferry_error_set(err, FERRY_RETRY, "out of memory");
-        if (pg_outbox_emit(ctx, batch, rel, &msg->new_tuple, ctx->cur_ts_us / 1000, offset) != 0)
-            ctx->host->log(ctx->task, FERRY_LOG_WARN,
-                           "outbox table %s.%s: row without the columns id, aggregatetype, aggregateid, "
-                           "type, payload skipped",
-                           rel->schema, rel->table);
+        pg_outbox_emit(ctx, batch, rel, &msg->new_tuple, ctx->cur_ts_us / 1000, offset);
         free(offset);
         return FERRY_OK;
     }

@@ -172,3 +172,45 @@ grep -q 'FAILED: replication slot "ferry_shop_eu" is in use by ferry connector "
 [ ! -s "$WORK/b10.out" ] || fail "10: the second connector emitted records"
 [ $((SECONDS - start)) -lt 15 ] || fail "10: the collision took $((SECONDS - start)) s to report"
 log "10 ok"
+
+# ---- 7. outbox topic names and rows that cannot be routed ---------------------------
+# Illegal characters in aggregatetype become '_' (each byte, as for change-event
+# topics: 'Order Created/é' gives Order_Created___); a NULL, empty or too long
+# one is a bad record: dead-lettered with HARNESS_TOLERANCE=all (the host's
+# errors.tolerance: all) while the stream goes on, or the task fails with the
+# reason (none), instead of a record the host refuses forever.
+pg_psql "CREATE TABLE public.outbox (id text PRIMARY KEY, aggregatetype text, aggregateid text, type text,
+        payload text)" >/dev/null
+: >"$OFFSETS"
+OUTBOX_ARGS=("${BASE_ARGS[@]}" slot.name=slot7 publication.name=pub7 snapshot.mode=never
+    table.include.list=public.parent outbox.table.list=public.outbox)
+HARNESS_TOLERANCE=all harness_bg s7.out "${OUTBOX_ARGS[@]}"
+wait_until 30 grep -qs "streaming slot slot7" "$WORK/s7.out.err" || fail "7: stream did not start"
+pg_psql "INSERT INTO outbox VALUES ('1', 'Order Created/é', 'o1', 'T', 'p1')" \
+    "INSERT INTO outbox VALUES ('2', NULL, 'o2', 'T', 'p2')" \
+    "INSERT INTO outbox VALUES ('3', '', 'o3', 'T', 'p3')" \
+    "INSERT INTO outbox VALUES ('4', repeat('x', 300), 'o4', 'T', 'p4')" \
+    "INSERT INTO outbox VALUES ('5', 'Order', 'o5', 'T', 'p5')" >/dev/null
+wait_until 30 grep -qs 'p5' "$WORK/s7.out" || fail "7: the stream stopped at a bad outbox row"
+harness_term
+cut -f1,2,3,5 "$WORK/s7.out" | cut -c1-400 >"$WORK/s7.cut"
+/usr/bin/python3 - "$WORK/s7.cut" <<'PYEOF' || fail "7: outbox records"
+import sys
+got = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+topics = [(g[0], g[2]) for g in got]
+assert topics == [("outbox.event.Order_Created___", "p1"), ("__dlq", "p2"), ("__dlq", "p3"), ("__dlq", "p4"),
+                  ("outbox.event.Order", "p5")], topics
+assert "a NULL aggregatetype cannot be routed" in got[1][3], got[1][3]
+assert "an empty aggregatetype cannot be routed" in got[2][3], got[2][3]
+assert "which Kafka does not allow (at most 249" in got[3][3], got[3][3]
+print("outbox records ok")
+PYEOF
+grep -q '"event":1,' "$OFFSETS" || fail "7: the stored offset is not past the last outbox row: $(cat "$OFFSETS")"
+# errors.tolerance: none: the task fails, naming the row's problem.
+pg_psql "INSERT INTO outbox VALUES ('6', NULL, 'o6', 'T', 'p6')" >/dev/null
+rc=0
+timeout 60 "$PG_HARNESS" "$PLUGIN" "$OFFSETS" "${OUTBOX_ARGS[@]}" >"$WORK/s7b.out" 2>"$WORK/s7b.out.err" || rc=$?
+[ "$rc" = 2 ] || fail "7: expected the task to fail on a NULL aggregatetype (tolerance none), got $rc"
+grep -q 'FAILED: record refused: outbox table public.outbox: an event with a NULL aggregatetype cannot be routed' \
+    "$WORK/s7b.out.err" || fail "7: unclear error: $(grep FAILED "$WORK/s7b.out.err")"
+log "7 ok"
