@@ -29,6 +29,15 @@
  * (we never confirm past a unit that is not entirely durable) and nothing
  * inside a transaction is duplicated. The same (position, count) pair, kept
  * in memory for what was handed to the host, deduplicates after a reconnect.
+ *
+ * Which records a unit yields (and so their indexes) depends on the config
+ * (table and outbox lists, tombstones) and on the catalog at decoding time
+ * (a table's key decides key changes and tombstones). So each offset also
+ * carries "fp", a hash of what the unit's first `event` records were (kind
+ * and table of each). When a unit is read again, the records skipped up to
+ * `event` must hash alike (and must all be there); if not, the numbering
+ * changed, the count cannot be trusted, and the whole unit is emitted again
+ * from a fresh stream: duplicates within that one transaction, nothing lost.
  */
 #ifndef FERRY_PG_CONN_H
 #define FERRY_PG_CONN_H
@@ -134,6 +143,8 @@ typedef struct pg_ctx {
     uint64_t emit_pos;      /* position of the last unit records were handed out for */
     int64_t emit_cnt;       /* records of that unit handed out */
     uint64_t committed_lsn; /* highest lsn_commit commit() gave us: the only flush we report */
+    uint32_t emit_fp;       /* "fp" of the last record handed out (see the header comment) */
+    int emit_fp_known;      /* emit_fp is set (offsets from before "fp" have none) */
     uint64_t received_lsn;  /* end of the last XLogData received */
     uint64_t server_wal_end;
     int streaming;          /* START_REPLICATION succeeded on repl */
@@ -144,6 +155,7 @@ typedef struct pg_ctx {
     uint32_t cur_xid;
     int64_t cur_ts_us;
     int64_t cur_idx;
+    uint32_t cur_fp;        /* hash of the unit's records so far (cur_idx of them) */
 
     int64_t last_status_ms, last_recv_ms, last_heartbeat_ms;
     int64_t last_emit_ms;   /* when a record was last handed to the host */

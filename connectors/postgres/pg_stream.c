@@ -158,10 +158,56 @@ static ferry_status_t stream_start(pg_ctx_t *ctx, ferry_error_t *err)
 
 /* ---- records ------------------------------------------------------------------ */
 
+#define PG_FP_BASIS 2166136261u /* FNV-1a */
+
+static uint32_t fp_mix(uint32_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return (h ^ 0xffu) * 16777619u; /* a separator */
+}
+
+/* Notes the kind of the unit's next record ('c', 'u', 'd', 'r' tombstone,
+ * 't', 'o' outbox) in the unit's fingerprint; called once per index,
+ * whether the record is emitted or skipped. */
+static void unit_note(pg_ctx_t *ctx, char what, const pg_relation_t *rel)
+{
+    char w[2] = {what, '\0'};
+    ctx->cur_fp = fp_mix(fp_mix(fp_mix(ctx->cur_fp, w), rel->schema), rel->table);
+}
+
 /* 1 when the next record of the current unit was already handed out. */
 static int unit_skip_next(const pg_ctx_t *ctx)
 {
     return ctx->cur_pos < ctx->emit_pos || (ctx->cur_pos == ctx->emit_pos && ctx->cur_idx < ctx->emit_cnt);
+}
+
+/* The unit at emit_pos does not number its records as it did when they
+ * were handed out: forget the count and read the unit again from a fresh
+ * stream, so that all of it is emitted (see pg_conn.h). */
+static ferry_status_t unit_renumbered(pg_ctx_t *ctx, const char *why, ferry_error_t *err)
+{
+    char at[32];
+    pg_lsn_format(ctx->emit_pos, at);
+    ctx->host->log(ctx->task, FERRY_LOG_WARN,
+                   "the transaction at %s yields other records than when its first %" PRId64 " were emitted (%s: "
+                   "table lists, outbox list, tombstones.on.delete or a table's key changed meanwhile); emitting "
+                   "the whole transaction again: its records may appear twice, none is lost",
+                   at, ctx->emit_cnt, why);
+    ctx->emit_cnt = 0;
+    ctx->emit_fp_known = 0;
+    return ferry_error_set(err, FERRY_RETRY, "re-reading the transaction at %s", at);
+}
+
+/* Skips the next record (already handed out). Reaching the count of the
+ * unit at emit_pos, the records skipped must be those that were emitted. */
+static ferry_status_t unit_skip(pg_ctx_t *ctx, ferry_error_t *err)
+{
+    ctx->cur_idx++;
+    if (ctx->cur_pos == ctx->emit_pos && ctx->cur_idx == ctx->emit_cnt && ctx->emit_fp_known &&
+        ctx->cur_fp != ctx->emit_fp)
+        return unit_renumbered(ctx, "other kinds or tables", err);
+    return FERRY_OK;
 }
 
 /* Consumes the next index of the unit and writes the record's offset into
@@ -171,11 +217,13 @@ static const char *unit_take(pg_ctx_t *ctx, uint64_t lsn)
     int64_t idx = ++ctx->cur_idx;
     ctx->emit_pos = ctx->cur_pos;
     ctx->emit_cnt = idx;
+    ctx->emit_fp = ctx->cur_fp;
+    ctx->emit_fp_known = 1;
     pg_buf_reset(&ctx->obuf);
     pg_buf_printf(&ctx->obuf,
-                  "{\"event\":%" PRId64 ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64 ",\"lsn_proc\":%" PRIu64
-                  ",\"ts_usec\":%" PRId64 ",\"txId\":%" PRIu32 "}",
-                  idx, lsn, ctx->cur_pos, lsn, ctx->cur_ts_us, ctx->cur_xid);
+                  "{\"event\":%" PRId64 ",\"fp\":%" PRIu32 ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64
+                  ",\"lsn_proc\":%" PRIu64 ",\"ts_usec\":%" PRId64 ",\"txId\":%" PRIu32 "}",
+                  idx, ctx->cur_fp, lsn, ctx->cur_pos, lsn, ctx->cur_ts_us, ctx->cur_xid);
     return ctx->obuf.data;
 }
 
@@ -192,10 +240,9 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
                                    const pg_tuple_t *key_tuple, const pg_tuple_t *before, const pg_tuple_t *after,
                                    uint64_t lsn, ferry_error_t *err)
 {
-    if (unit_skip_next(ctx)) {
-        ctx->cur_idx++;
-        return FERRY_OK;
-    }
+    unit_note(ctx, op, rel);
+    if (unit_skip_next(ctx))
+        return unit_skip(ctx, err);
     int has_key = key_tuple ? pg_key_json(ctx, rel, key_tuple) : 0;
     pg_buf_reset(&ctx->before);
     pg_buf_reset(&ctx->after);
@@ -249,10 +296,9 @@ static ferry_status_t tombstone(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_re
                                rel->schema, rel->table);
     if (!has_key)
         return FERRY_OK;
-    if (unit_skip_next(ctx)) {
-        ctx->cur_idx++;
-        return FERRY_OK;
-    }
+    unit_note(ctx, 'r', rel);
+    if (unit_skip_next(ctx))
+        return unit_skip(ctx, err);
     pg_buf_t topic = {0};
     make_topic(&topic, ctx->prefix, rel);
     ferry_record_t rec = {
@@ -323,10 +369,9 @@ static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput
          * the row right away, and that delete is not a message. */
         if (msg->kind != PGO_INSERT)
             return FERRY_OK;
-        if (unit_skip_next(ctx)) {
-            ctx->cur_idx++;
-            return FERRY_OK;
-        }
+        unit_note(ctx, 'o', rel);
+        if (unit_skip_next(ctx))
+            return unit_skip(ctx, err);
         /* The offset is built first (unit_take consumes the index); an
          * unusable row still takes its index, as a bad record. */
         char *offset = strdup(unit_take(ctx, lsn));
@@ -411,10 +456,13 @@ static void on_heartbeat(pg_ctx_t *ctx, ferry_batch_t *batch, uint64_t lsn)
     pg_buf_reset(&ctx->vbuf);
     pg_buf_printf(&ctx->vbuf, "{\"ts_ms\":%" PRId64 "}", now_us / 1000);
     pg_buf_reset(&ctx->obuf);
+    pg_buf_printf(&ctx->obuf, "{\"event\":%" PRId64, ctx->emit_cnt);
+    if (ctx->emit_cnt && ctx->emit_fp_known)
+        pg_buf_printf(&ctx->obuf, ",\"fp\":%" PRIu32, ctx->emit_fp);
     pg_buf_printf(&ctx->obuf,
-                  "{\"event\":%" PRId64 ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64 ",\"lsn_proc\":%" PRIu64
+                  ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64 ",\"lsn_proc\":%" PRIu64
                   ",\"ts_usec\":%" PRId64 ",\"txId\":0}",
-                  ctx->emit_cnt, lsn, lsn, lsn, now_us);
+                  lsn, lsn, lsn, now_us);
     ferry_record_t rec = {
         .topic = ctx->heartbeat_topic,
         .key = ctx->kbuf.data,
@@ -436,9 +484,12 @@ static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgou
         ctx->cur_xid = msg->xid;
         ctx->cur_ts_us = msg->commit_ts_us;
         ctx->cur_idx = 0;
+        ctx->cur_fp = PG_FP_BASIS;
         return FERRY_OK;
     case PGO_COMMIT:
         ctx->in_txn = 0;
+        if (ctx->cur_pos == ctx->emit_pos && ctx->cur_idx < ctx->emit_cnt)
+            return unit_renumbered(ctx, "fewer records", err);
         ctx->host->metric_set(ctx->task, "last_lsn", (double)msg->commit_lsn);
         return FERRY_OK;
     case PGO_RELATION:

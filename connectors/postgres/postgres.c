@@ -52,8 +52,12 @@ static ferry_status_t boot(pg_ctx_t *ctx, ferry_error_t *err)
                                "(ferry offsets ...) to start over",
                                ctx->partition_json, stored);
     }
-    if (stored)
+    int64_t fp = 0;
+    if (stored) {
         pg_offset_int(stored, "event", &k);
+        ctx->emit_fp_known = pg_offset_int(stored, "fp", &fp) == 0;
+        ctx->emit_fp = (uint32_t)fp;
+    }
 
     if (ctx->snap_mode == PG_SNAP_INITIAL_ONLY) {
         /* No slot: the snapshot is all there is. A finished snapshot resumes
