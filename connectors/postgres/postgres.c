@@ -408,7 +408,8 @@ static const ferry_option_t pg_options[] = {
      "initial: snapshot when no offsets are stored, then stream; never: stream only; initial_only: "
      "snapshot and stop; always: snapshot at every start, then stream."},
     {"snapshot.chunk.size", FERRY_OPT_INT, "10000", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 1, 10000000, NULL,
-     "Rows read per primary-key chunk; progress is stored after each row so a snapshot resumes."},
+     "Most rows fetched at a time (fewer for wide rows: a fetch holds about 8 MiB); progress is stored "
+     "after each row so a snapshot resumes."},
     {"heartbeat.interval", FERRY_OPT_DURATION, "60s", FERRY_OPT_HAS_MIN, 0, 0, NULL,
      "On a quiet database, emit a logical message this often so the slot advances (0 = off). Heartbeats "
      "go to __debezium-heartbeat.<topic.prefix>."},
