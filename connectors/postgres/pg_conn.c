@@ -297,17 +297,41 @@ static int append_table_list(pg_ctx_t *ctx, pg_buf_t *sql, char **names, size_t 
     return 0;
 }
 
+/* The comment ferry puts on a publication it creates: this, then the
+ * connector's name. */
+#define PG_OWNER_PREFIX "created by ferry connector "
+
 ferry_status_t pg_ensure_publication(pg_ctx_t *ctx, ferry_error_t *err)
 {
     ferry_status_t st;
     const char *params[1] = {ctx->publication};
-    PGresult *res = pg_query(ctx, ctx->sql, "SELECT puballtables FROM pg_publication WHERE pubname = $1", 1,
-                             params, PGRES_TUPLES_OK, "looking up the publication", &st, err);
+    PGresult *res = pg_query(ctx, ctx->sql,
+                             "SELECT puballtables, obj_description(oid, 'pg_publication') FROM pg_publication "
+                             "WHERE pubname = $1",
+                             1, params, PGRES_TUPLES_OK, "looking up the publication", &st, err);
     if (!res)
         return st;
     int exists = PQntuples(res) > 0;
     int all = exists && PQgetvalue(res, 0, 0)[0] == 't';
+    char owner[200] = "";
+    if (exists && !PQgetisnull(res, 0, 1))
+        snprintf(owner, sizeof(owner), "%s", PQgetvalue(res, 0, 1));
     PQclear(res);
+    /* A publication ferry created names its connector in its comment. With
+     * default names, another connector's means that the two connector names
+     * sanitise alike: its slot is the same too, and sharing it would lose
+     * events for both. */
+    const char *me = ctx->appname ? ctx->appname + 6 : "";
+    size_t plen = strlen(PG_OWNER_PREFIX);
+    if (ctx->slot_name_default && ctx->pub_name_default && strncmp(owner, PG_OWNER_PREFIX, plen) == 0 &&
+        strcmp(owner + plen, me) != 0)
+        return ferry_error_set(err, FERRY_ERROR,
+                               "publication \"%s\" and slot \"%s\" belong to ferry connector \"%s\" (the "
+                               "publication's comment says so), not to \"%s\": the default slot and publication "
+                               "names (ferry_ + the connector name, with every character other than a-z, 0-9 and _ "
+                               "made _) of the two connectors are the same. Set slot.name and publication.name for "
+                               "one of them",
+                               ctx->publication, ctx->slot, owner + plen, me);
     if (exists && (all || ctx->pub_mode != PG_PUB_FILTERED))
         return FERRY_OK;
     if (!exists && ctx->pub_mode == PG_PUB_DISABLED)
@@ -371,6 +395,17 @@ ferry_status_t pg_ensure_publication(pg_ctx_t *ctx, ferry_error_t *err)
         if (PQresultStatus(res) == PGRES_COMMAND_OK) {
             ctx->host->log(ctx->task, FERRY_LOG_INFO, "%s", sql.data);
             PQclear(res);
+            if (!exists) {
+                /* Who created it (see above); a failure here only loses that check. */
+                pg_buf_t c = {0}, o = {0};
+                pg_buf_printf(&o, "%s%s", PG_OWNER_PREFIX, me);
+                char *lit = pg_quote_literal(ctx->sql, o.data);
+                pg_buf_printf(&c, "COMMENT ON PUBLICATION %s IS %s", pub, lit ? lit : "''");
+                PQclear(PQexec(ctx->sql, c.data));
+                free(lit);
+                pg_buf_free(&c);
+                pg_buf_free(&o);
+            }
         } else if (exists) {
             /* The tables would be snapshotted and then never streamed: a
              * silent gap. Fail instead, saying what to run. A broken

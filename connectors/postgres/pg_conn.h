@@ -125,6 +125,7 @@ typedef struct pg_ctx {
      * from our own lingering walsender (pg_slot_state). */
     char *appname;              /* owned */
     int slot_name_default;      /* slot.name was not set: ferry_<connector name> */
+    int pub_name_default;       /* publication.name was not set: likewise */
     int64_t slot_busy_since_ms; /* when the slot was first seen held by another client (0: not) */
     char *heartbeat_topic; /* owned */
 

@@ -205,6 +205,7 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
     if ((ctx->appname = malloc(an)))
         snprintf(ctx->appname, an, "ferry/%s", cn ? cn : "");
     s = host->cfg_string(cfg, "publication.name");
+    ctx->pub_name_default = !(s && *s);
     ctx->publication = s && *s ? strdup(s) : default_name(host, task);
     ctx->pub_mode = (enum pg_pub_mode)enum_index(host->cfg_string(cfg, "publication.autocreate"), pub_modes);
     ctx->snap_mode = (enum pg_snap_mode)enum_index(host->cfg_string(cfg, "snapshot.mode"), snap_modes);
