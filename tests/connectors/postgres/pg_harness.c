@@ -21,8 +21,9 @@
  * record_error (a record that can never be delivered) follows
  * HARNESS_TOLERANCE like errors.tolerance: "all" prints it as a dead-letter
  * line (topic "__dlq", headers reason=...;topic=...) and counts it in the
- * batch; "none" (default) refuses it: the batch is dropped and the harness
- * exits 2 with "FAILED: record refused: <reason>".
+ * batch; "none" (default) refuses it: like the runtime failing the task,
+ * the harness stores no offset for that batch and exits 2 with
+ * "FAILED: record refused: <reason>".
  */
 #include <dlfcn.h>
 #include <ferry/ferry.h>
@@ -372,7 +373,7 @@ int main(int argc, char **argv)
         total += (long)batch.count;
         fflush(stdout);
         if (batch.refused[0]) {
-            /* Like the runtime: the batch is not delivered, the task fails. */
+            /* Like the runtime: the batch's offset is not stored, the task fails. */
             fprintf(stderr, "[harness] FAILED: %s\n", batch.refused);
             rc = 2;
             break;
