@@ -138,7 +138,7 @@ ferry_status_t pg_connect(pg_ctx_t *ctx, int repl, PGconn **out, ferry_error_t *
     int n = 0;
     keys[n] = "dbname", vals[n++] = ctx->conninfo;
     keys[n] = "options", vals[n++] = opts;
-    keys[n] = "fallback_application_name", vals[n++] = "ferry";
+    keys[n] = "fallback_application_name", vals[n++] = ctx->appname ? ctx->appname : "ferry";
     if (repl)
         keys[n] = "replication", vals[n++] = "database";
     keys[n] = NULL, vals[n] = NULL;
@@ -279,7 +279,7 @@ ferry_status_t pg_list_tables(pg_ctx_t *ctx, PGconn *conn, int with_outbox, char
                 sorted[2 * out + 1] = v[2 * i + 1];
                 out++;
             }
-    if (nranks > 1) memcpy(v, sorted, 2 * k * sizeof(*v));
+    if (nranks > 1 && k) memcpy(v, sorted, 2 * k * sizeof(*v));
     free(rank);
     free(sorted);
     *names = v;
@@ -322,19 +322,43 @@ static void note_added_tables(pg_ctx_t *ctx, char **names, size_t k)
     ctx->added_tables = v;
 }
 
+/* The comment ferry puts on a publication it creates: this, then the
+ * connector's name. */
+#define PG_OWNER_PREFIX "created by ferry connector "
+
 ferry_status_t pg_ensure_publication(pg_ctx_t *ctx, ferry_error_t *err)
 {
     size_t sql_added = 0;
     ferry_status_t st;
     const char *params[1] = {ctx->publication};
-    PGresult *res = pg_query(ctx, ctx->sql, "SELECT puballtables, pubviaroot FROM pg_publication WHERE pubname = $1",
+    PGresult *res = pg_query(ctx, ctx->sql,
+                             "SELECT puballtables, pubviaroot, obj_description(oid, 'pg_publication') "
+                             "FROM pg_publication WHERE pubname = $1",
                              1, params, PGRES_TUPLES_OK, "looking up the publication", &st, err);
     if (!res)
         return st;
     int exists = PQntuples(res) > 0;
     int all = exists && PQgetvalue(res, 0, 0)[0] == 't';
     int viaroot = exists && PQgetvalue(res, 0, 1)[0] == 't';
+    char owner[200] = "";
+    if (exists && !PQgetisnull(res, 0, 2))
+        snprintf(owner, sizeof(owner), "%s", PQgetvalue(res, 0, 2));
     PQclear(res);
+    /* A publication ferry created names its connector in its comment. With
+     * default names, another connector's means that the two connector names
+     * sanitise alike: its slot is the same too, and sharing it would lose
+     * events for both. */
+    const char *me = ctx->appname ? ctx->appname + 6 : "";
+    size_t plen = strlen(PG_OWNER_PREFIX);
+    if (ctx->slot_name_default && ctx->pub_name_default && strncmp(owner, PG_OWNER_PREFIX, plen) == 0 &&
+        strcmp(owner + plen, me) != 0)
+        return ferry_error_set(err, FERRY_ERROR,
+                               "publication \"%s\" and slot \"%s\" belong to ferry connector \"%s\" (the "
+                               "publication's comment says so), not to \"%s\": the default slot and publication "
+                               "names (ferry_ + the connector name, with every character other than a-z, 0-9 and _ "
+                               "made _) of the two connectors are the same. Set slot.name and publication.name for "
+                               "one of them",
+                               ctx->publication, ctx->slot, owner + plen, me);
     if (exists && ctx->via_root && !viaroot) {
         /* Otherwise partitions' changes arrive under the partitions' names,
          * which the captured root does not match. */
@@ -421,13 +445,32 @@ ferry_status_t pg_ensure_publication(pg_ctx_t *ctx, ferry_error_t *err)
             PQclear(res);
             if (exists)
                 note_added_tables(ctx, names, sql_added);
+            if (!exists) {
+                /* Who created it (see above); a failure here only loses that check. */
+                pg_buf_t c = {0}, o = {0};
+                pg_buf_printf(&o, "%s%s", PG_OWNER_PREFIX, me);
+                char *lit = pg_quote_literal(ctx->sql, o.data);
+                pg_buf_printf(&c, "COMMENT ON PUBLICATION %s IS %s", pub, lit ? lit : "''");
+                PQclear(PQexec(ctx->sql, c.data));
+                free(lit);
+                pg_buf_free(&c);
+                pg_buf_free(&o);
+            }
         } else if (exists) {
+            /* The tables would be snapshotted and then never streamed: a
+             * silent gap. Fail instead, saying what to run. A broken
+             * connection is only a retry. */
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
             char msg[300];
             one_line(msg, sizeof(msg), PQresultErrorMessage(res));
-            ctx->host->log(ctx->task, FERRY_LOG_WARN,
-                           "publication %s lacks captured tables and could not be extended (%s): their "
-                           "changes will not be streamed until its owner runs: %s",
-                           ctx->publication, msg, sql.data);
+            int transient = PQstatus(ctx->sql) == CONNECTION_BAD ||
+                            (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "40", 2) == 0 ||
+                                       strncmp(state, "57P", 3) == 0 || strcmp(state, "55006") == 0));
+            st = ferry_error_set(err, transient ? FERRY_RETRY : FERRY_ERROR,
+                                 "publication \"%s\" lacks captured tables and could not be extended (%s): "
+                                 "their changes would never be streamed. Have the publication's owner run: %s; "
+                                 "or leave those tables out with table.exclude.list",
+                                 ctx->publication, msg, sql.data);
             PQclear(res);
         } else {
             char what[200];
@@ -441,13 +484,51 @@ ferry_status_t pg_ensure_publication(pg_ctx_t *ctx, ferry_error_t *err)
     return st;
 }
 
+/* How long a slot may be held by a client that is not this connector before
+ * the task fails instead of retrying ("replication slot is active"). */
+#define PG_SLOT_BUSY_GRACE_MS 60000
+
+/* The slot exists and a walsender (pid) streams it. Another ferry connector
+ * (its application_name says so) is a name collision: fail now, naming it.
+ * Ourselves (a walsender from before a reconnect, not yet gone) is a retry;
+ * any other client is a retry for a grace period, then a failure. */
+static ferry_status_t slot_busy(pg_ctx_t *ctx, const char *pid, const char *holder, ferry_error_t *err)
+{
+    int ours = holder && ctx->appname && strcmp(holder, ctx->appname) == 0;
+    if (!ours && holder && strncmp(holder, "ferry/", 6) == 0) {
+        if (ctx->slot_name_default)
+            return ferry_error_set(err, FERRY_ERROR,
+                                   "replication slot \"%s\" is in use by ferry connector \"%s\" (pid %s): the "
+                                   "default slot and publication names (ferry_ + the connector name, with every "
+                                   "character other than a-z, 0-9 and _ made _) of connectors \"%s\" and \"%s\" "
+                                   "are the same. Set slot.name and publication.name for one of them",
+                                   ctx->slot, holder + 6, pid, ctx->appname ? ctx->appname + 6 : "?", holder + 6);
+        return ferry_error_set(err, FERRY_ERROR,
+                               "replication slot \"%s\" is in use by ferry connector \"%s\" (pid %s): two "
+                               "connectors cannot share a slot. Give each its own slot.name and publication.name",
+                               ctx->slot, holder + 6, pid);
+    }
+    int64_t now = pg_now_ms();
+    if (!ctx->slot_busy_since_ms)
+        ctx->slot_busy_since_ms = now;
+    if (!ours && now - ctx->slot_busy_since_ms >= PG_SLOT_BUSY_GRACE_MS)
+        return ferry_error_set(err, FERRY_ERROR,
+                               "replication slot \"%s\" has been in use by another client for %d s (pid %s, "
+                               "application_name \"%s\"): stop that client, or give this connector its own "
+                               "slot.name",
+                               ctx->slot, PG_SLOT_BUSY_GRACE_MS / 1000, pid, holder ? holder : "");
+    return ferry_error_set(err, FERRY_RETRY, "replication slot \"%s\" is still in use by pid %s (%s)", ctx->slot,
+                           pid, ours ? "this connector's previous session" : holder ? holder : "another client");
+}
+
 ferry_status_t pg_slot_state(pg_ctx_t *ctx, int *exists, uint64_t *confirmed, ferry_error_t *err)
 {
     ferry_status_t st;
     const char *params[1] = {ctx->slot};
     PGresult *res = pg_query(ctx, ctx->sql,
-                             "SELECT plugin, slot_type, database, confirmed_flush_lsn::text, wal_status "
-                             "FROM pg_replication_slots WHERE slot_name = $1",
+                             "SELECT plugin, slot_type, database, confirmed_flush_lsn::text, wal_status, active_pid, "
+                             "(SELECT application_name FROM pg_stat_activity a WHERE a.pid = s.active_pid) "
+                             "FROM pg_replication_slots s WHERE slot_name = $1",
                              1, params, PGRES_TUPLES_OK, "looking up the replication slot", &st, err);
     if (!res)
         return st;
@@ -474,14 +555,29 @@ ferry_status_t pg_slot_state(pg_ctx_t *ctx, int *exists, uint64_t *confirmed, fe
                                  "the slot (SELECT pg_drop_replication_slot('%s')) and the stored offsets "
                                  "(ferry offsets ...) to re-snapshot",
                                  ctx->slot, ctx->slot);
-        else if (!PQgetisnull(res, 0, 3))
+        else if (!PQgetisnull(res, 0, 5))
+            st = slot_busy(ctx, PQgetvalue(res, 0, 5), PQgetisnull(res, 0, 6) ? NULL : PQgetvalue(res, 0, 6), err);
+        else
+            ctx->slot_busy_since_ms = 0;
+        if (st == FERRY_OK && !PQgetisnull(res, 0, 3))
             pg_lsn_parse(PQgetvalue(res, 0, 3), confirmed);
     }
     PQclear(res);
     return st;
 }
 
-/* ---- primary keys ------------------------------------------------------------- */
+/* ---- keys --------------------------------------------------------------------- */
+
+/* The primary key, else the first unique index by name whose columns are all
+ * plain columns (Debezium: readPrimaryKeyNames, then readTableUniqueIndices,
+ * which takes the first index of the JDBC driver's order: clustered first,
+ * then by name). INCLUDE columns are not part of the key. */
+static const char keyinfo_sql[] =
+    "WITH ix AS (SELECT i.indkey::int2[] AS k, i.indnkeyatts AS nk FROM pg_index i JOIN pg_class c ON "
+    "c.oid = i.indexrelid WHERE i.indrelid = $1::oid AND (i.indisprimary OR (i.indisunique AND NOT "
+    "(0 = ANY (i.indkey::int2[])))) ORDER BY i.indisprimary DESC, i.indisclustered DESC, c.relname LIMIT 1) "
+    "SELECT a.attname, a.attnotnull FROM ix, unnest(ix.k) WITH ORDINALITY u(att, n) JOIN pg_attribute a ON "
+    "a.attrelid = $1::oid AND a.attnum = u.att WHERE u.n <= ix.nk ORDER BY u.n";
 
 const pg_keyinfo_t *pg_keyinfo(pg_ctx_t *ctx, uint32_t oid)
 {
@@ -493,11 +589,8 @@ const pg_keyinfo_t *pg_keyinfo(pg_ctx_t *ctx, uint32_t oid)
     const char *params[1] = {oidbuf};
     ferry_status_t st;
     ferry_error_t err;
-    PGresult *res = pg_query(ctx, ctx->sql,
-                             "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
-                             "AND a.attnum = ANY (i.indkey) WHERE i.indrelid = $1::oid AND i.indisprimary "
-                             "ORDER BY (SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY k(att, n) WHERE k.att = a.attnum)",
-                             1, params, PGRES_TUPLES_OK, "looking up a primary key", &st, &err);
+    PGresult *res = pg_query(ctx, ctx->sql, keyinfo_sql, 1, params, PGRES_TUPLES_OK, "looking up a table's key",
+                             &st, &err);
     if (!res) {
         ctx->host->log(ctx->task, FERRY_LOG_WARN, "%s", err.msg);
         ctx->lookup_failed = 1;
@@ -515,13 +608,22 @@ const pg_keyinfo_t *pg_keyinfo(pg_ctx_t *ctx, uint32_t oid)
         ctx->capkeys = cap;
     }
     pg_keyinfo_t *ki = &ctx->keycache[ctx->nkeys];
+    memset(ki, 0, sizeof(*ki));
     ki->oid = oid;
     ki->count = (size_t)PQntuples(res);
     ki->names = ki->count ? calloc(ki->count, sizeof(char *)) : NULL;
-    for (size_t i = 0; ki->names && i < ki->count; i++)
+    ki->notnull = ki->count ? calloc(ki->count, 1) : NULL;
+    for (size_t i = 0; ki->names && ki->notnull && i < ki->count; i++) {
         ki->names[i] = strdup(PQgetvalue(res, (int)i, 0));
-    if (ki->count && !ki->names)
+        ki->notnull[i] = PQgetvalue(res, (int)i, 1)[0] == 't';
+    }
+    if (ki->count && (!ki->names || !ki->notnull)) {
+        free(ki->names);
+        free(ki->notnull);
+        ki->names = NULL;
+        ki->notnull = NULL;
         ki->count = 0;
+    }
     PQclear(res);
     ctx->nkeys++;
     return ki;
@@ -535,6 +637,7 @@ void pg_keyinfo_forget(pg_ctx_t *ctx, uint32_t oid)
         for (size_t j = 0; j < ctx->keycache[i].count; j++)
             free(ctx->keycache[i].names[j]);
         free(ctx->keycache[i].names);
+        free(ctx->keycache[i].notnull);
         ctx->keycache[i] = ctx->keycache[--ctx->nkeys];
         return;
     }

@@ -38,6 +38,14 @@
  * so neither is doubled or lost. The offset's "txm" says whether its count
  * includes them, so a restart with the option switched converts the count.
  * Its "lsn_last_commit" restores source.sequence's first element.
+ * Which records a unit yields (and so their indexes) depends on the config
+ * (table and outbox lists, tombstones) and on the catalog at decoding time
+ * (a table's key decides key changes and tombstones). So each offset also
+ * carries "fp", a hash of what the unit's first `event` records were (kind
+ * and table of each). When a unit is read again, the records skipped up to
+ * `event` must hash alike (and must all be there); if not, the numbering
+ * changed, the count cannot be trusted, and the whole unit is emitted again
+ * from a fresh stream: duplicates within that one transaction, nothing lost.
  */
 #ifndef FERRY_PG_CONN_H
 #define FERRY_PG_CONN_H
@@ -93,13 +101,19 @@ typedef struct pg_pending {
     size_t header_count;
     int64_t timestamp_ms;
     char *offset;
+    uint32_t flags;
+    char *reason; /* a record that can never be delivered (pg_emit_failed), or NULL */
 } pg_pending_t;
 
-/* Primary-key columns of a relation, looked up once per relation id. */
+/* Key columns of a relation, looked up once per relation id: the primary
+ * key, or without one the first unique index by name (Debezium's choice,
+ * in the snapshot and the stream alike). */
 typedef struct pg_keyinfo {
     uint32_t oid;
     size_t count;
-    char **names; /* owned */
+    char **names;  /* owned */
+    char *notnull; /* owned; count flags: NULL there means "not in this row image" */
+    int warned;    /* a row image without the key was logged once */
 } pg_keyinfo_t;
 
 typedef struct pg_typeinfo {
@@ -157,6 +171,13 @@ typedef struct pg_ctx {
     int via_root;                     /* publish.via.partition.root */
     const char *heartbeat_query;      /* heartbeat.action.query, or NULL */
     char *conninfo_built;             /* owned: from database.* options, or NULL */
+    /* Who we are to the server: "ferry/<connector name>" as the sessions'
+     * application_name, so a slot held by another connector is told apart
+     * from our own lingering walsender (pg_slot_state). */
+    char *appname;              /* owned */
+    int slot_name_default;      /* slot.name was not set: ferry_<connector name> */
+    int pub_name_default;       /* publication.name was not set: likewise */
+    int64_t slot_busy_since_ms; /* when the slot was first seen held by another client (0: not) */
     char *heartbeat_topic; /* owned */
 
     /* Connections: sql for queries (and the snapshot transaction), repl for
@@ -176,6 +197,8 @@ typedef struct pg_ctx {
     uint64_t emit_pos;      /* position of the last unit records were handed out for */
     int64_t emit_cnt;       /* records of that unit handed out */
     uint64_t committed_lsn; /* highest lsn_commit commit() gave us: the only flush we report */
+    uint32_t emit_fp;       /* "fp" of the last record handed out (see the header comment) */
+    int emit_fp_known;      /* emit_fp is set (offsets from before "fp" have none) */
     uint64_t received_lsn;  /* end of the last XLogData received */
     uint64_t server_wal_end;
     int streaming;          /* START_REPLICATION succeeded on repl */
@@ -228,6 +251,8 @@ typedef struct pg_ctx {
     uint64_t slot_xmin;
     char task_id[16];
     char run_id[40];       /* a UUIDv7 made at open, like Debezium's per task run */
+    uint32_t cur_fp;        /* hash of the unit's records so far (cur_idx of them) */
+    int cur_window;         /* the unit is an incremental snapshot's watermark (pg_signal.c) */
 
     int64_t last_status_ms, last_recv_ms, last_heartbeat_ms;
     int64_t last_emit_ms;   /* when a record was last handed to the host */
@@ -325,13 +350,18 @@ void pg_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec);
 /* The same; context_headers: add Debezium's __debezium.context.* headers
  * when extended.headers.enabled (change events and tombstones). */
 void pg_emit_ctx(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec, int context_headers);
+/* A record that can never be delivered (it cannot be routed, ...): handed
+ * to the host's record_error, which dead-letters it or fails the task per
+ * errors.tolerance. Queued like pg_emit's when the batch is full. */
+void pg_emit_failed(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec, const char *reason);
 /* Moves queued records into the batch while it has room (first, every poll). */
 void pg_pending_drain(pg_ctx_t *ctx, ferry_batch_t *batch);
 void pg_pending_free(pg_ctx_t *ctx);
 /* 1 when poll should return: the batch is full or records wait. */
 int pg_batch_full(const pg_ctx_t *ctx, ferry_batch_t *batch);
-/* Key JSON of the relation's primary key (or replica identity) columns into
- * ctx->kbuf; returns 0 when the table has no key (the record gets none). */
+/* Key JSON of the relation's key columns (pg_keyinfo: the primary key, else
+ * the first unique index) into ctx->kbuf; returns 0 when the table has no
+ * key or the row image lacks a key column's value (the record gets none). */
 int pg_key_json(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple);
 /* The record key's columns, in key order, as indexes into rel->cols (idx
  * has room for rel->ncols): message.key.columns, else the primary key, else
@@ -459,9 +489,10 @@ void pg_ksig_close(pg_ksig_t *k);
 
 /* ---- pg_outbox.c --------------------------------------------------------- */
 /* Emits an outbox record for an insert into an outbox table. offset: the
- * record's source offset. Returns 0, or -1 when the row lacks the columns
- * (logged once per relation by the caller). */
-int pg_outbox_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_relation_t *rel, const pg_tuple_t *tuple,
+ * record's source offset. A row that cannot be routed (columns missing,
+ * aggregatetype NULL, empty or too long) is handed to the host as a bad
+ * record (pg_emit_failed). */
+void pg_outbox_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_relation_t *rel, const pg_tuple_t *tuple,
                    int64_t ts_ms, const char *offset);
 
 #endif

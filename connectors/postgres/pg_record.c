@@ -27,6 +27,7 @@ static void pending_clear(pg_pending_t *p)
     free(p->key);
     free(p->value);
     free(p->offset);
+    free(p->reason);
     for (size_t i = 0; i < p->header_count; i++) {
         free(p->hname[i]);
         free(p->hval[i]);
@@ -37,7 +38,7 @@ static void pending_clear(pg_pending_t *p)
 /* Copies rec into the spill queue. Out of memory here would lose a record,
  * so it is the one place that gives up the process: better a restart from
  * the last durable offset than a silent gap. */
-static void pending_push(pg_ctx_t *ctx, const ferry_record_t *rec)
+static void pending_push(pg_ctx_t *ctx, const ferry_record_t *rec, const char *reason)
 {
     if (ctx->npending == ctx->cappending) {
         size_t cap = ctx->cappending ? ctx->cappending * 2 : 16;
@@ -67,6 +68,8 @@ static void pending_push(pg_ctx_t *ctx, const ferry_record_t *rec)
     p->value_len = rec->value_len;
     p->offset = rec->source_offset ? memdup0(rec->source_offset, strlen(rec->source_offset)) : NULL;
     p->timestamp_ms = rec->timestamp_ms;
+    p->flags = rec->flags;
+    p->reason = reason ? memdup0(reason, strlen(reason)) : NULL;
     for (size_t i = 0; i < rec->header_count && i < PG_MAX_HEADERS; i++) {
         p->hname[i] = memdup0(rec->headers[i].name, strlen(rec->headers[i].name));
         p->hval[i] = rec->headers[i].value ? memdup0(rec->headers[i].value, rec->headers[i].value_len) : NULL;
@@ -74,8 +77,34 @@ static void pending_push(pg_ctx_t *ctx, const ferry_record_t *rec)
         p->header_count = i + 1;
     }
     if (!p->topic || (p->has_key && !p->key) || (p->has_value && !p->value) ||
-        (rec->source_offset && !p->offset))
+        (rec->source_offset && !p->offset) || (reason && !p->reason))
         abort();
+}
+
+/* Hands one record to the host. FERRY_RETRY: the batch is full, keep it.
+ * Anything else consumes it: FERRY_ERROR means the host refused it and fails
+ * the task after poll() returns (errors.tolerance: none), so holding on to
+ * it would only block the queue. */
+static ferry_status_t add_one(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec, const char *reason)
+{
+    ferry_status_t st;
+    if (!reason) {
+        st = ferry_batch_add(ctx->host, batch, rec);
+    } else if (FERRY_HOST_HAS(ctx->host, record_error)) {
+        st = ctx->host->record_error(ctx->task, rec, reason);
+        if (st == FERRY_OK)
+            ctx->host->log(ctx->task, FERRY_LOG_WARN, "record for topic %s dead-lettered: %s", rec->topic, reason);
+    } else {
+        ctx->host->log(ctx->task, FERRY_LOG_ERROR, "record for topic %s skipped (this host has no record_error): %s",
+                       rec->topic, reason);
+        return FERRY_OK;
+    }
+    if (st == FERRY_OK)
+        ctx->added++;
+    else if (st != FERRY_RETRY)
+        ctx->host->log(ctx->task, FERRY_LOG_ERROR, "record for topic %s refused by the host: %s", rec->topic,
+                       reason ? reason : "invalid record");
+    return st;
 }
 
 void pg_pending_drain(pg_ctx_t *ctx, ferry_batch_t *batch)
@@ -97,10 +126,10 @@ void pg_pending_drain(pg_ctx_t *ctx, ferry_batch_t *batch)
             .timestamp_ms = p->timestamp_ms,
             .source_partition = p->offset ? ctx->partition_json : NULL,
             .source_offset = p->offset,
+            .flags = p->flags,
         };
-        if (ferry_batch_add(ctx->host, batch, &rec) != FERRY_OK)
+        if (add_one(ctx, batch, &rec, p->reason) == FERRY_RETRY)
             return;
-        ctx->added++;
         pending_clear(p);
         ctx->pending_head++;
     }
@@ -108,12 +137,10 @@ void pg_pending_drain(pg_ctx_t *ctx, ferry_batch_t *batch)
         ctx->pending_head = ctx->npending = 0;
 }
 
-void pg_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec)
-{
-    pg_emit_ctx(ctx, batch, rec, 0);
-}
-
-void pg_emit_ctx(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec, int context_headers)
+/* Every record leaves through here: with Debezium's context headers when
+ * asked, and as a failed record (reason) or a good one. */
+static void emit(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec, int context_headers,
+                 const char *reason)
 {
     ferry_record_t r = *rec;
     ferry_header_t hdrs[PG_MAX_HEADERS];
@@ -133,13 +160,25 @@ void pg_emit_ctx(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec,
     /* Debezium's envelopes (and keys) are JSON unless the caller said otherwise. */
     if (!r.flags) r.flags = FERRY_RECORD_KEY_JSON | FERRY_RECORD_VALUE_JSON;
     r.source_partition = rec->source_offset ? ctx->partition_json : NULL;
-    if (ctx->npending == 0 && ctx->host->batch_room(batch) > 0 && ferry_batch_add(ctx->host, batch, &r) == FERRY_OK) {
-        ctx->added++;
-    } else {
-        pending_push(ctx, &r);
-    }
+    if (ctx->npending != 0 || ctx->host->batch_room(batch) == 0 || add_one(ctx, batch, &r, reason) == FERRY_RETRY)
+        pending_push(ctx, &r, reason);
     ctx->host->metric_add(ctx->task, "events", 1);
     ctx->last_emit_ms = pg_now_ms();
+}
+
+void pg_emit_ctx(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec, int context_headers)
+{
+    emit(ctx, batch, rec, context_headers, NULL);
+}
+
+void pg_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec)
+{
+    emit(ctx, batch, rec, 0, NULL);
+}
+
+void pg_emit_failed(pg_ctx_t *ctx, ferry_batch_t *batch, const ferry_record_t *rec, const char *reason)
+{
+    emit(ctx, batch, rec, 0, reason ? reason : "the record cannot be delivered");
 }
 
 int pg_batch_full(const pg_ctx_t *ctx, ferry_batch_t *batch)
@@ -190,23 +229,17 @@ int pg_key_columns(pg_ctx_t *ctx, const pg_relation_t *rel, int *idx)
     const pg_keycols_t *kc = pg_keycols_find(ctx, rel->schema, rel->table);
     if (kc)
         return key_columns_named(kc, rel, idx);
-    /* Debezium keys by the primary key even under REPLICA IDENTITY FULL
-     * (where pgoutput flags every column as key), so the catalog's primary
-     * key comes first, the replica identity flags after it. */
+    /* Keyed like Debezium in the snapshot and the stream: by the primary key,
+     * else the first unique index (pg_keyinfo), never by REPLICA IDENTITY
+     * FULL's all-columns flags nor by another identity index. */
     const pg_keyinfo_t *ki = pg_keyinfo(ctx, rel->oid);
     int n = 0;
-    for (int i = 0; i < rel->ncols; i++) {
-        int is_key = 0;
-        if (ki && ki->count) {
-            for (size_t j = 0; j < ki->count; j++)
-                if (strcmp(ki->names[j], rel->cols[i].name) == 0)
-                    is_key = 1;
-        } else if (rel->replident != 'f') {
-            is_key = rel->cols[i].is_key;
-        }
-        if (is_key)
-            idx[n++] = i;
-    }
+    for (int i = 0; ki && i < rel->ncols; i++)
+        for (size_t j = 0; j < ki->count; j++)
+            if (strcmp(ki->names[j], rel->cols[i].name) == 0) {
+                idx[n++] = i;
+                break;
+            }
     return n;
 }
 
@@ -217,25 +250,52 @@ int pg_key_json(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple
     if (!idx)
         abort(); /* as pending_push */
     int n = pg_key_columns(ctx, rel, idx);
+    int named = pg_keycols_find(ctx, rel->schema, rel->table) != NULL;
+    const pg_keyinfo_t *ki = named ? NULL : pg_keyinfo(ctx, rel->oid);
     pg_buf_reset(&ctx->kbuf);
     pg_buf_puts(&ctx->kbuf, "{");
-    int written = 0;
+    int written = 0, whole = n > 0;
     for (int k = 0; k < n; k++) {
         int i = idx[k];
-        if (i >= tuple->ncols)
-            continue;
+        if (i >= tuple->ncols) {
+            whole = 0;
+            break;
+        }
+        const pg_datum_t *d = &tuple->cols[i];
+        size_t j = 0;
+        while (ki && j < ki->count && strcmp(ki->names[j], rel->cols[i].name) != 0)
+            j++;
+        if (ki && ((d->kind == PG_DATUM_NULL && ki->notnull[j]) || d->kind == PG_DATUM_UNCHANGED_TOAST)) {
+            /* The row image does not carry this key column: an old image of
+             * another REPLICA IDENTITY index (its other columns come as
+             * NULL), or an unchanged TOASTed value with no old image. A
+             * NULL or placeholder key would be another row's key; no key is
+             * the honest answer. */
+            pg_keyinfo_t *wk = (pg_keyinfo_t *)ki;
+            if (!wk->warned) {
+                wk->warned = 1;
+                ctx->host->log(ctx->task, FERRY_LOG_WARN,
+                               "%s.%s: a change carries no value for key column \"%s\" (REPLICA IDENTITY USING "
+                               "INDEX on other columns?); its event gets no key. Use REPLICA IDENTITY DEFAULT or "
+                               "FULL to key every change",
+                               rel->schema, rel->table, rel->cols[i].name);
+            }
+            whole = 0;
+            break;
+        }
         if (written++)
             pg_buf_puts(&ctx->kbuf, ",");
         pg_buf_json_string(&ctx->kbuf, rel->cols[i].name, strlen(rel->cols[i].name));
         pg_buf_puts(&ctx->kbuf, ":");
-        pg_datum_json(&ctx->kbuf, rel->cols[i].type_oid, &tuple->cols[i], ctx->toast_placeholder, &ctx->types);
+        pg_datum_json(&ctx->kbuf, rel->cols[i].type_oid, d, ctx->toast_placeholder, &ctx->types);
     }
     pg_buf_puts(&ctx->kbuf, "}");
     if (idx != stack)
         free(idx);
-    return written > 0;
+    if (!whole)
+        pg_buf_reset(&ctx->kbuf);
+    return whole;
 }
-
 
 void pg_pending_free(pg_ctx_t *ctx)
 {

@@ -15,8 +15,12 @@
  * snapshot does not survive a restart (or a lost connection), so the rest is
  * read with a fresh snapshot. Rows changed after the consistent point may
  * then appear twice (read here and streamed from the slot, which still starts
- * at the consistent point); none is lost. Tables without a primary key are
- * read in one pass with a cursor and start over on resume.
+ * at the consistent point); none is lost. Tables without a primary key
+ * start over on resume.
+ *
+ * Reading: one cursor per table (SELECT ... FROM ONLY t, in key order, after
+ * last_pk when resuming), fetched a few rows at a time so that memory stays
+ * bounded by PG_SNAPSHOT_FETCH_BYTES however wide the rows are.
  */
 #include "pg_conn.h"
 
@@ -52,12 +56,17 @@ struct pg_snapshot {
     pg_datum_t *datums; /* owned; rel.ncols entries */
 
     char **last_pk; /* owned: text of the last key emitted, npk entries, or NULL */
-    int cursor_open;
+    int cursor_open, cursor_done; /* the table's cursor is declared / has no rows left */
 
-    PGresult *res;
-    int row, nemit, more;
-    int chunk_first; /* the chunk starts the table (not a continuation, nor a resume) */
-    int overridden;  /* select is the user's snapshot.select.statement.overrides.<table> */
+    /* Rows come from the cursor in fetches bounded by bytes (see fetch()):
+     * res is being emitted, next is fetched ahead when res's last row is
+     * reached, so that row knows whether it is the table's last. */
+    PGresult *res, *next;
+    int row;
+    int table_first;  /* the next row is the table's first (not a continuation, nor a resume) */
+    int64_t fetch_n;  /* rows the next FETCH asks for */
+    size_t maxrow;    /* widest row of the table seen so far, bytes */
+    int overridden;   /* select is the user's snapshot.select.statement.overrides.<table> */
 
     /* The snapshot's last record is the last row of the last table that has
      * rows: next_full is the first table after full_from with rows (ntables
@@ -67,6 +76,11 @@ struct pg_snapshot {
     int64_t emitted; /* records emitted by this snapshot */
     int resumed;     /* continues a snapshot stored in the offsets */
 };
+
+/* What one fetch may hold, about: rows are fetched budget / widest-row-seen
+ * at a time (at least one, at most snapshot.chunk.size), so a table of wide
+ * rows costs a few of them in memory, never a whole chunk. */
+#define PG_SNAPSHOT_FETCH_BYTES (8u << 20)
 
 static void strv_free(char **v, size_t n)
 {
@@ -78,7 +92,8 @@ static void strv_free(char **v, size_t n)
 static void table_unload(pg_snapshot_t *snap)
 {
     PQclear(snap->res);
-    snap->res = NULL;
+    PQclear(snap->next);
+    snap->res = snap->next = NULL;
     free(snap->qualified);
     free(snap->display);
     free(snap->select);
@@ -97,7 +112,9 @@ static void table_unload(pg_snapshot_t *snap)
     snap->rel.cols = NULL;
     snap->rel.ncols = 0;
     snap->table_loaded = 0;
-    snap->cursor_open = 0;
+    snap->cursor_open = snap->cursor_done = 0;
+    snap->fetch_n = 1;
+    snap->maxrow = 0;
 }
 
 static void last_pk_clear(pg_snapshot_t *snap)
@@ -334,7 +351,18 @@ static ferry_status_t table_load(pg_ctx_t *ctx, ferry_error_t *err)
     }
     snap->oid = n ? (uint32_t)strtoul(PQgetvalue(res, 0, 3), NULL, 10) : 0;
     PQclear(res);
-    pg_buf_printf(&sel, " FROM %s", snap->qualified);
+    /* ONLY: a table's rows, not its inheritance children's (each child is a
+     * captured table of its own, streamed under its own name). A
+     * partitioned table has no rows of its own: it is read whole. */
+    res = pg_query(ctx, ctx->sql, "SELECT relkind FROM pg_class WHERE oid = $1::regclass", 1, params,
+                   PGRES_TUPLES_OK, "reading the kind of a table", &st, err);
+    if (!res) {
+        pg_buf_free(&sel);
+        return st;
+    }
+    int partitioned = PQntuples(res) > 0 && PQgetvalue(res, 0, 0)[0] == 'p';
+    PQclear(res);
+    pg_buf_printf(&sel, " FROM %s%s", partitioned ? "" : "ONLY ", snap->qualified);
     for (size_t k = 0; k < snap->npk; k++) {
         char *q = pg_quote_ident(ctx->sql, snap->rel.cols[snap->pk_cols[k]].name);
         pg_buf_printf(&order, "%s%s", k ? ", " : "", q ? q : "\"\"");
@@ -406,70 +434,72 @@ static ferry_status_t override_columns(pg_snapshot_t *snap, const PGresult *res,
     return FERRY_OK;
 }
 
-/* Reads the next chunk of the current table into snap->res. */
-static ferry_status_t chunk_read(pg_ctx_t *ctx, ferry_error_t *err)
+/* Declares the table's cursor: every row, or (keyed and resuming) the rows
+ * after last_pk, in key order. */
+static ferry_status_t cursor_open(pg_ctx_t *ctx, ferry_error_t *err)
 {
     pg_snapshot_t *snap = ctx->snap;
-    PQclear(snap->res);
-    snap->res = NULL;
-    ferry_status_t st;
     pg_buf_t q = {0};
-    PGresult *res;
-    snap->chunk_first = snap->npk == 0 ? !snap->cursor_open : snap->last_pk == NULL;
-    if (snap->npk == 0) {
-        /* No key to page by (or the user's statement): one cursor over the
-         * whole table. A row more than the chunk tells whether another
-         * follows; the cursor scrolls back over it. */
-        if (!snap->cursor_open) {
-            pg_buf_printf(&q, "DECLARE ferry_snapshot SCROLL CURSOR FOR %s", snap->select);
-            res = pg_query(ctx, ctx->sql, q.data, 0, NULL, PGRES_COMMAND_OK, "opening a snapshot cursor", &st, err);
-            pg_buf_free(&q);
-            if (!res) {
-                char msg[FERRY_ERRMSG_SIZE];
-                snprintf(msg, sizeof(msg), "%s", err->msg);
-                return ferry_error_set(err, st, "snapshot of %s: %s", snap->display, msg);
-            }
-            PQclear(res);
-            snap->cursor_open = 1;
-        }
-        pg_buf_printf(&q, "FETCH %" PRId64 " FROM ferry_snapshot", ctx->chunk_size + 1);
-        res = pg_query(ctx, ctx->sql, q.data, 0, NULL, PGRES_TUPLES_OK, "reading a snapshot chunk", &st, err);
-        pg_buf_free(&q);
-        if (!res)
-            return st;
-        snap->res = res;
-        snap->row = 0;
-        snap->more = PQntuples(res) > ctx->chunk_size;
-        snap->nemit = snap->more ? (int)ctx->chunk_size : PQntuples(res);
-        if (snap->more)
-            PQclear(PQexec(ctx->sql, "MOVE BACKWARD 1 IN ferry_snapshot"));
-        else
-            PQclear(PQexec(ctx->sql, "CLOSE ferry_snapshot"));
-        if (snap->overridden && snap->chunk_first)
-            return override_columns(snap, res, err);
-        return FERRY_OK;
-    }
-    /* One row more than the chunk tells whether another chunk follows. */
-    pg_buf_puts(&q, snap->select);
-    if (snap->last_pk) {
+    pg_buf_printf(&q, "DECLARE ferry_snapshot NO SCROLL CURSOR FOR %s", snap->select);
+    if (snap->npk && snap->last_pk) {
         pg_buf_printf(&q, " WHERE %s > (", snap->pk_tuple);
-        for (size_t k = 0; k < snap->npk; k++)
-            pg_buf_printf(&q, "%s$%zu::%s", k ? ", " : "", k + 1, snap->pk_types[k]);
+        for (size_t k = 0; k < snap->npk; k++) {
+            char *lit = pg_quote_literal(ctx->sql, snap->last_pk[k] ? snap->last_pk[k] : "");
+            pg_buf_printf(&q, "%s%s::%s", k ? ", " : "", lit ? lit : "''", snap->pk_types[k]);
+            free(lit);
+        }
         pg_buf_puts(&q, ")");
     }
-    pg_buf_printf(&q, " ORDER BY %s LIMIT %" PRId64, snap->order, ctx->chunk_size + 1);
-    res = pg_query(ctx, ctx->sql, q.data, snap->last_pk ? (int)snap->npk : 0, (const char *const *)snap->last_pk,
-                   PGRES_TUPLES_OK, "reading a snapshot chunk", &st, err);
+    if (snap->npk)
+        pg_buf_printf(&q, " ORDER BY %s", snap->order);
+    ferry_status_t st;
+    PGresult *res = pg_query(ctx, ctx->sql, q.data, 0, NULL, PGRES_COMMAND_OK, "opening a snapshot cursor", &st, err);
     pg_buf_free(&q);
     if (!res) {
         char msg[FERRY_ERRMSG_SIZE];
         snprintf(msg, sizeof(msg), "%s", err->msg);
         return ferry_error_set(err, st, "snapshot of %s: %s", snap->display, msg);
     }
-    snap->res = res;
-    snap->row = 0;
-    snap->more = PQntuples(res) > ctx->chunk_size;
-    snap->nemit = snap->more ? (int)ctx->chunk_size : PQntuples(res);
+    PQclear(res);
+    snap->cursor_open = 1;
+    snap->cursor_done = 0;
+    snap->table_first = snap->npk == 0 || snap->last_pk == NULL;
+    return FERRY_OK;
+}
+
+/* Fetches the next rows of the cursor into *out: as many as fit in
+ * PG_SNAPSHOT_FETCH_BYTES at the widest row seen so far (the first fetch of
+ * a table asks for one row). */
+static ferry_status_t fetch(pg_ctx_t *ctx, PGresult **out, ferry_error_t *err)
+{
+    pg_snapshot_t *snap = ctx->snap;
+    pg_buf_t q = {0};
+    int64_t want = snap->fetch_n > 0 ? snap->fetch_n : 1;
+    pg_buf_printf(&q, "FETCH %" PRId64 " FROM ferry_snapshot", want);
+    ferry_status_t st;
+    PGresult *res = pg_query(ctx, ctx->sql, q.data, 0, NULL, PGRES_TUPLES_OK, "reading a snapshot chunk", &st, err);
+    pg_buf_free(&q);
+    if (!res) {
+        char msg[FERRY_ERRMSG_SIZE];
+        snprintf(msg, sizeof(msg), "%s", err->msg);
+        return ferry_error_set(err, st, "snapshot of %s: %s", snap->display, msg);
+    }
+    int rows = PQntuples(res), cols = PQnfields(res);
+    for (int r = 0; r < rows; r++) {
+        size_t bytes = 0;
+        for (int c = 0; c < cols; c++)
+            bytes += (size_t)PQgetlength(res, r, c) + 16;
+        if (bytes > snap->maxrow)
+            snap->maxrow = bytes;
+    }
+    int64_t n = snap->maxrow ? (int64_t)(PG_SNAPSHOT_FETCH_BYTES / snap->maxrow) : 1;
+    snap->fetch_n = n < 1 ? 1 : n > ctx->chunk_size ? ctx->chunk_size : n;
+    if (rows < want) {
+        snap->cursor_done = 1;
+        PQclear(PQexec(ctx->sql, "CLOSE ferry_snapshot"));
+        snap->cursor_open = 0;
+    }
+    *out = res;
     return FERRY_OK;
 }
 
@@ -479,8 +509,8 @@ static ferry_status_t chunk_read(pg_ctx_t *ctx, ferry_error_t *err)
  * last record wins over its first, the snapshot's over the table's). */
 static const char *snapshot_marker(const pg_snapshot_t *snap)
 {
-    int first_in_table = snap->chunk_first && snap->row == 0;
-    int last_in_table = !snap->more && snap->row + 1 == snap->nemit;
+    int first_in_table = snap->table_first;
+    int last_in_table = snap->cursor_done && !snap->next && snap->row + 1 == PQntuples(snap->res);
     if (last_in_table && snap->next_full >= snap->ntables) return "last";
     if (first_in_table && snap->emitted == 0 && !snap->resumed) return "first";
     if (last_in_table) return "last_in_data_collection";
@@ -547,7 +577,7 @@ static ferry_status_t emit_row(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_
         snap->rel.cols[i].type_oid = PQftype(res, i);
         snap->rel.cols[i].typmod = PQfmod(res, i);
     }
-    if (!snap->more && r + 1 == snap->nemit) {
+    if (snap->cursor_done && !snap->next && r + 1 == PQntuples(res)) {
         ferry_status_t st = probe_later_tables(ctx, err);
         if (st != FERRY_OK)
             return st;
@@ -573,6 +603,7 @@ static ferry_status_t emit_row(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_
     };
     pg_buf_reset(&ctx->vbuf);
     pg_envelope_json(&ctx->vbuf, 'r', &snap->rel, NULL, ctx->after.data, &src, src.now_ns / 1000000);
+    snap->table_first = 0;
 
     /* Progress: the key just read, as text, so a resume continues after it. */
     last_pk_clear(snap);
@@ -636,13 +667,15 @@ ferry_status_t pg_snapshot_poll(pg_ctx_t *ctx, ferry_batch_t *batch, int *done, 
         return FERRY_OK;
     }
     if (!snap->in_txn || !ctx->sql) {
-        /* The connection (and with it the snapshot) was lost: continue
-         * after the last row emitted, in a fresh snapshot. */
+        /* The connection (and with it the snapshot and its cursor) was
+         * lost: continue after the last row emitted, in a fresh snapshot. */
         snap->in_txn = 0;
         PQclear(snap->res);
-        snap->res = NULL;
+        PQclear(snap->next);
+        snap->res = snap->next = NULL;
+        snap->cursor_open = snap->cursor_done = 0;
         if (snap->table_loaded && !snap->npk)
-            table_unload(snap); /* keyless: the cursor died with the transaction */
+            table_unload(snap); /* keyless: starts over */
         if ((st = begin_txn(ctx, NULL, err)) != FERRY_OK)
             return st;
         ctx->host->log(ctx->task, FERRY_LOG_WARN,
@@ -660,17 +693,41 @@ ferry_status_t pg_snapshot_poll(pg_ctx_t *ctx, ferry_batch_t *batch, int *done, 
             if ((st = table_load(ctx, err)) != FERRY_OK)
                 return st;
         }
-        if (!snap->res || (snap->row >= snap->nemit && snap->more)) {
-            if ((st = chunk_read(ctx, err)) != FERRY_OK)
+        if (!snap->res) {
+            int first = !snap->cursor_open;
+            if ((st = cursor_open(ctx, err)) != FERRY_OK || (st = fetch(ctx, &snap->res, err)) != FERRY_OK)
+                return st;
+            snap->row = 0;
+            /* The user's statement names its own columns. */
+            if (first && snap->overridden && (st = override_columns(snap, snap->res, err)) != FERRY_OK)
                 return st;
         }
-        if (snap->row >= snap->nemit) {
+        int rows = PQntuples(snap->res);
+        if (snap->row >= rows) {
+            if (snap->next || !snap->cursor_done) {
+                PQclear(snap->res);
+                snap->res = snap->next;
+                snap->next = NULL;
+                snap->row = 0;
+                if (!snap->res && (st = fetch(ctx, &snap->res, err)) != FERRY_OK)
+                    return st;
+                continue;
+            }
             /* Table finished. */
             table_unload(snap);
             last_pk_clear(snap);
             snap->npk = 0;
             snap->cur++;
             continue;
+        }
+        if (snap->row + 1 == rows && !snap->next && !snap->cursor_done) {
+            /* The last row of this fetch: is it the table's last? */
+            if ((st = fetch(ctx, &snap->next, err)) != FERRY_OK)
+                return st;
+            if (PQntuples(snap->next) == 0) {
+                PQclear(snap->next);
+                snap->next = NULL;
+            }
         }
         if ((st = emit_row(ctx, batch, err)) != FERRY_OK)
             return st;

@@ -193,10 +193,56 @@ static ferry_status_t stream_start(pg_ctx_t *ctx, ferry_error_t *err)
 
 /* ---- records ------------------------------------------------------------------ */
 
+#define PG_FP_BASIS 2166136261u /* FNV-1a */
+
+static uint32_t fp_mix(uint32_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return (h ^ 0xffu) * 16777619u; /* a separator */
+}
+
+/* Notes the kind of the unit's next record ('c', 'u', 'd', 'r' tombstone,
+ * 't', 'o' outbox) in the unit's fingerprint; called once per index,
+ * whether the record is emitted or skipped. */
+static void unit_note(pg_ctx_t *ctx, char what, const pg_relation_t *rel)
+{
+    char w[2] = {what, '\0'};
+    ctx->cur_fp = fp_mix(fp_mix(fp_mix(ctx->cur_fp, w), rel->schema), rel->table);
+}
+
 /* 1 when the next record of the current unit was already handed out. */
 static int unit_skip_next(const pg_ctx_t *ctx)
 {
     return ctx->cur_pos < ctx->emit_pos || (ctx->cur_pos == ctx->emit_pos && ctx->cur_idx < ctx->emit_cnt);
+}
+
+/* The unit at emit_pos does not number its records as it did when they
+ * were handed out: forget the count and read the unit again from a fresh
+ * stream, so that all of it is emitted (see pg_conn.h). */
+static ferry_status_t unit_renumbered(pg_ctx_t *ctx, const char *why, ferry_error_t *err)
+{
+    char at[32];
+    pg_lsn_format(ctx->emit_pos, at);
+    ctx->host->log(ctx->task, FERRY_LOG_WARN,
+                   "the transaction at %s yields other records than when its first %" PRId64 " were emitted (%s: "
+                   "table lists, outbox list, tombstones.on.delete or a table's key changed meanwhile); emitting "
+                   "the whole transaction again: its records may appear twice, none is lost",
+                   at, ctx->emit_cnt, why);
+    ctx->emit_cnt = 0;
+    ctx->emit_fp_known = 0;
+    return ferry_error_set(err, FERRY_RETRY, "re-reading the transaction at %s", at);
+}
+
+/* Skips the next record (already handed out). Reaching the count of the
+ * unit at emit_pos, the records skipped must be those that were emitted. */
+static ferry_status_t unit_skip(pg_ctx_t *ctx, ferry_error_t *err)
+{
+    ctx->cur_idx++;
+    if (ctx->cur_pos == ctx->emit_pos && ctx->cur_idx == ctx->emit_cnt && ctx->emit_fp_known &&
+        ctx->cur_fp != ctx->emit_fp)
+        return unit_renumbered(ctx, "other kinds or tables", err);
+    return FERRY_OK;
 }
 
 /* ,"txm":N when the event count of the offset numbers BEGIN/END records
@@ -216,8 +262,10 @@ static const char *unit_take(pg_ctx_t *ctx, uint64_t lsn)
     ctx->emit_cnt = idx;
     ctx->emit_last_commit = ctx->last_commit_lsn;
     ctx->emit_txm = ctx->txm_enabled ? (ctx->txm_taking_end ? 2 : 1) : 0;
+    ctx->emit_fp = ctx->cur_fp;
+    ctx->emit_fp_known = 1;
     pg_buf_reset(&ctx->obuf);
-    pg_buf_printf(&ctx->obuf, "{\"event\":%" PRId64, idx);
+    pg_buf_printf(&ctx->obuf, "{\"event\":%" PRId64 ",\"fp\":%" PRIu32, idx, ctx->cur_fp);
     const char *incr = pg_signal_offset(ctx);
     if (incr)
         pg_buf_printf(&ctx->obuf, ",\"incremental\":%s", incr);
@@ -357,10 +405,9 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
                                    uint64_t lsn, const ferry_header_t *hdr, ferry_error_t *err)
 {
     const char *txblock = txm_event(ctx, batch, rel, lsn);
-    if (unit_skip_next(ctx)) {
-        ctx->cur_idx++;
-        return FERRY_OK;
-    }
+    unit_note(ctx, op, rel);
+    if (unit_skip_next(ctx))
+        return unit_skip(ctx, err);
     int has_key = key_tuple ? pg_key_json(ctx, rel, key_tuple) : 0;
     if (has_key && op != 't')
         pg_signal_on_change(ctx, rel, ctx->kbuf.data);
@@ -403,13 +450,14 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
         .headers = hdr,
         .header_count = hdr ? 1 : 0,
         .timestamp_ms = ctx->cur_ts_us / 1000,
-        .source_offset = unit_take(ctx, lsn),
     };
+    /* The schema before the index: a failed lookup must not consume it. */
     if (pg_schema_wrap(ctx, rel, &rec) != 0) {
         pg_buf_free(&topic);
         return ferry_error_set(err, FERRY_RETRY, "catalog lookup failed while building the schema of %s.%s",
                                rel->schema, rel->table);
     }
+    rec.source_offset = unit_take(ctx, lsn);
     pg_emit_ctx(ctx, batch, &rec, 1);
     pg_buf_free(&topic);
     return FERRY_OK;
@@ -431,10 +479,9 @@ static ferry_status_t tombstone(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_re
                                rel->schema, rel->table);
     if (!has_key)
         return FERRY_OK;
-    if (unit_skip_next(ctx)) {
-        ctx->cur_idx++;
-        return FERRY_OK;
-    }
+    unit_note(ctx, 'r', rel);
+    if (unit_skip_next(ctx))
+        return unit_skip(ctx, err);
     pg_buf_t topic = {0};
     make_topic(&topic, ctx->prefix, rel);
     ferry_record_t rec = {
@@ -444,13 +491,14 @@ static ferry_status_t tombstone(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_re
         .headers = hdr,
         .header_count = hdr ? 1 : 0,
         .timestamp_ms = ctx->cur_ts_us / 1000,
-        .source_offset = unit_take(ctx, lsn),
     };
+    /* The schema before the index: a failed lookup must not consume it. */
     if (pg_schema_wrap(ctx, rel, &rec) != 0) {
         pg_buf_free(&topic);
         return ferry_error_set(err, FERRY_RETRY, "catalog lookup failed while building the schema of %s.%s",
                                rel->schema, rel->table);
     }
+    rec.source_offset = unit_take(ctx, lsn);
     pg_emit_ctx(ctx, batch, &rec, 1);
     pg_buf_free(&topic);
     return FERRY_OK;
@@ -458,7 +506,8 @@ static ferry_status_t tombstone(pg_ctx_t *ctx, ferry_batch_t *batch, const pg_re
 
 /* 1 when two key images differ (a primary-key change); then *old_key and
  * *new_key are the two keys' JSON (malloc'd, for Debezium's
- * __debezium.oldkey / __debezium.newkey headers). */
+ * __debezium.oldkey / __debezium.newkey headers). An old image without the
+ * key (an identity index on other columns) cannot tell: not a change. */
 static int key_changed(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *old_t, const pg_tuple_t *new_t,
                        char **old_key, char **new_key)
 {
@@ -466,14 +515,50 @@ static int key_changed(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t
     if (!pg_key_json(ctx, rel, old_t))
         return 0;
     *old_key = strdup(ctx->kbuf.data);
-    pg_key_json(ctx, rel, new_t);
-    if (*old_key && strcmp(*old_key, ctx->kbuf.data) != 0 && (*new_key = strdup(ctx->kbuf.data)) != NULL)
-        return 1;
-    if (!*old_key || strcmp(*old_key, ctx->kbuf.data) != 0)
+    if (!*old_key)
         abort(); /* out of memory: a key change must not pass as an update */
+    if (!pg_key_json(ctx, rel, new_t)) {
+        free(*old_key);
+        *old_key = NULL;
+        return 0;
+    }
+    if (strcmp(*old_key, ctx->kbuf.data) != 0 && (*new_key = strdup(ctx->kbuf.data)) != NULL)
+        return 1;
+    if (strcmp(*old_key, ctx->kbuf.data) != 0)
+        abort();
     free(*old_key);
     *old_key = NULL;
     return 0;
+}
+
+/* The new image of an update with every unchanged TOASTed column (which the
+ * server does not send) taken from the old image when that has it: REPLICA
+ * IDENTITY FULL sends the whole old row, and any identity sends a TOASTed
+ * key's old value. Without this, `after` would hold the placeholder though
+ * `before` holds the value, and a TOASTed key would look changed. Returns
+ * new_t itself when nothing is to be taken; else *scratch (owned by the
+ * caller, freed with free()) holds the merged datums. */
+static const pg_tuple_t *merge_unchanged(const pg_tuple_t *old_t, const pg_tuple_t *new_t, pg_tuple_t *merged,
+                                         pg_datum_t **scratch)
+{
+    *scratch = NULL;
+    if (!old_t)
+        return new_t;
+    int need = 0;
+    for (int i = 0; i < new_t->ncols && i < old_t->ncols && !need; i++)
+        need = new_t->cols[i].kind == PG_DATUM_UNCHANGED_TOAST &&
+               (old_t->cols[i].kind == PG_DATUM_TEXT || old_t->cols[i].kind == PG_DATUM_BINARY);
+    if (!need || !(*scratch = malloc((size_t)new_t->ncols * sizeof(pg_datum_t))))
+        return new_t;
+    for (int i = 0; i < new_t->ncols; i++) {
+        (*scratch)[i] = new_t->cols[i];
+        if (i < old_t->ncols && new_t->cols[i].kind == PG_DATUM_UNCHANGED_TOAST &&
+            (old_t->cols[i].kind == PG_DATUM_TEXT || old_t->cols[i].kind == PG_DATUM_BINARY))
+            (*scratch)[i] = old_t->cols[i];
+    }
+    merged->ncols = new_t->ncols;
+    merged->cols = *scratch;
+    return merged;
 }
 
 /* The rows of an incremental snapshot's window, once its close watermark
@@ -508,12 +593,13 @@ static ferry_status_t emit_window(pg_ctx_t *ctx, ferry_batch_t *batch, uint64_t 
         rec.value = ctx->vbuf.data;
         rec.value_len = ctx->vbuf.len;
         rec.timestamp_ms = now_us / 1000;
-        rec.source_offset = unit_take(ctx, lsn);
-        if (pg_schema_wrap(ctx, rel, &rec) != 0)
+        if (pg_schema_wrap(ctx, rel, &rec) != 0) {
             st = ferry_error_set(err, FERRY_RETRY, "catalog lookup failed while building the schema of %s.%s",
                                  rel->schema, rel->table);
-        else
+        } else {
+            rec.source_offset = unit_take(ctx, lsn);
             pg_emit_ctx(ctx, batch, &rec, 1);
+        }
         rec = (ferry_record_t){0};
     }
     pg_buf_free(&topic);
@@ -540,20 +626,15 @@ static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput
          * the row right away, and that delete is not a message. */
         if (msg->kind != PGO_INSERT)
             return FERRY_OK;
-        if (unit_skip_next(ctx)) {
-            ctx->cur_idx++;
-            return FERRY_OK;
-        }
-        /* The offset is built first (unit_take consumes the index); if
-         * the row is unusable the index stays consumed, deterministically. */
+        unit_note(ctx, 'o', rel);
+        if (unit_skip_next(ctx))
+            return unit_skip(ctx, err);
+        /* The offset is built first (unit_take consumes the index); an
+         * unusable row still takes its index, as a bad record. */
         char *offset = strdup(unit_take(ctx, lsn));
         if (!offset)
             return ferry_error_set(err, FERRY_RETRY, "out of memory");
-        if (pg_outbox_emit(ctx, batch, rel, &msg->new_tuple, ctx->cur_ts_us / 1000, offset) != 0)
-            ctx->host->log(ctx->task, FERRY_LOG_WARN,
-                           "outbox table %s.%s: row without the columns id, aggregatetype, aggregateid, "
-                           "type, payload skipped",
-                           rel->schema, rel->table);
+        pg_outbox_emit(ctx, batch, rel, &msg->new_tuple, ctx->cur_ts_us / 1000, offset);
         free(offset);
         return FERRY_OK;
     }
@@ -572,7 +653,10 @@ static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput
         break;
     case PGO_UPDATE: {
         char *old_key, *new_key;
-        if (old_t && key_changed(ctx, rel, old_t, &msg->new_tuple, &old_key, &new_key)) {
+        pg_tuple_t merged;
+        pg_datum_t *scratch;
+        const pg_tuple_t *new_t = merge_unchanged(old_t, &msg->new_tuple, &merged, &scratch);
+        if (old_t && key_changed(ctx, rel, old_t, new_t, &old_key, &new_key)) {
             /* Like Debezium: a key change is a delete of the old key (with
              * its tombstone) and a create under the new one, so consumers
              * keyed by row never see the old row survive. The delete and
@@ -584,12 +668,13 @@ static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput
             if (st == FERRY_OK)
                 st = tombstone(ctx, batch, rel, old_t, lsn, &nk, err);
             if (st == FERRY_OK)
-                st = change_event(ctx, batch, 'c', rel, &msg->new_tuple, NULL, &msg->new_tuple, lsn, &ok, err);
+                st = change_event(ctx, batch, 'c', rel, new_t, NULL, new_t, lsn, &ok, err);
             free(old_key);
             free(new_key);
         } else {
-            st = change_event(ctx, batch, 'u', rel, &msg->new_tuple, old_t, &msg->new_tuple, lsn, NULL, err);
+            st = change_event(ctx, batch, 'u', rel, new_t, old_t, new_t, lsn, NULL, err);
         }
+        free(scratch);
         break;
     }
     case PGO_DELETE:
@@ -644,8 +729,13 @@ static void on_heartbeat(pg_ctx_t *ctx, ferry_batch_t *batch, uint64_t lsn)
     pg_buf_reset(&ctx->vbuf);
     pg_buf_printf(&ctx->vbuf, "{\"ts_ms\":%" PRId64 "}", now_us / 1000);
     pg_buf_reset(&ctx->obuf);
-    pg_buf_printf(&ctx->obuf, "{\"event\":%" PRId64 ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64, ctx->emit_cnt,
-                  lsn, lsn);
+    pg_buf_printf(&ctx->obuf, "{\"event\":%" PRId64, ctx->emit_cnt);
+    if (ctx->emit_cnt && ctx->emit_fp_known)
+        pg_buf_printf(&ctx->obuf, ",\"fp\":%" PRIu32, ctx->emit_fp);
+    const char *incr = pg_signal_offset(ctx);
+    if (incr) /* an incremental snapshot's progress must survive quiet times */
+        pg_buf_printf(&ctx->obuf, ",\"incremental\":%s", incr);
+    pg_buf_printf(&ctx->obuf, ",\"lsn\":%" PRIu64 ",\"lsn_commit\":%" PRIu64, lsn, lsn);
     if (ctx->last_commit_lsn)
         pg_buf_printf(&ctx->obuf, ",\"lsn_last_commit\":%" PRIu64, ctx->last_commit_lsn);
     pg_buf_printf(&ctx->obuf, ",\"lsn_proc\":%" PRIu64 ",\"ts_usec\":%" PRId64 ",\"txId\":0", lsn, now_us);
@@ -700,6 +790,8 @@ static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgou
         ctx->cur_xid = msg->xid;
         ctx->cur_ts_us = msg->commit_ts_us;
         ctx->cur_idx = 0;
+        ctx->cur_fp = PG_FP_BASIS;
+        ctx->cur_window = 0;
         txm_reset(ctx);
         ctx->txm_begin_lsn = lsn;
         free(ctx->cur_origin);
@@ -715,6 +807,10 @@ static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgou
         ctx->cur_origin_lsn = msg->origin_lsn;
         return FERRY_OK;
     case PGO_COMMIT:
+        /* A snapshot window's rows are not resent with their watermark
+         * after a restart (pg_signal.c reads the chunk again instead). */
+        if (!ctx->cur_window && ctx->cur_pos == ctx->emit_pos && ctx->cur_idx < ctx->emit_cnt)
+            return unit_renumbered(ctx, "fewer records", err);
         if (ctx->txm_begun)
             txm_emit(ctx, batch, 1, lsn);
         txm_reset(ctx);
@@ -742,6 +838,7 @@ static ferry_status_t on_message(pg_ctx_t *ctx, ferry_batch_t *batch, const pgou
         if (!msg->transactional && msg->prefix && strcmp(msg->prefix, PG_HEARTBEAT_PREFIX) == 0)
             on_heartbeat(ctx, batch, msg->message_lsn ? msg->message_lsn : lsn);
         else if (msg->transactional && msg->prefix && strcmp(msg->prefix, PG_WINDOW_PREFIX) == 0) {
+            ctx->cur_window = 1;
             pg_signal_on_watermark(ctx, msg->content, msg->content_len);
             if (pg_signal_window_ready(ctx))
                 return emit_window(ctx, batch, lsn, err);

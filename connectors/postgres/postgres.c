@@ -78,8 +78,13 @@ static ferry_status_t boot(pg_ctx_t *ctx, ferry_error_t *err)
                                "(ferry offsets ...) to start over",
                                ctx->partition_json, stored);
     }
-    if (stored)
+    int64_t fp = 0;
+    if (stored) {
         pg_offset_int(stored, "event", &k);
+        ctx->emit_fp_known = pg_offset_int(stored, "fp", &fp) == 0;
+        ctx->emit_fp = (uint32_t)fp;
+    }
+
     /* The stored event count numbers the resent transaction with BEGIN/END
      * records or without (see emit_txm): convert it to this run's numbering.
      * Off -> on: the BEGIN counts as delivered (never written for that
@@ -389,8 +394,14 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
     if (!ctx->outbox_prefix)
         ctx->outbox_prefix = "outbox.event.";
     const char *s = host->cfg_string(cfg, "slot.name");
+    ctx->slot_name_default = !(s && *s);
     ctx->slot = s && *s ? strdup(s) : default_name(host, task);
+    const char *cn = host->connector_name(task);
+    size_t an = strlen(cn ? cn : "") + 8;
+    if ((ctx->appname = malloc(an)))
+        snprintf(ctx->appname, an, "ferry/%s", cn ? cn : "");
     s = host->cfg_string(cfg, "publication.name");
+    ctx->pub_name_default = !(s && *s);
     ctx->publication = s && *s ? strdup(s) : default_name(host, task);
     ctx->pub_mode = (enum pg_pub_mode)enum_index(
         alias_string(host, cfg, "publication.autocreate.mode", "publication.autocreate"), pub_modes);
@@ -608,6 +619,7 @@ static void pg_close(void *state)
     free(ctx->slot);
     free(ctx->publication);
     free(ctx->partition_json);
+    free(ctx->appname);
     free(ctx->heartbeat_topic);
     free(ctx->stored_offset);
     free(ctx->cur_origin);
@@ -785,7 +797,8 @@ static const ferry_option_t pg_options[] = {
      "Tables (schema.table) the snapshot reads with a statement of yours, given in "
      "snapshot.select.statement.overrides.<schema>.<table>; read in one pass."},
     {"snapshot.chunk.size", FERRY_OPT_INT, "10000", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 1, 10000000, NULL,
-     "Rows read per primary-key chunk; progress is stored after each row so a snapshot resumes."},
+     "Most rows fetched at a time (fewer for wide rows: a fetch holds about 8 MiB); progress is stored "
+     "after each row so a snapshot resumes."},
     {"heartbeat.interval", FERRY_OPT_DURATION, "60s", FERRY_OPT_HAS_MIN, 0, 0, NULL,
      "On a quiet database, emit a logical message this often so the slot advances (0 = off). Heartbeats "
      "go to __debezium-heartbeat.<topic.prefix>."},

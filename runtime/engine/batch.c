@@ -49,6 +49,7 @@ struct ferry_batch {
         const char *why;       /* arena or static; NULL = the record is fine */
         int offsets_valid;     /* its source partition and offset are canonical */
         int partition_valid;   /* its source partition is (absent or) canonical */
+        int reported;          /* the plugin reported it (record_error), rather than batch_add refusing it */
     } *problems;               /* sources, one per record; lazily allocated */
     const batch_rules_t *rules; /* borrowed; NULL = no checks */
     char error[FERRY_ERRMSG_SIZE]; /* the first refused record's reason since the reset */
@@ -206,6 +207,11 @@ const char *batch_record_problem(const ferry_batch_t *batch, size_t index, int *
     return batch->problems[index].why;
 }
 
+int batch_record_reported(const ferry_batch_t *batch, size_t index)
+{
+    return batch->problems && index < batch->count && batch->problems[index].why && batch->problems[index].reported;
+}
+
 const char *batch_error(const ferry_batch_t *batch) { return batch->error[0] ? batch->error : NULL; }
 
 size_t batch_room(const ferry_batch_t *batch)
@@ -322,7 +328,24 @@ static ferry_status_t refuse(ferry_batch_t *batch, const char *problem)
     return FERRY_ERROR;
 }
 
+static ferry_status_t add_record(ferry_batch_t *batch, const ferry_record_t *given, size_t given_size,
+                                 const char *reported);
+
 ferry_status_t batch_add_record(ferry_batch_t *batch, const ferry_record_t *given, size_t given_size)
+{
+    return add_record(batch, given, given_size, NULL);
+}
+
+ferry_status_t batch_add_failed(ferry_batch_t *batch, const ferry_record_t *given, size_t given_size,
+                                const char *reason)
+{
+    return add_record(batch, given, given_size, reason && *reason ? reason : "rejected by the connector");
+}
+
+/* reported: the plugin's reason why the record can never be delivered
+ * (record_error), or NULL for a record to check. */
+static ferry_status_t add_record(ferry_batch_t *batch, const ferry_record_t *given, size_t given_size,
+                                 const char *reported)
 {
     if (!batch || !given || batch_room(batch) == 0) return FERRY_RETRY;
     ferry_record_t rec = {0};
@@ -340,6 +363,7 @@ ferry_status_t batch_add_record(ferry_batch_t *batch, const ferry_record_t *give
         r->source_offset = compact_offset(batch, rec.source_offset);
         if (!r->source_offset && !offsets_problem) offsets_problem = "its source offset is not a JSON object";
     }
+    if (reported) problem = arena_strndup(batch, reported, strlen(reported));
     if (!problem) problem = offsets_problem;
     if (problem) {
         if (!batch->rules || !batch->rules->tolerate_all) return refuse(batch, problem);
@@ -354,6 +378,7 @@ ferry_status_t batch_add_record(ferry_batch_t *batch, const ferry_record_t *give
         batch->problems[batch->count].why = problem;
         batch->problems[batch->count].offsets_valid = offsets_problem == NULL;
         batch->problems[batch->count].partition_valid = partition_valid;
+        batch->problems[batch->count].reported = reported != NULL;
     }
     r->key = arena_memdup(batch, rec.key, rec.key_len);
     r->key_len = rec.key ? rec.key_len : 0;

@@ -23,9 +23,9 @@ typedef struct task_metric {
     _Atomic double value; /* any thread; updated atomically */
 } task_metric_t;
 
-/* What the sink loop does for the sink-only host functions (record_error,
- * sink_rewind, sink_pause/resume). Set by the loop before open(); called on
- * the task thread only. */
+/* What the task loop does for the host functions that need it
+ * (record_error; sinks also sink_rewind, sink_pause/resume). Set by the loop
+ * before open(); called on the task thread only. */
 typedef struct task_hooks {
     ferry_status_t (*record_error)(void *arg, const ferry_record_t *rec, const char *reason);
     void (*rewind)(void *arg, const char *topic, int32_t partition, int64_t offset);
@@ -58,7 +58,7 @@ struct ferry_task {
     pthread_mutex_t *offsets_lock; /* guards offsets when shared, may be NULL */
     task_offset_copy_t *offset_copies; /* strings returned by offset_get (owned; freed with the task) */
     size_t offset_copy_count;
-    const task_hooks_t *hooks; /* sinks: set by the loop; NULL elsewhere */
+    const task_hooks_t *hooks; /* set by the sink and source loops; NULL elsewhere */
     void *hooks_arg;
     task_metric_t metrics[TASK_METRICS_MAX];
     atomic_int metric_count;
@@ -110,6 +110,14 @@ const rd_kafka_message_t *batch_message(const ferry_batch_t *batch, size_t index
 /* Sources: adds a record of given_size bytes (the plugin's layout). OK,
  * RETRY when full, ERROR when refused (see batch_error). */
 ferry_status_t batch_add_record(ferry_batch_t *batch, const ferry_record_t *rec, size_t given_size);
+/* Sources (record_error): adds a record the plugin says can never be
+ * delivered, for reason. Like a record batch_add refused: kept, flagged, for
+ * the dead-letter queue with errors.tolerance: all (OK), else refused (ERROR,
+ * see batch_error); RETRY when full. */
+ferry_status_t batch_add_failed(ferry_batch_t *batch, const ferry_record_t *rec, size_t given_size,
+                                const char *reason);
+/* 1 when the problem of record index came from the plugin (batch_add_failed). */
+int batch_record_reported(const ferry_batch_t *batch, size_t index);
 void *batch_alloc(ferry_batch_t *batch, size_t size);
 /* Why record index was kept although invalid (errors.tolerance: all), or
  * NULL; *offsets_valid (may be NULL) tells whether its source partition and

@@ -5,7 +5,8 @@
 # JsonConverter without schemas for keys and values. Rows inserted before the connectors
 # start make the snapshot; then one series of changes makes the stream: inserts, updates, a
 # delete, primary-key changes, REPLICA IDENTITY DEFAULT and FULL, an update that leaves a
-# TOASTed column unchanged, a truncate. tests/kafka/debezium_compare.py compares the two
+# TOASTed column unchanged (under DEFAULT and under FULL), a table keyed only by its
+# REPLICA IDENTITY USING INDEX index, a truncate. tests/kafka/debezium_compare.py compares the two
 # event streams record by record; the test passes when the differences are exactly the
 # lines of tests/kafka/debezium_conformance.known.
 #
@@ -18,7 +19,7 @@ source "$TESTLIB"
 PG_NO_TRAP=1 pg_start || fail "could not start PostgreSQL"
 trap 'rc=$?; pg_stop; cleanup; exit $rc' EXIT
 
-TABLES="public.types public.full_t public.toast_t"
+TABLES="public.types public.full_t public.toast_t public.fulltoast_t public.ri_t"
 KNOWN=$FERRY_SOURCE_DIR/tests/kafka/debezium_conformance.known
 COMPARE="/usr/bin/python3 $FERRY_SOURCE_DIR/tests/kafka/debezium_compare.py"
 topics=()
@@ -34,6 +35,15 @@ CREATE TABLE full_t (id int PRIMARY KEY, a text, n int);
 ALTER TABLE full_t REPLICA IDENTITY FULL;
 CREATE TABLE toast_t (id int PRIMARY KEY, note text, big text);
 ALTER TABLE toast_t ALTER big SET STORAGE EXTERNAL;
+CREATE TABLE fulltoast_t (id int PRIMARY KEY, note text, big text);
+ALTER TABLE fulltoast_t ALTER big SET STORAGE EXTERNAL;
+ALTER TABLE fulltoast_t REPLICA IDENTITY FULL;
+CREATE TABLE ri_t (id int NOT NULL, v text);
+CREATE UNIQUE INDEX ri_t_id ON ri_t (id);
+ALTER TABLE ri_t REPLICA IDENTITY USING INDEX ri_t_id;
+INSERT INTO fulltoast_t SELECT g, 'note', (SELECT string_agg(md5((g * 1000 + i)::text), '')
+    FROM generate_series(1, 300) i) FROM generate_series(1, 2) g;
+INSERT INTO ri_t VALUES (1, 'one'), (2, 'two');
 INSERT INTO types VALUES
     (1, 1, 100000, 9000000000, 12345.67, 3.14159265358979, 1.5, true, 'hello', 'vc', '\x0102ff',
      '2024-02-29', '2024-02-29 13:45:56.123456', '2024-02-29 13:45:56.123456+02',
@@ -135,9 +145,15 @@ INSERT INTO full_t VALUES (4, 'in a transaction', 4);
 COMMIT;
 TRUNCATE full_t;
 INSERT INTO full_t VALUES (40, 'after truncate', 40);
+UPDATE fulltoast_t SET note = 'FULL: big unchanged, taken from before' WHERE id = 1;
+INSERT INTO ri_t VALUES (3, 'three');
+UPDATE ri_t SET v = 'uno' WHERE id = 1;
+DELETE FROM ri_t WHERE id = 2;
 INSERT INTO types (id) VALUES (999);
 INSERT INTO full_t (id) VALUES (999);
 INSERT INTO toast_t (id) VALUES (999);
+INSERT INTO fulltoast_t (id) VALUES (999);
+INSERT INTO ri_t (id) VALUES (999);
 SQL
 # Each table's last change is the row 999: once both connectors have delivered it
 # everywhere, every change before it is there too (one partition per topic).

@@ -348,7 +348,15 @@ typedef struct ferry_host {
      * FERRY_OK: the record counts as done, and put() goes on with the rest.
      * With errors.tolerance: none it returns FERRY_ERROR: put() should return
      * FERRY_ERROR; the task fails with reason either way and is not restarted
-     * (a restart would meet the same record). Task thread. */
+     * (a restart would meet the same record). Task thread.
+     * Sources, inside poll(): rec (built like a record for batch_add, with
+     * its source offset) can never be delivered, e.g. it cannot be routed.
+     * The host treats it as a record batch_add refused: with errors.tolerance:
+     * all it takes a place in the batch and goes to the dead-letter queue (or
+     * is logged and skipped), its offset counting as done, and the call
+     * returns FERRY_OK; with none it returns FERRY_ERROR and the task fails
+     * with reason after poll() returns, not restarted (poll() should add
+     * nothing more and return FERRY_OK). FERRY_RETRY: the batch is full. */
     ferry_status_t (*record_error)(ferry_task_t *task, const ferry_record_t *rec, const char *reason);
 
     /* Sinks, task thread, inside any callback: consume topic/partition again

@@ -17,6 +17,13 @@
  * The exit status is 0, or 2 with the task's error on stderr when poll
  * returns FERRY_ERROR/FATAL, or after HARNESS_RETRY_LIMIT (default 200)
  * consecutive FERRY_RETRY.
+ *
+ * record_error (a record that can never be delivered) follows
+ * HARNESS_TOLERANCE like errors.tolerance: "all" prints it as a dead-letter
+ * line (topic "__dlq", headers reason=...;topic=...) and counts it in the
+ * batch; "none" (default) refuses it: like the runtime failing the task,
+ * the harness stores no offset for that batch and exits 2 with
+ * "FAILED: record refused: <reason>".
  */
 #include <dlfcn.h>
 #include <ferry/ferry.h>
@@ -37,7 +44,9 @@ static char *stored_offset;
 struct ferry_batch {
     size_t count, max;
     char *last_offset;
+    char refused[512]; /* a record_error under HARNESS_TOLERANCE=none */
 };
+static struct ferry_batch *current_batch; /* the batch of the poll() running */
 
 static void on_signal(int sig)
 {
@@ -203,6 +212,28 @@ static ferry_status_t batch_add(ferry_batch_t *batch, const ferry_record_t *rec)
     }
     return FERRY_OK;
 }
+static ferry_status_t record_error(ferry_task_t *task, const ferry_record_t *rec, const char *reason)
+{
+    struct ferry_batch *batch = current_batch;
+    const char *tol = getenv("HARNESS_TOLERANCE");
+    if (!batch)
+        return FERRY_ERROR;
+    if (!tol || strcmp(tol, "all") != 0) {
+        if (!batch->refused[0])
+            snprintf(batch->refused, sizeof(batch->refused), "record refused: %s", reason ? reason : "");
+        return FERRY_ERROR;
+    }
+    if (batch->count >= batch->max)
+        return FERRY_RETRY;
+    ferry_record_t dlq = *rec;
+    ferry_header_t h[2] = {{"reason", reason, reason ? strlen(reason) : 0},
+                           {"topic", rec->topic, rec->topic ? strlen(rec->topic) : 0}};
+    dlq.topic = "__dlq";
+    dlq.headers = h;
+    dlq.header_count = 2;
+    return batch_add(batch, &dlq);
+}
+
 static size_t batch_room(const ferry_batch_t *batch)
 {
     return batch->max - batch->count;
@@ -318,6 +349,7 @@ int main(int argc, char **argv)
         .metric_set = metric_set,
         .connector_name = connector_name,
         .task_id = task_id,
+        .record_error = record_error,
     };
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
@@ -345,9 +377,18 @@ int main(int argc, char **argv)
         if (max_records >= 0 && total + (long)batch.max > max_records)
             batch.max = (size_t)(max_records - total);
         memset(&err, 0, sizeof(err));
+        batch.refused[0] = '\0';
+        current_batch = &batch;
         ferry_status_t st = conn->poll(state, &batch, &err);
+        current_batch = NULL;
         total += (long)batch.count;
         fflush(stdout);
+        if (batch.refused[0]) {
+            /* Like the runtime: the batch's offset is not stored, the task fails. */
+            fprintf(stderr, "[harness] FAILED: %s\n", batch.refused);
+            rc = 2;
+            break;
+        }
         if (batch.count && batch.last_offset && do_commit) {
             write_offset(batch.last_offset);
             ferry_offset_t off = {"{}", batch.last_offset};

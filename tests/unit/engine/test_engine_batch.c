@@ -213,6 +213,37 @@ static void test_refusals(void **state)
     batch_free(batch);
 }
 
+/* record_error from a source (batch_add_failed): the plugin's reason, like a
+ * refusal: kept and flagged with errors.tolerance: all, else refused. */
+static void test_reported_failures(void **state)
+{
+    (void)state;
+    batch_rules_t rules = {.default_topic = NULL, .offsets_topic = "ferry-offsets", .tolerate_all = 0};
+    ferry_batch_t *batch = batch_new(2, 0);
+    batch_set_rules(batch, &rules);
+    ferry_record_t rec = rec_for("outbox.event.", "{\"p\":1}", "{\"o\":1}");
+    assert_int_equal(batch_add_failed(batch, &rec, sizeof(rec), "cannot be routed"), FERRY_ERROR);
+    assert_int_equal(batch_size(batch), 0);
+    assert_non_null(batch_error(batch));
+    assert_non_null(strstr(batch_error(batch), "cannot be routed"));
+
+    rules.tolerate_all = 1;
+    batch_reset(batch);
+    ferry_record_t good = rec_for("t", "{\"p\":1}", "{\"o\":2}");
+    assert_int_equal(batch_add_failed(batch, &rec, sizeof(rec), "cannot be routed"), FERRY_OK);
+    assert_int_equal(batch_add_record(batch, &good, sizeof(good)), FERRY_OK);
+    assert_null(batch_error(batch));
+    int valid = -1;
+    assert_string_equal(batch_record_problem(batch, 0, &valid, NULL), "cannot be routed");
+    assert_int_equal(valid, 1); /* its offset counts once it is dead-lettered */
+    assert_true(batch_record_reported(batch, 0));
+    assert_string_equal(batch_record(batch, 0)->source_offset, "{\"o\":1}");
+    assert_null(batch_record_problem(batch, 1, NULL, NULL));
+    assert_false(batch_record_reported(batch, 1));
+    assert_int_equal(batch_add_failed(batch, &rec, sizeof(rec), "full"), FERRY_RETRY);
+    batch_free(batch);
+}
+
 /* A 1.0 plugin's record is read only as far as 1.0 had members; batch_alloc
  * memory is kept without a second copy. */
 static void test_sizes_and_batch_alloc(void **state)
@@ -296,7 +327,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_scan_matches_jansson), cmocka_unit_test(test_topic_names),
         cmocka_unit_test(test_spacing_is_one_partition),  cmocka_unit_test(test_partition_cache_by_content),
-        cmocka_unit_test(test_refusals),                  cmocka_unit_test(test_sizes_and_batch_alloc),
+        cmocka_unit_test(test_refusals),                  cmocka_unit_test(test_reported_failures),
+        cmocka_unit_test(test_sizes_and_batch_alloc),
         cmocka_unit_test(test_offset_get_does_not_grow),  cmocka_unit_test(test_metrics_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
