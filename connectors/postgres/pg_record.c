@@ -153,7 +153,7 @@ int pg_key_json(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple
             pg_buf_puts(&ctx->kbuf, ",");
         pg_buf_json_string(&ctx->kbuf, rel->cols[i].name, strlen(rel->cols[i].name));
         pg_buf_puts(&ctx->kbuf, ":");
-        pg_datum_json(&ctx->kbuf, rel->cols[i].type_oid, &tuple->cols[i], ctx->toast_placeholder, &ctx->types);
+        pg_datum_json(&ctx->kbuf, rel->cols[i].type_oid, rel->cols[i].typmod, &tuple->cols[i], &ctx->format);
     }
     pg_buf_puts(&ctx->kbuf, "}");
     return n > 0;

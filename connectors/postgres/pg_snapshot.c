@@ -397,7 +397,7 @@ static ferry_status_t emit_row(pg_ctx_t *ctx, ferry_batch_t *batch, ferry_error_
     }
     int has_key = pg_key_json(ctx, &snap->rel, &tuple);
     pg_buf_reset(&ctx->after);
-    pg_row_json(&ctx->after, &snap->rel, &tuple, 0, ctx->toast_placeholder, &ctx->types);
+    pg_row_json(&ctx->after, &snap->rel, &tuple, 0, &ctx->format);
     if (ctx->lookup_failed) {
         ctx->lookup_failed = 0;
         return ferry_error_set(err, FERRY_RETRY, "snapshot of %s: catalog lookup failed", snap->display);

@@ -200,9 +200,9 @@ static ferry_status_t change_event(pg_ctx_t *ctx, ferry_batch_t *batch, char op,
     pg_buf_reset(&ctx->before);
     pg_buf_reset(&ctx->after);
     if (before)
-        pg_row_json(&ctx->before, rel, before, 0, ctx->toast_placeholder, &ctx->types);
+        pg_row_json(&ctx->before, rel, before, 0, &ctx->format);
     if (after)
-        pg_row_json(&ctx->after, rel, after, 0, ctx->toast_placeholder, &ctx->types);
+        pg_row_json(&ctx->after, rel, after, 0, &ctx->format);
     if (ctx->lookup_failed)
         return ferry_error_set(err, FERRY_RETRY, "catalog lookup failed while building an event for %s.%s",
                                rel->schema, rel->table);

@@ -30,10 +30,26 @@ CREATE TABLE types (
     id int PRIMARY KEY, c_int2 int2, c_int4 int4, c_int8 int8, c_num numeric(10,2), c_numv numeric,
     c_float float8, c_bool bool, c_text text, c_varchar varchar(20), c_bytea bytea, c_date date,
     c_ts timestamp, c_tstz timestamptz, c_uuid uuid, c_json json, c_jsonb jsonb, c_arr int[]);
+-- Every type of issue 13, added to types (one column each; rows 20.. and 60.. fill them).
+CREATE EXTENSION hstore;
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN posint AS int CHECK (VALUE > 0);
+CREATE DOMAIN price AS numeric(8,3);
+ALTER TABLE types ADD c_num0 numeric(12,0), ADD c_f4 float4, ADD c_char char(5), ADD c_time time,
+    ADD c_time3 time(3), ADD c_timetz timetz, ADD c_ts0 timestamp(0), ADD c_ts3 timestamp(3),
+    ADD c_tstz0 timestamptz(0), ADD c_iv interval, ADD c_xml xml, ADD c_tarr text[], ADD c_arr2 int[][],
+    ADD c_enum mood, ADD c_money money, ADD c_inet inet, ADD c_cidr cidr, ADD c_mac macaddr,
+    ADD c_point point, ADD c_hs hstore, ADD c_r4 int4range, ADD c_rnum numrange, ADD c_rts tstzrange,
+    ADD c_dom posint, ADD c_domnum price, ADD c_bit bit(4), ADD c_bit1 bit(1), ADD c_vbit varbit,
+    ADD c_uarr uuid[], ADD c_time6 time(6);
 CREATE TABLE full_t (id int PRIMARY KEY, a text, n int);
 ALTER TABLE full_t REPLICA IDENTITY FULL;
 CREATE TABLE toast_t (id int PRIMARY KEY, note text, big text);
 ALTER TABLE toast_t ALTER big SET STORAGE EXTERNAL;
+-- TOASTed json, jsonb, array and bytea columns, left unchanged by an update below.
+ALTER TABLE toast_t ADD bigj json, ADD bigjb jsonb, ADD bigarr text[], ADD bigb bytea;
+ALTER TABLE toast_t ALTER bigj SET STORAGE EXTERNAL, ALTER bigjb SET STORAGE EXTERNAL,
+    ALTER bigarr SET STORAGE EXTERNAL, ALTER bigb SET STORAGE EXTERNAL;
 INSERT INTO types VALUES
     (1, 1, 100000, 9000000000, 12345.67, 3.14159265358979, 1.5, true, 'hello', 'vc', '\x0102ff',
      '2024-02-29', '2024-02-29 13:45:56.123456', '2024-02-29 13:45:56.123456+02',
@@ -42,9 +58,27 @@ INSERT INTO types VALUES
      '\x', '1970-01-01', '1969-12-31 23:59:59.5', '2000-01-01 00:00:00+00',
      '00000000-0000-0000-0000-000000000000', '[]', 'null', '{}'),
     (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+INSERT INTO types (id, c_num, c_numv, c_num0, c_float, c_f4, c_char, c_time, c_time3, c_time6, c_timetz,
+    c_ts0, c_ts3, c_tstz0, c_iv, c_xml, c_tarr, c_arr2, c_enum, c_money, c_inet, c_cidr, c_mac,
+    c_point, c_hs, c_r4, c_rnum, c_rts, c_dom, c_domnum, c_bit, c_bit1, c_vbit, c_uarr, c_jsonb) VALUES
+    (20, 'NaN', 'NaN', 123456789012, 'NaN', 'Infinity', 'ab', '13:45:56.123456', '13:45:56.123', '00:00:00',
+     '13:45:56.5+02', '2024-02-29 13:45:56', '2024-02-29 13:45:56.123', '2024-02-29 13:45:56+02',
+     '1 year 2 months 3 days 04:05:06.789', '<a>x</a>', '{"a",NULL,"c d"}', '{{1,2},{3,4}}', 'happy',
+     1234.56, '192.168.0.1/24', '10.0.0.0/8', '08:00:2b:01:02:03', '(1.5,-2)', '"k"=>"v", "n"=>NULL',
+     '[1,10)', '(1.5,2.5]', '[2024-01-01 00:00:00+00,2024-02-01 00:00:00+00)', 7, 12.345, B'1010', B'1',
+     B'101', '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,NULL}', '"a string"'),
+    (21, -0.5, -1e-20, -1, '-Infinity', 'NaN', '', '23:59:59.999999', '00:00:00.001', '12:00:00.5',
+     '00:00:00-08', '1900-01-01 00:00:00', '1969-12-31 23:59:59.999', '1970-01-01 00:00:00+00',
+     '-1 mon -2 days -00:00:01', '<?xml version="1.0"?><r/>', '{}', '{{NULL,2},{3,NULL}}', 'sad',
+     -0.01, '::1', '2001:db8::/32', 'ff:ff:ff:ff:ff:ff', '(0,0)', '', 'empty', '[,5)', '(,)', 1, -0.001,
+     B'0000', B'0', B'', '{}', '123.50');
 INSERT INTO full_t VALUES (1, 'one', 1), (2, 'two', 2), (3, 'three', NULL);
 INSERT INTO toast_t SELECT g, 'note ' || g, (SELECT string_agg(md5((g * 1000 + i)::text), '')
     FROM generate_series(1, 300) i) FROM generate_series(1, 2) g;
+UPDATE toast_t SET bigj = (SELECT json_agg(md5(i::text)) FROM generate_series(1, 300) i),
+    bigjb = (SELECT jsonb_agg(md5(i::text)) FROM generate_series(1, 300) i),
+    bigarr = (SELECT array_agg(md5(i::text)) FROM generate_series(1, 300) i),
+    bigb = (SELECT decode(string_agg(md5(i::text), ''), 'hex') FROM generate_series(1, 300) i);
 SQL
 
 # Debezium on a Connect worker. Debezium's jars carry ServiceLoader manifests, so the
@@ -120,6 +154,21 @@ INSERT INTO types VALUES
      E'tab\there', 'x', '\xdeadbeef', '2099-12-31', '2099-12-31 23:59:59.999999', '2099-12-31 23:59:59.999999-08',
      'ffffffff-ffff-ffff-ffff-ffffffffffff', '{"nested": {"x": [true, null]}}', '[1, "two", 3.5]', '{-1,0,NULL}');
 INSERT INTO types (id, c_text) VALUES (11, 'mostly null');
+INSERT INTO types (id, c_num, c_numv, c_num0, c_float, c_f4, c_char, c_time, c_time3, c_time6, c_timetz,
+    c_ts0, c_ts3, c_tstz0, c_iv, c_xml, c_tarr, c_arr2, c_enum, c_money, c_inet, c_cidr, c_mac,
+    c_point, c_hs, c_r4, c_rnum, c_rts, c_dom, c_domnum, c_bit, c_bit1, c_vbit, c_uarr, c_jsonb) VALUES
+    (60, 'NaN', 'NaN', 0, 'Infinity', '-Infinity', 'abcde', '13:45:56.123456', '13:45:56.123', '01:02:03.000004',
+     '13:45:56.5+02', '2024-02-29 13:45:56', '2024-02-29 13:45:56.123', '2024-02-29 13:45:56+02',
+     '1 year 2 months 3 days 04:05:06.789', '<a>x</a>', '{"a",NULL,"c d"}', '{{1,2},{3,4}}', 'happy',
+     1234.56, '192.168.0.1/24', '10.0.0.0/8', '08:00:2b:01:02:03', '(1.5,-2)', '"k"=>"v", "n"=>NULL',
+     '[1,10)', '(1.5,2.5]', '[2024-01-01 00:00:00+00,2024-02-01 00:00:00+00)', 7, 12.345, B'1010', B'1',
+     B'101', '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,NULL}', 'false'),
+    (61, -0.5, -1e-20, -1, 'NaN', 'NaN', '', '23:59:59.999999', '00:00:00.001', '12:00:00.5',
+     '00:00:00-08', '1900-01-01 00:00:00', '1969-12-31 23:59:59.999', '1970-01-01 00:00:00+00',
+     '-1 mon -2 days -00:00:01', '<?xml version="1.0"?><r/>', '{}', '{{NULL,2},{3,NULL}}', 'sad',
+     -0.01, '::1', '2001:db8::/32', 'ff:ff:ff:ff:ff:ff', '(0,0)', '', 'empty', '[,5)', '(,)', 1, -0.001,
+     B'0000', B'0', B'', '{}', '{}');
+UPDATE types SET c_iv = '-3 years 1 mon', c_money = -99.5, c_hs = '"a"=>"1"', c_time = '00:00:00' WHERE id = 20;
 UPDATE types SET c_text = 'changed', c_num = 0.5, c_arr = '{}' WHERE id = 1;
 UPDATE types SET id = 100 WHERE id = 2;
 DELETE FROM types WHERE id = 3;
