@@ -574,7 +574,15 @@ static void decimal_unscaled_b64(pg_buf_t *out, const decimal_t *d)
 static int decimal_json(pg_buf_t *out, const char *s, size_t len, long scale, const pg_format_t *f)
 {
     if (f->decimal == PG_DECIMAL_STRING) {
-        pg_buf_json_string(out, s, len);
+        /* Debezium's SpecialValueDecimal names for the special values. */
+        if (len == 3 && !memcmp(s, "NaN", 3))
+            pg_buf_puts(out, "\"NAN\"");
+        else if (len == 8 && !memcmp(s, "Infinity", 8))
+            pg_buf_puts(out, "\"POSITIVE_INFINITY\"");
+        else if (len == 9 && !memcmp(s, "-Infinity", 9))
+            pg_buf_puts(out, "\"NEGATIVE_INFINITY\"");
+        else
+            pg_buf_json_string(out, s, len);
         return 0;
     }
     if (f->decimal == PG_DECIMAL_DOUBLE) {
@@ -860,6 +868,7 @@ static int date_json(pg_buf_t *out, const char *s, size_t len, const pg_format_t
     if (f->time == PG_TIME_ISOSTRING) {
         char tmp[40];
         format_date(tmp, sizeof tmp, days);
+        strcat(tmp, "Z"); /* as Debezium 3.6 writes it */
         pg_buf_json_string(out, tmp, strlen(tmp));
     } else {
         pg_buf_printf(out, "%" PRId64, days);
@@ -883,6 +892,7 @@ static int time_json(pg_buf_t *out, const char *s, size_t len, int32_t typmod, c
     case PG_TIME_ISOSTRING: {
         pg_buf_t t = {0};
         format_clock(&t, us, -1);
+        pg_buf_append(&t, "Z", 1); /* as Debezium 3.6 writes it */
         pg_buf_json_string(out, t.data, t.len);
         pg_buf_free(&t);
         break;
@@ -1590,7 +1600,16 @@ static void placeholder_json(pg_buf_t *out, uint32_t oid, const pg_format_t *f)
     const char *ph = f->unavailable ? f->unavailable : DEFAULT_TOAST_PLACEHOLDER;
     size_t n = strlen(ph);
     switch (oid) {
-    case 17: binary_string(out, (const unsigned char *)ph, n, f->binary); return;
+    case 17:
+        /* What Debezium 3.6.1 writes: the bytes (base64) in bytes mode, the
+         * string itself in hex mode, null in the base64 modes. */
+        if (f->binary == PG_BINARY_BYTES)
+            binary_string(out, (const unsigned char *)ph, n, PG_BINARY_BYTES);
+        else if (f->binary == PG_BINARY_HEX)
+            pg_buf_json_string(out, ph, n);
+        else
+            pg_buf_append(out, "null", 4);
+        return;
     case 1009: case 1015: case 199: case 3807:
         pg_buf_append(out, "[", 1);
         pg_buf_json_string(out, ph, n);

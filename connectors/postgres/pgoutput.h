@@ -167,16 +167,17 @@ typedef struct pg_format {
  *     numeric without typmod precise → {"scale":n,"value":base64} with
  *     trailing zeros stripped (VariableScaleDecimal); NaN/±Infinity → null;
  *     double → number ("NaN" string); string → the digits as PostgreSQL
- *     prints them;
+ *     prints them, NaN/±Infinity as "NAN", "POSITIVE_INFINITY",
+ *     "NEGATIVE_INFINITY";
  *   money → as numeric(∞, money.fraction.digits) (precise base64, double,
  *     string);
- *   date → days since 1970-01-01 (isostring: "2024-02-29");
+ *   date → days since 1970-01-01 (isostring: "2024-02-29Z");
  *   time(p) adaptive → p≤3 milliseconds, else microseconds since midnight;
  *     adaptive_time_microseconds and p>3 → microseconds; connect →
- *     milliseconds; isostring → "13:45:56.123456";
+ *     milliseconds; isostring → "13:45:56.123456Z" (fraction trimmed);
  *   timestamp(p) adaptive/adaptive_time_microseconds → p≤3 milliseconds,
  *     else microseconds since the epoch; connect → milliseconds; isostring →
- *     "2024-02-29T13:45:56.123456Z";
+ *     "2024-02-29T13:45:56.123456Z" (fraction trimmed);
  *   timestamptz(p) → UTC "2024-02-29T11:45:56.123456Z" with exactly p
  *     fraction digits (6 without typmod); timetz → UTC "11:45:56.5Z"
  *     (fraction without trailing zeros); infinity/-infinity → as PostgreSQL
@@ -202,8 +203,9 @@ void pg_value_json(pg_buf_t *out, uint32_t type_oid, int32_t typmod, const char 
                    const pg_format_t *fmt);
 /* As pg_value_json for a datum; an unchanged TOAST datum → the placeholder as
  * Debezium writes it for the type: a string; for bytea the placeholder's
- * bytes in the binary mode; for text/varchar/json/jsonb arrays a one-string
- * array; for int4/int8/date arrays the placeholder's bytes as numbers. */
+ * bytes (base64) in bytes mode, the string in hex mode, null in the base64
+ * modes; for text/varchar/json/jsonb arrays a one-string array; for
+ * int4/int8/date arrays the placeholder's bytes as numbers. */
 void pg_datum_json(pg_buf_t *out, uint32_t type_oid, int32_t typmod, const pg_datum_t *datum,
                    const pg_format_t *fmt);
 

@@ -13,16 +13,33 @@
 # slot, publication (created for the included tables, as ferry's default), topic prefix and
 # table list, and skipped.operations=none, so that it emits truncate events as ferry does
 # (Debezium's default skips them).
+#
+# Three more pairs (prefixes dbzm1/ferm1 .. dbzm3/ferm3) run in the same worker and ferry
+# process with the other value options (MODES below) set alike on both sides; they and the
+# default pair's public.keys_t (a key of numeric, timestamp, uuid and date columns) are
+# compared on keys and row images only, against debezium_conformance_values.known.
 source "$TESTLIB"
 . "$FERRY_SOURCE_DIR/tests/lib/pg.sh"
-PG_NO_TRAP=1 pg_start || fail "could not start PostgreSQL"
+PG_EXTRA_CONF=$'max_replication_slots = 20\nmax_wal_senders = 20' PG_NO_TRAP=1 pg_start ||
+    fail "could not start PostgreSQL"
 trap 'rc=$?; pg_stop; cleanup; exit $rc' EXIT
 
 TABLES="public.types public.full_t public.toast_t"
+CAPTURED="$TABLES public.keys_t"
 KNOWN=$FERRY_SOURCE_DIR/tests/kafka/debezium_conformance.known
+KNOWN_VALUES=$FERRY_SOURCE_DIR/tests/kafka/debezium_conformance_values.known
 COMPARE="/usr/bin/python3 $FERRY_SOURCE_DIR/tests/kafka/debezium_compare.py"
+# NAME|Debezium's options|ferry's options (the same settings; m1 spells the placeholder with
+# ferry's alias toast.unchanged.placeholder).
+MODES=(
+    "m1|decimal.handling.mode=string time.precision.mode=connect interval.handling.mode=string hstore.handling.mode=map binary.handling.mode=hex unavailable.value.placeholder=n/a|decimal.handling.mode=string time.precision.mode=connect interval.handling.mode=string hstore.handling.mode=map binary.handling.mode=hex toast.unchanged.placeholder=n/a"
+    "m2|decimal.handling.mode=double time.precision.mode=isostring binary.handling.mode=base64-url-safe|decimal.handling.mode=double time.precision.mode=isostring binary.handling.mode=base64-url-safe"
+    "m3|time.precision.mode=adaptive_time_microseconds money.fraction.digits=3 binary.handling.mode=base64 unavailable.value.placeholder=gone|time.precision.mode=adaptive_time_microseconds money.fraction.digits=3 binary.handling.mode=base64 unavailable.value.placeholder=gone"
+)
+PREFIXES="dbz fer"
+for m in "${MODES[@]}"; do PREFIXES+=" dbz${m%%|*} fer${m%%|*}"; done
 topics=()
-for t in $TABLES; do topics+=(--topic "dbz.$t" --topic "fer.$t"); done
+for t in $CAPTURED; do for p in $PREFIXES; do topics+=(--topic "$p.$t"); done; done
 broker_start "${topics[@]}"
 
 pg_psql <<'SQL' >/dev/null
@@ -43,6 +60,10 @@ ALTER TABLE types ADD c_num0 numeric(12,0), ADD c_f4 float4, ADD c_char char(5),
     ADD c_dom posint, ADD c_domnum price, ADD c_bit bit(4), ADD c_bit1 bit(1), ADD c_vbit varbit,
     ADD c_uarr uuid[], ADD c_time6 time(6);
 CREATE TABLE full_t (id int PRIMARY KEY, a text, n int);
+CREATE TABLE keys_t (id int, k numeric(6,2), t timestamp(3), u uuid, d date, note text,
+    PRIMARY KEY (k, t, u, d));
+INSERT INTO keys_t VALUES (1, 12.5, '2024-02-29 13:45:56.123', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2024-02-29', 'one'),
+    (2, -0.01, '1969-12-31 23:59:59.999', '00000000-0000-0000-0000-000000000000', '1970-01-01', 'two');
 ALTER TABLE full_t REPLICA IDENTITY FULL;
 CREATE TABLE toast_t (id int PRIMARY KEY, note text, big text);
 ALTER TABLE toast_t ALTER big SET STORAGE EXTERNAL;
@@ -98,7 +119,7 @@ cat >"$WORK/dbz.json" <<JSON
   "publication.name": "dbz_pub",
   "publication.autocreate.mode": "filtered",
   "topic.prefix": "dbz",
-  "table.include.list": "${TABLES// /,}",
+  "table.include.list": "${CAPTURED// /,}",
   "skipped.operations": "none",
   "key.converter": "org.apache.kafka.connect.json.JsonConverter",
   "key.converter.schemas.enable": "false",
@@ -123,28 +144,52 @@ connectors:
     slot.name: fer_slot
     publication.name: fer_pub
     topic.prefix: fer
-    table.include.list: ${TABLES// /,}
+    table.include.list: ${CAPTURED// /,}
     key.converter: org.apache.kafka.connect.json.JsonConverter
     key.converter.schemas.enable: false
     value.converter: org.apache.kafka.connect.json.JsonConverter
     value.converter.schemas.enable: false
 YAML
+# The mode pairs: Debezium's config is the default pair's with other names and the options.
+for m in "${MODES[@]}"; do
+    name=${m%%|*} rest=${m#*|}
+    dopts=${rest%%|*} fopts=${rest#*|}
+    /usr/bin/python3 - "$WORK/dbz.json" "$name" $dopts >"$WORK/dbz$name.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+n = sys.argv[2]
+c.update({"slot.name": "dbz%s_slot" % n, "publication.name": "dbz%s_pub" % n, "topic.prefix": "dbz" + n})
+c.update(kv.split("=", 1) for kv in sys.argv[3:])
+print(json.dumps(c))
+PY
+    code=$(curl -s -o "$WORK/dbz-put.json" -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
+        --data-binary "@$WORK/dbz$name.json" "$CONNECT_URL/connectors/dbz$name/config")
+    [ "$code" = 201 ] || fail "Connect refused Debezium $name ($code): $(cat "$WORK/dbz-put.json")"
+    {
+        printf '  fer%s:\n    connector: postgres-cdc\n    conninfo: "%s"\n' "$name" "$PG_CONNINFO"
+        printf '    slot.name: fer%s_slot\n    publication.name: fer%s_pub\n    topic.prefix: fer%s\n' \
+            "$name" "$name" "$name"
+        printf '    table.include.list: %s\n' "${CAPTURED// /,}"
+        for c in key value; do
+            printf '    %s.converter: org.apache.kafka.connect.json.JsonConverter\n' $c
+            printf '    %s.converter.schemas.enable: false\n' $c
+        done
+        for kv in $fopts; do printf '    %s: %s\n' "${kv%%=*}" "${kv#*=}"; done
+    } >>"$WORK/ferry.yaml"
+done
 ferry_start ferry "$WORK/ferry.yaml"
 
-# has_marker TOPIC KEY: TOPIC holds a non-tombstone record with that key.
-has_marker() { $COMPARE has-marker "$BROKER" "$1" "$2" 2>>"$WORK/compare.log"; }
-# both_have KEY: every table's topic of both connectors holds a record with KEY.
-both_have() {
-    local t p
-    for t in $TABLES; do
-        for p in dbz fer; do has_marker "$p.$t" "$1" || return 1; done
-    done
+# all_have ID: every captured table's topic of every connector holds the row ID.
+all_have() {
+    local t p topics=()
+    for t in $CAPTURED; do for p in $PREFIXES; do topics+=("$p.$t"); done; done
+    $COMPARE has-all "$BROKER" "$1" "${topics[@]}" 2>>"$WORK/compare.log"
 }
 dbz_state() { curl -s "$CONNECT_URL/connectors/dbz/status"; }
 
 # The snapshot is done on both sides when the last row of every table is there; both slots
 # exist by then, so every change below is streamed by both.
-wait_until 120 both_have '{"id": 2}' ||
+wait_until 120 all_have 2 ||
     fail "the snapshots did not arrive (Debezium: $(dbz_state))"
 log "both snapshots delivered"
 
@@ -185,11 +230,16 @@ TRUNCATE full_t;
 INSERT INTO full_t VALUES (40, 'after truncate', 40);
 INSERT INTO types (id) VALUES (999);
 INSERT INTO full_t (id) VALUES (999);
+INSERT INTO keys_t VALUES (10, 99.99, '2099-12-31 23:59:59.999', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '2099-12-31', 'ten');
+UPDATE keys_t SET note = 'uno' WHERE id = 1;
+UPDATE keys_t SET k = 13.75 WHERE id = 2;
+DELETE FROM keys_t WHERE id = 10;
 INSERT INTO toast_t (id) VALUES (999);
+INSERT INTO keys_t VALUES (999, 0, '2000-01-01 00:00:00', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2000-01-01', 'last');
 SQL
 # Each table's last change is the row 999: once both connectors have delivered it
 # everywhere, every change before it is there too (one partition per topic).
-wait_until 120 both_have '{"id": 999}' ||
+wait_until 120 all_have 999 ||
     fail "the stream did not arrive (Debezium: $(dbz_state))"
 sleep 2 # anything a connector would still send after the marker, e.g. a late duplicate
 log "both streams delivered"
@@ -199,6 +249,16 @@ DEBEZIUM_COMPARE_DUMP=$WORK $COMPARE compare "$BROKER" dbz fer "$KNOWN" $TABLES 
     cat "$WORK/diffs.txt" >&2
     log "the records compared are in $WORK/*.jsonl (KEEP_WORK=1 keeps them)"
     fail "the differences from Debezium are not those of $(basename "$KNOWN") (NEW: not listed there, GONE: listed but no longer seen)"
+}
+# The value options: keys and row images of the mode pairs, and of the default pair's keys_t.
+values=(dbz/fer/public.keys_t)
+for m in "${MODES[@]}"; do
+    for t in public.types public.toast_t public.keys_t; do values+=("dbz${m%%|*}/fer${m%%|*}/$t"); done
+done
+DEBEZIUM_COMPARE_ONLY=before,after DEBEZIUM_COMPARE_DUMP=$WORK $COMPARE compare "$BROKER" dbz fer "$KNOWN_VALUES" \
+    "${values[@]}" >"$WORK/diffs-values.txt" 2>>"$WORK/compare.log" || {
+    cat "$WORK/diffs-values.txt" >&2
+    fail "the values of the mode pairs differ from Debezium's otherwise than $(basename "$KNOWN_VALUES") says"
 }
 cat "$WORK/compare.log" >&2
 ferry_stop "$FERRY_PID"

@@ -191,7 +191,9 @@ static const struct {
     const char *in, *want;
 } mode_cases[] = {
     {{.decimal = PG_DECIMAL_STRING}, 1700, NUMERIC(10, 2), "12345.67", "\"12345.67\""},
-    {{.decimal = PG_DECIMAL_STRING}, 1700, -1, "NaN", "\"NaN\""},
+    {{.decimal = PG_DECIMAL_STRING}, 1700, -1, "NaN", "\"NAN\""},
+    {{.decimal = PG_DECIMAL_STRING}, 1700, -1, "-Infinity", "\"NEGATIVE_INFINITY\""},
+    {{.decimal = PG_DECIMAL_DOUBLE}, 1700, -1, "Infinity", "\"Infinity\""},
     {{.decimal = PG_DECIMAL_STRING}, 790, -1, "-$1,234.50", "\"-1234.50\""},
     {{.decimal = PG_DECIMAL_DOUBLE}, 1700, NUMERIC(10, 2), "12345.67", "12345.67"},
     {{.decimal = PG_DECIMAL_DOUBLE}, 1700, -1, "100", "100.0"},
@@ -205,8 +207,8 @@ static const struct {
     {{.time = PG_TIME_CONNECT}, 1083, -1, "13:45:56.123456", "49556123"},
     {{.time = PG_TIME_CONNECT}, 1114, -1, "1969-12-31 23:59:59.5", "-500"},
     {{.time = PG_TIME_CONNECT}, 1082, -1, "2024-02-29", "19782"},
-    {{.time = PG_TIME_ISOSTRING}, 1082, -1, "2024-02-29", "\"2024-02-29\""},
-    {{.time = PG_TIME_ISOSTRING}, 1083, -1, "13:45:56.123456", "\"13:45:56.123456\""},
+    {{.time = PG_TIME_ISOSTRING}, 1082, -1, "2024-02-29", "\"2024-02-29Z\""},
+    {{.time = PG_TIME_ISOSTRING}, 1083, -1, "13:45:56.123456", "\"13:45:56.123456Z\""},
     {{.time = PG_TIME_ISOSTRING}, 1114, -1, "2024-02-29 13:45:56.5", "\"2024-02-29T13:45:56.5Z\""},
     {{.interval = PG_INTERVAL_STRING}, 1186, -1, "P1Y2M3DT4H5M6.789S", "\"P1Y2M3DT4H5M6.789S\""},
     {{.interval = PG_INTERVAL_STRING}, 1186, -1, "P-1M-2DT-1S", "\"P0Y-1M-2DT0H0M-1S\""},
@@ -386,7 +388,11 @@ void test_datum_and_envelope(void **state)
     pg_buf_reset(&out);
     pg_format_t phex = {.unavailable = "P", .binary = PG_BINARY_HEX};
     pg_datum_json(&out, 17, -1, &d, &phex);
-    assert_string_equal(out.data, "\"50\"");
+    assert_string_equal(out.data, "\"P\"");
+    pg_buf_reset(&out);
+    pg_format_t pb64 = {.unavailable = "P", .binary = PG_BINARY_BASE64};
+    pg_datum_json(&out, 17, -1, &d, &pb64);
+    assert_string_equal(out.data, "null");
     pg_buf_reset(&out);
     pg_datum_json(&out, 1009, -1, &d, &p);
     assert_string_equal(out.data, "[\"P\"]");
