@@ -58,7 +58,19 @@ ALTER TABLE types ADD c_num0 numeric(12,0), ADD c_f4 float4, ADD c_char char(5),
     ADD c_enum mood, ADD c_money money, ADD c_inet inet, ADD c_cidr cidr, ADD c_mac macaddr,
     ADD c_point point, ADD c_hs hstore, ADD c_r4 int4range, ADD c_rnum numrange, ADD c_rts tstzrange,
     ADD c_dom posint, ADD c_domnum price, ADD c_bit bit(4), ADD c_bit1 bit(1), ADD c_vbit varbit,
-    ADD c_uarr uuid[], ADD c_time6 time(6);
+    ADD c_uarr uuid[], ADD c_time6 time(6), ADD c_narr numeric(6,2)[], ADD c_nvarr numeric[],
+    ADD c_darr date[], ADD c_tsarr timestamp[], ADD c_tstzarr timestamptz[], ADD c_barr bytea[],
+    ADD c_jarr jsonb[], ADD c_boolarr bool[], ADD c_farr float8[], ADD c_inetarr inet[], ADD c_earr mood[];
+-- More values for the columns above, one row for the snapshot (22) and one for the stream (62).
+CREATE TEMP TABLE more AS SELECT '123456789.5'::numeric AS c_numv, 99999999.99::money AS c_money,
+    '"a"=>"1", "b"=>"2", "aa"=>"3", "zz"=>NULL, "key with space"=>"x", "ü"=>"\"q\""'::hstore AS c_hs,
+    '-100 hours -0.000001 seconds'::interval AS c_iv, '23:59:59.123456-03:30'::timetz AS c_timetz,
+    '{1.5,NULL,-2}'::numeric(6,2)[] AS c_narr, '{1.50,NaN,0.001}'::numeric[] AS c_nvarr,
+    '{2024-02-29,NULL,1970-01-01}'::date[] AS c_darr, '{"2024-02-29 13:45:56.5",NULL}'::timestamp[] AS c_tsarr,
+    '{"2024-02-29 13:45:56+02",NULL}'::timestamptz[] AS c_tstzarr, '{"\\x00ff",NULL,"\\x"}'::bytea[] AS c_barr,
+    ARRAY['{"a": 1}'::jsonb, 'null', NULL] AS c_jarr, '{t,NULL,f}'::bool[] AS c_boolarr,
+    '{1.5,NaN,-Infinity,NULL,3}'::float8[] AS c_farr, '{10.0.0.1,NULL}'::inet[] AS c_inetarr,
+    '{sad,NULL,happy}'::mood[] AS c_earr;
 CREATE TABLE full_t (id int PRIMARY KEY, a text, n int);
 CREATE TABLE keys_t (id int, k numeric(6,2), t timestamp(3), u uuid, d date, note text,
     PRIMARY KEY (k, t, u, d));
@@ -96,6 +108,10 @@ INSERT INTO types (id, c_num, c_numv, c_num0, c_float, c_f4, c_char, c_time, c_t
 INSERT INTO full_t VALUES (1, 'one', 1), (2, 'two', 2), (3, 'three', NULL);
 INSERT INTO toast_t SELECT g, 'note ' || g, (SELECT string_agg(md5((g * 1000 + i)::text), '')
     FROM generate_series(1, 300) i) FROM generate_series(1, 2) g;
+INSERT INTO types (id, c_numv, c_money, c_hs, c_iv, c_timetz, c_narr, c_nvarr, c_darr, c_tsarr, c_tstzarr,
+    c_barr, c_jarr, c_boolarr, c_farr, c_inetarr, c_earr) SELECT 22, * FROM more;
+CREATE TABLE more_stream AS SELECT * FROM more;
+UPDATE more_stream SET c_nvarr = '{1.50,0.001}', c_earr = '{sad,happy}';
 UPDATE toast_t SET bigj = (SELECT json_agg(md5(i::text)) FROM generate_series(1, 300) i),
     bigjb = (SELECT jsonb_agg(md5(i::text)) FROM generate_series(1, 300) i),
     bigarr = (SELECT array_agg(md5(i::text)) FROM generate_series(1, 300) i),
@@ -214,6 +230,8 @@ INSERT INTO types (id, c_num, c_numv, c_num0, c_float, c_f4, c_char, c_time, c_t
      -0.01, '::1', '2001:db8::/32', 'ff:ff:ff:ff:ff:ff', '(0,0)', '', 'empty', '[,5)', '(,)', 1, -0.001,
      B'0000', B'0', B'', '{}', '{}');
 UPDATE types SET c_iv = '-3 years 1 mon', c_money = -99.5, c_hs = '"a"=>"1"', c_time = '00:00:00' WHERE id = 20;
+INSERT INTO types (id, c_numv, c_money, c_hs, c_iv, c_timetz, c_narr, c_nvarr, c_darr, c_tsarr, c_tstzarr,
+    c_barr, c_jarr, c_boolarr, c_farr, c_inetarr, c_earr) SELECT 62, * FROM more_stream;
 UPDATE types SET c_text = 'changed', c_num = 0.5, c_arr = '{}' WHERE id = 1;
 UPDATE types SET id = 100 WHERE id = 2;
 DELETE FROM types WHERE id = 3;
