@@ -586,17 +586,20 @@ static int decimal_json(pg_buf_t *out, const char *s, size_t len, long scale, co
         return 0;
     }
     if (f->decimal == PG_DECIMAL_DOUBLE) {
-        char tmp[512];
-        if (len >= sizeof tmp || len == 0)
-            return -1;
         decimal_t d;
         int rc = decimal_parse(s, len, &d);
         pg_buf_free(&d.digits);
         if (rc < 0)
             return -1;
+        /* BigDecimal.doubleValue: correctly rounded, ±Infinity beyond the
+         * range (as strtod does). */
+        char *tmp = malloc(len + 1);
+        if (!tmp)
+            return -1;
         memcpy(tmp, s, len);
         tmp[len] = '\0';
         double_json(out, strtod(tmp, NULL));
+        free(tmp);
         return 0;
     }
     decimal_t d;
@@ -1594,7 +1597,8 @@ void pg_value_json(pg_buf_t *out, uint32_t type_oid, int32_t typmod, const char 
 /* The unchanged-TOAST placeholder as Debezium writes it for the column's
  * type (UnchangedToastedPlaceholder): bytea the placeholder's bytes;
  * text/varchar/json/jsonb arrays [placeholder]; int4/int8/date arrays the
- * bytes as (signed) numbers; everything else the string. */
+ * bytes as (signed) numbers; hstore {placeholder: placeholder}; everything
+ * else the string. */
 static void placeholder_json(pg_buf_t *out, uint32_t oid, const pg_format_t *f)
 {
     const char *ph = f->unavailable ? f->unavailable : DEFAULT_TOAST_PLACEHOLDER;
@@ -1621,8 +1625,26 @@ static void placeholder_json(pg_buf_t *out, uint32_t oid, const pg_format_t *f)
             pg_buf_printf(out, "%s%d", i ? "," : "", (int)(signed char)ph[i]);
         pg_buf_append(out, "]", 1);
         return;
-    default: pg_buf_json_string(out, ph, n); return;
+    default: break;
     }
+    /* hstore: the map {placeholder: placeholder}. */
+    uint32_t base = 0, elem = 0;
+    int32_t base_typmod = -1;
+    if (f->types && f->types->resolve && f->types->resolve(f->types->ctx, oid, &base, &base_typmod, &elem) == 'h') {
+        pg_buf_t obj = {0};
+        pg_buf_append(&obj, "{", 1);
+        pg_buf_json_string(&obj, ph, n);
+        pg_buf_append(&obj, ":", 1);
+        pg_buf_json_string(&obj, ph, n);
+        pg_buf_append(&obj, "}", 1);
+        if (f->hstore == PG_HSTORE_MAP)
+            pg_buf_append(out, obj.data, obj.len);
+        else
+            pg_buf_json_string(out, obj.data, obj.len);
+        pg_buf_free(&obj);
+        return;
+    }
+    pg_buf_json_string(out, ph, n);
 }
 
 void pg_datum_json(pg_buf_t *out, uint32_t type_oid, int32_t typmod, const pg_datum_t *datum,

@@ -205,7 +205,8 @@ void pg_value_json(pg_buf_t *out, uint32_t type_oid, int32_t typmod, const char 
  * Debezium writes it for the type: a string; for bytea the placeholder's
  * bytes (base64) in bytes mode, the string in hex mode, null in the base64
  * modes; for text/varchar/json/jsonb arrays a one-string array; for
- * int4/int8/date arrays the placeholder's bytes as numbers. */
+ * int4/int8/date arrays the placeholder's bytes as numbers; for hstore the
+ * map {placeholder: placeholder} (in hstore.handling.mode). */
 void pg_datum_json(pg_buf_t *out, uint32_t type_oid, int32_t typmod, const pg_datum_t *datum,
                    const pg_format_t *fmt);
 

@@ -80,9 +80,11 @@ ALTER TABLE full_t REPLICA IDENTITY FULL;
 CREATE TABLE toast_t (id int PRIMARY KEY, note text, big text);
 ALTER TABLE toast_t ALTER big SET STORAGE EXTERNAL;
 -- TOASTed json, jsonb, array and bytea columns, left unchanged by an update below.
-ALTER TABLE toast_t ADD bigj json, ADD bigjb jsonb, ADD bigarr text[], ADD bigb bytea;
+ALTER TABLE toast_t ADD bigj json, ADD bigjb jsonb, ADD bigarr text[], ADD bigb bytea, ADD bigi int[],
+    ADD bighs hstore, ADD bign numeric;
 ALTER TABLE toast_t ALTER bigj SET STORAGE EXTERNAL, ALTER bigjb SET STORAGE EXTERNAL,
-    ALTER bigarr SET STORAGE EXTERNAL, ALTER bigb SET STORAGE EXTERNAL;
+    ALTER bigarr SET STORAGE EXTERNAL, ALTER bigb SET STORAGE EXTERNAL, ALTER bigi SET STORAGE EXTERNAL,
+    ALTER bighs SET STORAGE EXTERNAL, ALTER bign SET STORAGE EXTERNAL;
 INSERT INTO types VALUES
     (1, 1, 100000, 9000000000, 12345.67, 3.14159265358979, 1.5, true, 'hello', 'vc', '\x0102ff',
      '2024-02-29', '2024-02-29 13:45:56.123456', '2024-02-29 13:45:56.123456+02',
@@ -115,7 +117,10 @@ UPDATE more_stream SET c_nvarr = '{1.50,0.001}', c_earr = '{sad,happy}';
 UPDATE toast_t SET bigj = (SELECT json_agg(md5(i::text)) FROM generate_series(1, 300) i),
     bigjb = (SELECT jsonb_agg(md5(i::text)) FROM generate_series(1, 300) i),
     bigarr = (SELECT array_agg(md5(i::text)) FROM generate_series(1, 300) i),
-    bigb = (SELECT decode(string_agg(md5(i::text), ''), 'hex') FROM generate_series(1, 300) i);
+    bigb = (SELECT decode(string_agg(md5(i::text), ''), 'hex') FROM generate_series(1, 300) i),
+    bigi = (SELECT array_agg(i) FROM generate_series(1, 1000) i),
+    bighs = (SELECT hstore(array_agg('k' || i), array_agg(md5(i::text))) FROM generate_series(1, 100) i),
+    bign = (SELECT (string_agg('9', '') || '.5')::numeric FROM generate_series(1, 3000));
 SQL
 
 # Debezium on a Connect worker. Debezium's jars carry ServiceLoader manifests, so the

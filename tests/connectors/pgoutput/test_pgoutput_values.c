@@ -183,6 +183,9 @@ static const struct {
     {1009, -1, "{a\"b}", "\"{a\\\"b}\""}, {1009, -1, "{\\", "\"{\\\\\""},
 };
 
+#define ZEROS100 "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+#define ZEROS400 ZEROS100 ZEROS100 ZEROS100 ZEROS100
+
 /* The other modes. */
 static const struct {
     pg_format_t f;
@@ -199,6 +202,7 @@ static const struct {
     {{.decimal = PG_DECIMAL_DOUBLE}, 1700, -1, "100", "100.0"},
     {{.decimal = PG_DECIMAL_DOUBLE}, 1700, -1, "0.1", "0.1"},
     {{.decimal = PG_DECIMAL_DOUBLE}, 1700, -1, "NaN", "\"NaN\""},
+    {{.decimal = PG_DECIMAL_DOUBLE}, 1700, -1, "1" ZEROS400 ".5", "\"Infinity\""},
     {{.decimal = PG_DECIMAL_DOUBLE}, 790, -1, "$1,234.56", "1234.56"},
     {{.money_digits = 3, .money_digits_set = 1}, 790, -1, "$1,234.56", "\"EtaA\""},
     {{.money_digits = 0, .money_digits_set = 1}, 790, -1, "$1,234.56", "\"BNM=\""},
@@ -399,6 +403,16 @@ void test_datum_and_envelope(void **state)
     pg_buf_reset(&out);
     pg_datum_json(&out, 3807, -1, &d, NULL);
     assert_string_equal(out.data, "[\"__debezium_unavailable_value\"]");
+    pg_buf_reset(&out);
+    int calls = 0;
+    pg_type_resolver_t r = {.resolve = resolve, .ctx = &calls};
+    pg_format_t phs = {.unavailable = "P", .types = &r}, phsmap = {.unavailable = "P", .types = &r,
+                                                               .hstore = PG_HSTORE_MAP};
+    pg_datum_json(&out, 50007, -1, &d, &phs);
+    assert_string_equal(out.data, "\"{\\\"P\\\":\\\"P\\\"}\"");
+    pg_buf_reset(&out);
+    pg_datum_json(&out, 50007, -1, &d, &phsmap);
+    assert_string_equal(out.data, "{\"P\":\"P\"}");
     pg_buf_reset(&out);
     pg_format_t pint = {.unavailable = "P\xc3\xa9"};
     pg_datum_json(&out, 1007, -1, &d, &pint);
