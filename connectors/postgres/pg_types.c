@@ -1186,7 +1186,7 @@ static int point_json(pg_buf_t *out, const char *s, size_t len)
 typedef struct hs_pair {
     size_t key, klen, val, vlen; /* offsets into the text buffer */
     int null;
-    uint32_t hash;
+    uint32_t hash;  /* the HashMap bucket */
     size_t order;
 } hs_pair_t;
 
@@ -1255,14 +1255,12 @@ static uint32_t java_hash(const char *s, size_t len)
     return h;
 }
 
-static size_t g_hs_cap; /* only read inside hs_cmp, set just before qsort */
+/* By bucket (hash holds the bucket index by then), then insertion order. */
 static int hs_cmp(const void *a, const void *b)
 {
     const hs_pair_t *x = a, *y = b;
-    uint32_t bx = (x->hash ^ (x->hash >> 16)) & (uint32_t)(g_hs_cap - 1);
-    uint32_t by = (y->hash ^ (y->hash >> 16)) & (uint32_t)(g_hs_cap - 1);
-    if (bx != by)
-        return bx < by ? -1 : 1;
+    if (x->hash != y->hash)
+        return x->hash < y->hash ? -1 : 1;
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
@@ -1312,12 +1310,13 @@ static int hstore_json(pg_buf_t *out, const char *s, size_t len, const pg_format
         p.order = np;
         pairs[np++] = p;
     }
-    for (size_t k = 0; k < np; k++)
-        pairs[k].hash = java_hash(text.data + pairs[k].key, pairs[k].klen);
-    size_t tab = 16;
+    size_t tab = 16; /* HashMap's table: 16, doubled while more than 3/4 full */
     while (np > tab * 3 / 4)
         tab *= 2;
-    g_hs_cap = tab;
+    for (size_t k = 0; k < np; k++) {
+        uint32_t h = java_hash(text.data + pairs[k].key, pairs[k].klen);
+        pairs[k].hash = (h ^ (h >> 16)) & (uint32_t)(tab - 1);
+    }
     if (np > 1)
         qsort(pairs, np, sizeof *pairs, hs_cmp);
     pg_buf_t obj = {0};
