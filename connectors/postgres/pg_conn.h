@@ -8,6 +8,7 @@
  *   pg_record.c                        emission (spill queue) and keys
  *   pg_conn.c                          connections, errors, catalog lookups
  *   pg_envelope.c, pg_types.c          Debezium's envelope, value formatting
+ *   pg_types_{number,time,other}.c     the value formats by type (pg_types.h)
  *   pg_filter.c, pg_buf.c, pgoutput_decode.c   table lists, buffers, protocol
  *
  * Threads: everything here runs on the task's thread, except pg_ctx_t.stop,
