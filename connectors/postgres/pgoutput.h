@@ -166,9 +166,10 @@ typedef struct pg_format {
  *     big-endian two's complement, minimal length (Connect Decimal);
  *     numeric without typmod precise → {"scale":n,"value":base64} with
  *     trailing zeros stripped (VariableScaleDecimal); NaN/±Infinity → null;
- *     double → number ("NaN" string); string → the digits as PostgreSQL
- *     prints them, NaN/±Infinity as "NAN", "POSITIVE_INFINITY",
- *     "NEGATIVE_INFINITY";
+ *     double → number (NaN, ±Infinity and numbers beyond the double range
+ *     as the strings "NaN", "Infinity", "-Infinity"); string → the digits
+ *     as PostgreSQL prints them, NaN/±Infinity as "NAN",
+ *     "POSITIVE_INFINITY", "NEGATIVE_INFINITY";
  *   money → as numeric(∞, money.fraction.digits) (precise base64, double,
  *     string);
  *   date → days since 1970-01-01 (isostring: "2024-02-29Z");
