@@ -39,6 +39,14 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
+/* Microseconds since midnight of an instant (never overflows, unlike
+ * us - days * day near the int64 range). */
+static int64_t time_of_day(int64_t us)
+{
+    int64_t t = us % 86400000000LL;
+    return t < 0 ? t + 86400000000LL : t;
+}
+
 static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
@@ -260,20 +268,37 @@ static int timestamp_parse(const char *s, size_t len, int tz, int64_t *us_out)
         return -1;
     if (i != n)
         return -1;
+    /* Beyond what int64 microseconds since 1970 hold (PostgreSQL's own
+     * limit is near it): not a shape this formatter writes as a number. */
+    if (days > 106751990 || days < -106751990)
+        return -1;
     *us_out = days * 86400000000LL + us - off * 1000000;
     return 0;
 }
 
+/* Debezium writes timestamp ±infinity as the JDBC driver's sentinels
+ * (PGStatement.DATE_POSITIVE_INFINITY / DATE_NEGATIVE_INFINITY, in
+ * milliseconds) taken as the column's unit: these numbers, not the instants
+ * they would be; isostring formats them as microseconds. */
+#define PG_TS_POS_INFINITY INT64_C(9223372036825200000)
+#define PG_TS_NEG_INFINITY INT64_C(-9223372036832400000)
+
 int pg_fmt_timestamp(pg_buf_t *out, const char *s, size_t len, int32_t typmod, const pg_format_t *f)
 {
-    if (is_infinity(s, len)) {
-        pg_buf_json_string(out, s, len);
-        return 0;
-    }
-    int64_t us;
-    if (timestamp_parse(s, len, 0, &us))
-        return -1;
     int p = time_precision(typmod);
+    int millis = f->time == PG_TIME_CONNECT || p <= 3;
+    int64_t us;
+    if (is_infinity(s, len)) {
+        us = s[0] == '-' ? PG_TS_NEG_INFINITY : PG_TS_POS_INFINITY;
+        if (f->time != PG_TIME_ISOSTRING) {
+            pg_buf_printf(out, "%" PRId64, millis ? us / 1000 : us);
+            return 0;
+        }
+        /* isostring: the sentinel read as microseconds, as Debezium does
+         * ("+294247-01-10T04:00:25.2Z"). */
+    } else if (timestamp_parse(s, len, 0, &us)) {
+        return -1;
+    }
     if (f->time == PG_TIME_ISOSTRING) {
         char d[40];
         int64_t days = floor_div(us, 86400000000LL);
@@ -281,11 +306,11 @@ int pg_fmt_timestamp(pg_buf_t *out, const char *s, size_t len, int32_t typmod, c
         pg_buf_t t = {0};
         pg_buf_puts(&t, d);
         pg_buf_append(&t, "T", 1);
-        format_clock(&t, us - days * 86400000000LL, -1);
+        format_clock(&t, time_of_day(us), -1);
         pg_buf_append(&t, "Z", 1);
         pg_buf_json_string(out, t.data, t.len);
         pg_buf_free(&t);
-    } else if (f->time == PG_TIME_CONNECT || p <= 3) {
+    } else if (millis) {
         pg_buf_printf(out, "%" PRId64, floor_div(us, 1000));
     } else {
         pg_buf_printf(out, "%" PRId64, us);
@@ -309,7 +334,7 @@ int pg_fmt_timestamptz(pg_buf_t *out, const char *s, size_t len, int32_t typmod)
     pg_buf_t t = {0};
     pg_buf_puts(&t, d);
     pg_buf_append(&t, "T", 1);
-    format_clock(&t, us - days * 86400000000LL, time_precision(typmod));
+    format_clock(&t, time_of_day(us), time_precision(typmod));
     pg_buf_append(&t, "Z", 1);
     pg_buf_json_string(out, t.data, t.len);
     pg_buf_free(&t);
@@ -372,20 +397,22 @@ int pg_fmt_interval(pg_buf_t *out, const char *s, size_t len, const pg_format_t 
             v = -v, frac = -frac;
         if (has_frac && !(in_time && u == 'S'))
             return -1;
-        if (!in_time && u == 'Y')
+        if (!in_time && u == 'Y') {
             years = v;
-        else if (!in_time && u == 'M')
+        } else if (!in_time && u == 'M') {
             months = v;
-        else if (!in_time && u == 'D')
+        } else if (!in_time && u == 'D') {
             days = v;
-        else if (in_time && u == 'H')
+        } else if (in_time && u == 'H') {
             hours = v;
-        else if (in_time && u == 'M')
+        } else if (in_time && u == 'M') {
             mins = v;
-        else if (in_time && u == 'S')
-            sec_us = v * 1000000 + frac;
-        else
+        } else if (in_time && u == 'S') {
+            if (__builtin_mul_overflow(v, 1000000, &sec_us) || __builtin_add_overflow(sec_us, frac, &sec_us))
+                return -1;
+        } else {
             return -1;
+        }
         any = 1;
     }
     if (!any)
@@ -393,8 +420,11 @@ int pg_fmt_interval(pg_buf_t *out, const char *s, size_t len, const pg_format_t 
     /* PostgreSQL prints the time part as one signed quantity split into
      * H, M, S; normalise so that all three carry the same sign as
      * PGInterval reads them. */
-    int64_t t_us = hours * 3600000000LL + mins * 60000000LL + sec_us;
-    int64_t mo = years * 12 + months;
+    int64_t t_us, m_us, mo;
+    if (__builtin_mul_overflow(hours, 3600000000LL, &t_us) || __builtin_mul_overflow(mins, 60000000LL, &m_us) ||
+        __builtin_add_overflow(t_us, m_us, &t_us) || __builtin_add_overflow(t_us, sec_us, &t_us) ||
+        __builtin_mul_overflow(years, 12, &mo) || __builtin_add_overflow(mo, months, &mo))
+        return -1; /* more than PostgreSQL's interval holds */
     years = mo / 12;
     months = mo % 12;
     hours = t_us / 3600000000LL;

@@ -178,11 +178,13 @@ typedef struct pg_format {
  *     milliseconds; isostring → "13:45:56.123456Z" (fraction trimmed);
  *   timestamp(p) adaptive/adaptive_time_microseconds → p≤3 milliseconds,
  *     else microseconds since the epoch; connect → milliseconds; isostring →
- *     "2024-02-29T13:45:56.123456Z" (fraction trimmed);
+ *     "2024-02-29T13:45:56.123456Z" (fraction trimmed); ±infinity → the
+ *     JDBC sentinels 9223372036825200000 / -9223372036832400000 (÷1000 in
+ *     milliseconds; isostring formats them as microseconds), as Debezium;
  *   timestamptz(p) → UTC "2024-02-29T11:45:56.123456Z" with exactly p
  *     fraction digits (6 without typmod); timetz → UTC "11:45:56.5Z"
- *     (fraction without trailing zeros); infinity/-infinity → as PostgreSQL
- *     prints them;
+ *     (fraction without trailing zeros); date and timestamptz
+ *     infinity/-infinity → as PostgreSQL prints them;
  *   interval numeric → microseconds (a month is 30.4375 days, a year 12
  *     months); string → "P1Y2M3DT4H5M6.789S" (every field, Debezium's form);
  *   bytea bytes/base64 → base64; base64-url-safe → URL-safe base64; hex →

@@ -112,6 +112,7 @@ INSERT INTO toast_t SELECT g, 'note ' || g, (SELECT string_agg(md5((g * 1000 + i
     FROM generate_series(1, 300) i) FROM generate_series(1, 2) g;
 INSERT INTO types (id, c_numv, c_money, c_hs, c_iv, c_timetz, c_narr, c_nvarr, c_darr, c_tsarr, c_tstzarr,
     c_barr, c_jarr, c_boolarr, c_farr, c_inetarr, c_earr) SELECT 22, * FROM more;
+INSERT INTO types (id, c_date, c_ts, c_tstz, c_ts3) VALUES (23, 'infinity', 'infinity', '-infinity', '-infinity');
 CREATE TABLE more_stream AS SELECT * FROM more;
 UPDATE more_stream SET c_nvarr = '{1.50,0.001}', c_earr = '{sad,happy}';
 UPDATE toast_t SET bigj = (SELECT json_agg(md5(i::text)) FROM generate_series(1, 300) i),
@@ -237,6 +238,7 @@ INSERT INTO types (id, c_num, c_numv, c_num0, c_float, c_f4, c_char, c_time, c_t
 UPDATE types SET c_iv = '-3 years 1 mon', c_money = -99.5, c_hs = '"a"=>"1"', c_time = '00:00:00' WHERE id = 20;
 INSERT INTO types (id, c_numv, c_money, c_hs, c_iv, c_timetz, c_narr, c_nvarr, c_darr, c_tsarr, c_tstzarr,
     c_barr, c_jarr, c_boolarr, c_farr, c_inetarr, c_earr) SELECT 62, * FROM more_stream;
+INSERT INTO types (id, c_date, c_ts, c_tstz, c_ts3) VALUES (63, '-infinity', '-infinity', 'infinity', 'infinity');
 UPDATE types SET c_text = 'changed', c_num = 0.5, c_arr = '{}' WHERE id = 1;
 UPDATE types SET id = 100 WHERE id = 2;
 DELETE FROM types WHERE id = 3;

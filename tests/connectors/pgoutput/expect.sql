@@ -5,7 +5,7 @@
 -- {scale, value} with the unscaled value's two's complement bytes in base64
 -- (by repeated division, where the connector multiplies up), money the same
 -- at scale 2, bytea base64, date days since the epoch, time and timestamp
--- microseconds, timestamptz UTC with 6 fraction digits, timetz UTC, interval
+-- microseconds (timestamp ±infinity as the JDBC driver's sentinels), timestamptz UTC with 6 fraction digits, timetz UTC, interval
 -- microseconds with 30.4375-day months (in float8 as Debezium computes it),
 -- bit/varbit little-endian bytes, json/jsonb as strings, arrays as JSON
 -- arrays, enums as strings, domains as their base.
@@ -81,7 +81,9 @@ SELECT json_build_object(
   'o', o::text::bigint, 'j', j::text, 'x', x, 'f4', f4, 'f8', f8,
   'm', pg_temp.b64(pg_temp.twos(m::numeric * 100)), 'bp', bp, 'vc', vc, 'd', pg_temp.days(d),
   't', (extract(epoch FROM t) * 1000000)::bigint,
-  'ts', CASE WHEN isfinite(ts) THEN to_json((extract(epoch FROM ts) * 1000000)::bigint) ELSE to_json(ts::text) END,
+  'ts', CASE WHEN isfinite(ts) THEN to_json((extract(epoch FROM ts) * 1000000)::bigint)
+             WHEN ts = 'infinity' THEN to_json(9223372036825200000)
+             WHEN ts = '-infinity' THEN to_json(-9223372036832400000) END,
   'tstz', pg_temp.zts(tstz), 'iv', pg_temp.micros(iv),
   'ttz', ((ttz AT TIME ZONE 'UTC')::time)::text || 'Z', 'bt', pg_temp.bits(bt), 'vb', pg_temp.bits(vb),
   'n', pg_temp.vsd(n), 'u', u, 'jb', jb::text, 'ip', ip, 'cd', cd, 'mac', mac,
