@@ -273,9 +273,11 @@ void test_values_garbage(void **state)
     static const uint32_t oids[] = {16,   17,   18,   19,   20,   21,   23,   25,   26,   114,  142,  700,
                                     701,  790,  1042, 1043, 1082, 1083, 1114, 1184, 1186, 1266, 1560, 1562,
                                     1700, 2950, 3802, 869,  650,  829,  1007, 1009, 1016, 1000, 1022, 1231,
-                                    1015, 2951, 3807, 1185, 1182, 1001, 1020, 600,  12345};
+                                    1015, 2951, 3807, 1185, 1182, 1001, 1020, 600,  12345, 50007, 50008};
     static const int32_t typmods[] = {-1, 0, 1, 3, 6, NUMERIC(10, 2), NUMERIC(5, 0)};
     static const char alphabet[] = "{}[]\",\\ :0123456789-+.eENULLntfx\xc3\xa9\x80\xff\x01$()PYMDTHS=>";
+    int calls = 0;
+    pg_type_resolver_t r = {.resolve = resolve, .ctx = &calls};
     pg_buf_t out = {0};
     for (int iter = 0; iter < 200000; iter++) {
         size_t len = rnd() % 24;
@@ -285,7 +287,8 @@ void test_values_garbage(void **state)
         uint32_t oid = oids[rnd() % (sizeof oids / sizeof oids[0])];
         pg_buf_reset(&out);
         pg_format_t f = {.decimal = (pg_decimal_mode_t)(iter % 3), .time = (pg_time_mode_t)(iter / 3 % 4),
-                         .interval = (pg_interval_mode_t)(iter / 12 % 2), .binary = (pg_binary_mode_t)(iter / 24 % 4)};
+                         .interval = (pg_interval_mode_t)(iter / 12 % 2), .binary = (pg_binary_mode_t)(iter / 24 % 4),
+                         .hstore = (pg_hstore_mode_t)(iter / 96 % 2), .types = &r};
         pg_value_json(&out, oid, typmods[rnd() % (sizeof typmods / sizeof typmods[0])], s, len, &f);
         json_error_t jerr;
         json_t *j = json_loadb(out.data, out.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
