@@ -60,7 +60,8 @@ ALTER TABLE types ADD c_num0 numeric(12,0), ADD c_f4 float4, ADD c_char char(5),
     ADD c_dom posint, ADD c_domnum price, ADD c_bit bit(4), ADD c_bit1 bit(1), ADD c_vbit varbit,
     ADD c_uarr uuid[], ADD c_time6 time(6), ADD c_narr numeric(6,2)[], ADD c_nvarr numeric[],
     ADD c_darr date[], ADD c_tsarr timestamp[], ADD c_tstzarr timestamptz[], ADD c_barr bytea[],
-    ADD c_jarr jsonb[], ADD c_boolarr bool[], ADD c_farr float8[], ADD c_inetarr inet[], ADD c_earr mood[];
+    ADD c_jarr jsonb[], ADD c_boolarr bool[], ADD c_farr float8[], ADD c_inetarr inet[], ADD c_earr mood[],
+    ADD c_timearr time[], ADD c_ttzarr timetz[], ADD c_ivarr interval[], ADD c_marr money[];
 -- More values for the columns above, one row for the snapshot (22) and one for the stream (62).
 CREATE TEMP TABLE more AS SELECT '123456789.5'::numeric AS c_numv, 99999999.99::money AS c_money,
     '"a"=>"1", "b"=>"2", "aa"=>"3", "zz"=>NULL, "key with space"=>"x", "ü"=>"\"q\""'::hstore AS c_hs,
@@ -70,7 +71,9 @@ CREATE TEMP TABLE more AS SELECT '123456789.5'::numeric AS c_numv, 99999999.99::
     '{"2024-02-29 13:45:56+02",NULL}'::timestamptz[] AS c_tstzarr, '{"\\x00ff",NULL,"\\x"}'::bytea[] AS c_barr,
     ARRAY['{"a": 1}'::jsonb, 'null', NULL] AS c_jarr, '{t,NULL,f}'::bool[] AS c_boolarr,
     '{1.5,NaN,-Infinity,NULL,3}'::float8[] AS c_farr, '{10.0.0.1,NULL}'::inet[] AS c_inetarr,
-    '{sad,NULL,happy}'::mood[] AS c_earr;
+    '{sad,NULL,happy}'::mood[] AS c_earr, '{13:45:56.5,NULL}'::time[] AS c_timearr,
+    '{13:45:56+02,NULL}'::timetz[] AS c_ttzarr, '{"1 day",NULL}'::interval[] AS c_ivarr,
+    '{1.5,NULL}'::money[] AS c_marr;
 CREATE TABLE full_t (id int PRIMARY KEY, a text, n int);
 CREATE TABLE keys_t (id int, k numeric(6,2), t timestamp(3), u uuid, d date, note text,
     PRIMARY KEY (k, t, u, d));
@@ -111,7 +114,8 @@ INSERT INTO full_t VALUES (1, 'one', 1), (2, 'two', 2), (3, 'three', NULL);
 INSERT INTO toast_t SELECT g, 'note ' || g, (SELECT string_agg(md5((g * 1000 + i)::text), '')
     FROM generate_series(1, 300) i) FROM generate_series(1, 2) g;
 INSERT INTO types (id, c_numv, c_money, c_hs, c_iv, c_timetz, c_narr, c_nvarr, c_darr, c_tsarr, c_tstzarr,
-    c_barr, c_jarr, c_boolarr, c_farr, c_inetarr, c_earr) SELECT 22, * FROM more;
+    c_barr, c_jarr, c_boolarr, c_farr, c_inetarr, c_earr, c_timearr, c_ttzarr, c_ivarr, c_marr)
+    SELECT 22, * FROM more;
 INSERT INTO types (id, c_date, c_ts, c_tstz, c_ts3) VALUES (23, 'infinity', 'infinity', '-infinity', '-infinity');
 CREATE TABLE more_stream AS SELECT * FROM more;
 UPDATE more_stream SET c_nvarr = '{1.50,0.001}', c_earr = '{sad,happy}';
@@ -237,7 +241,8 @@ INSERT INTO types (id, c_num, c_numv, c_num0, c_float, c_f4, c_char, c_time, c_t
      B'0000', B'0', B'', '{}', '{}');
 UPDATE types SET c_iv = '-3 years 1 mon', c_money = -99.5, c_hs = '"a"=>"1"', c_time = '00:00:00' WHERE id = 20;
 INSERT INTO types (id, c_numv, c_money, c_hs, c_iv, c_timetz, c_narr, c_nvarr, c_darr, c_tsarr, c_tstzarr,
-    c_barr, c_jarr, c_boolarr, c_farr, c_inetarr, c_earr) SELECT 62, * FROM more_stream;
+    c_barr, c_jarr, c_boolarr, c_farr, c_inetarr, c_earr, c_timearr, c_ttzarr, c_ivarr, c_marr)
+    SELECT 62, * FROM more_stream;
 INSERT INTO types (id, c_date, c_ts, c_tstz, c_ts3) VALUES (63, '-infinity', '-infinity', 'infinity', 'infinity');
 UPDATE types SET c_text = 'changed', c_num = 0.5, c_arr = '{}' WHERE id = 1;
 UPDATE types SET id = 100 WHERE id = 2;
