@@ -1,6 +1,7 @@
 /*
  * pg_buf.c — the growing byte buffer the decoder and the JSON formatters write
- * into, JSON string escaping, and LSN text conversion.
+ * into, JSON string escaping, bytes (base64, hex) and doubles as JSON, and
+ * LSN text conversion.
  *
  * Invariant: when data != NULL, data[len] == '\0' (cap > len always), so a
  * buffer can be handed to anything that wants a C string.
@@ -10,9 +11,10 @@
  * a real, already allocated message), and a silently truncated change event
  * would be a wrong value, which is worse than a crash the task restarts from.
  */
-#include "pgoutput.h"
+#include "pg_types.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,3 +241,79 @@ void pg_topic_sanitize(pg_buf_t *topic)
             topic->data[i] = '_';
     }
 }
+
+/* ---- bytes and doubles as JSON (pg_types.h) ------------------------------------------- */
+
+static void base64_append(pg_buf_t *out, const unsigned char *p, size_t n, const char *tbl)
+{
+    char q[4];
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = ((uint32_t)p[i] << 16) | ((uint32_t)p[i + 1] << 8) | p[i + 2];
+        q[0] = tbl[v >> 18];
+        q[1] = tbl[(v >> 12) & 63];
+        q[2] = tbl[(v >> 6) & 63];
+        q[3] = tbl[v & 63];
+        pg_buf_append(out, q, 4);
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)p[i + 1] << 8;
+        q[0] = tbl[v >> 18];
+        q[1] = tbl[(v >> 12) & 63];
+        q[2] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+        q[3] = '=';
+        pg_buf_append(out, q, 4);
+    }
+}
+
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+void pg_buf_binary(pg_buf_t *out, const unsigned char *p, size_t n, pg_binary_mode_t mode)
+{
+    pg_buf_append(out, "\"", 1);
+    if (mode == PG_BINARY_HEX) {
+        static const char hex[] = "0123456789abcdef";
+        for (size_t i = 0; i < n; i++) {
+            char h[2] = {hex[p[i] >> 4], hex[p[i] & 15]};
+            pg_buf_append(out, h, 2);
+        }
+    } else {
+        base64_append(out, p, n, mode == PG_BINARY_BASE64_URL_SAFE ? B64URL : B64);
+    }
+    pg_buf_append(out, "\"", 1);
+}
+
+void pg_buf_double(pg_buf_t *out, double d)
+{
+    if (isnan(d)) {
+        pg_buf_puts(out, "\"NaN\"");
+        return;
+    }
+    if (isinf(d)) {
+        pg_buf_puts(out, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+        return;
+    }
+    char tmp[400];
+    double a = fabs(d);
+    if (a == 0 || (a >= 1e-3 && a < 1e7)) {
+        /* Java's plain range: the fewest fraction digits (at least one). */
+        for (int prec = 1; prec <= 20; prec++) {
+            snprintf(tmp, sizeof tmp, "%.*f", prec, d);
+            if (strtod(tmp, NULL) == d)
+                break;
+        }
+    } else {
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+            if (strtod(tmp, NULL) == d)
+                break;
+        }
+    }
+    pg_buf_puts(out, tmp);
+    if (!strpbrk(tmp, ".e"))
+        pg_buf_puts(out, ".0");
+}
+

@@ -19,7 +19,7 @@
  * startup options so the walsender, which formats pgoutput's text values,
  * uses them too. */
 static const char session_options[] = "-c DateStyle=ISO -c IntervalStyle=iso_8601 -c TimeZone=UTC "
-                                      "-c extra_float_digits=3 -c bytea_output=hex";
+                                      "-c extra_float_digits=3 -c bytea_output=hex -c lc_monetary=C";
 
 #define PG_CONNECT_TIMEOUT_MS 15000
 
@@ -645,12 +645,13 @@ void pg_keyinfo_forget(pg_ctx_t *ctx, uint32_t oid)
 
 /* ---- non-built-in types ------------------------------------------------------ */
 
-static char resolve_type(void *vctx, uint32_t oid, uint32_t *base_oid, uint32_t *elem_oid)
+static char resolve_type(void *vctx, uint32_t oid, uint32_t *base_oid, int32_t *base_typmod, uint32_t *elem_oid)
 {
     pg_ctx_t *ctx = vctx;
     for (size_t i = 0; i < ctx->ntypes; i++) {
         if (ctx->typecache[i].oid == oid) {
             *base_oid = ctx->typecache[i].base;
+            *base_typmod = ctx->typecache[i].typmod;
             *elem_oid = ctx->typecache[i].elem;
             return ctx->typecache[i].kind;
         }
@@ -661,23 +662,30 @@ static char resolve_type(void *vctx, uint32_t oid, uint32_t *base_oid, uint32_t 
     ferry_status_t st;
     ferry_error_t err;
     PGresult *res = pg_query(ctx, ctx->sql,
-                             "SELECT typtype, typbasetype, typelem, typcategory FROM pg_type WHERE oid = $1::oid",
+                             "SELECT t.typtype, t.typbasetype, t.typelem, t.typcategory, t.typtypmod, "
+                             "t.typname = 'hstore' AND e.extname = 'hstore' FROM pg_type t "
+                             "LEFT JOIN pg_depend d ON d.classid = 'pg_type'::regclass AND d.objid = t.oid "
+                             "AND d.deptype = 'e' LEFT JOIN pg_extension e ON e.oid = d.refobjid "
+                             "WHERE t.oid = $1::oid",
                              1, params, PGRES_TUPLES_OK, "looking up a type", &st, &err);
     if (!res) {
         ctx->host->log(ctx->task, FERRY_LOG_WARN, "%s", err.msg);
         ctx->lookup_failed = 1;
         return 0;
     }
-    pg_typeinfo_t ti = {.oid = oid};
+    pg_typeinfo_t ti = {.oid = oid, .typmod = -1};
     if (PQntuples(res) > 0) {
         char typtype = PQgetvalue(res, 0, 0)[0], category = PQgetvalue(res, 0, 3)[0];
         uint32_t base = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
         uint32_t elem = (uint32_t)strtoul(PQgetvalue(res, 0, 2), NULL, 10);
         if (typtype == 'e') {
             ti.kind = 'e';
+        } else if (PQgetvalue(res, 0, 5)[0] == 't') {
+            ti.kind = 'h';
         } else if (typtype == 'd') {
             ti.kind = 'd';
             ti.base = base;
+            ti.typmod = (int32_t)strtol(PQgetvalue(res, 0, 4), NULL, 10);
         } else if (category == 'A' && elem) {
             ti.kind = 'a';
             ti.elem = elem;
@@ -695,6 +703,7 @@ static char resolve_type(void *vctx, uint32_t oid, uint32_t *base_oid, uint32_t 
     if (ctx->ntypes < ctx->captypes)
         ctx->typecache[ctx->ntypes++] = ti;
     *base_oid = ti.base;
+    *base_typmod = ti.typmod;
     *elem_oid = ti.elem;
     return ti.kind;
 }

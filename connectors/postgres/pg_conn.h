@@ -9,6 +9,7 @@
  *   pg_record.c                        emission (spill queue) and keys
  *   pg_conn.c                          connections, errors, catalog lookups
  *   pg_envelope.c, pg_types.c          Debezium's envelope, value formatting
+ *   pg_types_{number,time,other}.c     the value formats by type (pg_types.h)
  *   pg_filter.c, pg_buf.c, pgoutput_decode.c   table lists, buffers, protocol
  *
  * Threads: everything here runs on the task's thread, except pg_ctx_t.stop,
@@ -118,6 +119,7 @@ typedef struct pg_keyinfo {
 
 typedef struct pg_typeinfo {
     uint32_t oid, base, elem;
+    int32_t typmod; /* a domain's typtypmod, else -1 */
     char kind;
 } pg_typeinfo_t;
 
@@ -150,7 +152,7 @@ typedef struct pg_ctx {
     const char *conninfo; /* secret: never logged */
     char *slot;           /* owned */
     char *publication;    /* owned */
-    const char *prefix, *toast_placeholder, *outbox_prefix;
+    const char *prefix, *outbox_prefix;
     enum pg_pub_mode pub_mode;
     enum pg_snap_mode snap_mode;
     int64_t chunk_size, heartbeat_ms, status_ms;
@@ -264,6 +266,7 @@ typedef struct pg_ctx {
 
     pgoutput_decoder_t *dec;
     pg_type_resolver_t types;
+    pg_format_t format;     /* the value options; format.types = &types */
     pg_typeinfo_t *typecache; /* owned */
     size_t ntypes, captypes;
     pg_keyinfo_t *keycache; /* owned */

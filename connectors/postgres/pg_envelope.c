@@ -22,7 +22,7 @@ static void json_str_or_null(pg_buf_t *out, const char *s)
 }
 
 void pg_row_json(pg_buf_t *out, const pg_relation_t *rel, const pg_tuple_t *tuple, int key_only,
-                 const char *toast_placeholder, const pg_type_resolver_t *types)
+                 const pg_format_t *fmt)
 {
     if (!rel || !tuple) {
         pg_buf_append(out, "null", 4);
@@ -41,7 +41,7 @@ void pg_row_json(pg_buf_t *out, const pg_relation_t *rel, const pg_tuple_t *tupl
         first = 0;
         json_str_or_null(out, col->name ? col->name : "");
         pg_buf_append(out, ":", 1);
-        pg_datum_json(out, col->type_oid, &tuple->cols[i], toast_placeholder, types);
+        pg_datum_json(out, col->type_oid, col->typmod, &tuple->cols[i], fmt);
     }
     pg_buf_append(out, "}", 1);
 }

@@ -65,7 +65,7 @@ void pg_message_emit(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput_msg_t *
     pg_buf_json_string(&ctx->vbuf, prefix, strlen(prefix));
     pg_buf_puts(&ctx->vbuf, ",\"content\":");
     pg_datum_t content = {PG_DATUM_BINARY, msg->content, msg->content_len};
-    pg_datum_json(&ctx->vbuf, 17 /* bytea */, &content, ctx->toast_placeholder, &ctx->types);
+    pg_datum_json(&ctx->vbuf, 17 /* bytea */, -1, &content, &ctx->format);
     pg_buf_puts(&ctx->vbuf, "}}");
 
     pg_buf_t topic = {0};

@@ -201,7 +201,7 @@ void pg_row_json_kept(pg_ctx_t *ctx, pg_buf_t *out, const pg_relation_t *rel, co
 {
     const unsigned char *keep = pg_colmask(ctx, rel);
     if (!keep) {
-        pg_row_json(out, rel, tuple, 0, ctx->toast_placeholder, &ctx->types);
+        pg_row_json(out, rel, tuple, 0, &ctx->format);
         return;
     }
     int n = rel->ncols < tuple->ncols ? rel->ncols : tuple->ncols;
@@ -219,7 +219,7 @@ void pg_row_json_kept(pg_ctx_t *ctx, pg_buf_t *out, const pg_relation_t *rel, co
     r.cols = cols;
     r.ncols = k;
     pg_tuple_t t = {.ncols = k, .cols = datums};
-    pg_row_json(out, &r, &t, 0, ctx->toast_placeholder, &ctx->types);
+    pg_row_json(out, &r, &t, 0, &ctx->format);
     free(cols);
     free(datums);
 }
@@ -287,7 +287,7 @@ int pg_key_json(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple
             pg_buf_puts(&ctx->kbuf, ",");
         pg_buf_json_string(&ctx->kbuf, rel->cols[i].name, strlen(rel->cols[i].name));
         pg_buf_puts(&ctx->kbuf, ":");
-        pg_datum_json(&ctx->kbuf, rel->cols[i].type_oid, d, ctx->toast_placeholder, &ctx->types);
+        pg_datum_json(&ctx->kbuf, rel->cols[i].type_oid, rel->cols[i].typmod, d, &ctx->format);
     }
     pg_buf_puts(&ctx->kbuf, "}");
     if (idx != stack)

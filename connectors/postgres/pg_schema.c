@@ -181,7 +181,7 @@ static const pg_colmeta_t *colmeta_find(const pg_colmeta_t *m, size_t n, const c
 
 /* Follows domains down to their base type; arrays come back as 'a' with
  * *elem set. */
-static uint32_t resolve(const pg_ctx_t *ctx, uint32_t oid, char *kind, uint32_t *elem)
+static uint32_t resolve(const pg_ctx_t *ctx, uint32_t oid, char *kind, uint32_t *elem, int32_t *typmod)
 {
     *kind = 0;
     for (int depth = 0; depth < 16; depth++) {
@@ -194,9 +194,13 @@ static uint32_t resolve(const pg_ctx_t *ctx, uint32_t oid, char *kind, uint32_t 
         if (oid < 10000 || !ctx->types.resolve)
             return oid;
         uint32_t base = 0, el = 0;
-        char k = ctx->types.resolve(ctx->types.ctx, oid, &base, &el);
+        int32_t base_typmod = -1;
+        char k = ctx->types.resolve(ctx->types.ctx, oid, &base, &base_typmod, &el);
         if (k == 'd' && base) {
+            /* A domain is its base type, with the domain's typmod. */
             oid = base;
+            if (base_typmod >= 0)
+                *typmod = base_typmod;
             continue;
         }
         if (k == 'a') {
@@ -219,9 +223,34 @@ typedef struct scalar {
     int struct_kind;    /* 1: VariableScaleDecimal, 2: Point */
 } scalar_t;
 
-static scalar_t scalar_of(uint32_t oid, int32_t typmod)
+static scalar_t scalar_of(uint32_t oid, int32_t typmod, const pg_format_t *f)
 {
     scalar_t s = {.type = "string"};
+    /* decimal.handling.mode double / string; binary.handling.mode other
+     * than bytes; time.precision.mode connect / isostring;
+     * interval.handling.mode string. */
+    if ((oid == OID_NUMERIC || oid == OID_MONEY) && f->decimal != PG_DECIMAL_PRECISE) {
+        s.type = f->decimal == PG_DECIMAL_DOUBLE ? "double" : "string";
+        return s;
+    }
+    if (oid == OID_BYTEA && f->binary != PG_BINARY_BYTES)
+        return s;
+    if (f->time == PG_TIME_CONNECT && (oid == OID_DATE || oid == OID_TIME || oid == OID_TIMESTAMP)) {
+        s.type = oid == OID_TIMESTAMP ? "int64" : "int32";
+        s.name = oid == OID_DATE   ? "org.apache.kafka.connect.data.Date"
+                 : oid == OID_TIME ? "org.apache.kafka.connect.data.Time"
+                                   : "org.apache.kafka.connect.data.Timestamp";
+        return s;
+    }
+    if (f->time == PG_TIME_ISOSTRING && (oid == OID_DATE || oid == OID_TIME || oid == OID_TIMESTAMP)) {
+        s.name = oid == OID_DATE ? "io.debezium.time.IsoDate"
+                 : oid == OID_TIME ? "io.debezium.time.IsoTime" : "io.debezium.time.IsoTimestamp";
+        return s;
+    }
+    if (oid == OID_INTERVAL && f->interval == PG_INTERVAL_STRING) {
+        s.name = "io.debezium.time.Interval";
+        return s;
+    }
     switch (oid) {
     case OID_BOOL: s.type = "boolean"; break;
     case OID_INT2: s.type = "int16"; break;
@@ -248,11 +277,11 @@ static scalar_t scalar_of(uint32_t oid, int32_t typmod)
     case OID_MONEY:
         s.type = "bytes";
         s.name = "org.apache.kafka.connect.data.Decimal";
-        snprintf(s.params, sizeof(s.params), "\"scale\":\"2\"");
+        snprintf(s.params, sizeof(s.params), "\"scale\":\"%d\"", f->money_digits_set ? f->money_digits : 2);
         break;
     case OID_DATE: s.type = "int32"; s.name = "io.debezium.time.Date"; break;
     case OID_TIME:
-        if (typmod >= 0 && typmod <= 3) {
+        if (typmod >= 0 && typmod <= 3 && f->time != PG_TIME_ADAPTIVE_MICROS) {
             s.type = "int32";
             s.name = "io.debezium.time.Time";
         } else {
@@ -328,7 +357,7 @@ static void column_schema(pg_buf_t *out, const pg_ctx_t *ctx, uint32_t oid, int3
 {
     char kind;
     uint32_t elem = 0;
-    uint32_t base = resolve(ctx, oid, &kind, &elem);
+    uint32_t base = resolve(ctx, oid, &kind, &elem, &typmod);
     if (kind == 'a' && depth < 6) {
         const char *item_type;
         pg_buf_puts(out, "{\"type\":\"array\",\"items\":");
@@ -348,7 +377,20 @@ static void column_schema(pg_buf_t *out, const pg_ctx_t *ctx, uint32_t oid, int3
         *type = "string";
         return;
     }
-    scalar_t s = scalar_of(base, typmod);
+    if (kind == 'h') {
+        if (ctx->format.hstore == PG_HSTORE_MAP) {
+            pg_buf_printf(out, "{\"type\":\"map\",\"keys\":{\"type\":\"string\",\"optional\":false},"
+                               "\"values\":{\"type\":\"string\",\"optional\":true},\"optional\":%s",
+                          optional ? "true" : "false");
+            *type = "map";
+        } else {
+            pg_buf_printf(out, "{\"type\":\"string\",\"optional\":%s,\"name\":\"io.debezium.data.Json\",\"version\":1",
+                          optional ? "true" : "false");
+            *type = "string";
+        }
+        return;
+    }
+    scalar_t s = scalar_of(base, typmod, &ctx->format);
     scalar_head(out, &s);
     pg_buf_puts(out, optional ? "true" : "false");
     scalar_tail(out, &s);
@@ -390,7 +432,7 @@ static void field_schema(pg_buf_t *out, pg_ctx_t *ctx, const pg_column_t *col, c
                   meta ? meta->enum_values : NULL, 0, &type);
     if (meta && meta->default_text) {
         pg_buf_t v = {0};
-        pg_value_json(&v, col->type_oid, meta->default_text, strlen(meta->default_text), &ctx->types);
+        pg_value_json(&v, col->type_oid, col->typmod, meta->default_text, strlen(meta->default_text), &ctx->format);
         if (default_fits(type, &v)) {
             pg_buf_puts(out, ",\"default\":");
             pg_buf_append(out, v.data, v.len);

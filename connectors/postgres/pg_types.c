@@ -1,23 +1,33 @@
 /*
  * pg_types.c — turns one datum in PostgreSQL's text output format into a JSON
- * value (the mapping is documented at pg_value_json in pgoutput.h).
+ * value (the mapping is documented at pg_value_json in pgoutput.h): the
+ * dispatch by type, arrays, bytea, the TOAST placeholder and the JSON
+ * validator. Numbers, times and the other structured types are in
+ * pg_types_number.c, pg_types_time.c and pg_types_other.c (pg_types.h).
  *
  * Invariant: whatever the input bytes, the output is exactly one valid JSON
- * value. Every typed conversion (number, bool, base64, ISO date, embedded
- * JSON, array) first checks that the text has the shape PostgreSQL prints;
- * when it does not, the formatter rolls the buffer back to where it started
- * and emits the original text as a JSON string instead. A value is never
+ * value. Every typed conversion (number, bool, base64, decimal, time,
+ * interval, hstore, array) first checks that the text has the shape
+ * PostgreSQL prints; when it does not, the formatter rolls the buffer back to
+ * where it started and emits the original text as a JSON string instead. A value is never
  * guessed: a string the consumer can still read beats a wrong number.
  *
  * The session settings that make the text predictable (DateStyle=ISO,
  * IntervalStyle=iso_8601, TimeZone=UTC, extra_float_digits=3,
- * bytea_output=hex) are the connector's job; the formatter still copes with
- * the other common forms (offsets other than +00, bytea escape format).
+ * bytea_output=hex, lc_monetary=C) are the connector's job; the formatter
+ * still copes with the other common forms (offsets other than +00, bytea
+ * escape format). Where Debezium computes with Java doubles (interval
+ * microseconds, decimal.handling.mode=double) so do these files, so that
+ * the numbers are the same bits.
  */
-#include "pgoutput.h"
+#include "pg_types.h"
 
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Resolving domains/arrays through the resolver may loop on a broken
  * catalog; these bound the work. PostgreSQL arrays have at most 6 dimensions. */
@@ -32,16 +42,23 @@ typedef enum fmt {
     FMT_FLOAT,
     FMT_BOOL,
     FMT_BYTEA,
+    FMT_NUMERIC,
+    FMT_MONEY,
     FMT_DATE,
+    FMT_TIME,
+    FMT_TIMETZ,
     FMT_TIMESTAMP,
     FMT_TIMESTAMPTZ,
-    FMT_JSON,
+    FMT_INTERVAL,
+    FMT_BIT,
+    FMT_POINT,
+    FMT_HSTORE,
     FMT_ARRAY
 } fmt_t;
 
 /* The formatter for a built-in oid; for built-in array types *elem is set.
  * Returns -1 for an oid that is not built in (ask the resolver). Text-like
- * types (text, varchar, numeric, uuid, inet, interval, time, ...) are strings. */
+ * types (text, varchar, uuid, inet, json, xml, ranges, ...) are strings. */
 static int builtin_fmt(uint32_t oid, uint32_t *elem, char *delim)
 {
     *delim = ',';
@@ -49,17 +66,22 @@ static int builtin_fmt(uint32_t oid, uint32_t *elem, char *delim)
     case 16: return FMT_BOOL;
     case 17: return FMT_BYTEA;
     case 20: case 21: case 23: case 26: return FMT_INT;
-    case 114: case 3802: return FMT_JSON;
     case 700: case 701: return FMT_FLOAT;
+    case 1700: return FMT_NUMERIC;
+    case 790: return FMT_MONEY;
     case 1082: return FMT_DATE;
+    case 1083: return FMT_TIME;
+    case 1266: return FMT_TIMETZ;
     case 1114: return FMT_TIMESTAMP;
     case 1184: return FMT_TIMESTAMPTZ;
+    case 1186: return FMT_INTERVAL;
+    case 1560: case 1562: return FMT_BIT;
+    case 600: return FMT_POINT;
     case 18: case 19: case 22: case 24: case 25: case 27: case 28: case 29: case 30:
-    case 142: case 600: case 601: case 602: case 603: case 604: case 628: case 650: case 718:
-    case 774: case 790: case 829: case 869: case 1042: case 1043: case 1083: case 1186:
-    case 1266: case 1560: case 1562: case 1700: case 2205: case 2206: case 2950: case 2970:
-    case 3220: case 3614: case 3615: case 3904: case 3906: case 3908: case 3910: case 3912:
-    case 3926: case 4072: case 5038: case 5069:
+    case 114: case 142: case 601: case 602: case 603: case 604: case 628: case 650: case 718:
+    case 774: case 829: case 869: case 1042: case 1043: case 2205: case 2206: case 2950:
+    case 2970: case 3220: case 3614: case 3615: case 3802: case 3904: case 3906: case 3908:
+    case 3910: case 3912: case 3926: case 4072: case 5038: case 5069:
         return FMT_STRING;
     default: break;
     }
@@ -88,16 +110,11 @@ static int builtin_fmt(uint32_t oid, uint32_t *elem, char *delim)
 
 /* ---- shape checks ----------------------------------------------------------------- */
 
-static int is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
 /* Digits from s[*i]; returns how many were consumed. */
 static size_t skip_digits(const char *s, size_t len, size_t *i)
 {
     size_t start = *i;
-    while (*i < len && is_digit(s[*i]))
+    while (*i < len && pg_is_digit(s[*i]))
         (*i)++;
     return *i - start;
 }
@@ -108,7 +125,7 @@ static int is_json_number(const char *s, size_t len)
     size_t i = 0;
     if (i < len && s[i] == '-')
         i++;
-    if (i >= len || !is_digit(s[i]))
+    if (i >= len || !pg_is_digit(s[i]))
         return 0;
     if (s[i] == '0')
         i++;
@@ -234,9 +251,9 @@ int pg_json_valid(const char *s, size_t len)
         } else if (c == '"') {
             if (!json_skip_string(s, len, &i))
                 goto done;
-        } else if (c == '-' || is_digit(c)) {
+        } else if (c == '-' || pg_is_digit(c)) {
             size_t j = i;
-            while (j < len && (is_digit(s[j]) || strchr("+-.eE", s[j])) && s[j])
+            while (j < len && (pg_is_digit(s[j]) || strchr("+-.eE", s[j])) && s[j])
                 j++;
             if (!is_json_number(s + i, j - i))
                 goto done;
@@ -281,31 +298,6 @@ done:
 
 /* ---- bytea ------------------------------------------------------------------------- */
 
-static void base64_append(pg_buf_t *out, const unsigned char *p, size_t n)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char q[4];
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = ((uint32_t)p[i] << 16) | ((uint32_t)p[i + 1] << 8) | p[i + 2];
-        q[0] = tbl[v >> 18];
-        q[1] = tbl[(v >> 12) & 63];
-        q[2] = tbl[(v >> 6) & 63];
-        q[3] = tbl[v & 63];
-        pg_buf_append(out, q, 4);
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)p[i + 1] << 8;
-        q[0] = tbl[v >> 18];
-        q[1] = tbl[(v >> 12) & 63];
-        q[2] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-        q[3] = '=';
-        pg_buf_append(out, q, 4);
-    }
-}
-
 /* Decodes bytea text output (hex "\x0a0b", or the old escape format with
  * "\\" and "\ooo") into raw bytes. */
 static int bytea_decode(const char *s, size_t len, pg_buf_t *raw)
@@ -342,120 +334,21 @@ static int bytea_decode(const char *s, size_t len, pg_buf_t *raw)
     return 0;
 }
 
-static int bytea_json(pg_buf_t *out, const char *s, size_t len)
+
+static int bytea_json(pg_buf_t *out, const char *s, size_t len, pg_binary_mode_t mode)
 {
     pg_buf_t raw = {0};
     int rc = bytea_decode(s, len, &raw);
-    if (rc == 0) {
-        pg_buf_append(out, "\"", 1);
-        base64_append(out, (const unsigned char *)raw.data, raw.len);
-        pg_buf_append(out, "\"", 1);
-    }
+    if (rc == 0)
+        pg_buf_binary(out, (const unsigned char *)raw.data, raw.len, mode);
     pg_buf_free(&raw);
     return rc;
 }
 
-/* ---- dates and timestamps ------------------------------------------------------------- */
-
-/* ISO-8601 text for PostgreSQL's ISO DateStyle output: the space between date
- * and time becomes 'T'; for timestamptz an offset "+00" becomes "Z" and "+hh"
- * becomes "+hh:00". BC years use astronomical numbering as ISO-8601 does
- * (1 BC = "0000", 44 BC = "-0043"). "infinity"/"-infinity" stay as they are. */
-static int datetime_json(pg_buf_t *out, const char *s, size_t len, fmt_t f)
-{
-    char tmp[96];
-    size_t n = 0;
-    if ((len == 8 && !memcmp(s, "infinity", 8)) || (len == 9 && !memcmp(s, "-infinity", 9))) {
-        pg_buf_json_string(out, s, len);
-        return 0;
-    }
-    if (len > 64)
-        return -1;
-    int bc = len > 3 && !memcmp(s + len - 3, " BC", 3);
-    if (bc)
-        len -= 3;
-    size_t i = 0;
-    size_t ydigits = skip_digits(s, len, &i);
-    if (ydigits < 4 || ydigits > 9 || i >= len || s[i] != '-')
-        return -1;
-    if (bc) {
-        long year = 0;
-        for (size_t k = 0; k < ydigits; k++)
-            year = year * 10 + (s[k] - '0');
-        if (year < 1)
-            return -1;
-        n = (size_t)snprintf(tmp, sizeof tmp, year == 1 ? "%04ld" : "-%04ld", year - 1);
-    } else {
-        memcpy(tmp, s, ydigits);
-        n = ydigits;
-    }
-    /* "-MM-DD" */
-    if (len - i < 6 || !is_digit(s[i + 1]) || !is_digit(s[i + 2]) || s[i + 3] != '-' ||
-        !is_digit(s[i + 4]) || !is_digit(s[i + 5]))
-        return -1;
-    memcpy(tmp + n, s + i, 6);
-    n += 6;
-    i += 6;
-    if (f == FMT_DATE) {
-        if (i != len)
-            return -1;
-        pg_buf_json_string(out, tmp, n);
-        return 0;
-    }
-    /* " HH:MM:SS[.ffffff]" */
-    if (len - i < 9 || s[i] != ' ' || !is_digit(s[i + 1]) || !is_digit(s[i + 2]) || s[i + 3] != ':' ||
-        !is_digit(s[i + 4]) || !is_digit(s[i + 5]) || s[i + 6] != ':' || !is_digit(s[i + 7]) ||
-        !is_digit(s[i + 8]))
-        return -1;
-    tmp[n++] = 'T';
-    memcpy(tmp + n, s + i + 1, 8);
-    n += 8;
-    i += 9;
-    if (i < len && s[i] == '.') {
-        size_t start = i++;
-        if (!skip_digits(s, len, &i))
-            return -1;
-        memcpy(tmp + n, s + start, i - start);
-        n += i - start;
-    }
-    if (f == FMT_TIMESTAMP) {
-        if (i != len)
-            return -1;
-        pg_buf_json_string(out, tmp, n);
-        return 0;
-    }
-    /* Offset: [+-]HH[:MM[:SS]] */
-    if (i >= len || (s[i] != '+' && s[i] != '-'))
-        return -1;
-    size_t start = i++;
-    if (skip_digits(s, len, &i) != 2)
-        return -1;
-    while (i < len && s[i] == ':') {
-        i++;
-        if (skip_digits(s, len, &i) != 2)
-            return -1;
-    }
-    if (i != len)
-        return -1;
-    size_t olen = i - start;
-    if (olen == 3 && !memcmp(s + start + 1, "00", 2)) {
-        tmp[n++] = 'Z';
-    } else {
-        memcpy(tmp + n, s + start, olen);
-        n += olen;
-        if (olen == 3) {
-            memcpy(tmp + n, ":00", 3);
-            n += 3;
-        }
-    }
-    pg_buf_json_string(out, tmp, n);
-    return 0;
-}
-
 /* ---- arrays ------------------------------------------------------------------------------ */
 
-static int value_json(pg_buf_t *out, uint32_t oid, const char *s, size_t len,
-                      const pg_type_resolver_t *types, int depth);
+static int value_json(pg_buf_t *out, uint32_t oid, int32_t typmod, const char *s, size_t len,
+                      const pg_format_t *f, int depth);
 
 static int array_ws(char c)
 {
@@ -466,8 +359,9 @@ typedef struct array_ctx {
     const char *s;
     size_t len, i;
     uint32_t elem;
+    int32_t typmod; /* the array column's typmod is its elements' */
     char delim;
-    const pg_type_resolver_t *types;
+    const pg_format_t *f;
     int depth;
     pg_buf_t elem_text; /* unescaped text of the current element */
 } array_ctx_t;
@@ -560,8 +454,8 @@ static int array_level(array_ctx_t *a, pg_buf_t *out, int dims)
                 return -1;
             if (is_null)
                 pg_buf_append(out, "null", 4);
-            else if (value_json(out, a->elem, a->elem_text.data ? a->elem_text.data : "",
-                                a->elem_text.len, a->types, a->depth + 1) < 0)
+            else if (value_json(out, a->elem, a->typmod, a->elem_text.data ? a->elem_text.data : "",
+                                a->elem_text.len, a->f, a->depth + 1) < 0)
                 return -1;
         }
         while (a->i < a->len && array_ws(a->s[a->i]))
@@ -578,10 +472,10 @@ static int array_level(array_ctx_t *a, pg_buf_t *out, int dims)
     return 0;
 }
 
-static int array_json(pg_buf_t *out, uint32_t elem, char delim, const char *s, size_t len,
-                      const pg_type_resolver_t *types, int depth)
+static int array_json(pg_buf_t *out, uint32_t elem, int32_t typmod, char delim, const char *s, size_t len,
+                      const pg_format_t *f, int depth)
 {
-    array_ctx_t a = {.s = s, .len = len, .elem = elem, .delim = delim, .types = types, .depth = depth};
+    array_ctx_t a = {.s = s, .len = len, .elem = elem, .typmod = typmod, .delim = delim, .f = f, .depth = depth};
     while (a.i < len && array_ws(s[a.i]))
         a.i++;
     /* Optional dimension decoration "[1:2][0:1]=" (non-default lower bounds);
@@ -614,28 +508,32 @@ static int array_json(pg_buf_t *out, uint32_t elem, char delim, const char *s, s
 
 /* ---- dispatch --------------------------------------------------------------------------- */
 
+static const pg_format_t DEFAULT_FORMAT = {0};
+
 /* Appends the JSON for one value; returns -1 (with out unchanged) when the
  * text does not have the type's shape, so the caller can fall back. */
-static int value_json(pg_buf_t *out, uint32_t oid, const char *s, size_t len,
-                      const pg_type_resolver_t *types, int depth)
+static int value_json(pg_buf_t *out, uint32_t oid, int32_t typmod, const char *s, size_t len,
+                      const pg_format_t *f, int depth)
 {
     size_t mark = out->len;
     uint32_t elem = 0;
     char delim = ',';
-    int f = builtin_fmt(oid, &elem, &delim);
-    if (f < 0) {
+    int ft = builtin_fmt(oid, &elem, &delim);
+    if (ft < 0) {
         char cat = 0;
         uint32_t base = 0;
+        int32_t base_typmod = -1;
+        const pg_type_resolver_t *types = f->types;
         if (types && types->resolve && depth < MAX_TYPE_DEPTH)
-            cat = types->resolve(types->ctx, oid, &base, &elem);
+            cat = types->resolve(types->ctx, oid, &base, &base_typmod, &elem);
         if (cat == 'd')
-            return value_json(out, base, s, len, types, depth + 1);
-        f = cat == 'a' ? FMT_ARRAY : FMT_STRING;
+            return value_json(out, base, typmod >= 0 ? typmod : base_typmod, s, len, f, depth + 1);
+        ft = cat == 'a' ? FMT_ARRAY : cat == 'h' ? FMT_HSTORE : FMT_STRING;
     }
     if (depth > MAX_TYPE_DEPTH)
-        f = FMT_STRING;
+        ft = FMT_STRING;
     int rc = 0;
-    switch ((fmt_t)f) {
+    switch ((fmt_t)ft) {
     case FMT_INT:
         if (is_json_integer(s, len))
             pg_buf_append(out, s, len);
@@ -643,11 +541,16 @@ static int value_json(pg_buf_t *out, uint32_t oid, const char *s, size_t len,
             rc = -1;
         break;
     case FMT_FLOAT:
-        /* NaN, Infinity and -Infinity are not JSON numbers: strings. */
-        if (is_json_number(s, len))
+        /* NaN, Infinity and -Infinity are not JSON numbers: strings (as
+         * Jackson quotes them). A whole number gets ".0": Java prints a
+         * double with a fraction. */
+        if (is_json_number(s, len)) {
             pg_buf_append(out, s, len);
-        else
+            if (!memchr(s, '.', len) && !memchr(s, 'e', len) && !memchr(s, 'E', len))
+                pg_buf_append(out, ".0", 2);
+        } else {
             pg_buf_json_string(out, s, len);
+        }
         break;
     case FMT_BOOL:
         if (len == 1 && s[0] == 't')
@@ -657,17 +560,19 @@ static int value_json(pg_buf_t *out, uint32_t oid, const char *s, size_t len,
         else
             rc = -1;
         break;
-    case FMT_BYTEA: rc = bytea_json(out, s, len); break;
-    case FMT_DATE:
-    case FMT_TIMESTAMP:
-    case FMT_TIMESTAMPTZ: rc = datetime_json(out, s, len, (fmt_t)f); break;
-    case FMT_JSON:
-        if (pg_json_valid(s, len))
-            pg_buf_append(out, s, len);
-        else
-            rc = -1;
-        break;
-    case FMT_ARRAY: rc = array_json(out, elem, delim, s, len, types, depth); break;
+    case FMT_BYTEA: rc = bytea_json(out, s, len, f->binary); break;
+    case FMT_NUMERIC: rc = pg_fmt_decimal(out, s, len, pg_numeric_scale(typmod), f); break;
+    case FMT_MONEY: rc = pg_fmt_money(out, s, len, f); break;
+    case FMT_DATE: rc = pg_fmt_date(out, s, len, f); break;
+    case FMT_TIME: rc = pg_fmt_time(out, s, len, typmod, f); break;
+    case FMT_TIMETZ: rc = pg_fmt_timetz(out, s, len); break;
+    case FMT_TIMESTAMP: rc = pg_fmt_timestamp(out, s, len, typmod, f); break;
+    case FMT_TIMESTAMPTZ: rc = pg_fmt_timestamptz(out, s, len, typmod); break;
+    case FMT_INTERVAL: rc = pg_fmt_interval(out, s, len, f); break;
+    case FMT_BIT: rc = pg_fmt_bits(out, s, len, typmod); break;
+    case FMT_POINT: rc = pg_fmt_point(out, s, len); break;
+    case FMT_HSTORE: rc = pg_fmt_hstore(out, s, len, f); break;
+    case FMT_ARRAY: rc = array_json(out, elem, typmod, delim, s, len, f, depth); break;
     case FMT_STRING: pg_buf_json_string(out, s, len); break;
     }
     if (rc < 0) {
@@ -678,36 +583,88 @@ static int value_json(pg_buf_t *out, uint32_t oid, const char *s, size_t len,
     return rc;
 }
 
-void pg_value_json(pg_buf_t *out, uint32_t type_oid, const char *text, size_t len,
-                   const pg_type_resolver_t *types)
+void pg_value_json(pg_buf_t *out, uint32_t type_oid, int32_t typmod, const char *text, size_t len,
+                   const pg_format_t *fmt)
 {
     if (!text) {
         pg_buf_append(out, "null", 4);
         return;
     }
-    if (value_json(out, type_oid, text, len, types, 0) < 0)
+    if (value_json(out, type_oid, typmod, text, len, fmt ? fmt : &DEFAULT_FORMAT, 0) < 0)
         pg_buf_json_string(out, text, len);
 }
 
-void pg_datum_json(pg_buf_t *out, uint32_t type_oid, const pg_datum_t *datum,
-                   const char *toast_placeholder, const pg_type_resolver_t *types)
+/* The unchanged-TOAST placeholder as Debezium writes it for the column's
+ * type (UnchangedToastedPlaceholder): bytea the placeholder's bytes;
+ * text/varchar/json/jsonb arrays [placeholder]; int4/int8/date arrays the
+ * bytes as (signed) numbers; hstore {placeholder: placeholder}; everything
+ * else the string. */
+static void placeholder_json(pg_buf_t *out, uint32_t oid, const pg_format_t *f)
 {
+    const char *ph = f->unavailable ? f->unavailable : DEFAULT_TOAST_PLACEHOLDER;
+    size_t n = strlen(ph);
+    switch (oid) {
+    case 17:
+        /* What Debezium 3.6.1 writes: the bytes (base64) in bytes mode, the
+         * string itself in hex mode, null in the base64 modes. */
+        if (f->binary == PG_BINARY_BYTES)
+            pg_buf_binary(out, (const unsigned char *)ph, n, PG_BINARY_BYTES);
+        else if (f->binary == PG_BINARY_HEX)
+            pg_buf_json_string(out, ph, n);
+        else
+            pg_buf_append(out, "null", 4);
+        return;
+    case 1009: case 1015: case 199: case 3807:
+        pg_buf_append(out, "[", 1);
+        pg_buf_json_string(out, ph, n);
+        pg_buf_append(out, "]", 1);
+        return;
+    case 1007: case 1016: case 1182:
+        pg_buf_append(out, "[", 1);
+        for (size_t i = 0; i < n; i++)
+            pg_buf_printf(out, "%s%d", i ? "," : "", (int)(signed char)ph[i]);
+        pg_buf_append(out, "]", 1);
+        return;
+    default: break;
+    }
+    /* hstore: the map {placeholder: placeholder}. */
+    uint32_t base = 0, elem = 0;
+    int32_t base_typmod = -1;
+    if (f->types && f->types->resolve && f->types->resolve(f->types->ctx, oid, &base, &base_typmod, &elem) == 'h') {
+        pg_buf_t obj = {0};
+        pg_buf_append(&obj, "{", 1);
+        pg_buf_json_string(&obj, ph, n);
+        pg_buf_append(&obj, ":", 1);
+        pg_buf_json_string(&obj, ph, n);
+        pg_buf_append(&obj, "}", 1);
+        if (f->hstore == PG_HSTORE_MAP)
+            pg_buf_append(out, obj.data, obj.len);
+        else
+            pg_buf_json_string(out, obj.data, obj.len);
+        pg_buf_free(&obj);
+        return;
+    }
+    pg_buf_json_string(out, ph, n);
+}
+
+void pg_datum_json(pg_buf_t *out, uint32_t type_oid, int32_t typmod, const pg_datum_t *datum,
+                   const pg_format_t *fmt)
+{
+    if (!fmt)
+        fmt = &DEFAULT_FORMAT;
     if (!datum) {
         pg_buf_append(out, "null", 4);
         return;
     }
     switch (datum->kind) {
-    case PG_DATUM_TEXT: pg_value_json(out, type_oid, datum->data ? datum->data : "", datum->len, types); break;
-    case PG_DATUM_UNCHANGED_TOAST:
-        if (!toast_placeholder)
-            toast_placeholder = DEFAULT_TOAST_PLACEHOLDER;
-        pg_buf_json_string(out, toast_placeholder, strlen(toast_placeholder));
+    case PG_DATUM_TEXT:
+        pg_value_json(out, type_oid, typmod, datum->data ? datum->data : "", datum->len, fmt);
         break;
+    case PG_DATUM_UNCHANGED_TOAST: placeholder_json(out, type_oid, fmt); break;
     case PG_DATUM_BINARY:
         /* Binary send format is type-specific; keep the bytes, as base64. */
-        pg_buf_append(out, "\"", 1);
-        base64_append(out, (const unsigned char *)datum->data, datum->data ? datum->len : 0);
-        pg_buf_append(out, "\"", 1);
+        pg_buf_binary(out, (const unsigned char *)(datum->data ? datum->data : ""), datum->data ? datum->len : 0,
+                      PG_BINARY_BYTES);
         break;
     case PG_DATUM_NULL:
     default: pg_buf_append(out, "null", 4); break;

@@ -111,33 +111,107 @@ const pg_relation_t *pgoutput_relation(const pgoutput_decoder_t *dec, uint32_t o
 int pgoutput_in_stream(const pgoutput_decoder_t *dec);
 
 /* ---- values ------------------------------------------------------------------------ */
-/* Type information beyond built-in oids (enums, domains, arrays of those). The
- * connector fills it from pg_type; the formatter asks it. May be NULL. */
+/* Type information beyond built-in oids (enums, domains, arrays of those,
+ * hstore). The connector fills it from pg_type; the formatter asks it. */
 typedef struct pg_type_resolver {
     /* Returns the category for a non-built-in oid: 'e' enum (→ string), 'd'
-     * domain (then *base_oid set), 'a' array (then *elem_oid set), 0 unknown
-     * (→ string). */
-    char (*resolve)(void *ctx, uint32_t oid, uint32_t *base_oid, uint32_t *elem_oid);
+     * domain (then *base_oid and *base_typmod, the domain's typmod or -1, set),
+     * 'a' array (then *elem_oid set), 'h' the hstore extension's type, 0
+     * unknown (→ string). */
+    char (*resolve)(void *ctx, uint32_t oid, uint32_t *base_oid, int32_t *base_typmod, uint32_t *elem_oid);
     void *ctx;
 } pg_type_resolver_t;
 
-/* Appends the JSON value for one datum in PostgreSQL text output format.
- * The session must use DateStyle=ISO, IntervalStyle=iso_8601, TimeZone=UTC,
- * extra_float_digits=3, bytea_output=hex. Mapping: int2/int4/int8/oid →
- * number; float4/float8 → number, NaN/Infinity/-Infinity → string; numeric →
- * string with exact digits ("NaN" string too); bool → true/false; bytea →
- * base64 string; date "2024-01-02"; time "13:14:15.5"; timetz; timestamp
- * "2024-01-02T03:04:05.123456"; timestamptz "2024-01-02T03:04:05.123456Z";
- * interval ISO-8601 ("P1Y2M3DT4H5M6S") as PG prints it; uuid, text, varchar,
- * char, name, inet, etc. → string; json/jsonb → embedded JSON as is; arrays →
- * JSON arrays of the element type's values (NULL elements → null, nested
- * arrays nested); enums → string; domains → as their base type; unknown →
- * string. NULL datum → null. An unchanged TOAST datum → the placeholder string
- * given (never a wrong value). */
-void pg_value_json(pg_buf_t *out, uint32_t type_oid, const char *text, size_t len,
-                   const pg_type_resolver_t *types);
-void pg_datum_json(pg_buf_t *out, uint32_t type_oid, const pg_datum_t *datum,
-                   const char *toast_placeholder, const pg_type_resolver_t *types);
+/* Debezium's value options (PostgresConnectorConfig), one field each. */
+typedef enum pg_decimal_mode { PG_DECIMAL_PRECISE, PG_DECIMAL_DOUBLE, PG_DECIMAL_STRING } pg_decimal_mode_t;
+typedef enum pg_time_mode {
+    PG_TIME_ADAPTIVE,              /* adaptive */
+    PG_TIME_ADAPTIVE_MICROS,       /* adaptive_time_microseconds */
+    PG_TIME_CONNECT,               /* connect */
+    PG_TIME_ISOSTRING              /* isostring */
+} pg_time_mode_t;
+typedef enum pg_interval_mode { PG_INTERVAL_NUMERIC, PG_INTERVAL_STRING } pg_interval_mode_t;
+typedef enum pg_hstore_mode { PG_HSTORE_JSON, PG_HSTORE_MAP } pg_hstore_mode_t;
+typedef enum pg_binary_mode { PG_BINARY_BYTES, PG_BINARY_BASE64, PG_BINARY_BASE64_URL_SAFE, PG_BINARY_HEX } pg_binary_mode_t;
+
+/* Everything that decides how a value is written: decimal.handling.mode,
+ * time.precision.mode, interval.handling.mode, hstore.handling.mode,
+ * binary.handling.mode, money.fraction.digits, unavailable.value.placeholder
+ * and the type resolver. All-zero (or a NULL pointer) means Debezium's
+ * defaults: precise, adaptive, numeric, json, bytes, 2 digits,
+ * "__debezium_unavailable_value", no resolver. The same settings decide the
+ * Connect schema of each column. */
+typedef struct pg_format {
+    pg_decimal_mode_t decimal;
+    pg_time_mode_t time;
+    pg_interval_mode_t interval;
+    pg_hstore_mode_t hstore;
+    pg_binary_mode_t binary;
+    int money_digits;         /* 0..: money.fraction.digits; set money_digits_set */
+    int money_digits_set;     /* 0: the default 2 */
+    const char *unavailable;  /* NULL: "__debezium_unavailable_value" */
+    const pg_type_resolver_t *types; /* may be NULL */
+} pg_format_t;
+
+/* Appends the JSON value for one datum in PostgreSQL text output format, as
+ * Debezium's PostgreSQL connector (3.6) writes it through JsonConverter
+ * without schemas. typmod is the column's (atttypmod; -1 none). The session
+ * must use DateStyle=ISO, IntervalStyle=iso_8601, TimeZone=UTC,
+ * extra_float_digits=3, bytea_output=hex, lc_monetary=C. Mapping (defaults
+ * first, then the other modes):
+ *   int2/int4/int8/oid → number; bool → true/false;
+ *   float4/float8 → number (always with a fraction or exponent, as Java
+ *     writes doubles), NaN/Infinity/-Infinity → string;
+ *   numeric(p,s) precise → base64 of the unscaled value at scale s,
+ *     big-endian two's complement, minimal length (Connect Decimal);
+ *     numeric without typmod precise → {"scale":n,"value":base64} with
+ *     trailing zeros stripped (VariableScaleDecimal); NaN/±Infinity → null;
+ *     double → number (NaN, ±Infinity and numbers beyond the double range
+ *     as the strings "NaN", "Infinity", "-Infinity"); string → the digits
+ *     as PostgreSQL prints them, NaN/±Infinity as "NAN",
+ *     "POSITIVE_INFINITY", "NEGATIVE_INFINITY";
+ *   money → as numeric(∞, money.fraction.digits) (precise base64, double,
+ *     string);
+ *   date → days since 1970-01-01 (isostring: "2024-02-29Z");
+ *   time(p) adaptive → p≤3 milliseconds, else microseconds since midnight;
+ *     adaptive_time_microseconds and p>3 → microseconds; connect →
+ *     milliseconds; isostring → "13:45:56.123456Z" (fraction trimmed);
+ *   timestamp(p) adaptive/adaptive_time_microseconds → p≤3 milliseconds,
+ *     else microseconds since the epoch; connect → milliseconds; isostring →
+ *     "2024-02-29T13:45:56.123456Z" (fraction trimmed); ±infinity → the
+ *     JDBC sentinels 9223372036825200000 / -9223372036832400000 (÷1000 in
+ *     milliseconds; isostring formats them as microseconds), as Debezium;
+ *   timestamptz(p) → UTC "2024-02-29T11:45:56.123456Z" with exactly p
+ *     fraction digits (6 without typmod); timetz → UTC "11:45:56.5Z"
+ *     (fraction without trailing zeros); date and timestamptz
+ *     infinity/-infinity → as PostgreSQL prints them;
+ *   interval numeric → microseconds (a month is 30.4375 days, a year 12
+ *     months); string → "P1Y2M3DT4H5M6.789S" (every field, Debezium's form);
+ *   bytea bytes/base64 → base64; base64-url-safe → URL-safe base64; hex →
+ *     lowercase hex;
+ *   bit(1)/varbit(1) → true/false; other bit/varbit → base64 of the bits as
+ *     little-endian bytes, without high zero bytes (Debezium's Bits);
+ *   point → {"x":..,"y":..,"wkb":base64,"srid":null};
+ *   json/jsonb/xml → the document as a string; hstore json → a string
+ *     holding a JSON object, map → a JSON object (null values kept; keys in
+ *     the order Debezium's HashMap gives them);
+ *   uuid, text, varchar, char, name, inet, cidr, macaddr, ranges, enums,
+ *     and unknown types → string; domains → as their base type (with the
+ *     domain's typmod);
+ *   arrays → JSON arrays of the element type's values (NULL elements →
+ *     null; nested arrays nested, where Debezium writes nulls).
+ * NULL text → null. Text that does not have its type's shape is written as
+ * a string (never a guessed value). */
+void pg_value_json(pg_buf_t *out, uint32_t type_oid, int32_t typmod, const char *text, size_t len,
+                   const pg_format_t *fmt);
+/* As pg_value_json for a datum; an unchanged TOAST datum → the placeholder as
+ * Debezium writes it for the type: a string; for bytea the placeholder's
+ * bytes (base64) in bytes mode, the string in hex mode, null in the base64
+ * modes; for text/varchar/json/jsonb arrays a one-string array; for
+ * int4/int8/date arrays the placeholder's bytes as numbers; for hstore the
+ * map {placeholder: placeholder} (in hstore.handling.mode). */
+void pg_datum_json(pg_buf_t *out, uint32_t type_oid, int32_t typmod, const pg_datum_t *datum,
+                   const pg_format_t *fmt);
 
 /* ---- Debezium envelope ------------------------------------------------------------------- */
 typedef struct pg_event_source {
@@ -162,7 +236,7 @@ typedef struct pg_event_source {
 /* Appends a row image {"col":value,...} (all columns of the tuple, using the
  * relation's column names and types); key_only: only key columns. */
 void pg_row_json(pg_buf_t *out, const pg_relation_t *rel, const pg_tuple_t *tuple, int key_only,
-                 const char *toast_placeholder, const pg_type_resolver_t *types);
+                 const pg_format_t *fmt);
 /* Appends Debezium's change-event value:
  * {"before":..,"after":..,"source":{"version","connector":"postgresql","name","ts_ms","snapshot","db",
  * "sequence","ts_us","ts_ns","schema","table","txId","lsn","xmin","origin","origin_lsn"},"transaction":..,

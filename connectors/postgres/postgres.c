@@ -373,7 +373,42 @@ static int conninfo_resolve(const ferry_host_t *host, const ferry_config_t *cfg,
     return 0;
 }
 
+static const char *const decimal_modes[] = {"precise", "double", "string", NULL};
+static const char *const time_modes[] = {"adaptive", "adaptive_time_microseconds", "connect", "isostring", NULL};
+static const char *const interval_modes[] = {"numeric", "string", NULL};
+static const char *const hstore_modes[] = {"json", "map", NULL};
+static const char *const binary_modes[] = {"bytes", "base64", "base64-url-safe", "hex", NULL};
+
 static void pg_close(void *state);
+static int enum_index(const char *v, const char *const *values);
+
+/* The value options (Debezium's names) into one pg_format_t; the format's
+ * strings stay owned by cfg. toast.unchanged.placeholder is ferry's older
+ * name of unavailable.value.placeholder. */
+static ferry_status_t format_from_cfg(const ferry_host_t *host, const ferry_config_t *cfg, pg_format_t *f,
+                                      ferry_error_t *err)
+{
+    memset(f, 0, sizeof *f);
+    f->decimal = (pg_decimal_mode_t)enum_index(host->cfg_string(cfg, "decimal.handling.mode"), decimal_modes);
+    f->time = (pg_time_mode_t)enum_index(host->cfg_string(cfg, "time.precision.mode"), time_modes);
+    f->interval = (pg_interval_mode_t)enum_index(host->cfg_string(cfg, "interval.handling.mode"), interval_modes);
+    f->hstore = (pg_hstore_mode_t)enum_index(host->cfg_string(cfg, "hstore.handling.mode"), hstore_modes);
+    f->binary = (pg_binary_mode_t)enum_index(host->cfg_string(cfg, "binary.handling.mode"), binary_modes);
+    f->money_digits = (int)host->cfg_int(cfg, "money.fraction.digits");
+    f->money_digits_set = 1;
+    const char *ph = host->cfg_string(cfg, "unavailable.value.placeholder");
+    const char *old = host->cfg_string(cfg, "toast.unchanged.placeholder");
+    if (host->cfg_is_set(cfg, "toast.unchanged.placeholder")) {
+        if (host->cfg_is_set(cfg, "unavailable.value.placeholder") && ph && old && strcmp(ph, old) != 0)
+            return ferry_error_set(err, FERRY_ERROR,
+                                   "unavailable.value.placeholder \"%s\" and its alias toast.unchanged.placeholder "
+                                   "\"%s\" are both set, to different values: set one",
+                                   ph, old);
+        ph = old;
+    }
+    f->unavailable = ph && *ph ? ph : NULL;
+    return FERRY_OK;
+}
 
 static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, const ferry_config_t *cfg,
                               void **state, ferry_error_t *err)
@@ -387,10 +422,7 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
     atomic_init(&ctx->stop, 0);
     pg_caches_init(ctx);
     ctx->prefix = host->cfg_string(cfg, "topic.prefix");
-    ctx->toast_placeholder = host->cfg_string(cfg, "toast.unchanged.placeholder");
     ctx->outbox_prefix = host->cfg_string(cfg, "outbox.topic.prefix");
-    if (!ctx->toast_placeholder)
-        ctx->toast_placeholder = "__debezium_unavailable_value";
     if (!ctx->outbox_prefix)
         ctx->outbox_prefix = "outbox.event.";
     const char *s = host->cfg_string(cfg, "slot.name");
@@ -439,6 +471,12 @@ static ferry_status_t pg_open(ferry_task_t *task, const ferry_host_t *host, cons
     snprintf(ctx->task_id, sizeof(ctx->task_id), "%d", host->task_id ? host->task_id(task) : 0);
     make_run_id(ctx->run_id);
     *state = ctx;
+    if (format_from_cfg(host, cfg, &ctx->format, err) != FERRY_OK) {
+        pg_close(ctx);
+        *state = NULL;
+        return FERRY_ERROR;
+    }
+    ctx->format.types = &ctx->types;
     if (conninfo_resolve(host, cfg, &ctx->conninfo, &ctx->conninfo_built, err) != 0) {
         pg_close(ctx);
         *state = NULL;
@@ -646,6 +684,9 @@ static ferry_status_t pg_validate(const ferry_host_t *host, const ferry_config_t
     const char *prefix = host->cfg_string(cfg, "topic.prefix");
     if (!prefix || !*prefix)
         return ferry_error_set(err, FERRY_ERROR, "topic.prefix must not be empty");
+    pg_format_t fmt;
+    if (format_from_cfg(host, cfg, &fmt, err) != FERRY_OK)
+        return FERRY_ERROR;
     const char *sig = host->cfg_string(cfg, "signal.data.collection");
     if (sig && *sig && (!strchr(sig, '.') || strchr(sig, '.') == sig || !strchr(sig, '.')[1]))
         return ferry_error_set(err, FERRY_ERROR,
@@ -817,8 +858,26 @@ static const ferry_option_t pg_options[] = {
      "without the changes made meanwhile (tests and throw-away setups)."},
     {"tombstones.on.delete", FERRY_OPT_BOOL, "true", 0, 0, 0, NULL,
      "Follow each delete event with a tombstone (same key, null value) for log compaction."},
-    {"toast.unchanged.placeholder", FERRY_OPT_STRING, "__debezium_unavailable_value", 0, 0, 0, NULL,
-     "Value written for an unchanged TOASTed column the server did not send."},
+    {"unavailable.value.placeholder", FERRY_OPT_STRING, "__debezium_unavailable_value", 0, 0, 0, NULL,
+     "Value written for an unchanged TOASTed column the server did not send (as Debezium: the string; for "
+     "bytea its bytes; for text/json arrays a one-element array; for int4/int8/date arrays its bytes)."},
+    {"toast.unchanged.placeholder", FERRY_OPT_STRING, NULL, 0, 0, 0, NULL,
+     "Alias of unavailable.value.placeholder (ferry's older name)."},
+    {"decimal.handling.mode", FERRY_OPT_ENUM, "precise", 0, 0, 0, decimal_modes,
+     "numeric and money: precise writes Connect Decimals (base64 of the unscaled value; numeric without "
+     "scale as {scale, value}; NaN as null), double a JSON number, string the digits."},
+    {"time.precision.mode", FERRY_OPT_ENUM, "adaptive", 0, 0, 0, time_modes,
+     "date/time/timestamp: adaptive (days; milliseconds for precision <= 3, else microseconds), "
+     "adaptive_time_microseconds (time always in microseconds), connect (milliseconds), isostring "
+     "(ISO-8601 strings). timestamptz and timetz are UTC strings in every mode."},
+    {"interval.handling.mode", FERRY_OPT_ENUM, "numeric", 0, 0, 0, interval_modes,
+     "interval: numeric writes microseconds (a month is 30.4375 days), string \"P1Y2M3DT4H5M6.789S\"."},
+    {"hstore.handling.mode", FERRY_OPT_ENUM, "json", 0, 0, 0, hstore_modes,
+     "hstore: json writes a string holding a JSON object, map a JSON object."},
+    {"binary.handling.mode", FERRY_OPT_ENUM, "bytes", 0, 0, 0, binary_modes,
+     "bytea: bytes and base64 write base64, base64-url-safe URL-safe base64, hex lowercase hex."},
+    {"money.fraction.digits", FERRY_OPT_INT, "2", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 0, 1000, NULL,
+     "Scale of money values (decimal.handling.mode precise: the Decimal's scale)."},
     {"status.update.interval", FERRY_OPT_DURATION, "10s", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 100, 3600000,
      NULL, "How often to send the server a standby status update (with the last durable LSN)."},
     {"status.update.interval.ms", FERRY_OPT_INT, NULL, FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 100, 3600000, NULL,

@@ -33,20 +33,28 @@ static const uint32_t g_oids[] = {
     1114, 1184, 1700,  1043,  1083,  1186,  1266,  2950,  3802,  18,    19,
     650,  869,  1000,  1001,  1005,  1007,  1009,  1015,  1016,  1021,  1022,
     1020, 199,  3807,  1115,  1182,  1185,  1187,  1231,  1270,  2951,  600,
-    1017, 0,    90000, 90001, 90002, 90003, 90004, 90005, 90006, 90007,
+    1017, 0,    90000, 90001, 90002, 90003, 90004, 90005, 90006, 90007, 90008, 90009, 790,  1560,  1562,  3614,
 };
 
 /* 90000 enum, 90001 domain over int4, 90002 array of 90001, 90003 domain
  * over itself (a broken catalog), 90004 array of itself, 90005 domain over
- * 90006, 90006 array of timestamptz, 90007 unknown. */
+ * 90006, 90006 array of timestamptz, 90007 unknown, 90008 hstore, 90009
+ * domain over numeric(10,3). */
 static char fuzz_resolve(void *ctx, uint32_t oid, uint32_t *base_oid,
-                         uint32_t *elem_oid) {
+                         int32_t *base_typmod, uint32_t *elem_oid) {
   (void)ctx;
+  *base_typmod = -1;
   switch (oid) {
   case 90000:
     return 'e';
   case 90001:
     *base_oid = 23;
+    return 'd';
+  case 90008:
+    return 'h';
+  case 90009:
+    *base_oid = 1700;
+    *base_typmod = (10 << 16 | 3) + 4;
     return 'd';
   case 90002:
     *elem_oid = 90001;
@@ -82,20 +90,33 @@ static void check_json(const char *what, const pg_buf_t *b, size_t from) {
              what, (int)(len > 2000 ? 2000 : len), s);
 }
 
+/* Every value option in turn, and typmods with a meaning for numeric,
+ * time(p), timestamp(p) and bit(1). */
+static const int32_t g_typmods[] = {-1, (10 << 16 | 2) + 4, (5 << 16) + 4, 0, 1, 3, 6};
+
 static void value_mode(uint8_t sel, const uint8_t *text, size_t len) {
   uint32_t oid = g_oids[(sel & 0x7f) % (sizeof g_oids / sizeof g_oids[0])];
+  int32_t typmod = g_typmods[len % (sizeof g_typmods / sizeof g_typmods[0])];
+  pg_format_t fmt = {.decimal = (pg_decimal_mode_t)(len % 3),
+                     .time = (pg_time_mode_t)(len / 3 % 4),
+                     .interval = (pg_interval_mode_t)(len / 12 % 2),
+                     .hstore = (pg_hstore_mode_t)(len / 24 % 2),
+                     .binary = (pg_binary_mode_t)(len / 48 % 4),
+                     .money_digits = (int)(len % 5),
+                     .money_digits_set = 1,
+                     .types = &g_resolver};
   pg_buf_t out = {0};
-  pg_value_json(&out, oid, (const char *)text, len, &g_resolver);
+  pg_value_json(&out, oid, typmod, (const char *)text, len, &fmt);
   check_json("pg_value_json", &out, 0);
   pg_buf_reset(&out);
-  pg_value_json(&out, oid, (const char *)text, len, NULL);
-  check_json("pg_value_json (no resolver)", &out, 0);
+  pg_value_json(&out, oid, -1, (const char *)text, len, NULL);
+  check_json("pg_value_json (defaults, no resolver)", &out, 0);
 
   pg_datum_t datum = {.kind = PG_DATUM_BINARY,
                       .data = (const char *)text,
                       .len = (uint32_t)len};
   pg_buf_reset(&out);
-  pg_datum_json(&out, oid, &datum, NULL, &g_resolver);
+  pg_datum_json(&out, oid, typmod, &datum, &fmt);
   check_json("pg_datum_json (binary)", &out, 0);
   pg_buf_reset(&out);
   pg_buf_json_string(&out, (const char *)text, len);
@@ -125,20 +146,20 @@ static void check_tuple(const pgoutput_msg_t *msg, const pg_tuple_t *tup) {
 
 static void render_change(const pgoutput_msg_t *msg, int proto) {
   pg_buf_t before = {0}, after = {0}, key = {0}, env = {0};
-  const pg_type_resolver_t *types = proto == 2 ? &g_resolver : NULL;
-  const char *toast = proto == 2 ? "__unavailable" : NULL;
+  const pg_format_t fmt2 = {.unavailable = "__unavailable", .types = &g_resolver,
+                            .decimal = PG_DECIMAL_STRING, .binary = PG_BINARY_HEX};
+  const pg_format_t *types = proto == 2 ? &fmt2 : NULL;
   int has_old = msg->old_kind != 0, has_new = msg->kind != PGO_DELETE;
   if (has_old) {
     check_tuple(msg, &msg->old_tuple);
-    pg_row_json(&before, msg->rel, &msg->old_tuple, msg->old_kind == 'K', toast,
-                types);
+    pg_row_json(&before, msg->rel, &msg->old_tuple, msg->old_kind == 'K', types);
     check_json("before row", &before, 0);
-    pg_row_json(&key, msg->rel, &msg->old_tuple, 1, toast, types);
+    pg_row_json(&key, msg->rel, &msg->old_tuple, 1, types);
     check_json("key row", &key, 0);
   }
   if (has_new) {
     check_tuple(msg, &msg->new_tuple);
-    pg_row_json(&after, msg->rel, &msg->new_tuple, 0, toast, types);
+    pg_row_json(&after, msg->rel, &msg->new_tuple, 0, types);
     check_json("after row", &after, 0);
   }
   char op = msg->kind == PGO_INSERT ? 'c' : msg->kind == PGO_UPDATE ? 'u' : 'd';

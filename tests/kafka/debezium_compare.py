@@ -3,6 +3,8 @@
 
     debezium_compare.py has-marker BROKER TOPIC KEY_JSON
         exit 0 when TOPIC holds a record with that key and a non-null value
+    debezium_compare.py has-all BROKER N TOPIC...
+        exit 0 when every TOPIC holds a record whose after.id is N
     debezium_compare.py compare BROKER DBZ_PREFIX FERRY_PREFIX KNOWN TABLE...
         read <prefix>.TABLE for both prefixes, print the differences, and exit 0 only
         when they are exactly the lines of KNOWN (a known line that no longer occurs
@@ -13,6 +15,11 @@
         blocks of both, record by record, each side's END counts against its data events,
         and the headers of every record of those topics; prints the differences and exits
         0 only when there are none
+        DIR/TOPIC.jsonl, one [key, value] a line. A TABLE written DP/FP/TABLE compares
+        DP.TABLE with FP.TABLE instead (its lines say DP/FP/TABLE). With
+        DEBEZIUM_COMPARE_ONLY=before,after only those fields of the values are compared
+        (keys and the pairing of records still are): for connector pairs whose envelope
+        is compared elsewhere
 
 Records of a table are paired as follows: snapshot records (op "r") by key, everything
 after them (changes, tombstones, truncates) by position. A pair is compared on its key, on
@@ -41,6 +48,7 @@ IGNORED_TOP = set()
 IGNORED_SOURCE = {"version", "name"}
 # Wall-clock values: compared on presence and type only (and for agreement among themselves).
 WALL_CLOCK = {"ts_ms", "ts_us", "ts_ns"}
+ONLY_TOP = set(filter(None, os.environ.get("DEBEZIUM_COMPARE_ONLY", "").split(",")))
 # Values that differ between two slots by nature: compared on presence and type only in
 # the snapshot, and not printed in a line anywhere.
 POSITIONAL_SOURCE = {"lsn", "txId", "xmin", "sequence"}
@@ -154,7 +162,10 @@ def compare_value(d, table, dbz, fer, phase):
         return
     names = [n for n in dbz if n not in IGNORED_TOP] + \
         [n for n in fer if n not in IGNORED_TOP and n not in dbz]
-    field_order(d, table, "", dbz, fer)
+    if ONLY_TOP:
+        names = [n for n in names if n in ONLY_TOP]
+    else:
+        field_order(d, table, "", dbz, fer)
     for name in names:
         if name not in fer:
             d.add(table, name, "only debezium has it", dbz[name], None, name not in WALL_CLOCK, side="debezium")
@@ -523,12 +534,23 @@ def main():
         sys.exit(0 if any(k == want and v is not None for k, v in read_topic(sys.argv[2], sys.argv[3])) else 1)
     if len(sys.argv) >= 6 and sys.argv[1] == "compare-tx":
         compare_tx(sys.argv[2:])
+    if len(sys.argv) >= 5 and sys.argv[1] == "has-all":
+        want = int(sys.argv[3])
+        for topic in sys.argv[4:]:
+            if not any(isinstance(v, dict) and isinstance(v.get("after"), dict) and v["after"].get("id") == want
+                       for _, v in read_topic(sys.argv[2], topic)):
+                print("%s: no row %d yet" % (topic, want), file=sys.stderr)
+                sys.exit(1)
+        sys.exit(0)
     if len(sys.argv) < 7 or sys.argv[1] != "compare":
         sys.exit(__doc__)
     broker, dprefix, fprefix, known_path = sys.argv[2:6]
     d = Diffs()
     for table in sys.argv[6:]:
-        nd, nf = compare_table(d, broker, table, "%s.%s" % (dprefix, table), "%s.%s" % (fprefix, table),
+        dp, fp, name = dprefix, fprefix, table
+        if table.count("/") == 2:
+            dp, fp, name = table.split("/")
+        nd, nf = compare_table(d, broker, table, "%s.%s" % (dp, name), "%s.%s" % (fp, name),
                                os.environ.get("DEBEZIUM_COMPARE_DUMP"))
         print("%s: debezium %d records, ferry %d" % (table, nd, nf), file=sys.stderr)
     seen = set(d.lines.values())

@@ -33,9 +33,10 @@ typedef struct type_entry {
 static type_entry_t *g_types;
 static size_t g_ntypes;
 
-static char resolve(void *ctx, uint32_t oid, uint32_t *base, uint32_t *elem)
+static char resolve(void *ctx, uint32_t oid, uint32_t *base, int32_t *base_typmod, uint32_t *elem)
 {
     (void)ctx;
+    *base_typmod = -1;
     for (size_t i = 0; i < g_ntypes; i++) {
         if (g_types[i].oid == oid) {
             *base = g_types[i].base;
@@ -48,6 +49,14 @@ static char resolve(void *ctx, uint32_t oid, uint32_t *base, uint32_t *elem)
 
 static const pg_type_resolver_t g_resolver = {.resolve = resolve, .ctx = NULL};
 static const pg_type_resolver_t *g_res;
+
+/* Debezium's default value formats, with this placeholder and g_res. */
+static const pg_format_t *fmt_with(const char *placeholder)
+{
+    static pg_format_t f;
+    f = (pg_format_t){.unavailable = placeholder, .types = g_res};
+    return &f;
+}
 
 static int load_types(const char *path)
 {
@@ -121,17 +130,17 @@ static void dump(pg_buf_t *out, const pgoutput_msg_t *msg, int envelope)
         }
         pg_buf_puts(out, ",\"old\":");
         if (msg->old_kind)
-            pg_row_json(out, msg->rel, &msg->old_tuple, 0, "__toast", g_res);
+            pg_row_json(out, msg->rel, &msg->old_tuple, 0, fmt_with("__toast"));
         else
             pg_buf_puts(out, "null");
         pg_buf_puts(out, ",\"key\":");
         if (msg->old_kind)
-            pg_row_json(out, msg->rel, &msg->old_tuple, 1, "__toast", g_res);
+            pg_row_json(out, msg->rel, &msg->old_tuple, 1, fmt_with("__toast"));
         else
             pg_buf_puts(out, "null");
         pg_buf_puts(out, ",\"new\":");
         if (msg->kind != PGO_DELETE)
-            pg_row_json(out, msg->rel, &msg->new_tuple, 0, "__toast", g_res);
+            pg_row_json(out, msg->rel, &msg->new_tuple, 0, fmt_with("__toast"));
         else
             pg_buf_puts(out, "null");
         break;
@@ -174,9 +183,9 @@ static void dump(pg_buf_t *out, const pgoutput_msg_t *msg, int envelope)
     if (envelope && (msg->kind == PGO_INSERT || msg->kind == PGO_UPDATE || msg->kind == PGO_DELETE)) {
         pg_buf_t before = {0}, after = {0};
         if (msg->old_kind)
-            pg_row_json(&before, msg->rel, &msg->old_tuple, 0, NULL, g_res);
+            pg_row_json(&before, msg->rel, &msg->old_tuple, 0, fmt_with(NULL));
         if (msg->kind != PGO_DELETE)
-            pg_row_json(&after, msg->rel, &msg->new_tuple, 0, NULL, g_res);
+            pg_row_json(&after, msg->rel, &msg->new_tuple, 0, fmt_with(NULL));
         pg_event_source_t src = {.version = "test", .name = "srv", .db = "postgres", .ts_ms = 1,
                                  .snapshot = "false", .txid = msg->xid, .lsn = 1};
         char op = msg->kind == PGO_INSERT ? 'c' : msg->kind == PGO_UPDATE ? 'u' : 'd';

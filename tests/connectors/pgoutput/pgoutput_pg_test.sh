@@ -17,7 +17,7 @@ PG_NO_TRAP=1 pg_start
 # The GUCs the decoder's text formats assume (pgoutput's output functions
 # run in the session that reads the slot).
 SESSION="SET DateStyle='ISO'; SET IntervalStyle='iso_8601'; SET TimeZone='UTC';
-SET extra_float_digits=3; SET bytea_output='hex';"
+SET extra_float_digits=3; SET bytea_output='hex'; SET lc_monetary='C';"
 
 pg_psql "CREATE PUBLICATION p FOR ALL TABLES" \
     "SELECT 1 FROM pg_create_logical_replication_slot('s', 'pgoutput')" >/dev/null
