@@ -429,7 +429,7 @@ ferry_status_t pg_signal_start_kafka(pg_ctx_t *ctx, ferry_error_t *err)
 {
     const char *bootstrap = ctx->host->cfg_string(ctx->cfg, "signal.kafka.bootstrap.servers");
     const char *topic = ctx->host->cfg_string(ctx->cfg, "signal.kafka.topic");
-    const char *group = ctx->host->cfg_string(ctx->cfg, "signal.kafka.groupId");
+    const char *group = ctx->host->cfg_string(ctx->cfg, "signal.kafka.group.id");
     pg_incr_t *in = incr_get(ctx);
     if (!in)
         return ferry_error_set(err, FERRY_ERROR, "out of memory");

@@ -72,6 +72,8 @@ connectors:
     publication.name: fer_pub
     topic.prefix: fer
     table.include.list: ${TABLES// /,}
+    skipped.operations: none
+    publication.autocreate.mode: filtered
     provide.transaction.metadata: true
     key.converter: org.apache.kafka.connect.json.JsonConverter
     key.converter.schemas.enable: false
