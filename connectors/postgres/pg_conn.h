@@ -461,6 +461,8 @@ void pg_signal_on_watermark(pg_ctx_t *ctx, const char *content, size_t len);
 /* A row inserted into the signal table. */
 ferry_status_t pg_signal_on_row(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple,
                                 ferry_error_t *err);
+/* A truncate of rel: an open window of that table drops every row. */
+void pg_signal_on_truncate(pg_ctx_t *ctx, const pg_relation_t *rel);
 /* A streamed change with this key: drops the key from an open window. */
 void pg_signal_on_change(pg_ctx_t *ctx, const pg_relation_t *rel, const char *key_json);
 /* Between transactions: opens the next window (writes the watermarks and

@@ -289,6 +289,30 @@ static int add_collections(pg_ctx_t *ctx, pg_incr_t *in, const char *item, const
         ctx->host->log(ctx->task, FERRY_LOG_WARN, "execute-snapshot: %s", err.msg);
         rc = -1;
     }
+    /* An additional condition is checked before it is kept: a typo must not
+     * stop the connector at every start (the signal is in the offsets). */
+    for (size_t i = 0; rc == 0 && filter && i < n; i++) {
+        char full[512];
+        snprintf(full, sizeof(full), "%s.%s", names[2 * i], names[2 * i + 1]);
+        if (!pg_filter_matches(&f, full))
+            continue;
+        char *s = pg_quote_ident(ctx->sql, names[2 * i]), *t = pg_quote_ident(ctx->sql, names[2 * i + 1]);
+        pg_buf_t q = {0};
+        pg_buf_printf(&q, "SELECT 1 FROM ONLY %s.%s WHERE (%s) LIMIT 0", s ? s : "\"\"", t ? t : "\"\"", filter);
+        free(s);
+        free(t);
+        ferry_status_t st;
+        ferry_error_t qerr;
+        PGresult *res = pg_query(ctx, ctx->sql, q.data, 0, NULL, PGRES_TUPLES_OK, "checking an additional condition",
+                                 &st, &qerr);
+        pg_buf_free(&q);
+        if (!res) {
+            ctx->host->log(ctx->task, FERRY_LOG_WARN, "execute-snapshot of %s: the filter \"%s\" is refused (%s); "
+                           "the table is not snapshotted", full, filter, qerr.msg);
+            rc = -1;
+        }
+        PQclear(res);
+    }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         char full[512];
         snprintf(full, sizeof(full), "%s.%s", names[2 * i], names[2 * i + 1]);
@@ -368,8 +392,10 @@ static void on_stop(pg_ctx_t *ctx, json_t *data, const char *id)
             const char *item = json_string_value(dc);
             pg_filter_t f = {0};
             ferry_error_t err;
-            if (!item || pg_filter_compile(&f, &item, 1, "data-collections", &err) != 0)
+            if (!item || pg_filter_compile(&f, &item, 1, "data-collections", &err) != 0) {
+                pg_filter_free(&f);
                 continue;
+            }
             for (size_t k = in->ntables; k-- > 0;)
                 if (pg_filter_matches(&f, in->tables[k].name))
                     table_drop(in, k);
@@ -510,6 +536,15 @@ void pg_signal_snapshot_tables(pg_ctx_t *ctx, char **names, size_t n, const char
     state_update(in);
 }
 
+void pg_signal_on_truncate(pg_ctx_t *ctx, const pg_relation_t *rel)
+{
+    pg_incr_t *in = ctx->incr;
+    if (!in || !in->window_id[0] || in->window_closed || rel->oid != in->oid)
+        return;
+    for (size_t i = 0; i < in->nrows; i++)
+        in->rows[i].dropped = 1;
+}
+
 void pg_signal_on_change(pg_ctx_t *ctx, const pg_relation_t *rel, const char *key_json)
 {
     pg_incr_t *in = ctx->incr;
@@ -601,6 +636,16 @@ static ferry_status_t table_load(pg_ctx_t *ctx, pg_incr_t *in, int *skip, ferry_
     in->rel.table = in->rel_table;
     in->rel.replident = 'd';
     in->loaded = 1;
+    if (in->last_key && json_array_size(in->last_key) != in->nkey) {
+        /* The key changed shape since the progress was stored: read the
+         * table from its start (duplicates, not loss). */
+        ctx->host->log(ctx->task, FERRY_LOG_WARN,
+                       "incremental snapshot of %s: its key changed since the progress was stored; reading it "
+                       "from the start", name);
+        json_decref(in->last_key);
+        json_decref(in->max_key);
+        in->last_key = in->max_key = NULL;
+    }
     if (!in->nkey) {
         ctx->host->log(ctx->task, FERRY_LOG_WARN,
                        "incremental snapshot: table %s has no primary key to read it by in chunks; skipped", name);

@@ -616,8 +616,10 @@ static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput
     if (kind == 0)
         return FERRY_OK;
     if (kind == 3) {
-        /* The signal table: a signal, or a watermark of our own. */
-        if (msg->kind != PGO_INSERT)
+        /* The signal table. A signal of a unit before the last one records
+         * were handed out for was acted on already (a replay after a
+         * reconnect or restart: its effect is in the stored progress). */
+        if (msg->kind != PGO_INSERT || ctx->cur_pos < ctx->emit_pos)
             return FERRY_OK;
         return pg_signal_on_row(ctx, rel, &msg->new_tuple, err);
     }
@@ -691,6 +693,11 @@ static ferry_status_t on_row(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput
 static ferry_status_t on_truncate(pg_ctx_t *ctx, ferry_batch_t *batch, const pgoutput_msg_t *msg, uint64_t lsn,
                                   ferry_error_t *err)
 {
+    /* An incremental snapshot's open window must not bring truncated rows
+     * back, whether truncates are emitted or not. */
+    for (int i = 0; i < msg->ntruncated; i++)
+        if (msg->truncated[i])
+            pg_signal_on_truncate(ctx, msg->truncated[i]);
     if (ctx->skip_ops & PG_SKIP_T)
         return FERRY_OK;
     for (int i = 0; i < msg->ntruncated; i++) {

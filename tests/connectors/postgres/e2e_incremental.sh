@@ -117,6 +117,8 @@ log "2. pause, resume and stop: ok"
 signal bad1 execute-snapshot 'not json'
 signal bad2 execute-snapshot '{"data-collections": ["public.nosuch"]}'
 signal bad3 no-such-signal '{}'
+signal bad4 execute-snapshot '{"data-collections": ["public.p"], "additional-conditions":
+    [{"data-collection": "public.p", "filter": "no_such_column > 1"}]}'
 # A filter that costs time per row, so that the kill lands in the middle of the snapshot.
 signal s7 execute-snapshot '{"data-collections": ["public.k"], "additional-conditions":
     [{"data-collection": "public.k", "filter": "a % 10 <> 0 OR pg_sleep(0.001) IS NOT NULL"}]}'
@@ -150,7 +152,7 @@ print("public.k: all 60000 rows (%d before the kill, %d read again after the res
       file=sys.stderr)
 PY
 for s in "signal bad1 (execute-snapshot): data is not a JSON object" "data collection public.nosuch names no captured table" \
-    'signal bad3: unknown type "no-such-signal"'; do
+    'signal bad3: unknown type "no-such-signal"' 'execute-snapshot of public.p: the filter "no_such_column > 1" is refused'; do
     grep -q "$s" "$WORK/run.log" || fail "no warning: $s"
 done
 ferry_stop "$FERRY_PID"
