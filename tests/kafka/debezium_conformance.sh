@@ -21,6 +21,7 @@
 # compared on keys and row images only, against debezium_conformance_values.known.
 source "$TESTLIB"
 . "$FERRY_SOURCE_DIR/tests/lib/pg.sh"
+. "$FERRY_SOURCE_DIR/tests/kafka/debezium_lib.sh"
 PG_EXTRA_CONF=$'max_replication_slots = 20\nmax_wal_senders = 20' PG_NO_TRAP=1 pg_start ||
     fail "could not start PostgreSQL"
 trap 'rc=$?; pg_stop; cleanup; exit $rc' EXIT
@@ -141,39 +142,10 @@ SQL
 # Debezium on a Connect worker. Debezium's jars carry ServiceLoader manifests, so the
 # worker's plugin.discovery=service_load finds it.
 connect_start
-cat >"$WORK/dbz.json" <<JSON
-{
-  "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
-  "tasks.max": "1",
-  "database.hostname": "127.0.0.1",
-  "database.port": "$PGPORT",
-  "database.user": "postgres",
-  "database.password": "unused",
-  "database.dbname": "postgres",
-  "plugin.name": "pgoutput",
-  "slot.name": "dbz_slot",
-  "publication.name": "dbz_pub",
-  "publication.autocreate.mode": "filtered",
-  "topic.prefix": "dbz",
-  "table.include.list": "${CAPTURED// /,}",
-  "skipped.operations": "none",
-  "key.converter": "org.apache.kafka.connect.json.JsonConverter",
-  "key.converter.schemas.enable": "false",
-  "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-  "value.converter.schemas.enable": "false"
-}
-JSON
-code=$(curl -s -o "$WORK/dbz-put.json" -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
-    --data-binary "@$WORK/dbz.json" "$CONNECT_URL/connectors/dbz/config")
-[ "$code" = 201 ] || fail "Connect refused Debezium ($code): $(cat "$WORK/dbz-put.json")"
+dbz_connector dbz dbz table.include.list="${CAPTURED// /,}" skipped.operations=none
 
-cat >"$WORK/ferry.yaml" <<YAML
-worker:
-  kafka: {bootstrap.servers: "$BROKER"}
-  offsets: {topic: $OFFSETS_TOPIC, flush.interval: 500ms}
-  progress.interval: 0
-  rest: {listen: "127.0.0.1:0"}
-connectors:
+ferry_worker_yaml "$WORK/ferry.yaml"
+cat >>"$WORK/ferry.yaml" <<YAML
   fer:
     connector: postgres-cdc
     conninfo: "$PG_CONNINFO"
@@ -191,17 +163,8 @@ YAML
 for m in "${MODES[@]}"; do
     name=${m%%|*} rest=${m#*|}
     dopts=${rest%%|*} fopts=${rest#*|}
-    /usr/bin/python3 - "$WORK/dbz.json" "$name" $dopts >"$WORK/dbz$name.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-n = sys.argv[2]
-c.update({"slot.name": "dbz%s_slot" % n, "publication.name": "dbz%s_pub" % n, "topic.prefix": "dbz" + n})
-c.update(kv.split("=", 1) for kv in sys.argv[3:])
-print(json.dumps(c))
-PY
-    code=$(curl -s -o "$WORK/dbz-put.json" -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
-        --data-binary "@$WORK/dbz$name.json" "$CONNECT_URL/connectors/dbz$name/config")
-    [ "$code" = 201 ] || fail "Connect refused Debezium $name ($code): $(cat "$WORK/dbz-put.json")"
+    # shellcheck disable=SC2086 # dopts is a list of KEY=VALUE words
+    dbz_connector "dbz$name" "dbz$name" table.include.list="${CAPTURED// /,}" skipped.operations=none $dopts
     {
         printf '  fer%s:\n    connector: postgres-cdc\n    conninfo: "%s"\n' "$name" "$PG_CONNINFO"
         printf '    slot.name: fer%s_slot\n    publication.name: fer%s_pub\n    topic.prefix: fer%s\n' \

@@ -12,6 +12,7 @@
 #    with message.prefix.exclude.list.
 source "$TESTLIB"
 . "$FERRY_SOURCE_DIR/tests/lib/pg.sh"
+. "$FERRY_SOURCE_DIR/tests/kafka/debezium_lib.sh"
 PG_NO_TRAP=1 pg_start || fail "could not start PostgreSQL"
 trap 'rc=$?; pg_stop; cleanup; exit $rc' EXIT
 
@@ -29,44 +30,12 @@ CREATE TABLE meas_us PARTITION OF meas FOR VALUES IN ('us');
 INSERT INTO meas VALUES (1, 'eu', 1), (2, 'us', 2);
 SQL
 
-OPTS_JSON='"table.include.list": "PUBLIC.ITEMS,public.meas",
-  "column.exclude.list": "public.items.secret",
-  "message.key.columns": "public.items:code",
-  "publish.via.partition.root": "true",
-  "message.prefix.exclude.list": "skip.*",
-  "publication.autocreate.mode": "filtered",'
 connect_start
-cat >"$WORK/dbz.json" <<JSON
-{
-  "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
-  "tasks.max": "1",
-  "database.hostname": "127.0.0.1",
-  "database.port": "$PGPORT",
-  "database.user": "postgres",
-  "database.password": "unused",
-  "database.dbname": "postgres",
-  "plugin.name": "pgoutput",
-  "slot.name": "dbz_slot",
-  "publication.name": "dbz_pub",
-  "topic.prefix": "dbz",
-  $OPTS_JSON
-  "key.converter": "org.apache.kafka.connect.json.JsonConverter",
-  "key.converter.schemas.enable": "false",
-  "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-  "value.converter.schemas.enable": "false"
-}
-JSON
-code=$(curl -s -o "$WORK/dbz-put.json" -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
-    --data-binary "@$WORK/dbz.json" "$CONNECT_URL/connectors/dbz/config")
-[ "$code" = 201 ] || fail "Connect refused Debezium ($code): $(cat "$WORK/dbz-put.json")"
+dbz_connector dbz dbz "table.include.list=PUBLIC.ITEMS,public.meas" "column.exclude.list=public.items.secret" \
+    "message.key.columns=public.items:code" "publish.via.partition.root=true" "message.prefix.exclude.list=skip.*"
 
-cat >"$WORK/ferry.yaml" <<YAML
-worker:
-  kafka: {bootstrap.servers: "$BROKER"}
-  offsets: {topic: fer_offsets, flush.interval: 500ms}
-  progress.interval: 0
-  rest: {listen: "127.0.0.1:0"}
-connectors:
+ferry_worker_yaml "$WORK/ferry.yaml" fer_offsets
+cat >>"$WORK/ferry.yaml" <<YAML
   fer:
     connector: postgres-cdc
     database.hostname: 127.0.0.1

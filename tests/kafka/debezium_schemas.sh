@@ -8,6 +8,7 @@
 # The payloads themselves are compared by kafka_debezium_conformance.
 source "$TESTLIB"
 . "$FERRY_SOURCE_DIR/tests/lib/pg.sh"
+. "$FERRY_SOURCE_DIR/tests/kafka/debezium_lib.sh"
 PG_NO_TRAP=1 pg_start || fail "could not start PostgreSQL"
 trap 'rc=$?; pg_stop; cleanup; exit $rc' EXIT
 
@@ -46,30 +47,10 @@ INSERT INTO s_more (c_enum, c_dom, c_point, c_cidr, c_mac, c_varbit, c_varbitu, 
 SQL
 
 connect_start
-cat >"$WORK/dbz.json" <<JSON
-{
-  "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
-  "tasks.max": "1",
-  "database.hostname": "127.0.0.1", "database.port": "$PGPORT", "database.user": "postgres",
-  "database.password": "unused", "database.dbname": "postgres",
-  "plugin.name": "pgoutput", "slot.name": "dbzs_slot", "publication.name": "dbzs_pub",
-  "publication.autocreate.mode": "filtered", "topic.prefix": "dbzs",
-  "table.include.list": "${TABLES// /,}", "skipped.operations": "none",
-  "key.converter": "org.apache.kafka.connect.json.JsonConverter", "key.converter.schemas.enable": "true",
-  "value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "true"
-}
-JSON
-code=$(curl -s -o "$WORK/dbz-put.json" -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
-    --data-binary "@$WORK/dbz.json" "$CONNECT_URL/connectors/dbzs/config")
-[ "$code" = 201 ] || fail "Connect refused Debezium ($code): $(cat "$WORK/dbz-put.json")"
+dbz_connector dbzs dbzs table.include.list="${TABLES// /,}" skipped.operations=none key.converter.schemas.enable=true value.converter.schemas.enable=true
 
-cat >"$WORK/ferry.yaml" <<YAML
-worker:
-  kafka: {bootstrap.servers: "$BROKER"}
-  offsets: {topic: $OFFSETS_TOPIC, flush.interval: 500ms}
-  progress.interval: 0
-  rest: {listen: "127.0.0.1:0"}
-connectors:
+ferry_worker_yaml "$WORK/ferry.yaml"
+cat >>"$WORK/ferry.yaml" <<YAML
   fers:
     connector: postgres-cdc
     conninfo: "$PG_CONNINFO"
