@@ -323,6 +323,8 @@ int pg_filter_build(pg_filter_t *f, const ferry_host_t *host, const ferry_config
 int pg_filter_compile(pg_filter_t *f, const char *const *items, size_t n, const char *what, ferry_error_t *err);
 int pg_filter_matches(const pg_filter_t *f, const char *name);
 void pg_filter_free(pg_filter_t *f);
+/* 1 when "schema.table" is signal.data.collection. */
+int pg_signal_is_table(const pg_ctx_t *ctx, const char *schema, const char *table);
 /* 1 if "schema.table" is captured (include/exclude lists), 2 if it is an
  * outbox table, 3 if it is the signal table, 0 if ignored. */
 int pg_table_kind(const pg_ctx_t *ctx, const char *schema, const char *table);
@@ -453,7 +455,6 @@ void pg_snapshot_free(pg_ctx_t *ctx);
  * snapshots they start; see pg_signal.c. The stream calls these. */
 /* Takes the snapshot's progress from the stored offset ("incremental"). */
 ferry_status_t pg_signal_restore(pg_ctx_t *ctx, const char *stored_offset, ferry_error_t *err);
-int pg_signal_is_table(const pg_ctx_t *ctx, const char *schema, const char *table);
 /* Queues the tables (schema, table pairs) for an incremental snapshot. */
 void pg_signal_snapshot_tables(pg_ctx_t *ctx, char **names, size_t n, const char *why);
 /* A transactional logical message with PG_WINDOW_PREFIX: a watermark. */

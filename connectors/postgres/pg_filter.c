@@ -73,6 +73,16 @@ int pg_table_rank(const pg_ctx_t *ctx, const char *schema, const char *table)
     return (int)ctx->include.count;
 }
 
+/* signal.data.collection names "schema.table" (as written, no regex). */
+int pg_signal_is_table(const pg_ctx_t *ctx, const char *schema, const char *table)
+{
+    const char *sig = ctx->signal_table;
+    if (!sig)
+        return 0;
+    size_t ls = strlen(schema);
+    return strncmp(sig, schema, ls) == 0 && sig[ls] == '.' && strcmp(sig + ls + 1, table) == 0;
+}
+
 int pg_table_kind(const pg_ctx_t *ctx, const char *schema, const char *table)
 {
     char name[512];

@@ -247,14 +247,6 @@ void pg_signal_free(pg_ctx_t *ctx)
 
 /* ---- signals ---------------------------------------------------------------------------- */
 
-int pg_signal_is_table(const pg_ctx_t *ctx, const char *schema, const char *table)
-{
-    const char *sig = ctx->signal_table;
-    if (!sig)
-        return 0;
-    size_t ls = strlen(schema);
-    return strncmp(sig, schema, ls) == 0 && sig[ls] == '.' && strcmp(sig + ls + 1, table) == 0;
-}
 
 /* The text of column name in the tuple, NUL-terminated (malloc'd), or NULL. */
 static char *column_text(const pg_relation_t *rel, const pg_tuple_t *t, const char *name)
