@@ -79,7 +79,7 @@ for n in avro_plain avro_deflate avro_zstd; do
 done
 wait_until 120 s3_count_is envelope "${PFX}multipart/" 4000 || fail "multipart: the archive does not hold 4000 records"
 wait_until 60 s3_keys_at_least "${PFX}values/" 400 || fail "json: expected 400 objects (one per seq value)"
-wait_until 60 topic_at_least in-dlq 3000 ||
+wait_until 180 topic_at_least in-dlq 3000 ||
     fail "the records the field partitioner cannot place did not all reach the dead-letter topic"
 ferry_stop "$FERRY_PID"
 [ "$(s3_keys "${PFX}no_field/" | wc -l)" -eq 0 ] || fail "records without the field were archived"
