@@ -204,8 +204,13 @@ PROPS
 }
 
 # new_cluster_id: 16 random bytes, URL-safe base64 without padding, as Kafka expects.
+# A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (what
+# kafka-storage random-uuid prints, without starting a JVM for it).
 new_cluster_id() {
-    "$PY" -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode())'
+    local id
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    [ ${#id} = 22 ] || die "could not make a cluster id"
+    echo "$id"
 }
 
 cmd_start() {
