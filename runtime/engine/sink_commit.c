@@ -181,11 +181,19 @@ void sink_apply_rewinds(sink_ctx_t *ctx)
 
 /* ---- the dead-letter queue -------------------------------------------------------------- */
 
+/* An unknown dead-letter topic is not permanent: one just created may not be
+ * in the metadata yet. The copy is retried (or the batch is), never skipped. */
+static int dlq_unknown_topic(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+           e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+}
+
 static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
     (void)rk;
     sink_ctx_t *ctx = opaque;
-    if (msg->err && errors_kafka_permanent(msg->err)) {
+    if (msg->err && errors_kafka_permanent(msg->err) && !dlq_unknown_topic(msg->err)) {
         /* The copy can never be written (too large for the broker, say):
          * errors.tolerance: all skips the record, loudly. */
         log_error("[%s] the dead-letter copy of a rejected record was refused too (%s): record skipped",
@@ -237,14 +245,14 @@ int sink_dlq_record(sink_ctx_t *ctx, const ferry_record_t *rec, const errors_con
             RD_KAFKA_V_TIMESTAMP(rec->timestamp_ms), RD_KAFKA_V_HEADERS(copy), RD_KAFKA_V_END);
         if (!e) break;
         rd_kafka_headers_destroy(copy);
-        if (errors_kafka_permanent(e)) {
+        if (errors_kafka_permanent(e) && !dlq_unknown_topic(e)) {
             log_error("[%s] the dead-letter copy of record %s/%d@%lld was refused too (%s): record skipped",
                       ctx->t->task->prefix, rec->topic, (int)rec->partition, (long long)rec->kafka_offset,
                       rd_kafka_err2str(e));
             atomic_fetch_add(&ctx->t->dead_lettered, 1);
             break;
         }
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || clock_ms() > end) {
+        if ((e != RD_KAFKA_RESP_ERR__QUEUE_FULL && !dlq_unknown_topic(e)) || clock_ms() > end) {
             snprintf(err, errlen, "writing to the dead-letter queue '%s' failed: %s", ctx->t->policy.dlq_topic,
                      e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? "its producer queue stayed full" : rd_kafka_err2str(e));
             rd_kafka_headers_destroy(hdrs);
