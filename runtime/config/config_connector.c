@@ -269,6 +269,28 @@ static void apply_default(cfg_build_ctx_t *ctx, const ferry_option_t *opt, cfg_e
 static const char *const raw_prefixes[] = {"transforms.", "predicates.", "key.converter.", "value.converter.",
                                            "header.converter.", NULL};
 
+
+/* The input's value as a raw string entry of cfg (an override, a prefixed
+ * key): one scalar, not set twice; null leaves it unset. Returns 1 (handled). */
+static int add_raw_string(cfg_build_ctx_t *ctx, ferry_config_t *cfg, const cfg_input_t *in)
+{
+    const char *value = in->node ? in->node->scalar : in->str;
+    if (in->node && in->node->kind != CFG_SCALAR) {
+        cfg_build_error(ctx, value_line(in), value_col(in), "'%s' must be a single value", in->key);
+        return 1;
+    }
+    if (!value) return 1; /* null = unset */
+    if (cfg_config_find(cfg, in->key)) {
+        cfg_build_error(ctx, in->line, in->col, "'%s' is set twice", in->key);
+        return 1;
+    }
+    cfg_entry_t *e = cfg_config_add(cfg, in->key);
+    e->text = str_dup(value);
+    e->is_set = 1;
+    e->subst = in->node ? in->node->secret_subst : in->subst;
+    return 1;
+}
+
 /* producer.override.X / consumer.override.X (or a raw_prefixes key): kept
  * as raw strings. Returns 1 when the key had such a prefix (handled, maybe
  * with an error). */
@@ -291,21 +313,7 @@ static int apply_override(cfg_build_ctx_t *ctx, ferry_config_t *cfg, const cfg_i
                         property);
         return 1;
     }
-    const char *value = in->node ? in->node->scalar : in->str;
-    if (in->node && in->node->kind != CFG_SCALAR) {
-        cfg_build_error(ctx, value_line(in), value_col(in), "'%s' must be a single value", in->key);
-        return 1;
-    }
-    if (!value) return 1; /* null = unset */
-    if (cfg_config_find(cfg, in->key)) {
-        cfg_build_error(ctx, in->line, in->col, "'%s' is set twice", in->key);
-        return 1;
-    }
-    cfg_entry_t *e = cfg_config_add(cfg, in->key);
-    e->text = str_dup(value);
-    e->is_set = 1;
-    e->subst = in->node ? in->node->secret_subst : in->subst;
-    return 1;
+    return add_raw_string(ctx, cfg, in);
 }
 
 /* "<name>.<suffix>" of an option declared with FERRY_OPT_PREFIX: kept as a
@@ -320,21 +328,7 @@ static int apply_prefixed(cfg_build_ctx_t *ctx, const optset_t *set, ferry_confi
             opt = set->opts[i];
     }
     if (!opt) return 0;
-    const char *value = in->node ? in->node->scalar : in->str;
-    if (in->node && in->node->kind != CFG_SCALAR) {
-        cfg_build_error(ctx, value_line(in), value_col(in), "'%s' must be a single value", in->key);
-        return 1;
-    }
-    if (!value) return 1; /* null = unset */
-    if (cfg_config_find(cfg, in->key)) {
-        cfg_build_error(ctx, in->line, in->col, "'%s' is set twice", in->key);
-        return 1;
-    }
-    cfg_entry_t *e = cfg_config_add(cfg, in->key);
-    e->text = str_dup(value);
-    e->is_set = 1;
-    e->subst = in->node ? in->node->secret_subst : in->subst;
-    return 1;
+    return add_raw_string(ctx, cfg, in);
 }
 
 static int input_is_null(const cfg_input_t *in)
