@@ -224,8 +224,11 @@ void pg_row_json_kept(pg_ctx_t *ctx, pg_buf_t *out, const pg_relation_t *rel, co
     free(datums);
 }
 
-int pg_key_columns(pg_ctx_t *ctx, const pg_relation_t *rel, int *idx)
+/* pg_key_columns, also giving the catalog key it used (*kip: NULL when
+ * message.key.columns chose the columns). */
+static int key_columns(pg_ctx_t *ctx, const pg_relation_t *rel, int *idx, const pg_keyinfo_t **kip)
 {
+    *kip = NULL;
     const pg_keycols_t *kc = pg_keycols_find(ctx, rel->schema, rel->table);
     if (kc)
         return key_columns_named(kc, rel, idx);
@@ -233,6 +236,7 @@ int pg_key_columns(pg_ctx_t *ctx, const pg_relation_t *rel, int *idx)
      * else the first unique index (pg_keyinfo), never by REPLICA IDENTITY
      * FULL's all-columns flags nor by another identity index. */
     const pg_keyinfo_t *ki = pg_keyinfo(ctx, rel->oid);
+    *kip = ki;
     int n = 0;
     for (int i = 0; ki && i < rel->ncols; i++)
         for (size_t j = 0; j < ki->count; j++)
@@ -243,15 +247,20 @@ int pg_key_columns(pg_ctx_t *ctx, const pg_relation_t *rel, int *idx)
     return n;
 }
 
+int pg_key_columns(pg_ctx_t *ctx, const pg_relation_t *rel, int *idx)
+{
+    const pg_keyinfo_t *ki;
+    return key_columns(ctx, rel, idx, &ki);
+}
+
 int pg_key_json(pg_ctx_t *ctx, const pg_relation_t *rel, const pg_tuple_t *tuple)
 {
     int stack[64];
     int *idx = rel->ncols <= 64 ? stack : malloc((size_t)rel->ncols * sizeof(int));
     if (!idx)
         abort(); /* as pending_push */
-    int n = pg_key_columns(ctx, rel, idx);
-    int named = pg_keycols_find(ctx, rel->schema, rel->table) != NULL;
-    const pg_keyinfo_t *ki = named ? NULL : pg_keyinfo(ctx, rel->oid);
+    const pg_keyinfo_t *ki;
+    int n = key_columns(ctx, rel, idx, &ki);
     pg_buf_reset(&ctx->kbuf);
     pg_buf_puts(&ctx->kbuf, "{");
     int written = 0, whole = n > 0;
