@@ -191,6 +191,11 @@ transaction.state.log.num.partitions=10
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 num.partitions=1
+# No time-based retention: tests produce records with fixed timestamps years in the past
+# (s3_archive's 2023-11-14), which the default 7 days delete at the next retention check
+# (every 5 minutes), so a test's topic could lose its records mid-run, depending on timing.
+# A test that needs a deleted head deletes records explicitly (DeleteRecords).
+log.retention.ms=-1
 # Small for two shared cores and a small heap (the cleaner's buffer is on the heap).
 num.network.threads=2
 num.io.threads=4
