@@ -10,39 +10,14 @@
 #include <ferry/ferry.h>
 
 #include "s3.h"
+#include "s3_conn.h"
 
-/* The store and its credentials: both connectors. */
-#define S3_STORE_OPTIONS                                                                          \
-    {"store.url", FERRY_OPT_STRING, "", 0, 0, 0, NULL,                                            \
-     "S3 endpoint, e.g. http://127.0.0.1:9000 for MinIO; empty = AWS "                            \
-     "(https://s3.<s3.region>.amazonaws.com)."},                                                  \
-    {"s3.region", FERRY_OPT_STRING, "us-east-1", 0, 0, 0, NULL, "Region the requests are signed for."}, \
-    {"s3.bucket.name", FERRY_OPT_STRING, NULL, FERRY_OPT_REQUIRED, 0, 0, NULL, "Bucket of the archive."}, \
-    {"s3.path.style.access.enabled", FERRY_OPT_BOOL, "true", 0, 0, 0, NULL,                       \
-     "true: http://endpoint/bucket/key (MinIO and most servers); false: http://bucket.endpoint/key."}, \
-    {"aws.access.key.id", FERRY_OPT_STRING, "", 0, 0, 0, NULL,                                    \
-     "Access key; empty = AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from "    \
-     "the environment."},                                                                         \
-    {"aws.secret.access.key", FERRY_OPT_SECRET, "", 0, 0, 0, NULL,                                \
-     "Secret key for aws.access.key.id (use ${env:...} or ${file:...})."},                        \
-    {"topics.dir", FERRY_OPT_STRING, "topics", 0, 0, 0, NULL, "Top-level folder of the archive in the bucket."}, \
-    {"s3.ssl.verify", FERRY_OPT_BOOL, "true", 0, 0, 0, NULL, "Verify the server's TLS certificate and name."}, \
-    {"s3.ssl.ca.file", FERRY_OPT_STRING, "", 0, 0, 0, NULL, "CA bundle for https endpoints; empty = the system's."}, \
-    {"s3.request.timeout", FERRY_OPT_DURATION, "30s", FERRY_OPT_HAS_MIN, 100, 0, NULL,            \
-     "Time limit of one request."},                                                               \
-    {"s3.retry.max", FERRY_OPT_INT, "6", FERRY_OPT_HAS_MIN | FERRY_OPT_HAS_MAX, 0, 100, NULL,     \
-     "Retries of a request that failed transiently (5xx, 429/SlowDown, timeouts, resets) before "  \
-     "the task backs off as a whole (errors.retry.timeout)."},                                    \
-    {"s3.retry.backoff.initial", FERRY_OPT_DURATION, "200ms", FERRY_OPT_HAS_MIN, 1, 0, NULL,      \
-     "First wait between retries; it doubles up to s3.retry.backoff.max, with jitter."},          \
-    {"s3.retry.backoff.max", FERRY_OPT_DURATION, "10s", FERRY_OPT_HAS_MIN, 1, 0, NULL,            \
-     "Longest wait between retries."}
 
 static const char *const compression_values[] = {"none", "gzip", "zstd", NULL};
 static const char *const extractor_values[] = {"Record", "RecordField", "Wallclock", NULL};
 
 static const ferry_option_t s3_sink_options[] = {
-    S3_STORE_OPTIONS,
+    S3_STORE_OPTIONS(FERRY_OPT_REQUIRED),
     {"format.class", FERRY_OPT_STRING, "envelope", 0, 0, 0, NULL,
      "envelope (JSON lines with key, value, headers, timestamp, partition, offset: what replay needs), json "
      "(values as JSON lines), bytes (raw values and a separator) or avro; Confluent's format class names work "
@@ -82,7 +57,7 @@ static const ferry_option_t s3_sink_options[] = {
     FERRY_OPTIONS_END};
 
 static const ferry_option_t s3_source_options[] = {
-    S3_STORE_OPTIONS,
+    S3_STORE_OPTIONS(FERRY_OPT_REQUIRED),
     {"topics", FERRY_OPT_LIST, NULL, FERRY_OPT_REQUIRED | FERRY_OPT_HAS_MIN | FERRY_OPT_TOPIC, 1, 0, NULL,
      "Archived topics to replay."},
     {"topic.rename", FERRY_OPT_MAP, "", 0, 0, 0, NULL,

@@ -223,6 +223,29 @@ s3_client_t *s3_client_new(const s3_settings_t *s, char *err, size_t errlen)
     return c;
 }
 
+s3_client_t *s3_client_dup(const s3_client_t *c, char *err, size_t errlen)
+{
+    s3_settings_t s = {
+        .endpoint = c->host_only,
+        .region = c->region,
+        .bucket = c->bucket,
+        .path_style = c->path_style,
+        .access_key = c->access_key,
+        .secret_key = c->secret_key,
+        .session_token = c->session_token,
+        .credentials_from = c->credentials_from,
+        .tls_verify = c->tls_verify,
+        .ca_file = c->ca_file,
+        .timeout_ms = c->timeout_ms,
+        .retry_max = c->retry_max,
+        .backoff_initial_ms = c->backoff_initial_ms,
+        .backoff_max_ms = c->backoff_max_ms,
+        .should_stop = c->should_stop,
+        .stop_arg = c->stop_arg,
+    };
+    return s3_client_new(&s, err, errlen);
+}
+
 /* ---- encoding and hashing ---------------------------------------------- */
 
 /* Percent-encodes s as SigV4 wants: unreserved characters stay, '/' stays

@@ -57,6 +57,9 @@ void s3_buf_free(s3_buf_t *b);
 /* Copies the strings of s. NULL on out of memory or a bad endpoint (err says). */
 s3_client_t *s3_client_new(const s3_settings_t *s, char *err, size_t errlen);
 void s3_client_free(s3_client_t *c);
+/* A client of its own (another connection) with c's settings, for another
+ * thread; c's owned argument stays c's, so c must outlive the copy. */
+s3_client_t *s3_client_dup(const s3_client_t *c, char *err, size_t errlen);
 
 /* Hands arg (e.g. the should_stop argument) to the client: s3_client_free
  * calls free_fn(arg). */
