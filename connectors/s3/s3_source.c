@@ -173,8 +173,8 @@ static int on_listed(void *arg, const char *key, int64_t size)
     int64_t start;
     s3_format_kind_t fmt;
     s3_compression_t comp;
-    if (s3_object_key_parse(key, topic, sizeof(topic), &part, &start) != 0 ||
-        s3_format_from_name(key, &fmt, &comp) != 0 || strcmp(topic, lc->topic) != 0) {
+    if (s3_archive_key_parse(key, topic, sizeof(topic), &part, &start, &fmt, &comp) != 0 ||
+        strcmp(topic, lc->topic) != 0) {
         return 0; /* not an archive object of this topic */
     }
     if (part < 0 || (int)((lc->topic_index + (size_t)part) % (size_t)s->task_count) != s->task_index) return 0;
@@ -207,8 +207,7 @@ static int on_listed(void *arg, const char *key, int64_t size)
 static int obj_cmp(const void *a, const void *b)
 {
     const s3_obj_t *x = a, *y = b;
-    if (x->start != y->start) return x->start < y->start ? -1 : 1;
-    return strcmp(x->key, y->key);
+    return s3_object_order(x->start, x->key, y->start, y->key);
 }
 
 /* Lists the archive and places each partition at its stored offset. */
@@ -216,7 +215,10 @@ static ferry_status_t source_list(s3_source_t *s, const ferry_config_t *cfg, fer
 {
     for (size_t t = 0; t < s->ntopics; t++) {
         char prefix[600];
-        snprintf(prefix, sizeof(prefix), "%s%s%s/", s->topics_dir, s->topics_dir[0] ? "/" : "", s->topics[t]);
+        if (s3_topic_prefix(prefix, sizeof(prefix), s->topics_dir, s->topics[t]) != 0)
+            return ferry_error_set(err, FERRY_ERROR,
+                                   "s3-source: topics.dir %s with topic %s: the key prefix is too long",
+                                   s->topics_dir, s->topics[t]);
         list_ctx_t lc = {.s = s, .cfg = cfg, .topic = s->topics[t], .topic_index = t};
         s3_status_t st = s3_list(s->cli, prefix, on_listed, &lc);
         if (lc.failed) return ferry_error_set(err, FERRY_ERROR, "s3-source: out of memory");

@@ -214,6 +214,19 @@ static void test_json_and_bytes(void **state)
     assert_int_equal(s3_decode(S3_FMT_JSON, "x", 1, count_only, NULL, err, sizeof(err)), -1);
 }
 
+static void test_b64(void **state)
+{
+    (void)state;
+    static const char *const want[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    for (size_t n = 0; n < sizeof(want) / sizeof(want[0]); n++) {
+        s3_buf_t b = {0};
+        assert_int_equal(s3_b64(&b, "foobar", n), 0);
+        assert_int_equal(b.len, strlen(want[n]));
+        assert_true(b.len == 0 || memcmp(b.data, want[n], b.len) == 0);
+        s3_buf_free(&b);
+    }
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -249,6 +262,40 @@ static void test_object_keys(void **state)
     assert_int_equal(s3_object_key_parse("topics/t/t+x+0000000000000000000.jsonl", topic, sizeof(topic), &p, &start), -1);
     assert_int_equal(s3_object_key_parse("topics/t/t+1+00000000001.jsonl", topic, sizeof(topic), &p, &start), -1);
     assert_int_equal(s3_object_key(key, 20, "topics", "t", "partition=0", 0, 0, ".jsonl"), -1);
+
+    /* What replay and cold reads list: a name and a readable format. */
+    s3_format_kind_t f;
+    s3_compression_t c;
+    assert_int_equal(s3_archive_key_parse("d/t/dt=2026-01-01/t+2+0000000000000000150.jsonl.zst", topic,
+                                          sizeof(topic), &p, &start, &f, &c),
+                     0);
+    assert_string_equal(topic, "t");
+    assert_int_equal(p, 2);
+    assert_int_equal(start, 150);
+    assert_int_equal(f, S3_FMT_ENVELOPE);
+    assert_int_equal(c, S3_COMP_ZSTD);
+    assert_int_equal(
+        s3_archive_key_parse("d/t/x/t+2+0000000000000000150.txt", topic, sizeof(topic), &p, &start, &f, &c), -1);
+    assert_int_equal(s3_archive_key_parse("d/t/x/notes.avro", topic, sizeof(topic), &p, &start, &f, &c), -1);
+    assert_true(s3_object_order(5, "b", 10, "a") < 0);
+    assert_true(s3_object_order(10, "a", 5, "b") > 0);
+    assert_true(s3_object_order(5, "a", 5, "b") < 0);
+    assert_int_equal(s3_object_order(5, "a", 5, "a"), 0);
+
+    char dir[16];
+    s3_dir_trim("//a/b//", dir, sizeof(dir));
+    assert_string_equal(dir, "a/b");
+    s3_dir_trim(NULL, dir, sizeof(dir));
+    assert_string_equal(dir, "");
+    s3_dir_trim("/", dir, sizeof(dir));
+    assert_string_equal(dir, "");
+    s3_dir_trim("abcdefghijklmnopqrstuvwxyz", dir, sizeof(dir));
+    assert_string_equal(dir, "abcdefghijklmno");
+    assert_int_equal(s3_topic_prefix(key, sizeof(key), "a/b", "t"), 0);
+    assert_string_equal(key, "a/b/t/");
+    assert_int_equal(s3_topic_prefix(key, sizeof(key), "", "t"), 0);
+    assert_string_equal(key, "t/");
+    assert_int_equal(s3_topic_prefix(key, 6, "a/b", "t"), -1);
 }
 
 static void test_partitioners(void **state)
@@ -345,6 +392,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_envelope), cmocka_unit_test(test_roundtrip_avro),
         cmocka_unit_test(test_truncated_objects),  cmocka_unit_test(test_json_and_bytes),
+        cmocka_unit_test(test_b64),
         cmocka_unit_test(test_names),              cmocka_unit_test(test_object_keys),
         cmocka_unit_test(test_partitioners),       cmocka_unit_test(test_xml),
     };
