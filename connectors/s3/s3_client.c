@@ -122,6 +122,20 @@ const char *s3_client_error(const s3_client_t *c)
     return c->err;
 }
 
+const char *s3_client_bucket(const s3_client_t *c)
+{
+    return c->bucket;
+}
+
+int s3_settings_from_env(s3_settings_t *s)
+{
+    s->access_key = getenv("AWS_ACCESS_KEY_ID");
+    s->secret_key = getenv("AWS_SECRET_ACCESS_KEY");
+    s->session_token = getenv("AWS_SESSION_TOKEN");
+    s->credentials_from = "the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)";
+    return s->access_key && s->access_key[0] && s->secret_key && s->secret_key[0] ? 0 : -1;
+}
+
 void s3_client_free(s3_client_t *c)
 {
     if (c == NULL) {

@@ -54,6 +54,12 @@ typedef struct s3_buf {
 int s3_buf_append(s3_buf_t *b, const void *p, size_t n); /* 0 or -1 (out of memory) */
 void s3_buf_free(s3_buf_t *b);
 
+/* Fills the credentials of s from the environment: AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN (may be unset), and says so in
+ * credentials_from. The strings are the environment's (getenv). 0, or -1
+ * when the key pair is unset or empty. */
+int s3_settings_from_env(s3_settings_t *s);
+
 /* Copies the strings of s. NULL on out of memory or a bad endpoint (err says). */
 s3_client_t *s3_client_new(const s3_settings_t *s, char *err, size_t errlen);
 void s3_client_free(s3_client_t *c);
@@ -67,6 +73,9 @@ void s3_client_set_owned_arg(s3_client_t *c, void *arg, void (*free_fn)(void *))
 
 /* The last error message (valid until the next call). */
 const char *s3_client_error(const s3_client_t *c);
+
+/* The bucket, for messages ("s3://<bucket>/<key>"). Owned by the client. */
+const char *s3_client_bucket(const s3_client_t *c);
 
 /* HEAD the bucket: checks endpoint, credentials and bucket in one request. */
 s3_status_t s3_check_bucket(s3_client_t *c);

@@ -25,14 +25,7 @@ ferry_status_t s3_conn_status(s3_status_t st)
 
 void s3_conn_topics_dir(const ferry_host_t *host, const ferry_config_t *cfg, char *out, size_t outlen)
 {
-    const char *dir = host->cfg_string(cfg, "topics.dir");
-    if (dir == NULL) dir = "";
-    while (*dir == '/') dir++;
-    size_t n = strlen(dir);
-    while (n > 0 && dir[n - 1] == '/') n--;
-    if (n >= outlen) n = outlen - 1;
-    memcpy(out, dir, n);
-    out[n] = '\0';
+    s3_dir_trim(host->cfg_string(cfg, "topics.dir"), out, outlen);
 }
 
 ferry_status_t s3_conn_open(ferry_task_t *task, const ferry_host_t *host, const ferry_config_t *cfg,
@@ -44,32 +37,14 @@ ferry_status_t s3_conn_open(ferry_task_t *task, const ferry_host_t *host, const 
     sa->host = host;
     sa->task = task;
 
-    const char *key = host->cfg_string(cfg, "aws.access.key.id");
-    const char *secret = host->cfg_string(cfg, "aws.secret.access.key");
-    const char *token = NULL;
-    const char *from = "aws.access.key.id/aws.secret.access.key";
-    if (key == NULL || key[0] == '\0') {
-        key = getenv("AWS_ACCESS_KEY_ID");
-        secret = getenv("AWS_SECRET_ACCESS_KEY");
-        token = getenv("AWS_SESSION_TOKEN");
-        from = "the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)";
-    }
-    if (key == NULL || key[0] == '\0' || secret == NULL || secret[0] == '\0') {
-        host->free(sa);
-        return ferry_error_set(err, FERRY_FATAL,
-                               "%s: no credentials: set aws.access.key.id and aws.secret.access.key, or "
-                               "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment",
-                               who);
-    }
     s3_settings_t s = {
         .endpoint = host->cfg_string(cfg, "store.url"),
         .region = host->cfg_string(cfg, "s3.region"),
         .bucket = host->cfg_string(cfg, "s3.bucket.name"),
         .path_style = host->cfg_bool(cfg, "s3.path.style.access.enabled"),
-        .access_key = key,
-        .secret_key = secret,
-        .session_token = token,
-        .credentials_from = from,
+        .access_key = host->cfg_string(cfg, "aws.access.key.id"),
+        .secret_key = host->cfg_string(cfg, "aws.secret.access.key"),
+        .credentials_from = "aws.access.key.id/aws.secret.access.key",
         .tls_verify = host->cfg_bool(cfg, "s3.ssl.verify"),
         .ca_file = host->cfg_string(cfg, "s3.ssl.ca.file"),
         .timeout_ms = host->cfg_duration_ms(cfg, "s3.request.timeout"),
@@ -79,6 +54,15 @@ ferry_status_t s3_conn_open(ferry_task_t *task, const ferry_host_t *host, const 
         .should_stop = conn_should_stop,
         .stop_arg = sa,
     };
+    int have = s.access_key && s.access_key[0] && s.secret_key && s.secret_key[0];
+    if (s.access_key == NULL || s.access_key[0] == '\0') have = s3_settings_from_env(&s) == 0;
+    if (!have) {
+        host->free(sa);
+        return ferry_error_set(err, FERRY_FATAL,
+                               "%s: no credentials: set aws.access.key.id and aws.secret.access.key, or "
+                               "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment",
+                               who);
+    }
     char msg[512];
     s3_client_t *c = s3_client_new(&s, msg, sizeof(msg));
     if (c == NULL) {

@@ -109,8 +109,9 @@ int s3_format_from_name(const char *key, s3_format_kind_t *fmt, s3_compression_t
 
 static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static int put_b64(s3_buf_t *b, const unsigned char *p, size_t n)
+int s3_b64(s3_buf_t *b, const void *data, size_t n)
 {
+    const unsigned char *p = data;
     char q[4];
     size_t i = 0;
     for (; i + 3 <= n; i += 3) {
@@ -176,13 +177,13 @@ static int encode_envelope(s3_buf_t *b, const s3_rec_t *r)
              r->partition, (long long)r->offset, (long long)r->timestamp);
     bad = bad || put_str(b, num) || put_str(b, ts_type_name(r->timestamp_type)) || put_str(b, "\",\"key\":");
     if (r->key) {
-        bad = bad || put_str(b, "\"") || put_b64(b, r->key, r->key_len) || put_str(b, "\"");
+        bad = bad || put_str(b, "\"") || s3_b64(b, r->key, r->key_len) || put_str(b, "\"");
     } else {
         bad = bad || put_str(b, "null");
     }
     bad = bad || put_str(b, ",\"value\":");
     if (r->value) {
-        bad = bad || put_str(b, "\"") || put_b64(b, r->value, r->value_len) || put_str(b, "\"");
+        bad = bad || put_str(b, "\"") || s3_b64(b, r->value, r->value_len) || put_str(b, "\"");
     } else {
         bad = bad || put_str(b, "null");
     }
@@ -192,7 +193,7 @@ static int encode_envelope(s3_buf_t *b, const s3_rec_t *r)
         bad = (i && put_str(b, ",")) || put_str(b, "{\"key\":") || s3_json_str(b, h->name, h->name_len) ||
               put_str(b, ",\"value\":");
         if (h->value) {
-            bad = bad || put_str(b, "\"") || put_b64(b, h->value, h->value_len) || put_str(b, "\"}");
+            bad = bad || put_str(b, "\"") || s3_b64(b, h->value, h->value_len) || put_str(b, "\"}");
         } else {
             bad = bad || put_str(b, "null}");
         }

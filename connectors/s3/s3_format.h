@@ -61,6 +61,9 @@ const char *s3_format_content_type(s3_format_kind_t fmt, s3_compression_t comp);
 /* The format and compression a file name ends with; -1 when none matches. */
 int s3_format_from_name(const char *key, s3_format_kind_t *fmt, s3_compression_t *comp);
 
+/* Appends [data, data+n) in base64 (RFC 4648, padded). 0 or -1. */
+int s3_b64(s3_buf_t *b, const void *data, size_t n);
+
 /* Appends [s, s+n) as a JSON string literal (quotes included). 0 or -1. */
 int s3_json_str(s3_buf_t *b, const char *s, size_t n);
 

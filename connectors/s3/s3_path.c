@@ -280,3 +280,34 @@ int s3_object_key_parse(const char *key, char *topic_out, size_t topic_len, int3
     *start_offset = strtoll(plus2 + 1, NULL, 10);
     return 0;
 }
+
+int s3_archive_key_parse(const char *key, char *topic_out, size_t topic_len, int32_t *partition,
+                         int64_t *start_offset, s3_format_kind_t *fmt, s3_compression_t *comp)
+{
+    if (s3_format_from_name(key, fmt, comp) != 0) return -1;
+    return s3_object_key_parse(key, topic_out, topic_len, partition, start_offset);
+}
+
+int s3_object_order(int64_t a_start, const char *a_key, int64_t b_start, const char *b_key)
+{
+    if (a_start != b_start) return a_start < b_start ? -1 : 1;
+    return strcmp(a_key, b_key);
+}
+
+void s3_dir_trim(const char *dir, char *out, size_t outlen)
+{
+    if (outlen == 0) return;
+    if (dir == NULL) dir = "";
+    while (*dir == '/') dir++;
+    size_t n = strlen(dir);
+    while (n > 0 && dir[n - 1] == '/') n--;
+    if (n >= outlen) n = outlen - 1;
+    memcpy(out, dir, n);
+    out[n] = '\0';
+}
+
+int s3_topic_prefix(char *out, size_t outlen, const char *topics_dir, const char *topic)
+{
+    int n = snprintf(out, outlen, "%s%s%s/", topics_dir, topics_dir[0] ? "/" : "", topic);
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}

@@ -57,4 +57,23 @@ int s3_object_key(char *out, size_t outlen, const char *topics_dir, const char *
 int s3_object_key_parse(const char *key, char *topic_out, size_t topic_len, int32_t *partition,
                         int64_t *start_offset);
 
+/* An object that replay can read, from its key alone: an archive object's
+ * name (as s3_object_key_parse) with a format's ending (as
+ * s3_format_from_name). 0, or -1 when key is something else. */
+int s3_archive_key_parse(const char *key, char *topic_out, size_t topic_len, int32_t *partition,
+                         int64_t *start_offset, s3_format_kind_t *fmt, s3_compression_t *comp);
+
+/* The order in which a partition's objects are read: by the start offset in
+ * their names, then by key (so that two listings sort alike). <0, 0, >0. */
+int s3_object_order(int64_t a_start, const char *a_key, int64_t b_start, const char *b_key);
+
+/* A topics.dir as keys use it: without leading or trailing '/' (NULL = "").
+ * Cut to outlen - 1 bytes. */
+void s3_dir_trim(const char *dir, char *out, size_t outlen);
+
+/* The prefix every object of topic lives under, whatever the partitioner:
+ * "<topics_dir>/<topic>/" ("<topic>/" for an empty topics_dir, which is
+ * trimmed as s3_dir_trim gives it). 0, or -1 when it does not fit. */
+int s3_topic_prefix(char *out, size_t outlen, const char *topics_dir, const char *topic);
+
 #endif /* FERRY_S3_PATH_H */

@@ -31,6 +31,7 @@
 #include "s3_client.h"
 #include "s3_conn.h"
 #include "s3_format.h"
+#include "s3_object.h"
 #include "s3_path.h"
 
 typedef struct s3_obj {
@@ -38,20 +39,6 @@ typedef struct s3_obj {
     int64_t start;
     int done; /* replayed (or skipped) */
 } s3_obj_t;
-
-/* One decoded record, as offsets into the object's arena. */
-typedef struct s3_drec {
-    int64_t offset, timestamp;
-    int ts_type;
-    int has_key, has_value;
-    size_t key_off, key_len, value_off, value_len;
-    size_t hdr_first, hdr_count;
-} s3_drec_t;
-
-typedef struct s3_dhdr {
-    size_t name_off, name_len, value_off, value_len;
-    int has_value;
-} s3_dhdr_t;
 
 typedef struct s3_rpart {
     char *topic;        /* archived topic */
@@ -78,11 +65,8 @@ typedef struct s3_source {
     s3_rpart_t *cur;    /* the partition whose object is loaded */
     s3_rpart_t *last_part; /* the last one loaded: partitions take turns */
     /* the loaded object */
-    s3_buf_t arena;
-    s3_drec_t *recs;
-    size_t nrec, rcap, pos;
-    s3_dhdr_t *hdrs;
-    size_t nhdr, hcap;
+    s3_object_t obj;
+    size_t pos;         /* the next record of obj */
     ferry_header_t *hbuf;
     size_t hbuf_cap;
     char cur_key[1100];
@@ -173,8 +157,8 @@ static int on_listed(void *arg, const char *key, int64_t size)
     int64_t start;
     s3_format_kind_t fmt;
     s3_compression_t comp;
-    if (s3_object_key_parse(key, topic, sizeof(topic), &part, &start) != 0 ||
-        s3_format_from_name(key, &fmt, &comp) != 0 || strcmp(topic, lc->topic) != 0) {
+    if (s3_archive_key_parse(key, topic, sizeof(topic), &part, &start, &fmt, &comp) != 0 ||
+        strcmp(topic, lc->topic) != 0) {
         return 0; /* not an archive object of this topic */
     }
     if (part < 0 || (int)((lc->topic_index + (size_t)part) % (size_t)s->task_count) != s->task_index) return 0;
@@ -207,8 +191,7 @@ static int on_listed(void *arg, const char *key, int64_t size)
 static int obj_cmp(const void *a, const void *b)
 {
     const s3_obj_t *x = a, *y = b;
-    if (x->start != y->start) return x->start < y->start ? -1 : 1;
-    return strcmp(x->key, y->key);
+    return s3_object_order(x->start, x->key, y->start, y->key);
 }
 
 /* Lists the archive and places each partition at its stored offset. */
@@ -216,7 +199,10 @@ static ferry_status_t source_list(s3_source_t *s, const ferry_config_t *cfg, fer
 {
     for (size_t t = 0; t < s->ntopics; t++) {
         char prefix[600];
-        snprintf(prefix, sizeof(prefix), "%s%s%s/", s->topics_dir, s->topics_dir[0] ? "/" : "", s->topics[t]);
+        if (s3_topic_prefix(prefix, sizeof(prefix), s->topics_dir, s->topics[t]) != 0)
+            return ferry_error_set(err, FERRY_ERROR,
+                                   "s3-source: topics.dir %s with topic %s: the key prefix is too long",
+                                   s->topics_dir, s->topics[t]);
         list_ctx_t lc = {.s = s, .cfg = cfg, .topic = s->topics[t], .topic_index = t};
         s3_status_t st = s3_list(s->cli, prefix, on_listed, &lc);
         if (lc.failed) return ferry_error_set(err, FERRY_ERROR, "s3-source: out of memory");
@@ -340,71 +326,10 @@ ferry_status_t s3_source_open(ferry_task_t *task, const ferry_host_t *host, cons
 
 static void object_unload(s3_source_t *s)
 {
-    s->arena.len = 0;
-    s->nrec = s->pos = s->nhdr = 0;
+    s3_object_clear(&s->obj);
+    s->pos = 0;
     s->cur = NULL;
     s->cur_key[0] = '\0';
-}
-
-typedef struct load_ctx {
-    s3_source_t *s;
-    int oom;
-} load_ctx_t;
-
-static int arena_put(s3_buf_t *a, const void *p, size_t n, size_t *off)
-{
-    *off = a->len;
-    return n ? s3_buf_append(a, p, n) : 0;
-}
-
-static int on_decoded(void *arg, const s3_rec_t *r, size_t index)
-{
-    (void)index;
-    load_ctx_t *lc = arg;
-    s3_source_t *s = lc->s;
-    if (s->nrec == s->rcap) {
-        size_t cap = s->rcap ? s->rcap * 2 : 1024;
-        s3_drec_t *n = realloc(s->recs, cap * sizeof(*n));
-        if (n == NULL) goto oom;
-        s->recs = n;
-        s->rcap = cap;
-    }
-    s3_drec_t *d = &s->recs[s->nrec];
-    memset(d, 0, sizeof(*d));
-    d->offset = r->offset;
-    d->timestamp = r->timestamp;
-    d->ts_type = r->timestamp_type;
-    d->has_key = r->key != NULL;
-    d->has_value = r->value != NULL;
-    d->key_len = r->key_len;
-    d->value_len = r->value_len;
-    if (arena_put(&s->arena, r->key, r->key_len, &d->key_off) || arena_put(&s->arena, r->value, r->value_len, &d->value_off))
-        goto oom;
-    d->hdr_first = s->nhdr;
-    d->hdr_count = r->header_count;
-    for (size_t i = 0; i < r->header_count; i++) {
-        if (s->nhdr == s->hcap) {
-            size_t cap = s->hcap ? s->hcap * 2 : 256;
-            s3_dhdr_t *n = realloc(s->hdrs, cap * sizeof(*n));
-            if (n == NULL) goto oom;
-            s->hdrs = n;
-            s->hcap = cap;
-        }
-        s3_dhdr_t *h = &s->hdrs[s->nhdr++];
-        h->name_len = r->headers[i].name_len;
-        h->value_len = r->headers[i].value_len;
-        h->has_value = r->headers[i].value != NULL;
-        static const char nul = '\0';
-        if (arena_put(&s->arena, r->headers[i].name, h->name_len, &h->name_off) ||
-            s3_buf_append(&s->arena, &nul, 1) ||
-            arena_put(&s->arena, r->headers[i].value, h->value_len, &h->value_off))
-            goto oom;
-    }
-    s->nrec++;
-    return 0;
-oom:
-    lc->oom = 1;
-    return 1;
 }
 
 /* Downloads and decodes objs[next_obj] of p. A corrupt object is a record
@@ -413,23 +338,14 @@ oom:
 static ferry_status_t object_load(s3_source_t *s, s3_rpart_t *p, ferry_error_t *err)
 {
     const char *key = p->objs[p->next_obj].key;
-    s3_format_kind_t fmt;
-    s3_compression_t comp;
-    s3_format_from_name(key, &fmt, &comp);
-    s3_buf_t raw = {0};
-    s3_status_t st = s3_get(s->cli, key, &raw);
-    if (st != S3_OK) {
-        s3_buf_free(&raw);
-        return ferry_error_set(err, s3_conn_status(st), "s3-source: %s", s3_client_error(s->cli));
-    }
     char why[512] = "";
+    s3_status_t st;
     object_unload(s);
-    load_ctx_t lc = {.s = s};
-    long n = s3_decode_object(fmt, comp, raw.data ? raw.data : "", raw.len, on_decoded, &lc, why, sizeof(why));
-    s3_buf_free(&raw);
-    if (lc.oom) return ferry_error_set(err, FERRY_ERROR, "s3-source: %s: out of memory", key);
-    if (n < 0) {
-        object_unload(s);
+    s3_load_t ld = s3_object_load(&s->obj, s->cli, key, &st, why, sizeof(why));
+    if (ld == S3_LOAD_GET)
+        return ferry_error_set(err, s3_conn_status(st), "s3-source: %s", s3_client_error(s->cli));
+    if (ld == S3_LOAD_NOMEM) return ferry_error_set(err, FERRY_ERROR, "s3-source: %s: out of memory", key);
+    if (ld == S3_LOAD_CORRUPT) {
         if (s->skip_corrupt) {
             s->host->log(s->task, FERRY_LOG_ERROR,
                          "s3-source: s3://%s/%s: corrupt or truncated object, skipped (errors.tolerance: all): %s",
@@ -452,16 +368,17 @@ static ferry_status_t object_load(s3_source_t *s, s3_rpart_t *p, ferry_error_t *
     if (s3_buf_append(&s->offset_head, "{\"key\":", 7) || s3_json_str(&s->offset_head, key, strlen(key)) ||
         s3_buf_append(&s->offset_head, ",\"index\":", 9))
         return ferry_error_set(err, FERRY_ERROR, "s3-source: %s: out of memory", key);
+    const s3_orec_t *recs = s->obj.recs;
     s->pos = (size_t)p->resume_index;
     p->resume_index = 0;
-    if (s->pos > s->nrec) s->pos = s->nrec;
-    if (s->pos > 0 && s->recs[s->pos - 1].offset > p->last_offset) p->last_offset = s->recs[s->pos - 1].offset;
+    if (s->pos > s->obj.nrec) s->pos = s->obj.nrec;
+    if (s->pos > 0 && recs[s->pos - 1].offset > p->last_offset) p->last_offset = recs[s->pos - 1].offset;
     /* Overlap with what was replayed before: say so, and skip the repeats. */
-    if (s->nrec > 0 && p->last_offset >= 0 && s->recs[0].offset <= p->last_offset) {
+    if (s->obj.nrec > 0 && p->last_offset >= 0 && recs[0].offset <= p->last_offset) {
         s->host->log(s->task, FERRY_LOG_WARN,
                      "s3-source: %s overlaps the objects before it (starts at offset %lld, %lld was replayed "
                      "already): skipping the repeated records",
-                     key, (long long)s->recs[0].offset, (long long)p->last_offset);
+                     key, (long long)recs[0].offset, (long long)p->last_offset);
     }
     return FERRY_OK;
 }
@@ -498,8 +415,8 @@ ferry_status_t s3_source_poll(void *state, ferry_batch_t *batch, ferry_error_t *
     }
     s3_rpart_t *p = s->cur;
     size_t added = 0;
-    while (s->pos < s->nrec && host->batch_room(batch) > 0) {
-        s3_drec_t *d = &s->recs[s->pos];
+    while (s->pos < s->obj.nrec && host->batch_room(batch) > 0) {
+        const s3_orec_t *d = &s->obj.recs[s->pos];
         size_t index = s->pos;
         if ((p->last_offset >= 0 && d->offset <= p->last_offset) || (s->start_ms >= 0 && d->timestamp < s->start_ms) ||
             (s->end_ms >= 0 && d->timestamp > s->end_ms)) {
@@ -520,19 +437,18 @@ ferry_status_t s3_source_poll(void *state, ferry_batch_t *batch, ferry_error_t *
             s->hbuf = h;
             s->hbuf_cap = d->hdr_count;
         }
-        const char *a = s->arena.data ? s->arena.data : "";
         for (size_t i = 0; i < d->hdr_count; i++) {
-            const s3_dhdr_t *h = &s->hdrs[d->hdr_first + i];
-            s->hbuf[i].name = a + h->name_off;
-            s->hbuf[i].value = h->has_value ? a + h->value_off : NULL;
+            const s3_ohdr_t *h = &s->obj.hdrs[d->hdr_first + i];
+            s->hbuf[i].name = s3_ohdr_name(&s->obj, h);
+            s->hbuf[i].value = s3_ohdr_value(&s->obj, h);
             s->hbuf[i].value_len = h->value_len;
         }
         ferry_record_t rec = {
             .topic = p->target,
             .partition = p->partition,
-            .key = d->has_key ? a + d->key_off : NULL,
+            .key = s3_orec_key(&s->obj, d),
             .key_len = d->key_len,
-            .value = d->has_value ? a + d->value_off : NULL,
+            .value = s3_orec_value(&s->obj, d),
             .value_len = d->value_len,
             .headers = s->hbuf,
             .header_count = d->hdr_count,
@@ -549,7 +465,7 @@ ferry_status_t s3_source_poll(void *state, ferry_batch_t *batch, ferry_error_t *
         added++;
     }
     if (added) host->metric_add(s->task, "records_replayed", (double)added);
-    if (s->pos >= s->nrec) {
+    if (s->pos >= s->obj.nrec) {
         host->metric_add(s->task, "objects_replayed", 1);
         p->objs[p->next_obj].done = 1;
         p->next_obj++;
@@ -570,11 +486,9 @@ void s3_source_close(void *state)
         free(p->topic);
         free(p);
     }
-    s3_buf_free(&s->arena);
+    s3_object_free(&s->obj);
     s3_buf_free(&s->offset_head);
     s3_buf_free(&s->offset);
-    free(s->recs);
-    free(s->hdrs);
     free(s->hbuf);
     s3_client_free(s->cli);
     s->host->free(s);

@@ -44,8 +44,7 @@ static int v_on_key(void *arg, const char *key, int64_t size)
     memset(&o, 0, sizeof(o));
     s3_format_kind_t fmt;
     s3_compression_t comp;
-    if (s3_object_key_parse(key, o.topic, sizeof(o.topic), &o.partition, &o.start) != 0 ||
-        s3_format_from_name(key, &fmt, &comp) != 0) {
+    if (s3_archive_key_parse(key, o.topic, sizeof(o.topic), &o.partition, &o.start, &fmt, &comp) != 0) {
         l->skipped++;
         return 0;
     }
@@ -74,8 +73,7 @@ static int v_cmp(const void *a, const void *b)
     int c = strcmp(x->topic, y->topic);
     if (c) return c;
     if (x->partition != y->partition) return x->partition < y->partition ? -1 : 1;
-    if (x->start != y->start) return x->start < y->start ? -1 : 1;
-    return strcmp(x->key, y->key);
+    return s3_object_order(x->start, x->key, y->start, y->key);
 }
 
 /* The walk over one object's records. */
@@ -157,31 +155,26 @@ int s3_verify_main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    const char *key = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
-    if (key == NULL || secret == NULL || !key[0] || !secret[0]) {
-        fprintf(stderr, "ferry archive verify: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n");
-        return 2;
-    }
     s3_settings_t s = {.endpoint = endpoint,
                        .region = region,
                        .bucket = bucket,
                        .path_style = path_style,
-                       .access_key = key,
-                       .secret_key = secret,
-                       .session_token = getenv("AWS_SESSION_TOKEN"),
-                       .credentials_from = "the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)",
                        .tls_verify = verify_tls,
                        .retry_max = 6};
+    if (s3_settings_from_env(&s) != 0) {
+        fprintf(stderr, "ferry archive verify: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n");
+        return 2;
+    }
     char err[512];
     s3_client_t *cli = s3_client_new(&s, err, sizeof(err));
     if (cli == NULL) {
         fprintf(stderr, "ferry archive verify: %s\n", err);
         return 2;
     }
-    char pfx[1024];
-    size_t pl = strlen(prefix);
-    while (pl > 0 && prefix[pl - 1] == '/') pl--;
-    snprintf(pfx, sizeof(pfx), "%.*s%s", (int)pl, prefix, pl ? "/" : "");
+    /* The prefix as the sink writes topics.dir, then "/". */
+    char dir[1024], pfx[1026];
+    s3_dir_trim(prefix, dir, sizeof(dir));
+    snprintf(pfx, sizeof(pfx), "%s%s", dir, dir[0] ? "/" : "");
     v_list_t l = {0};
     s3_status_t st = s3_list(cli, pfx, v_on_key, &l);
     int rc = 0;

@@ -7,17 +7,20 @@
  *   0  an S3 XML reply: every tag s3_client.c reads, and the <Contents>
  *      walk of a ListObjectsV2 page;
  *   1  an envelope object (JSON lines), 2 an Avro object, 3 a gzip'd and
- *      4 a zstd'd envelope object, decoded as replay and verify decode them;
+ *      4 a zstd'd envelope object, decoded as verify decodes them, and as
+ *      replay and cold reads hold them (s3_object_decode);
  *   always: the data as an object key (name parse and format detection).
  *
  * Checks beyond "no crash, no leak, no UB": decoded text fits its buffer
  * and is NUL-terminated at the returned length; a decode reports either a
  * record count that matches the records it handed out or an error message;
  * every record handed out is re-encoded and decoded again to the same
- * record count (what the sink writes, replay reads).
+ * record count (what the sink writes, replay reads); a held object has
+ * the records the walk counted, or none and a message.
  */
 #include "fuzz_common.h"
 #include "s3_format.h"
+#include "s3_object.h"
 #include "s3_path.h"
 #include "s3_xml.h"
 
@@ -67,17 +70,34 @@ static void fuzz_xml(const char *d, size_t n) {
     }
 }
 
+/* The object as replay and cold reads hold it: got is what the walk found
+ * (-1: an error). */
+static void fuzz_held(s3_format_kind_t fmt, s3_compression_t comp, const char *d, size_t n, long got) {
+    char key[64], why[512] = "";
+    snprintf(key, sizeof(key), "t/t+0+0000000000000000000%s", s3_format_ext(fmt, comp));
+    s3_object_t o = {0};
+    s3_load_t ld = s3_object_decode(&o, key, d, n, why, sizeof(why));
+    if (ld == S3_LOAD_OK)
+        FUZZ_CHECK(got >= 0 && o.nrec == (size_t)got, "held %zu records, the walk found %ld", o.nrec, got);
+    else
+        FUZZ_CHECK(ld == S3_LOAD_NOMEM || (got < 0 && o.nrec == 0 && why[0] != '\0'),
+                   "held object failed (%d) where the walk found %ld records: %s", (int)ld, got, why);
+    s3_object_free(&o);
+}
+
 static void fuzz_object(s3_format_kind_t fmt, s3_compression_t comp, const char *d, size_t n) {
     s3_buf_t plain = {0};
     char err[512] = "";
     if (s3_decompress(comp, d, n, &plain, err, sizeof(err)) != 0) {
         FUZZ_CHECK(err[0] != '\0', "decompress failed without a message");
         s3_buf_free(&plain);
+        fuzz_held(fmt, comp, d, n, -1);
         return;
     }
     static const unsigned char sync[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
     walk_t w = {.w = s3_writer_new(fmt, S3_COMP_NONE, "\n", 1, sync)};
     long got = s3_decode(fmt, plain.data ? plain.data : "", plain.len, on_rec, &w, err, sizeof(err));
+    fuzz_held(fmt, comp, d, n, got);
     if (got < 0) {
         FUZZ_CHECK(err[0] != '\0', "decode failed without a message");
     } else {

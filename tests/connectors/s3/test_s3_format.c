@@ -1,7 +1,8 @@
 /*
  * Unit tests of the s3 plugin's building blocks: archive formats (round
  * trips through every format and compression, determinism, corrupt input),
- * object keys and partitioners, and the XML scanner for S3's replies.
+ * decoded objects held for reading (s3_object), object keys and
+ * partitioners, and the XML scanner for S3's replies.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <ferry/ferry.h>
 
 #include "s3_format.h"
+#include "s3_object.h"
 #include "s3_path.h"
 #include "s3_xml.h"
 
@@ -214,6 +216,78 @@ static void test_json_and_bytes(void **state)
     assert_int_equal(s3_decode(S3_FMT_JSON, "x", 1, count_only, NULL, err, sizeof(err)), -1);
 }
 
+/* s3_object_decode holds what the decoder saw, readable after the walk. */
+static void object_check(s3_format_kind_t fmt, s3_compression_t comp, s3_object_t *o)
+{
+    s3_buf_t a = {0};
+    encode_all(fmt, comp, &a);
+    char key[256], why[256];
+    assert_int_equal(s3_object_key(key, sizeof(key), "topics", "orders", "partition=3", 3, 1000,
+                                   s3_format_ext(fmt, comp)),
+                     0);
+    assert_int_equal(s3_object_decode(o, key, a.data, a.len, why, sizeof(why)), S3_LOAD_OK);
+    s3_buf_free(&a);
+    assert_int_equal(o->nrec, NREC);
+    for (size_t i = 0; i < o->nrec; i++) {
+        const s3_orec_t *r = &o->recs[i];
+        const s3_rec_t *e = &fx.recs[i];
+        assert_int_equal(r->offset, e->offset);
+        assert_int_equal(r->timestamp, e->timestamp);
+        assert_int_equal(r->timestamp_type, e->timestamp_type);
+        assert_true(same_span(s3_orec_key(o, r), r->key_len, e->key, e->key_len));
+        assert_true(same_span(s3_orec_value(o, r), r->value_len, e->value, e->value_len));
+        assert_int_equal(r->hdr_count, e->header_count);
+        for (size_t h = 0; h < r->hdr_count; h++) {
+            const s3_ohdr_t *oh = &o->hdrs[r->hdr_first + h];
+            assert_int_equal(strlen(s3_ohdr_name(o, oh)), oh->name_len);
+            assert_true(same_span(s3_ohdr_name(o, oh), oh->name_len, e->headers[h].name, e->headers[h].name_len));
+            assert_true(same_span(s3_ohdr_value(o, oh), oh->value_len, e->headers[h].value, e->headers[h].value_len));
+        }
+    }
+}
+
+static void test_object_decode(void **state)
+{
+    (void)state;
+    s3_object_t o = {0};
+    /* One object reused from load to load, as replay and cold reads do. */
+    object_check(S3_FMT_ENVELOPE, S3_COMP_NONE, &o);
+    object_check(S3_FMT_ENVELOPE, S3_COMP_GZIP, &o);
+    object_check(S3_FMT_ENVELOPE, S3_COMP_ZSTD, &o);
+    object_check(S3_FMT_AVRO, S3_COMP_NONE, &o);
+    object_check(S3_FMT_AVRO, S3_COMP_ZSTD, &o);
+    char why[256];
+    static const char junk[] = "garbage, not gzip\n";
+    assert_int_equal(s3_object_decode(&o, "t/t+0+0000000000000000000.jsonl.gz", junk, sizeof(junk) - 1, why,
+                                      sizeof(why)),
+                     S3_LOAD_CORRUPT);
+    assert_int_equal(o.nrec, 0);
+    assert_int_equal(s3_object_decode(&o, "t/t+0+0000000000000000000.avro", junk, sizeof(junk) - 1, why,
+                                      sizeof(why)),
+                     S3_LOAD_CORRUPT);
+    assert_int_equal(s3_object_decode(&o, "t/readme.txt", junk, sizeof(junk) - 1, why, sizeof(why)),
+                     S3_LOAD_CORRUPT);
+    assert_non_null(strstr(why, "no archive format"));
+    /* An empty object has no records, and is no error. */
+    assert_int_equal(s3_object_decode(&o, "t/t+0+0000000000000000000.jsonl", NULL, 0, why, sizeof(why)), S3_LOAD_OK);
+    assert_int_equal(o.nrec, 0);
+    s3_object_free(&o);
+    s3_object_free(&o);
+}
+
+static void test_b64(void **state)
+{
+    (void)state;
+    static const char *const want[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    for (size_t n = 0; n < sizeof(want) / sizeof(want[0]); n++) {
+        s3_buf_t b = {0};
+        assert_int_equal(s3_b64(&b, "foobar", n), 0);
+        assert_int_equal(b.len, strlen(want[n]));
+        assert_true(b.len == 0 || memcmp(b.data, want[n], b.len) == 0);
+        s3_buf_free(&b);
+    }
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -249,6 +323,40 @@ static void test_object_keys(void **state)
     assert_int_equal(s3_object_key_parse("topics/t/t+x+0000000000000000000.jsonl", topic, sizeof(topic), &p, &start), -1);
     assert_int_equal(s3_object_key_parse("topics/t/t+1+00000000001.jsonl", topic, sizeof(topic), &p, &start), -1);
     assert_int_equal(s3_object_key(key, 20, "topics", "t", "partition=0", 0, 0, ".jsonl"), -1);
+
+    /* What replay and cold reads list: a name and a readable format. */
+    s3_format_kind_t f;
+    s3_compression_t c;
+    assert_int_equal(s3_archive_key_parse("d/t/dt=2026-01-01/t+2+0000000000000000150.jsonl.zst", topic,
+                                          sizeof(topic), &p, &start, &f, &c),
+                     0);
+    assert_string_equal(topic, "t");
+    assert_int_equal(p, 2);
+    assert_int_equal(start, 150);
+    assert_int_equal(f, S3_FMT_ENVELOPE);
+    assert_int_equal(c, S3_COMP_ZSTD);
+    assert_int_equal(
+        s3_archive_key_parse("d/t/x/t+2+0000000000000000150.txt", topic, sizeof(topic), &p, &start, &f, &c), -1);
+    assert_int_equal(s3_archive_key_parse("d/t/x/notes.avro", topic, sizeof(topic), &p, &start, &f, &c), -1);
+    assert_true(s3_object_order(5, "b", 10, "a") < 0);
+    assert_true(s3_object_order(10, "a", 5, "b") > 0);
+    assert_true(s3_object_order(5, "a", 5, "b") < 0);
+    assert_int_equal(s3_object_order(5, "a", 5, "a"), 0);
+
+    char dir[16];
+    s3_dir_trim("//a/b//", dir, sizeof(dir));
+    assert_string_equal(dir, "a/b");
+    s3_dir_trim(NULL, dir, sizeof(dir));
+    assert_string_equal(dir, "");
+    s3_dir_trim("/", dir, sizeof(dir));
+    assert_string_equal(dir, "");
+    s3_dir_trim("abcdefghijklmnopqrstuvwxyz", dir, sizeof(dir));
+    assert_string_equal(dir, "abcdefghijklmno");
+    assert_int_equal(s3_topic_prefix(key, sizeof(key), "a/b", "t"), 0);
+    assert_string_equal(key, "a/b/t/");
+    assert_int_equal(s3_topic_prefix(key, sizeof(key), "", "t"), 0);
+    assert_string_equal(key, "t/");
+    assert_int_equal(s3_topic_prefix(key, 6, "a/b", "t"), -1);
 }
 
 static void test_partitioners(void **state)
@@ -345,6 +453,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_envelope), cmocka_unit_test(test_roundtrip_avro),
         cmocka_unit_test(test_truncated_objects),  cmocka_unit_test(test_json_and_bytes),
+        cmocka_unit_test(test_object_decode),      cmocka_unit_test(test_b64),
         cmocka_unit_test(test_names),              cmocka_unit_test(test_object_keys),
         cmocka_unit_test(test_partitioners),       cmocka_unit_test(test_xml),
     };
