@@ -32,7 +32,7 @@ static int b64val(int c)
 }
 
 /* Decodes base64 into out (appended). 0 or -1 when malformed. */
-static int get_b64(const char *s, size_t n, s3_buf_t *out)
+int s3_b64_decode(const char *s, size_t n, s3_buf_t *out)
 {
     if (n % 4 != 0) return -1;
     for (size_t i = 0; i < n; i += 4) {
@@ -219,7 +219,7 @@ static int env_b64_or_null(env_in_t *in, s3_buf_t *out)
         out->data = d;
         out->cap = cap;
     }
-    if (get_b64(b, n, out) != 0) return -1;
+    if (s3_b64_decode(b, n, out) != 0) return -1;
     in->p = q + 1;
     return 0;
 }

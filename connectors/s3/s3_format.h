@@ -63,6 +63,9 @@ int s3_format_from_name(const char *key, s3_format_kind_t *fmt, s3_compression_t
 
 /* Appends [data, data+n) in base64 (RFC 4648, padded). 0 or -1. */
 int s3_b64(s3_buf_t *b, const void *data, size_t n);
+/* Appends the bytes of the base64 text [s, s+n) to out. 0, or -1 when
+ * malformed (or out of memory). */
+int s3_b64_decode(const char *s, size_t n, s3_buf_t *out);
 
 /* Appends [s, s+n) as a JSON string literal (quotes included). 0 or -1. */
 int s3_json_str(s3_buf_t *b, const char *s, size_t n);

@@ -326,6 +326,14 @@ static int host_converter_schemas(ferry_task_t *task, int value)
     return c.kind == XF_CONV_JSON && c.schemas_enable;
 }
 
+static size_t host_kafka_settings(ferry_task_t *task, int consumer, const char *const **keys,
+                                  const char *const **values)
+{
+    *keys = *values = NULL;
+    if (!task || !task->kenv) return 0;
+    return kafka_env_settings(task->kenv, consumer ? KAFKA_CONSUMER : KAFKA_PRODUCER, keys, values);
+}
+
 /* ---- the table ------------------------------------------------------------------------- */
 
 static const ferry_host_t host_table = {
@@ -368,6 +376,7 @@ static const ferry_host_t host_table = {
     .sink_resume = host_sink_resume,
     .request_commit = host_request_commit,
     .converter_schemas = host_converter_schemas,
+    .kafka_settings = host_kafka_settings,
 };
 
 const ferry_host_t *host_api(void) { return &host_table; }

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "kafka/kafka.h"
 #include "offsets/offsets.h"
 
 /* The one host table (static, immutable). */
@@ -58,6 +59,7 @@ struct ferry_task {
     pthread_mutex_t *offsets_lock; /* guards offsets when shared, may be NULL */
     task_offset_copy_t *offset_copies; /* strings returned by offset_get (owned; freed with the task) */
     size_t offset_copy_count;
+    const kafka_env_t *kenv;   /* the worker's Kafka settings (kafka_settings), set before open; NULL standalone */
     const task_hooks_t *hooks; /* set by the sink and source loops; NULL elsewhere */
     void *hooks_arg;
     task_metric_t metrics[TASK_METRICS_MAX];

@@ -132,6 +132,8 @@ ferry_status_t engine_call_open(task_rt_t *t, void *arg, ferry_error_t *err)
 {
     (void)arg;
     void *state = NULL;
+    /* The worker's Kafka environment exists from worker_start on (tasks may be built before). */
+    t->task->kenv = t->conn->worker->kenv;
     ferry_status_t st = t->conn->desc->open(t->task, host_api(), t->cfg, &state, err);
     if (st == FERRY_OK) {
         t->state = state;

@@ -22,6 +22,10 @@ struct kafka_env {
     rd_kafka_queue_t *check_q;
     char *check_topic;
     int64_t check_deadline;
+    /* kafka_env_settings' lists, [0] producer, [1] consumer: bootstrap.servers,
+     * then the worker's properties for that kind (pointers into keys/values). */
+    const char **set_keys[2], **set_values[2];
+    size_t set_count[2];
 };
 
 /* librdkafka's log lines go through ours, at a level one step quieter:
@@ -91,7 +95,30 @@ kafka_env_t *kafka_env_new(const char *const *keys, const char *const *values, s
     } else {
         env->bootstrap = str_dup(bootstrap);
     }
+    for (int c = 0; c < 2; c++) {
+        kafka_client_kind_t kind = c ? KAFKA_CONSUMER : KAFKA_PRODUCER;
+        env->set_keys[c] = xcalloc(env->count + 1, sizeof(char *));
+        env->set_values[c] = xcalloc(env->count + 1, sizeof(char *));
+        env->set_keys[c][0] = "bootstrap.servers";
+        env->set_values[c][0] = env->bootstrap;
+        env->set_count[c] = 1;
+        for (size_t i = 0; i < env->count; i++) {
+            const char *property = kafka_worker_property(env->keys[i], kind);
+            if (!property) continue;
+            env->set_keys[c][env->set_count[c]] = property;
+            env->set_values[c][env->set_count[c]++] = env->values[i];
+        }
+    }
     return env;
+}
+
+size_t kafka_env_settings(const kafka_env_t *env, kafka_client_kind_t kind, const char *const **keys,
+                          const char *const **values)
+{
+    int c = kind == KAFKA_CONSUMER;
+    *keys = (const char *const *)env->set_keys[c];
+    *values = (const char *const *)env->set_values[c];
+    return env->set_count[c];
 }
 
 static int kafka_check_compacted_finish(kafka_env_t *env, rd_kafka_event_t *ev, char *err, size_t errlen);
@@ -108,6 +135,10 @@ void kafka_env_free(kafka_env_t *env)
     if (env->meta_rk) rd_kafka_destroy(env->meta_rk);
     if (env->mcluster) rd_kafka_mock_cluster_destroy(env->mcluster);
     if (env->mock_rk) rd_kafka_destroy(env->mock_rk);
+    for (int c = 0; c < 2; c++) {
+        free(env->set_keys[c]);
+        free(env->set_values[c]);
+    }
     for (size_t i = 0; i < env->count; i++) {
         free(env->keys[i]);
         free(env->values[i]);

@@ -27,6 +27,11 @@ void kafka_env_free(kafka_env_t *env);
 /* The bootstrap address actually used. */
 const char *kafka_env_bootstrap(const kafka_env_t *env);
 int kafka_env_is_embedded(const kafka_env_t *env);
+/* A plugin's own client settings (host->kafka_settings, SDK 1.3) for a
+ * producer or consumer: bootstrap.servers, then the worker.kafka properties
+ * for that kind (kafka_worker_property). Borrowed until kafka_env_free. */
+size_t kafka_env_settings(const kafka_env_t *env, kafka_client_kind_t kind, const char *const **keys,
+                          const char *const **values);
 /* The cluster's id (Metadata), or NULL when the broker did not answer in
  * timeout_ms; free with rd_kafka_mem_free(NULL, id). Main thread. */
 char *kafka_env_cluster_id(kafka_env_t *env, int timeout_ms);

@@ -1,6 +1,6 @@
 /*
  * legacy_plugin.c — a plugin built against an earlier ABI header (frozen
- * copies in tests/abi/v1_0 and tests/abi/v1_1: built once against each), to
+ * copies in tests/abi/v1_0, v1_1 and v1_2: built once against each), to
  * prove that today's host still loads and runs what was built for earlier
  * SDKs: a connector descriptor without option_size, records through the 1.0
  * batch_add, and a sink that reads only 1.0 record members.
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#if FERRY_ABI_MINOR > 1
-#error "legacy_plugin.c must be built against a frozen header (tests/abi/v1_0 or v1_1)"
+#if FERRY_ABI_MINOR > 2
+#error "legacy_plugin.c must be built against a frozen header (tests/abi/v1_0, v1_1 or v1_2)"
 #endif
 
 typedef struct legacy {

@@ -352,6 +352,7 @@ cmd_tool() {
     console-consumer) class=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
     console-producer) class=org.apache.kafka.tools.ConsoleProducer ;;
     get-offsets) class=org.apache.kafka.tools.GetOffsetShell ;;
+    delete-records) class=org.apache.kafka.tools.DeleteRecordsCommand ;;
     *.*) class=$1 ;;
     *) die "unknown tool '$1'" ;;
     esac

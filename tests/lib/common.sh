@@ -273,3 +273,7 @@ faultproxy_stop() {
     PROXY_PID=
     PROXY_ENDPOINT=
 }
+
+# ---- Python clients from PyPI (tests/lib/venv.sh: py_venv NAME REQUIREMENTS) ----
+# shellcheck source=tests/lib/venv.sh
+. "$FERRY_SOURCE_DIR/tests/lib/venv.sh"

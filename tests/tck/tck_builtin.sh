@@ -2,7 +2,8 @@
 # Every built-in plugin passes `ferry tck` with its file in sdk/tck/: no rule
 # fails. datagen, file-source, file-sink and null-sink run every rule,
 # http-sink (against tests/http/httpd.py) and http-source (a webhook nobody
-# calls: no records, so records/offsets/commit are skipped) the others;
+# calls: no records, so records/offsets/commit are skipped) and the gateway
+# (gRPC and HTTP servers nobody calls, likewise) the others;
 # postgres-cdc, s3-sink and s3-source need their servers, so their runtime
 # rules are skipped with the reason (tck.skip.runtime), while descriptor,
 # options, config and open-failure are checked.
@@ -26,7 +27,7 @@ PIDS+=($!)
 wait_until 20 test -s "$WORK/httpd.port" || fail "the test receiver did not start"
 export FERRY_TCK_HTTP_URL=http://127.0.0.1:$(cat "$WORK/httpd.port")
 export FERRY_TCK_HTTP_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-for p in datagen file null s3 http; do run_tck "$p"; done
+for p in datagen file null s3 http gateway; do run_tck "$p"; done
 if [ -f "$FERRY_PLUGIN_DIR/postgres.so" ]; then run_tck postgres; else log "postgres.so not built (FERRY_CONNECTOR_POSTGRES=OFF)"; fi
 
 # The rules did run (a run that skipped them all would exit 0 as well).
@@ -41,6 +42,7 @@ done
 expect PASS file-sink open-failure file
 for r in descriptor options open-failure open put-flush flush-limits stop cycles; do expect PASS http-sink "$r" http; done
 for r in descriptor options open-failure open poll-budget should-stop stop cycles; do expect PASS http-source "$r" http; done
+for r in descriptor options open-failure open poll-budget should-stop stop cycles; do expect PASS gateway "$r" gateway; done
 grep -q "^PUT\|^POST\|\"POST\"" "$WORK/httpd.jsonl" || fail "http-sink's TCK run sent nothing to the receiver"
 for c in s3-sink s3-source; do
     expect PASS "$c" open-failure s3

@@ -37,7 +37,7 @@ extern "C" {
 
 /* ABI version. A major bump breaks plugins; a minor bump only appends. */
 #define FERRY_ABI_MAJOR 1
-#define FERRY_ABI_MINOR 2
+#define FERRY_ABI_MINOR 3
 #define FERRY_ABI_VERSION ((uint32_t)((FERRY_ABI_MAJOR << 16) | FERRY_ABI_MINOR))
 #define FERRY_ABI_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
 #define FERRY_ABI_VERSION_MINOR(v) ((uint32_t)(v)&0xffffu)
@@ -385,6 +385,19 @@ typedef struct ferry_host {
      * converter writes them as they are; otherwise it sends the payload
      * alone (an envelope would be parsed only to strip the schema). */
     int (*converter_schemas)(ferry_task_t *task, int value);
+
+    /* ---- 1.3 ---- */
+
+    /* Any thread, while the task is open: the worker's Kafka client
+     * settings for a client of the plugin's own (consumer != 0: a consumer,
+     * else a producer): bootstrap.servers first (the embedded broker's
+     * address when the worker runs one), then the worker.kafka properties
+     * that apply to that kind (security, SASL, TLS, ...), prefixes removed.
+     * A plugin that talks to Kafka itself (a gateway, a signal channel) uses
+     * the worker's cluster with these. Returns the count; *keys and *values
+     * are borrowed until close. 0 when the task has no worker. */
+    size_t (*kafka_settings)(ferry_task_t *task, int consumer, const char *const **keys,
+                             const char *const **values);
 
     /* APPEND NEW MEMBERS HERE ONLY. */
 } ferry_host_t;
