@@ -183,7 +183,7 @@ int s3_verify_main(int argc, char **argv)
         rc = 2;
         goto done;
     }
-    qsort(l.objs, l.n, sizeof(*l.objs), v_cmp);
+    if (l.n > 1) qsort(l.objs, l.n, sizeof(*l.objs), v_cmp); /* objs is NULL for an empty archive */
     long problems = 0;
     size_t i = 0, unreadable_format = 0;
     printf("%-40s %9s %8s %12s %14s %14s %6s\n", "topic/partition", "objects", "problems", "records", "first",
