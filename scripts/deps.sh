@@ -4,7 +4,9 @@
 #   scripts/deps.sh --test   plus what the test suite and benchmarks use
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config librdkafka-dev libyaml-dev libjansson-dev libpq-dev
-      libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev libzstd-dev)
+      libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev libzstd-dev
+      # The gateway: gRPC C core, protobuf-c and its compiler, the well-known .proto files.
+      libgrpc-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(libcmocka-dev kcat jq curl openssl python3-confluent-kafka python3-kafka postgresql-15 postgresql-client-15
            procps iproute2

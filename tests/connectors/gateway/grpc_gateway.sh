@@ -22,7 +22,9 @@ CLIENT="$FERRY_SOURCE_DIR/tests/connectors/gateway/liiklus_client.py"
 
 cat >"$WORK/p.yaml" <<YAML
 worker:
-  kafka: {bootstrap.servers: "$BROKER"}
+  # A member that left is noticed within 6 s (the embedded broker ends a
+  # rebalance only after the session timeout, less 1 s).
+  kafka: {bootstrap.servers: "$BROKER", consumer.session.timeout.ms: 6000}
   offsets: {topic: $OFFSETS_TOPIC}
 connectors:
   open:
