@@ -107,6 +107,17 @@ static int call_gone(gw_call_t *c, int wait_ms)
     return c->closed;
 }
 
+/* The call's first batch carries the initial metadata: ops (two slots, zeroed)
+ * get it when it has not gone out yet; returns how many slots it took. */
+static size_t call_initial(gw_call_t *c, grpc_op *ops)
+{
+    memset(ops, 0, 2 * sizeof(*ops));
+    if (c->sent_initial) return 0;
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    c->sent_initial = 1;
+    return 1;
+}
+
 static int call_send(gw_call_t *c, const ProtobufCMessage *m)
 {
     size_t len = protobuf_c_message_get_packed_size(m);
@@ -115,13 +126,7 @@ static int call_send(gw_call_t *c, const ProtobufCMessage *m)
     grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&slice, 1);
     grpc_slice_unref(slice);
     grpc_op ops[2];
-    memset(ops, 0, sizeof(ops));
-    size_t n = 0;
-    if (!c->sent_initial) {
-        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-        n++;
-        c->sent_initial = 1;
-    }
+    size_t n = call_initial(c, ops);
     ops[n].op = GRPC_OP_SEND_MESSAGE;
     ops[n].data.send_message.send_message = bb;
     n++;
@@ -150,13 +155,7 @@ static grpc_status_code status_of(gw_code_t code)
 static void call_finish(gw_call_t *c, gw_code_t code, const char *msg)
 {
     grpc_op ops[2];
-    memset(ops, 0, sizeof(ops));
-    size_t n = 0;
-    if (!c->sent_initial) {
-        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-        n++;
-        c->sent_initial = 1;
-    }
+    size_t n = call_initial(c, ops);
     grpc_slice details = grpc_slice_from_copied_string(msg ? msg : "");
     ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     ops[n].data.send_status_from_server.status = status_of(code);
