@@ -9,7 +9,7 @@
 #                          [--build DIR] [--keep]
 #
 #   broker:   `ferry dev-kafka` (librdkafka's mock broker) with one topic of P
-#             partitions (default 4) holding N records (default 200000) of BYTES
+#             partitions (default 4) holding N records (default 100000; the mock broker holds ~5 MiB per partition) of BYTES
 #             (default 100), produced by kcat before anything is timed.
 #   raw:      librdkafka's high-level consumer in a fresh group (Debian's
 #             python3-confluent-kafka: the same client language as the gateway's
@@ -29,7 +29,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build/release
-RECORDS=200000
+RECORDS=100000
 PARTS=4
 CLIENTS=4
 SIZE=100
@@ -127,10 +127,14 @@ print('%d %.0f' % (n, n / (last - first)))"; }
 read -r n1 r1 < <(rate "$WORK/one.json")
 log "gateway, 1 client: $n1 records, $r1 records/s"
 
-for c in $(seq "$CLIENTS"); do "$GPY" "$CLIENT" "$ADDR" bench gwb many 3 >"$WORK/many.$c.json" & done
+cpids=()
+for c in $(seq "$CLIENTS"); do
+    "$GPY" "$CLIENT" "$ADDR" bench gwb many 3 >"$WORK/many.$c.json" &
+    cpids+=($!)
+done
 sleep 2
 busy_rss=$(rss_kb)
-wait $(jobs -p | grep -v "^$FPID$") 2>/dev/null || true
+wait "${cpids[@]}" || true
 read -r nc rc < <(rate "$WORK"/many.*.json)
 log "gateway, $CLIENTS clients: $nc records, $rc records/s"
 cpu1=$(cpu_s)

@@ -278,10 +278,13 @@ gw_session_t *gw_session_open(gw_t *gw, const char *topic, const char *group, ui
 
     char client_id[300];
     snprintf(client_id, sizeof(client_id), "ferry-gateway-%s", s->id);
-    const char *keys[] = {"group.id", "client.id", "enable.auto.commit", "enable.partition.eof",
-                          "auto.offset.reset", "partition.assignment.strategy", "log_level"};
-    const char *values[] = {s->gid, client_id, "false", "false", latest ? "latest" : "earliest", "range,roundrobin", "3"};
-    rd_kafka_conf_t *conf = gw_kafka_conf(gw, 1, keys, values, 7, err);
+    /* Each partition's queue holds at most 4 MiB fetched ahead (librdkafka's
+     * default is 64 MiB): memory stays bounded per client and partition. */
+    const char *keys[] = {"group.id", "client.id", "enable.auto.commit", "enable.partition.eof", "auto.offset.reset",
+                          "partition.assignment.strategy", "queued.max.messages.kbytes", "log_level"};
+    const char *values[] = {s->gid, client_id, "false", "false", latest ? "latest" : "earliest", "range,roundrobin",
+                            "4096", "3"};
+    rd_kafka_conf_t *conf = gw_kafka_conf(gw, 1, keys, values, 8, err);
     if (conf) {
         rd_kafka_conf_set_opaque(conf, s);
         rd_kafka_conf_set_rebalance_cb(conf, session_rebalance_cb);

@@ -208,7 +208,6 @@ PROPS
     extra_props FERRY_KAFKA_PROPERTIES "$@"
 }
 
-# new_cluster_id: 16 random bytes, URL-safe base64 without padding, as Kafka expects.
 # A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (what
 # kafka-storage random-uuid prints, without starting a JVM for it).
 new_cluster_id() {

@@ -20,23 +20,7 @@ PFX=$(s3_fresh_prefix cold)
 /usr/bin/python3 "$S3CHECK" dump "$BROKER" cold "$WORK/cold.jsonl"
 [ "$(wc -l <"$WORK/cold.jsonl")" = 600 ] || fail "the topic does not hold the 600 records"
 
-sink() { # NAME FORMAT COMPRESSION [OPTION: VALUE]...
-    local name=$1 fmt=$2 comp=$3
-    shift 3
-    cat <<YAML
-  $name:
-    connector: s3-sink
-    topics: cold
-    topics.dir: ${PFX}$name
-    format.class: $fmt
-    s3.compression.type: $comp
-    flush.size: 50
-    flush.interval: 1s
-$(s3_store_yaml)
-YAML
-    local kv
-    for kv in "$@"; do echo "    $kv"; done
-}
+sink() { s3_sink_yaml "$1" cold "${PFX}$1" "$2" "$3" "flush.size: 50" "${@:4}"; } # NAME FORMAT COMPRESSION [OPTION: VALUE]...
 {
     s3_worker_yaml
     sink env_gzip envelope gzip

@@ -23,15 +23,7 @@ kcat -b "$BROKER" -C -t cold -o beginning -e -q -f '%o %k %s %T\n' >"$WORK/want.
 
 cat >"$WORK/p.yaml" <<YAML
 $(s3_worker_yaml)
-  archive:
-    connector: s3-sink
-    topics: cold
-    topics.dir: ${PFX}
-    format.class: envelope
-    s3.compression.type: gzip
-    flush.size: 100
-    flush.interval: 1s
-$(s3_store_yaml)
+$(s3_sink_yaml archive cold "$PFX" envelope gzip "flush.size: 100")
   gateway:
     connector: gateway
     listen: 127.0.0.1:0

@@ -18,22 +18,7 @@ PFX=$(s3_fresh_prefix archive)
 [ "$(wc -l <"$WORK/big.jsonl")" = 4000 ] || fail "the big topic does not hold 4000 records"
 [ "$(wc -l <"$WORK/in.jsonl")" = 3000 ] || fail "the input topic does not hold 3000 records"
 
-sink() { # NAME TOPIC FORMAT COMPRESSION [OPTION: VALUE]...
-    local name=$1 topic=$2 fmt=$3 comp=$4
-    shift 4
-    cat <<YAML
-  $name:
-    connector: s3-sink
-    topics: $topic
-    topics.dir: ${PFX}$name
-    format.class: $fmt
-    s3.compression.type: $comp
-    flush.interval: 1s
-$(s3_store_yaml)
-YAML
-    local kv
-    for kv in "$@"; do echo "    $kv"; done
-}
+sink() { s3_sink_yaml "$1" "$2" "${PFX}$1" "${@:3}"; } # NAME TOPIC FORMAT COMPRESSION [OPTION: VALUE]...
 {
     s3_worker_yaml
     cat <<YAML

@@ -23,6 +23,24 @@ s3_store_yaml() {
 YAML
 }
 
+# s3_sink_yaml NAME TOPIC DIR FORMAT COMPRESSION [OPTION: VALUE]...: an
+# s3-sink connector entry archiving TOPIC under DIR (flush.interval 1s).
+s3_sink_yaml() {
+    cat <<YAML
+  $1:
+    connector: s3-sink
+    topics: $2
+    topics.dir: $3
+    format.class: $4
+    s3.compression.type: $5
+    flush.interval: 1s
+$(s3_store_yaml)
+YAML
+    shift 5
+    local kv
+    for kv in "$@"; do echo "    $kv"; done
+}
+
 # s3_download PREFIX DIR: every object under s3://$S3_BUCKET/PREFIX into DIR.
 s3_download() {
     rm -rf "$2"
