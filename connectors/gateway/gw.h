@@ -118,8 +118,13 @@ gw_session_t *gw_session_open(gw_t *gw, const char *topic, const char *group, ui
 const char *gw_session_id(const gw_session_t *s);
 /* Serves the group protocol for up to timeout_ms: 1 with *ev when the
  * assignment changed (one partition per call), 0 when nothing happened,
- * -1 when the gateway stops. The session's own thread only. */
+ * -1 when the gateway stops or the session failed. The session's own thread
+ * only. */
 int gw_session_poll(gw_session_t *s, int timeout_ms, gw_assign_t *ev);
+/* Why the session failed (the group's positions could not be read at a
+ * rebalance): the transport ends the subscription with GW_UNAVAILABLE and
+ * this message. NULL while it has not. */
+const char *gw_session_failure(const gw_session_t *s);
 /* The partitions assigned now, into parts (at most max); their count. */
 size_t gw_session_partitions(gw_session_t *s, int32_t *parts, size_t max);
 /* Leaves the group (its partitions go to the other members) and frees the

@@ -219,6 +219,32 @@ int gw_commit(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t next
     return gw_fail(err, code, "commit of %s/%d at %" PRId64 ": %s", topic, (int)partition, next, rd_kafka_err2str(e));
 }
 
+int gw_partition_exists(gw_t *gw, const char *topic, int32_t partition, gw_error_t *err)
+{
+    long n = gw_partition_count(gw->producer, topic, err);
+    if (n < 0) return -1;
+    if (partition < 0 || partition >= n)
+        return gw_fail(err, GW_INVALID, "%s has no partition %d (it has %ld)", topic, (int)partition, n);
+    return 0;
+}
+
+int gw_ack_within_end(gw_t *gw, const char *topic, int32_t partition, int64_t offset, gw_error_t *err)
+{
+    int64_t lo = 0, hi = 0;
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(gw->producer, topic, partition, &lo, &hi, GW_KAFKA_WAIT_MS);
+    if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
+        return gw_partition_exists(gw, topic, partition, err) == 0
+                   ? gw_fail(err, GW_UNAVAILABLE, "end offset of %s/%d: %s", topic, (int)partition, rd_kafka_err2str(e))
+                   : -1;
+    if (e) return gw_fail(err, GW_UNAVAILABLE, "end offset of %s/%d: %s", topic, (int)partition, rd_kafka_err2str(e));
+    if (offset >= hi)
+        return gw_fail(err, GW_INVALID,
+                       "offset %" PRId64 " is past the end of %s/%d (its next offset is %" PRId64
+                       "): an ack names a record received",
+                       offset, topic, (int)partition, hi);
+    return 0;
+}
+
 int gw_ack(gw_t *gw, const char *session_id, const char *topic, const char *group, uint32_t version,
            int32_t partition, int64_t offset, gw_error_t *err)
 {
@@ -231,10 +257,22 @@ int gw_ack(gw_t *gw, const char *session_id, const char *topic, const char *grou
     int rc = gw_session_ack_group(gw, topic, gid, partition, offset, err);
     if (rc != 1) return rc;
     /* No member of the group here: a commit outside the group, which Kafka
-     * takes while the group has no members. */
+     * takes while the group has no members (and refuses, FAILED_PRECONDITION,
+     * while it has some elsewhere). Checked as a member's ack is: within the
+     * partition, and never backwards. */
+    if (gw_ack_within_end(gw, topic, partition, offset, err) != 0) return -1;
     rd_kafka_t *rk = gw_group_client(gw, gid, err);
     if (!rk) return -1;
-    rc = gw_commit(rk, topic, partition, offset + 1, err);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition);
+    rd_kafka_resp_err_t e = rd_kafka_committed(rk, l, GW_KAFKA_WAIT_MS);
+    int64_t committed = e ? RD_KAFKA_OFFSET_INVALID : l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) rc = gw_fail(err, GW_UNAVAILABLE, "position of group %s on %s/%d: %s", gid, topic, (int)partition,
+                        rd_kafka_err2str(e));
+    else if (committed > offset) rc = 0; /* older than the position: nothing to move */
+    else
+        rc = gw_commit(rk, topic, partition, offset + 1, err);
     rd_kafka_destroy(rk);
     return rc;
 }

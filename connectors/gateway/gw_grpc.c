@@ -20,6 +20,7 @@
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/support/time.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -83,13 +84,30 @@ typedef struct gw_call {
 
 /* ---- blocking operations on one call ------------------------------------------------ */
 
-static int call_batch(gw_call_t *c, grpc_op *ops, size_t n)
+/* Runs ops and waits for them: up to within_ms (0 = no limit), after which
+ * the call is cancelled (a client that keeps its connection but stops
+ * reading must not hold a stream, and its partition, for ever). */
+static int call_batch_within(gw_call_t *c, grpc_op *ops, size_t n, int64_t within_ms)
 {
     void *tag = (void *)(intptr_t)(c->tag += 2);
     if (grpc_call_start_batch(c->slot->call, ops, n, tag, NULL) != GRPC_CALL_OK) return -1;
-    grpc_event ev = grpc_completion_queue_pluck(c->slot->cq, tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    gpr_timespec until = within_ms > 0 ? gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
+                                                      gpr_time_from_millis(within_ms, GPR_TIMESPAN))
+                                       : gpr_inf_future(GPR_CLOCK_REALTIME);
+    grpc_event ev = grpc_completion_queue_pluck(c->slot->cq, tag, until, NULL);
+    if (ev.type == GRPC_QUEUE_TIMEOUT) {
+        gw_log(c->g->gw, FERRY_LOG_WARN, "gRPC: %s: the client read nothing for %" PRId64 " ms (ack.timeout): cancelled",
+               method_paths[c->slot->method], within_ms);
+        grpc_call_cancel(c->slot->call, NULL);
+        /* The batch completes (failed) once cancelled; its buffers are
+         * free to go only then. */
+        ev = grpc_completion_queue_pluck(c->slot->cq, tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        return -1;
+    }
     return ev.type == GRPC_OP_COMPLETE && ev.success ? 0 : -1;
 }
+
+static int call_batch(gw_call_t *c, grpc_op *ops, size_t n) { return call_batch_within(c, ops, n, 0); }
 
 /* 1 when the client went away (RECV_CLOSE_ON_SERVER completed). Waits up
  * to wait_ms for it: waiting on the call's queue is also what reads the
@@ -130,7 +148,7 @@ static int call_send(gw_call_t *c, const ProtobufCMessage *m)
     ops[n].op = GRPC_OP_SEND_MESSAGE;
     ops[n].data.send_message.send_message = bb;
     n++;
-    int rc = call_batch(c, ops, n);
+    int rc = call_batch_within(c, ops, n, c->g->gw->s.ack_timeout_ms);
     grpc_byte_buffer_destroy(bb);
     return rc;
 }
@@ -254,7 +272,11 @@ static void do_subscribe(gw_call_t *c)
     while (sent_ok && !atomic_load(&c->g->stopping)) {
         gw_assign_t ev;
         int r = gw_session_poll(s, 0, &ev);
-        if (r < 0) break;
+        if (r < 0) {
+            const char *why = gw_session_failure(s);
+            if (why) gw_fail(&err, GW_UNAVAILABLE, "%s; subscribe again", why);
+            break;
+        }
         if (r == 0 && call_gone(c, 100)) break;
         if (r == 0 || !ev.assigned) continue;
         Com__Github__Bsideup__Liiklus__Assignment a = COM__GITHUB__BSIDEUP__LIIKLUS__ASSIGNMENT__INIT;
@@ -266,7 +288,10 @@ static void do_subscribe(gw_call_t *c)
         sent_ok = call_send(c, &rep.base) == 0;
     }
     gw_session_close(s);
-    if (!call_gone(c, 0)) call_finish(c, atomic_load(&c->g->stopping) ? GW_UNAVAILABLE : GW_OK, "the gateway stops");
+    if (call_gone(c, 0)) return;
+    if (err.code != GW_OK) call_fail(c, &err);
+    else
+        call_finish(c, atomic_load(&c->g->stopping) ? GW_UNAVAILABLE : GW_OK, "the gateway stops");
 }
 
 static void do_receive(gw_call_t *c)
@@ -282,9 +307,14 @@ static void do_receive(gw_call_t *c)
     gw_stream_t *st = NULL;
     gw_session_t *s = gw_session_find(c->g->gw, req->assignment->session_id);
     if (s) {
-        if (gw_authorize(c->g->gw, gw_session_group(s), c->token, &err) == 0)
+        if (req->assignment->partition > INT32_MAX)
+            gw_fail(&err, GW_INVALID, "partition %" PRIu32 " is not a partition", req->assignment->partition);
+        else if (gw_authorize(c->g->gw, gw_session_group(s), c->token, &err) == 0)
             st = gw_stream_open(c->g->gw, req->assignment->session_id, (int32_t)req->assignment->partition, &err);
         gw_session_unref(s);
+        /* Liiklus answers a partition the session does not hold with an
+         * empty stream too. */
+        if (!st && err.code == GW_NOT_FOUND) err.code = GW_OK;
     } else {
         /* Liiklus ends the stream at once for an unknown assignment. */
         err.code = GW_OK;
@@ -360,19 +390,33 @@ static void do_ack(gw_call_t *c)
         c, &com__github__bsideup__liiklus__ack_request__descriptor);
     if (!req) return call_finish(c, GW_INVALID, "AckRequest: not a valid message");
     int rc;
-    if (req->assignment && req->assignment->session_id && *req->assignment->session_id) {
-        gw_session_t *s = gw_session_find(c->g->gw, req->assignment->session_id);
-        rc = s ? gw_authorize(c->g->gw, gw_session_group(s), c->token, &err) : 0;
-        gw_session_unref(s);
+    gw_session_t *s = req->assignment && req->assignment->session_id && *req->assignment->session_id
+                          ? gw_session_find(c->g->gw, req->assignment->session_id)
+                          : NULL;
+    uint32_t partition = s ? req->assignment->partition : req->partition;
+    if (req->offset > INT64_MAX || partition > INT32_MAX) {
+        rc = gw_fail(&err, GW_INVALID, "AckRequest: offset %" PRIu64 " or partition %" PRIu32 " out of range",
+                     req->offset, partition);
+    } else if (s) {
+        rc = gw_authorize(c->g->gw, gw_session_group(s), c->token, &err);
         if (rc == 0)
-            rc = gw_ack(c->g->gw, req->assignment->session_id, NULL, NULL, 0, (int32_t)req->assignment->partition,
-                        (int64_t)req->offset, &err);
+            rc = gw_ack(c->g->gw, req->assignment->session_id, NULL, NULL, 0, (int32_t)partition, (int64_t)req->offset,
+                        &err);
+    } else if (req->assignment && req->assignment->session_id && *req->assignment->session_id &&
+               !(req->group && *req->group)) {
+        /* Liiklus answers an ack for a session it does not know with OK: the
+         * client's next subscription starts at the last acknowledged offset. */
+        rc = gw_authorize(c->g->gw, NULL, c->token, &err);
+        if (rc == 0)
+            gw_log(c->g->gw, FERRY_LOG_WARN, "gRPC Ack: no session %s (it ended, or is on another gateway): ignored",
+                   req->assignment->session_id);
     } else {
         rc = gw_authorize(c->g->gw, req->group, c->token, &err);
         if (rc == 0)
             rc = gw_ack(c->g->gw, NULL, req->topic, req->group, req->group_version, (int32_t)req->partition,
                         (int64_t)req->offset, &err);
     }
+    gw_session_unref(s);
     protobuf_c_message_free_unpacked(&req->base, NULL);
     if (rc != 0) return call_fail(c, &err);
     Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
@@ -537,14 +581,21 @@ static void *server_main(void *arg)
             slot_free(slot);
             continue;
         }
+        /* Counted under the lock that gw_grpc_stop sets stopping under: a
+         * call either is counted before stop waits, or never starts. */
+        pthread_mutex_lock(&g->lock);
+        int refuse = atomic_load(&g->stopping);
+        if (!refuse) g->calls++;
+        pthread_mutex_unlock(&g->lock);
+        if (refuse) {
+            slot_free(slot);
+            continue;
+        }
         gw_call_t *c = calloc(1, sizeof(*c));
         pthread_t t;
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        pthread_mutex_lock(&g->lock);
-        g->calls++;
-        pthread_mutex_unlock(&g->lock);
         if (c) {
             c->g = g;
             c->slot = slot;
@@ -669,7 +720,9 @@ const char *gw_grpc_address(const gw_grpc_t *g) { return g->address; }
 void gw_grpc_stop(gw_grpc_t *g)
 {
     if (!g) return;
+    pthread_mutex_lock(&g->lock);
     atomic_store(&g->stopping, 1);
+    pthread_mutex_unlock(&g->lock);
     grpc_server_shutdown_and_notify(g->server, g->cq, g);
     grpc_server_cancel_all_calls(g->server);
     /* Call threads see their calls cancelled (and gw_stop) and end. */

@@ -33,6 +33,12 @@ long gw_partition_count(rd_kafka_t *rk, const char *topic, gw_error_t *err);
 /* Commits next (an acknowledged offset + 1) for topic/partition with rk. */
 int gw_commit(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t next, gw_error_t *err);
 
+/* 0 when topic has partition; -1 with GW_INVALID (or GW_UNAVAILABLE). */
+int gw_partition_exists(gw_t *gw, const char *topic, int32_t partition, gw_error_t *err);
+/* 0 when offset is below the partition's end (asks Kafka); -1 with
+ * GW_INVALID naming the end, or GW_UNAVAILABLE. */
+int gw_ack_within_end(gw_t *gw, const char *topic, int32_t partition, int64_t offset, gw_error_t *err);
+
 /* gw_session.c: an ack through the session session_id; through a session of
  * this gateway in group gid holding the partition (1: there is none). */
 int gw_session_ack(gw_t *gw, const char *session_id, int32_t partition, int64_t offset, gw_error_t *err);

@@ -23,6 +23,7 @@
  * released it (part->streaming 0).
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,13 @@ struct gw_session {
     size_t event_head, event_count;
     int closing;            /* under lock */
     _Atomic int64_t touched_ms;
+    /* Set once by the session thread when the group's positions could not
+     * be read at a rebalance: the session ends (gw_session_poll -1). */
+    char failure[512];
+    atomic_int failed;
+    /* Serialises this session's commits, so that an ack is compared with the
+     * position the previous ack left (acks never move a position back). */
+    pthread_mutex_t commit_lock;
 };
 
 struct gw_stream {
@@ -75,6 +83,7 @@ struct gw_stream {
     gw_part_t *part; /* held: part->streaming */
     int64_t next;        /* the offset to send next */
     int64_t last_sent;   /* -1 none */
+    int64_t first_sent;  /* the stream's first record, -1 none: the window counts from there */
     int64_t replay_upto; /* records up to here were acknowledged before the stream began */
     int64_t window;      /* unacknowledged records allowed, 0 = unbounded */
     int64_t waiting_since; /* when the window filled, 0 when it is not full */
@@ -95,6 +104,7 @@ static void session_free(gw_session_t *s)
     if (s->rk) rd_kafka_destroy(s->rk);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->commit_lock);
     free(s);
 }
 
@@ -144,22 +154,51 @@ static void session_event(gw_session_t *s, int assigned, int32_t partition)
 
 /* ---- the group protocol (session thread) -------------------------------------------- */
 
+static void session_fail(gw_session_t *s, const char *fmt, ...) FERRY_PRINTF(2, 3);
+static void session_fail(gw_session_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->failure, sizeof(s->failure), fmt, ap);
+    va_end(ap);
+    atomic_store(&s->failed, 1);
+    gw_log(s->gw, FERRY_LOG_ERROR, "session %s ends: %s", s->id, s->failure);
+}
+
+const char *gw_session_failure(const gw_session_t *s) { return atomic_load(&s->failed) ? s->failure : NULL; }
+
 static void session_assign(gw_session_t *s, rd_kafka_topic_partition_list_t *l)
 {
     gw_t *gw = s->gw;
+    /* Without the group's positions (or the partitions' bounds) a partition
+     * would start as for a new group and deliver again, or skip, what the
+     * group acknowledged: the session ends instead and the client
+     * subscribes again. */
     rd_kafka_resp_err_t e = rd_kafka_committed(s->rk, l, GW_KAFKA_WAIT_MS);
-    if (e) gw_log(gw, FERRY_LOG_WARN, "group %s: committed offsets of %s: %s", s->gid, s->topic, rd_kafka_err2str(e));
+    if (e) {
+        session_fail(s, "group %s: the positions of %s could not be read at the rebalance: %s", s->gid, s->topic,
+                     rd_kafka_err2str(e));
+        rd_kafka_assign(s->rk, NULL);
+        return;
+    }
+    int64_t *bounds = calloc(2 * (size_t)l->cnt + 1, sizeof(*bounds));
+    for (int i = 0; bounds && i < l->cnt; i++) {
+        rd_kafka_resp_err_t we = rd_kafka_query_watermark_offsets(s->rk, s->topic, l->elems[i].partition,
+                                                                  &bounds[2 * i], &bounds[2 * i + 1], GW_KAFKA_WAIT_MS);
+        if (we) {
+            session_fail(s, "group %s: the offsets of %s/%d could not be read at the rebalance: %s", s->gid, s->topic,
+                         (int)l->elems[i].partition, rd_kafka_err2str(we));
+            free(bounds);
+            rd_kafka_assign(s->rk, NULL);
+            return;
+        }
+    }
     /* Every partition is set up first and then added at once, so that no
      * one sees half an assignment. */
-    gw_part_t **fresh = calloc((size_t)l->cnt + 1, sizeof(*fresh));
+    gw_part_t **fresh = bounds ? calloc((size_t)l->cnt + 1, sizeof(*fresh)) : NULL;
     for (int i = 0; fresh && i < l->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &l->elems[i];
-        int64_t committed = e ? RD_KAFKA_OFFSET_INVALID : tp->offset, lo = 0, hi = 0;
-        rd_kafka_resp_err_t we = rd_kafka_query_watermark_offsets(s->rk, s->topic, tp->partition, &lo, &hi,
-                                                                  GW_KAFKA_WAIT_MS);
-        if (we)
-            gw_log(gw, FERRY_LOG_WARN, "group %s: offsets of %s/%d: %s", s->gid, s->topic, (int)tp->partition,
-                   rd_kafka_err2str(we));
+        int64_t committed = tp->offset, lo = bounds[2 * i], hi = bounds[2 * i + 1];
         gw_part_t *p = calloc(1, sizeof(*p));
         if (!p) continue;
         p->partition = tp->partition;
@@ -187,6 +226,7 @@ static void session_assign(gw_session_t *s, rd_kafka_topic_partition_list_t *l)
     }
     pthread_mutex_unlock(&s->lock);
     free(fresh);
+    free(bounds);
     e = rd_kafka_assign(s->rk, l);
     if (e) gw_log(gw, FERRY_LOG_ERROR, "group %s: assign: %s", s->gid, rd_kafka_err2str(e));
 }
@@ -266,7 +306,9 @@ gw_session_t *gw_session_open(gw_t *gw, const char *topic, const char *group, ui
     snprintf(s->group, sizeof(s->group), "%s", group);
     gw_group_id(group, version, s->gid, sizeof(s->gid));
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->commit_lock, NULL);
     pthread_cond_init(&s->cond, NULL);
+    atomic_init(&s->failed, 0);
     gw_session_touch(s);
     pthread_mutex_lock(&gw->lock);
     unsigned long long seq = ++gw->session_seq;
@@ -282,8 +324,10 @@ gw_session_t *gw_session_open(gw_t *gw, const char *topic, const char *group, ui
      * default is 64 MiB): memory stays bounded per client and partition. */
     const char *keys[] = {"group.id", "client.id", "enable.auto.commit", "enable.partition.eof", "auto.offset.reset",
                           "partition.assignment.strategy", "queued.max.messages.kbytes", "log_level"};
-    const char *values[] = {s->gid, client_id, "false", "false", latest ? "latest" : "earliest", "range,roundrobin",
-                            "4096", "3"};
+    /* Every start is explicit (session_assign, stream_seek): a reset can only
+     * mean that a position fell out of Kafka's range while a stream read
+     * (retention), and the stream ends instead of jumping (gw_stream_next). */
+    const char *values[] = {s->gid, client_id, "false", "false", "error", "range,roundrobin", "4096", "3"};
     rd_kafka_conf_t *conf = gw_kafka_conf(gw, 1, keys, values, 8, err);
     if (conf) {
         rd_kafka_conf_set_opaque(conf, s);
@@ -324,7 +368,7 @@ int gw_session_poll(gw_session_t *s, int timeout_ms, gw_assign_t *ev)
             rd_kafka_message_destroy(m);
         }
     }
-    if (atomic_load(&s->gw->stopping)) return -1;
+    if (atomic_load(&s->gw->stopping) || atomic_load(&s->failed)) return -1;
     if (s->event_count == 0) return 0;
     *ev = s->events[s->event_head];
     s->event_head = (s->event_head + 1) % GW_EVENTS_MAX;
@@ -368,16 +412,38 @@ void gw_session_close(gw_session_t *s)
 
 /* ---- acknowledgements --------------------------------------------------------------- */
 
+/* An ack through the session's member: only for a partition it holds, never
+ * backwards (an older offset is a no-op: acks that overtake each other must
+ * not move the group back), never past the partition's end. */
 static int session_ack(gw_session_t *s, int32_t partition, int64_t offset, gw_error_t *err)
 {
-    int rc = gw_commit(s->rk, s->topic, partition, offset + 1, err);
-    if (rc == 0) {
-        pthread_mutex_lock(&s->lock);
-        gw_part_t *p = session_part(s, partition);
-        if (p && offset > p->acked) p->acked = offset;
-        pthread_cond_broadcast(&s->cond);
-        pthread_mutex_unlock(&s->lock);
+    pthread_mutex_lock(&s->commit_lock);
+    pthread_mutex_lock(&s->lock);
+    gw_part_t *p = session_part(s, partition);
+    int64_t acked = p ? p->acked : -1;
+    pthread_mutex_unlock(&s->lock);
+    int rc = 0;
+    if (!p) {
+        rc = gw_partition_exists(s->gw, s->topic, partition, err);
+        if (rc == 0)
+            rc = gw_fail(err, GW_CONFLICT, "partition %d of %s is not assigned to session %s", (int)partition, s->topic,
+                         s->id);
+    } else if (offset > acked) {
+        /* The end as this consumer last fetched it: a record the client got
+         * is below it; only an ack beyond it asks Kafka. */
+        int64_t lo = 0, hi = -1;
+        rd_kafka_get_watermark_offsets(s->rk, s->topic, partition, &lo, &hi);
+        if (offset >= hi) rc = gw_ack_within_end(s->gw, s->topic, partition, offset, err);
+        if (rc == 0) rc = gw_commit(s->rk, s->topic, partition, offset + 1, err);
+        if (rc == 0) {
+            pthread_mutex_lock(&s->lock);
+            p = session_part(s, partition); /* it may have gone meanwhile */
+            if (p && offset > p->acked) p->acked = offset;
+            pthread_cond_broadcast(&s->cond);
+            pthread_mutex_unlock(&s->lock);
+        }
     }
+    pthread_mutex_unlock(&s->commit_lock);
     return rc;
 }
 
@@ -448,6 +514,21 @@ gw_stream_t *gw_stream_open(gw_t *gw, const char *session_id, int32_t partition,
     p->streaming = 1;
     int64_t acked = p->acked;
     pthread_mutex_unlock(&s->lock);
+    /* Retention may have moved since the assignment: the stream starts from
+     * Kafka's earliest offset as it is now (the partition is this thread's
+     * while it is streaming). */
+    int64_t lo = 0, hi = 0;
+    rd_kafka_resp_err_t we = rd_kafka_query_watermark_offsets(s->rk, s->topic, partition, &lo, &hi, GW_KAFKA_WAIT_MS);
+    if (we) {
+        pthread_mutex_lock(&s->lock);
+        p->streaming = 0;
+        pthread_cond_broadcast(&s->cond);
+        pthread_mutex_unlock(&s->lock);
+        gw_session_unref(s);
+        gw_fail(err, GW_UNAVAILABLE, "the offsets of %s/%d: %s", s->topic, (int)partition, rd_kafka_err2str(we));
+        return NULL;
+    }
+    if (lo > p->kafka_lo) p->kafka_lo = lo;
 
     gw_stream_t *st = calloc(1, sizeof(*st));
     if (!st) {
@@ -462,6 +543,7 @@ gw_stream_t *gw_stream_open(gw_t *gw, const char *session_id, int32_t partition,
     st->s = s;
     st->part = p;
     st->last_sent = -1;
+    st->first_sent = -1;
     st->replay_upto = acked;
     st->window = gw->s.max_in_flight;
     st->next = acked >= 0 ? acked + 1 : p->start;
@@ -495,6 +577,15 @@ void gw_stream_set_window(gw_stream_t *st, int64_t credit)
     st->window = credit > 0 ? credit : st->gw->s.max_in_flight;
 }
 
+/* Records this stream sent that are not acknowledged yet (under s->lock):
+ * counted from the stream's first record, not from the group's position,
+ * which for a new group (or after retention) lies far before it. */
+static int64_t stream_unacked(const gw_stream_t *st)
+{
+    int64_t done = st->part->acked > st->first_sent - 1 ? st->part->acked : st->first_sent - 1;
+    return st->last_sent - done;
+}
+
 /* 1 when the stream may go on, 0 when its window is full (waits a little),
  * -1 when it ends (err). */
 static int stream_gate(gw_stream_t *st, int timeout_ms, gw_error_t *err)
@@ -505,14 +596,14 @@ static int stream_gate(gw_stream_t *st, int timeout_ms, gw_error_t *err)
     if (s->closing || st->part->revoked) {
         rc = -1;
         gw_fail(err, GW_OK, "partition %d of %s was revoked", (int)st->part->partition, s->topic);
-    } else if (st->window > 0 && st->last_sent >= 0 && st->last_sent - st->part->acked >= st->window) {
+    } else if (st->window > 0 && st->last_sent >= 0 && stream_unacked(st) >= st->window) {
         int64_t now = gw_now_ms();
         if (!st->waiting_since) st->waiting_since = now;
         if (st->gw->s.ack_timeout_ms > 0 && now - st->waiting_since > st->gw->s.ack_timeout_ms) {
             rc = gw_fail(err, GW_TIMEOUT,
                          "no acknowledgement of %s/%d for %" PRId64 " ms with %" PRId64
                          " records unacknowledged (ack.timeout); receive again to get them again",
-                         s->topic, (int)st->part->partition, now - st->waiting_since, st->last_sent - st->part->acked);
+                         s->topic, (int)st->part->partition, now - st->waiting_since, stream_unacked(st));
         } else {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
@@ -536,6 +627,7 @@ static void stream_emit(gw_stream_t *st, gw_msg_t *msg, int64_t offset)
 {
     msg->offset = offset;
     msg->replay = offset <= st->replay_upto;
+    if (st->first_sent < 0) st->first_sent = offset;
     st->last_sent = offset;
     st->next = offset + 1;
 }
@@ -619,6 +711,21 @@ int gw_stream_next(gw_stream_t *st, int timeout_ms, gw_msg_t *msg, gw_error_t *e
         if (!m) {
             if (gw_now_ms() >= deadline) return 0;
             continue;
+        }
+        if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+            /* The position left Kafka's range while the stream read
+             * (retention deleted records not yet sent): the stream ends
+             * rather than skip them; a new Receive starts from the archive
+             * (or, without one, at Kafka's earliest offset). */
+            int rc = gw_fail(err, st->gw->s.cold_s3 ? GW_UNAVAILABLE : GW_DATA_LOSS,
+                             "%s/%d: offset %" PRId64 " is no longer in Kafka (retention deleted it while it was "
+                             "read): %s",
+                             st->s->topic, (int)st->part->partition, st->next,
+                             st->gw->s.cold_s3 ? "receive again to read it from the archive"
+                                               : "receive again to continue at Kafka's earliest offset");
+            st->part->pos = -1; /* the next stream seeks */
+            rd_kafka_message_destroy(m);
+            return rc;
         }
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)

@@ -85,9 +85,22 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # quiet stderr
         pass
 
+    def leave(self):
+        """Ends this request's count in the concurrency stats. Called before the
+        answer is written: once the client has the answer it may send the next
+        request of the partition, which must not find this one still counted."""
+        part, self.counted = getattr(self, "counted", None), None
+        if part is None:
+            return
+        with LOCK:
+            STATE["concurrent"] -= 1
+            if part:
+                STATE["per_partition"][part] -= 1
+
     def answer(self, status, body=b"", headers=None, ctype="application/json"):
         if isinstance(body, str):
             body = body.encode()
+        self.leave()
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -173,13 +186,11 @@ class Handler(BaseHTTPRequestHandler):
                 n = STATE["per_partition"].get(part, 0) + 1
                 STATE["per_partition"][part] = n
                 st["max_concurrent_per_partition"] = max(st["max_concurrent_per_partition"], n)
+        self.counted = part
         try:
             self.serve(body)
         finally:
-            with LOCK:
-                STATE["concurrent"] -= 1
-                if part:
-                    STATE["per_partition"][part] -= 1
+            self.leave()
 
     def serve(self, body):
         if ARGS.oauth2_client:
@@ -198,6 +209,7 @@ class Handler(BaseHTTPRequestHandler):
         if rule:
             if rule.get("reset"):
                 self.record(body, 0, fault="reset")
+                self.leave()
                 # RST instead of FIN: linger 0, then close.
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.close_connection = True

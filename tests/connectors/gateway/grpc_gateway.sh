@@ -6,8 +6,11 @@
 # - one client receives every record of every partition once, in order per
 #   partition; acks become the group's Kafka offsets (GetOffsets, and on real
 #   Kafka kafka-consumer-groups sees them);
-# - two clients of a group split the partitions; when one leaves its
-#   partitions move to the other;
+# - two clients of a group split the partitions; an ack through one for a
+#   partition the other holds is refused; when one leaves its partitions move
+#   to the other;
+# - a new LATEST group gets a whole window before its first ack;
+# - acks never move a position back, and name a record that exists;
 # - ack after processing: a client that dies before its ack gets the record
 #   again (at-least-once); ack before: the record is lost, never repeated
 #   (at-most-once);
@@ -101,6 +104,9 @@ client "$OPEN" receive one amo 40 >"$WORK/amo2.jsonl" || fail "at-most-once: the
 cat "$WORK/amo1.jsonl" "$WORK/amo2.jsonl" | jq -r .offset | sort -n | uniq -d | grep -q . && fail "at-most-once: a record was processed twice"
 cat "$WORK/amo1.jsonl" "$WORK/amo2.jsonl" | jq -r .offset | grep -qx 19 && fail "at-most-once: record 19 was processed"
 
+# ---- a group that starts at the end gets a whole window before its first ack ----
+client "$OPEN" late one late 20 5 >"$WORK/late.json" || fail "late: a new LATEST group did not get a window of records"
+
 # ---- a client that does not ack stalls only its own partition ----
 kcat -b "$BROKER" -P -t two -p 0 < <(seq 1 200)
 kcat -b "$BROKER" -P -t two -p 1 < <(seq 1 200)
@@ -129,6 +135,13 @@ grep -q "s3cret-a" "$WORK/run.log" && fail "the token appears in the log"
 # too, but the positions must be in Kafka, not in the gateway) ----
 client "$OPEN" ack gw restart 0 9
 client "$OPEN" ack gw restart 1 4
+# An older ack is a no-op (it must not move the group back); an ack past the
+# partition's end, or of a partition the topic lacks, is refused.
+client "$OPEN" ack gw restart 0 3 || fail "an older ack was refused"
+client "$OPEN" expect-code INVALID_ARGUMENT ack gw restart 0 999999 >"$WORK/past.json" || fail "an ack past the end was taken"
+jq -e '.details | contains("past the end of gw/0")' "$WORK/past.json" >/dev/null || fail "ack past the end: $(cat "$WORK/past.json")"
+client "$OPEN" expect-code INVALID_ARGUMENT ack gw restart 9 1 >"$WORK/nopart.json" || fail "an ack of partition 9 was taken"
+jq -e '.details | contains("gw has no partition 9")' "$WORK/nopart.json" >/dev/null || fail "ack of partition 9: $(cat "$WORK/nopart.json")"
 ferry_stop "$FERRY_PID"
 start_gateway
 client "$OPEN" offsets gw restart >"$WORK/restart.json"

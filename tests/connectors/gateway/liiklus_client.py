@@ -13,7 +13,11 @@ JSON lines. Scenarios:
                                     one client: subscribes, receives until it has N records
                                     (all partitions), acks after processing; prints records
     split TOPIC GROUP PARTITIONS    two clients in one group: disjoint assignments covering
-                                    every partition; one leaves, the other gets them all
+                                    every partition; an ack by one for a partition the other
+                                    holds is FAILED_PRECONDITION; one leaves, the other gets them all
+    late TOPIC GROUP N WINDOW       a new group subscribes LATEST to a one-partition topic, then
+                                    N records are published; without acking it must get exactly
+                                    WINDOW of them, the first published one first
     crash TOPIC GROUP MODE K        MODE after|before: ack after or before processing, and the
                                     client dies after it processed/acked K records (see below)
     slow TOPIC GROUP                partition 0's client never acks; partition 1's must still
@@ -130,12 +134,13 @@ class Client:
 
 
 def wait_for(what, cond, timeout=60):
+    """what: a string, or a function giving one (formatted when it times out)."""
     end = time.time() + timeout
     while time.time() < end:
         if cond():
             return
         time.sleep(0.1)
-    die("timed out waiting for " + what)
+    die("timed out waiting for " + (what() if callable(what) else what))
 
 
 def record_json(a, rep):
@@ -178,7 +183,7 @@ def cmd_receive(addr, topic, group, n, *flags):
             c.ack(a, rec["offset"])
 
     c = Client(addr, topic, group, on, latest="--latest" in flags, event="--event" in flags)
-    wait_for("%d records (have %d)" % (n, len(got)), lambda: len(got) >= n or c.error)
+    wait_for(lambda: "%d records (have %d)" % (n, len(got)), lambda: len(got) >= n or c.error)
     if c.error:
         raise c.error
     time.sleep(0.3)  # a record too many would show here
@@ -196,10 +201,47 @@ def cmd_split(addr, topic, group, partitions):
              lambda: a.partitions() | b.partitions() == every and not a.partitions() & b.partitions()
              and a.partitions() and b.partitions())
     emit({"a": sorted(a.partitions()), "b": sorted(b.partitions())})
+    # b's session acking a partition a holds must not move a's position.
+    with b.lock:
+        b_session = next(iter(b.current.values()))
+    foreign = min(a.partitions())
+    try:
+        b.ack(pb.Assignment(session_id=b_session, partition=foreign), 0)
+        die("an ack for partition %d through a session that does not hold it succeeded" % foreign)
+    except grpc.RpcError as e:
+        if e.code() != grpc.StatusCode.FAILED_PRECONDITION:
+            die("an ack for a partition the session does not hold: %s %s" % (e.code().name, e.details()))
+        emit({"foreign_ack": e.code().name, "details": e.details()})
     b.close()  # b goes away: its partitions move to a
     wait_for("the remaining client to get every partition back", lambda: a.partitions() == every)
     emit({"a": sorted(a.partitions()), "b": []})
     a.close()
+
+
+def cmd_late(addr, topic, group, n, window):
+    n, window = int(n), int(window)
+    got, lock = [], threading.Lock()
+
+    def on(c, a, rep):
+        with lock:
+            got.append(rep.record.offset)
+
+    c = Client(addr, topic, group, on, latest=True)
+    wait_for("the partition to be assigned", lambda: c.partitions() == {0} or c.error, timeout=30)
+    time.sleep(1)  # the Receive stream is open
+    s = stub(addr)
+    first = None
+    for i in range(n):
+        rep = s.Publish(pb.PublishRequest(topic=topic, key=b"late", value=("late-%d" % i).encode()), metadata=md())
+        first = rep.offset if first is None else first
+    wait_for(lambda: "%d records (have %d)" % (window, len(got)), lambda: len(got) >= window or c.error, timeout=20)
+    time.sleep(1.5)  # more than the window would show here
+    c.close()
+    if c.error:
+        raise c.error
+    if got != list(range(first, first + window)):
+        die("without an ack a new LATEST group got offsets %s, not %d..%d" % (got, first, first + window - 1))
+    emit({"first": first, "got": got})
 
 
 def cmd_crash(addr, topic, group, mode, k):
@@ -310,7 +352,7 @@ def cmd_bench(addr, topic, group, idle_s):
 
 
 SCENARIOS = {"publish": cmd_publish, "publish-event": cmd_publish_event, "receive": cmd_receive,
-             "split": cmd_split, "crash": cmd_crash, "slow": cmd_slow, "offsets": cmd_offsets,
+             "split": cmd_split, "late": cmd_late, "crash": cmd_crash, "slow": cmd_slow, "offsets": cmd_offsets,
              "end-offsets": cmd_end_offsets, "ack": cmd_ack, "expect-code": cmd_expect_code,
              "bench": cmd_bench}
 
